@@ -1,0 +1,67 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config holds everything a server needs that is not an actor. Start from
+// DefaultConfig; a zero duration or size still means its default.
+type Config struct {
+	Version         string        // shown in the welcome
+	ShutdownTimeout time.Duration // graceful shutdown must end within this
+	HistoryLen      int           // messages a room replays to a joiner
+	MaxLineBytes    int           // longest input line; longer ones are refused
+	OutboxBytes     int           // bytes queued for one client before it counts as a slow consumer
+	WriteTimeout    time.Duration // longest one write may block before the client counts as a slow consumer
+	FlushTimeout    time.Duration // how long the goodbye may take to write at the end of a connection
+	LingerTimeout   time.Duration // how long to drain a client's input after the goodbye before closing
+	Logger          *slog.Logger  // nil: discard
+}
+
+// DefaultConfig returns the defaults that chatd's flags start from.
+func DefaultConfig() Config {
+	return Config{
+		Version:         "dev",
+		ShutdownTimeout: 5 * time.Second,
+		HistoryLen:      20,
+		MaxLineBytes:    1024,
+		OutboxBytes:     256 << 10,
+		WriteTimeout:    10 * time.Second,
+		FlushTimeout:    2 * time.Second,
+		LingerTimeout:   1 * time.Second,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Version == "" {
+		c.Version = d.Version
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.HistoryLen < 0 {
+		c.HistoryLen = 0 // zero is valid: no history
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = d.MaxLineBytes
+	}
+	if c.OutboxBytes <= 0 {
+		c.OutboxBytes = d.OutboxBytes
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.FlushTimeout <= 0 {
+		c.FlushTimeout = d.FlushTimeout
+	}
+	if c.LingerTimeout <= 0 {
+		c.LingerTimeout = d.LingerTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

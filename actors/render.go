@@ -1,0 +1,133 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+// The line format a user sees. Every line ends with CRLF. Each kind of line
+// has its own stable prefix so that people and scripts tell them apart at a
+// glance (docs/protocol.md is the reference):
+//
+//	<nick> text                 chat
+//	* nick text                 action (/me)
+//	*** text                    server notice
+//	!!! text                    error
+//	[pm] <nick> text            private message received
+//	[pm -> nick] text           private message sent
+//	[history 15:04:05Z] ...     a chat or action line replayed on join
+//	bye...                      the last line before the server closes
+const (
+	noticePrefix  = "*** "
+	errorPrefix   = "!!! "
+	historyFormat = "15:04:05Z"
+	byeLine       = "bye...\r\n"
+	crlf          = "\r\n"
+)
+
+func appendChat(dst []byte, nick, text string) []byte {
+	dst = append(dst, '<')
+	dst = append(dst, nick...)
+	dst = append(dst, "> "...)
+	dst = append(dst, text...)
+	return append(dst, crlf...)
+}
+
+func appendAction(dst []byte, nick, text string) []byte {
+	dst = append(dst, "* "...)
+	dst = append(dst, nick...)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	return append(dst, crlf...)
+}
+
+// appendPosted renders a chat line or an action.
+func appendPosted(dst []byte, m *messages.MessagePosted) []byte {
+	if m.GetAction() {
+		return appendAction(dst, m.GetNick(), m.GetText())
+	}
+	return appendChat(dst, m.GetNick(), m.GetText())
+}
+
+// appendHistory renders a message replayed from a room's history, marked so
+// that it is not mistaken for new chat.
+func appendHistory(dst []byte, m *messages.MessagePosted) []byte {
+	dst = append(dst, "[history "...)
+	dst = time.UnixMilli(m.GetUnixMillis()).UTC().AppendFormat(dst, historyFormat)
+	dst = append(dst, "] "...)
+	return appendPosted(dst, m)
+}
+
+func appendNotice(dst []byte, text string) []byte {
+	dst = append(dst, noticePrefix...)
+	dst = append(dst, text...)
+	return append(dst, crlf...)
+}
+
+func appendError(dst []byte, text string) []byte {
+	dst = append(dst, errorPrefix...)
+	dst = append(dst, text...)
+	return append(dst, crlf...)
+}
+
+func appendPrivateReceived(dst []byte, from, text string) []byte {
+	dst = append(dst, "[pm] <"...)
+	dst = append(dst, from...)
+	dst = append(dst, "> "...)
+	dst = append(dst, text...)
+	return append(dst, crlf...)
+}
+
+func appendPrivateSent(dst []byte, to, text string) []byte {
+	dst = append(dst, "[pm -> "...)
+	dst = append(dst, to...)
+	dst = append(dst, "] "...)
+	dst = append(dst, text...)
+	return append(dst, crlf...)
+}
+
+// reasonText is how a leave reason reads in "<nick> left (<reason>)" and in
+// logs.
+func reasonText(r messages.LeaveReason) string {
+	switch r {
+	case messages.LeaveReason_LEAVE_REASON_PART:
+		return "part"
+	case messages.LeaveReason_LEAVE_REASON_QUIT:
+		return "quit"
+	case messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST:
+		return "connection lost"
+	case messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER:
+		return "slow consumer"
+	case messages.LeaveReason_LEAVE_REASON_FLOODING:
+		return "flooding"
+	case messages.LeaveReason_LEAVE_REASON_IDLE:
+		return "idle"
+	case messages.LeaveReason_LEAVE_REASON_ERROR:
+		return "error"
+	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
+		return "shutdown"
+	}
+	return "unknown"
+}
+
+// appendMemberLeft renders a leave notice: a move to another room reads
+// "bob left lobby", any other reason "bob left (quit)", or with what the
+// user said on leaving, "bob left (quit: see you)".
+func appendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
+	dst = append(dst, noticePrefix...)
+	dst = append(dst, m.GetNick()...)
+	if m.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
+		dst = append(dst, " left "...)
+		dst = append(dst, m.GetRoom()...)
+	} else {
+		dst = append(dst, " left ("...)
+		dst = append(dst, reasonText(m.GetReason())...)
+		if m.GetMessage() != "" {
+			dst = append(dst, ": "...)
+			dst = append(dst, m.GetMessage()...)
+		}
+		dst = append(dst, ')')
+	}
+	return append(dst, crlf...)
+}

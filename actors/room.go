@@ -1,0 +1,243 @@
+package actors
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+// room holds one room's members, topic and recent history, and fans every
+// post out to its members. Members are connection actors; the room watches
+// each one, so a member that stops without saying goodbye still leaves.
+//
+// Every delivery goes through the members' mailboxes in the order the room
+// handles posts, so each member sees the room's messages in the same order.
+// A send never blocks the room: connection mailboxes are unbounded and each
+// connection bounds its own outbox.
+type room struct {
+	// Static after construction.
+	name       string
+	historyLen int
+	logger     *slog.Logger
+	now        func() time.Time
+
+	// Owned by Receive.
+	members   []*roomMember             // in join order: the fan-out list
+	index     map[string]int            // member PID id -> position in members
+	topic     string                    // empty: none
+	history   []*messages.MessagePosted // ring of the latest posts, oldest at historyAt
+	historyAt int                       // where the oldest entry is once the ring is full
+	joinsSeen uint64                    // JoinRoom messages handled, reported to the rooms actor
+}
+
+// roomMember is one member of a room.
+type roomMember struct {
+	pid    *actor.PID
+	nick   string
+	connID uint64
+}
+
+func newRoom(name string, historyLen int, logger *slog.Logger) actor.Producer {
+	return func() actor.Actor {
+		return &room{
+			name:       name,
+			historyLen: historyLen,
+			logger:     logger,
+			now:        time.Now,
+			index:      make(map[string]int),
+		}
+	}
+}
+
+// Receive handles one message.
+func (r *room) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Terminated:
+		// Look at it behind whatever the member sent before it stopped (its
+		// LeaveRoom, with the real reason): system messages overtake user
+		// messages, a message to ourselves does not.
+		ctx.Send(ctx.Self(), &messages.MemberTerminated{PidId: msg.GetWho().GetId()})
+	case *messages.MemberTerminated:
+		r.handleMemberTerminated(ctx, msg)
+
+	case *messages.JoinRoom:
+		r.handleJoin(ctx, msg)
+	case *messages.LeaveRoom:
+		r.handleLeave(ctx, msg)
+	case *messages.PostMessage:
+		r.handlePost(ctx, msg)
+	case *messages.RenameMember:
+		r.handleRename(ctx, msg)
+	case *messages.SetTopic:
+		r.handleSetTopic(ctx, msg)
+	case *messages.ListMembers:
+		ctx.Respond(&messages.MemberList{Room: r.name, Topic: r.topic, Nicks: r.nicks()})
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
+	case *messages.InjectFault:
+		panic("injected fault in room " + r.name + ": " + msg.GetReason())
+	}
+}
+
+// handleJoin adds the sender, answers with the room's state, and tells the
+// others.
+func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
+	r.joinsSeen++
+	sender := ctx.Sender()
+	if sender == nil {
+		r.report(ctx)
+		return
+	}
+	if _, ok := r.index[sender.Id]; !ok {
+		ctx.Watch(sender)
+		r.index[sender.Id] = len(r.members)
+		r.members = append(r.members, &roomMember{pid: sender, nick: msg.GetNick(), connID: msg.GetConnId()})
+		r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, sender)
+	}
+	// Request, not Respond: the joiner learns the room's PID from the sender.
+	ctx.Request(sender, &messages.RoomJoined{Room: r.name, Topic: r.topic, History: r.historyInOrder(), Members: r.nicks()})
+	r.report(ctx)
+}
+
+// handleLeave removes the sender and tells the others why it left. A leave
+// for shutdown is not announced: everyone is being told goodbye.
+func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
+	m := r.remove(ctx.Sender().GetId())
+	if m == nil {
+		return
+	}
+	if msg.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
+		// It lives on elsewhere; any other leaver is stopping.
+		ctx.Unwatch(m.pid)
+		ctx.Request(m.pid, &messages.RoomLeft{Room: r.name})
+	}
+	if msg.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN {
+		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}, nil)
+	}
+	r.report(ctx)
+}
+
+// handleMemberTerminated removes a member whose actor stopped without
+// leaving first.
+func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTerminated) {
+	m := r.remove(msg.GetPidId())
+	if m == nil {
+		return
+	}
+	r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, nil)
+	r.report(ctx)
+}
+
+// handlePost delivers a chat line to every other member, or an action to
+// every member, and keeps it in the history.
+func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
+	sender := ctx.Sender()
+	i, ok := r.index[sender.GetId()]
+	if !ok {
+		return // not (or no longer) a member
+	}
+	m := r.members[i]
+	posted := &messages.MessagePosted{
+		Room:         r.name,
+		Nick:         m.nick,
+		SenderConnId: m.connID,
+		Text:         msg.GetText(),
+		Action:       msg.GetAction(),
+		UnixMillis:   r.now().UnixMilli(),
+	}
+	r.remember(posted)
+	except := sender
+	if msg.GetAction() {
+		except = nil
+	}
+	r.broadcast(ctx, posted, except)
+}
+
+func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
+	i, ok := r.index[ctx.Sender().GetId()]
+	if !ok {
+		return
+	}
+	m := r.members[i]
+	old := m.nick
+	m.nick = msg.GetNewNick()
+	r.broadcast(ctx, &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}, nil)
+}
+
+func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
+	i, ok := r.index[ctx.Sender().GetId()]
+	if !ok {
+		return
+	}
+	r.topic = msg.GetTopic()
+	r.broadcast(ctx, &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: r.topic}, nil)
+	r.report(ctx)
+}
+
+// broadcast sends the same message to every member but except (nil: all).
+func (r *room) broadcast(ctx actor.Context, msg any, except *actor.PID) {
+	for _, m := range r.members {
+		if except != nil && m.pid.Id == except.Id {
+			continue
+		}
+		ctx.Send(m.pid, msg)
+	}
+}
+
+// remove takes a member out of the fan-out list, keeping the others' order.
+func (r *room) remove(pidID string) *roomMember {
+	i, ok := r.index[pidID]
+	if !ok {
+		return nil
+	}
+	m := r.members[i]
+	delete(r.index, pidID)
+	r.members = slices.Delete(r.members, i, i+1)
+	for j := i; j < len(r.members); j++ {
+		r.index[r.members[j].pid.Id] = j
+	}
+	return m
+}
+
+// report tells the rooms actor how the room stands, so that it can list the
+// room and stop it once it is empty.
+func (r *room) report(ctx actor.Context) {
+	if parent := ctx.Parent(); parent != nil {
+		ctx.Request(parent, &messages.RoomUpdated{Room: r.name, Members: uint32(len(r.members)), Topic: r.topic, JoinsSeen: r.joinsSeen})
+	}
+}
+
+func (r *room) remember(m *messages.MessagePosted) {
+	if r.historyLen <= 0 {
+		return
+	}
+	if len(r.history) < r.historyLen {
+		r.history = append(r.history, m)
+		return
+	}
+	r.history[r.historyAt] = m
+	r.historyAt = (r.historyAt + 1) % r.historyLen
+}
+
+// historyInOrder returns the history, oldest first.
+func (r *room) historyInOrder() []*messages.MessagePosted {
+	out := make([]*messages.MessagePosted, 0, len(r.history))
+	out = append(out, r.history[r.historyAt:]...)
+	return append(out, r.history[:r.historyAt]...)
+}
+
+// nicks returns the members' nicks, sorted case-insensitively.
+func (r *room) nicks() []string {
+	out := make([]string, len(r.members))
+	for i, m := range r.members {
+		out[i] = m.nick
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return out
+}

@@ -1,0 +1,249 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+// shutdownNotice is what every user reads before bye... at shutdown.
+const shutdownNotice = "The server is shutting down. Goodbye!"
+
+// Accept back-off after a failed Accept (for example out of file descriptors).
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
+)
+
+// serverDeps is what the server's actors share: configuration, the PIDs of
+// the long-lived actors and the socket table. It is filled in by the server
+// actor's Started, before the accept loop runs, and never changed after.
+type serverDeps struct {
+	cfg      Config
+	logger   *slog.Logger
+	commands *commandSet
+	sockets  *sockets
+
+	registry    *actor.PID
+	rooms       *actor.PID
+	connections *actor.PID
+}
+
+func (d *serverDeps) socketConfig() socketConfig {
+	return socketConfig{
+		maxLineBytes:  d.cfg.MaxLineBytes,
+		writeTimeout:  d.cfg.WriteTimeout,
+		lingerTimeout: d.cfg.LingerTimeout,
+	}
+}
+
+// server is the guardian actor. It starts the registry, the rooms and the
+// connections supervisor, runs the accept loop, and owns the shutdown order:
+// stop accepting, have every connection say goodbye, then (when the caller
+// stops this actor) stop the rest.
+type server struct {
+	srv      *serverDeps
+	listener net.Listener
+	stopped  chan struct{} // closed in Stopped: every child has stopped
+
+	// Owned by Receive.
+	shutdownWaiter *actor.PID
+}
+
+// Receive handles one message.
+func (s *server) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		s.handleStarted(ctx)
+	case *actor.Stopping:
+		_ = s.listener.Close()
+	case *actor.Stopped:
+		close(s.stopped)
+	case *actor.Restarting, *actor.Terminated:
+
+	case *messages.Shutdown:
+		s.handleShutdown(ctx, msg)
+	case *messages.ConnectionsDrained:
+		if s.shutdownWaiter != nil {
+			ctx.Send(s.shutdownWaiter, msg)
+		}
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
+	}
+}
+
+func (s *server) handleStarted(ctx actor.Context) {
+	d := s.srv
+	resume := actor.WithSupervisor(panicSupervisor{logger: d.logger, directive: actor.ResumeDirective})
+	d.registry = s.spawn(ctx, actor.PropsFromProducer(newRegistry(d.logger)), "registry")
+	d.rooms = s.spawn(ctx, actor.PropsFromProducer(newRooms(d.cfg.HistoryLen, d.logger), resume), "rooms")
+	d.connections = s.spawn(ctx, actor.PropsFromProducer(newConnections(d),
+		actor.WithSupervisor(panicSupervisor{logger: d.logger, directive: actor.StopDirective})), "connections")
+
+	d.sockets.wg.Add(1)
+	go func() {
+		defer d.sockets.wg.Done()
+		acceptLoop(s.listener, ctx.ActorSystem(), d.connections, d.sockets, d.logger)
+	}()
+}
+
+func (s *server) spawn(ctx actor.Context, props *actor.Props, name string) *actor.PID {
+	pid, err := ctx.SpawnNamed(props, name)
+	if err != nil { // cannot happen: the server is started once per actor system
+		panic(fmt.Sprintf("spawn %s: %v", name, err))
+	}
+	return pid
+}
+
+// handleShutdown stops accepting and asks every connection to say goodbye;
+// the answer comes once they all have.
+func (s *server) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
+	_ = s.listener.Close()
+	s.shutdownWaiter = ctx.Sender()
+	ctx.Request(s.srv.connections, msg)
+}
+
+// acceptLoop hands every accepted socket to the connections supervisor. It
+// returns when the listener is closed.
+func acceptLoop(ln net.Listener, system *actor.ActorSystem, connections *actor.PID, socks *sockets, logger *slog.Logger) {
+	var lastID uint64
+	backoff := time.Duration(0)
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
+			logger.Warn("accept failed", "error", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		lastID++
+		socks.park(lastID, conn)
+		system.Root.Send(connections, &messages.SpawnConnection{ConnId: lastID, RemoteAddr: conn.RemoteAddr().String()})
+	}
+}
+
+// Server is a running chat server: an actor system serving one listener.
+type Server struct {
+	cfg     Config
+	system  *actor.ActorSystem
+	pid     *actor.PID
+	deps    *serverDeps
+	ln      net.Listener
+	stopped chan struct{}
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start serves ln until Shutdown. It takes ownership of ln.
+func Start(ln net.Listener, cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	logger := cfg.Logger
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
+		return protoactorLogger(logger)
+	}))
+	deps := &serverDeps{cfg: cfg, logger: logger, commands: newCommandSet(), sockets: newSockets()}
+	stopped := make(chan struct{})
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &server{srv: deps, listener: ln, stopped: stopped}
+	}, actor.WithSupervisor(panicSupervisor{logger: logger, directive: actor.ResumeDirective}))
+	pid, err := system.Root.SpawnNamed(props, "server")
+	if err != nil { // cannot happen in a fresh actor system
+		panic(fmt.Sprintf("spawn server: %v", err))
+	}
+	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version)
+	return &Server{cfg: cfg, system: system, pid: pid, deps: deps, ln: ln, stopped: stopped}
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// System returns the server's actor system, for tests and fault injection.
+func (s *Server) System() *actor.ActorSystem { return s.system }
+
+// PID returns the server actor's PID.
+func (s *Server) PID() *actor.PID { return s.pid }
+
+// Registry returns the registry actor's PID.
+func (s *Server) Registry() *actor.PID { return s.deps.registry }
+
+// Rooms returns the rooms actor's PID.
+func (s *Server) Rooms() *actor.PID { return s.deps.rooms }
+
+// Connections returns the connections supervisor's PID.
+func (s *Server) Connections() *actor.PID { return s.deps.connections }
+
+// OpenSockets returns how many client sockets are open.
+func (s *Server) OpenSockets() int { return s.deps.sockets.count() }
+
+// ErrShutdownTimeout reports that shutdown passed its deadline and closed the
+// sockets that were left without a goodbye.
+var ErrShutdownTimeout = errors.New("shutdown deadline passed; remaining sockets were closed")
+
+// Shutdown stops the server gracefully within the configured shutdown timeout
+// (or ctx's deadline, if sooner): no new connections, a notice and bye... to
+// every user, every socket closed, every actor and goroutine stopped. It
+// returns once nothing of the server is left running, and is safe to call more
+// than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	logger := s.cfg.Logger
+	logger.Info("shutting down", "connections", s.deps.sockets.count(), "timeout", s.cfg.ShutdownTimeout)
+
+	// 1-2. Stop accepting; every connection says goodbye and stops.
+	remaining := time.Until(deadlineOf(ctx))
+	drained := s.system.Root.RequestFuture(s.pid, &messages.Shutdown{Notice: shutdownNotice}, max(remaining, time.Millisecond))
+	if _, err := drained.Result(); err != nil {
+		logger.Warn("connections did not all stop before the deadline", "error", err)
+	}
+
+	// 3. Stop the server actor and with it every actor left.
+	s.system.Root.Stop(s.pid)
+	var err error
+	select {
+	case <-s.stopped:
+	case <-ctx.Done():
+		err = ErrShutdownTimeout
+	}
+
+	// Every reader, writer and the accept loop end once their sockets close.
+	// Past the deadline, close what is left.
+	ioDone := make(chan struct{})
+	go func() {
+		s.deps.sockets.wg.Wait()
+		close(ioDone)
+	}()
+	select {
+	case <-ioDone:
+	case <-ctx.Done():
+		err = ErrShutdownTimeout
+		s.deps.sockets.closeAll()
+		<-ioDone
+	}
+	s.system.Shutdown()
+	logger.Info("shutdown complete", "error", err)
+	return err
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}

@@ -1,0 +1,273 @@
+package actors
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+// readBufferBytes is the size of each reader goroutine's read buffer. Lines
+// longer than this are assembled by the decoder across reads, so it only
+// trades system calls against memory per idle connection.
+const readBufferBytes = 2048
+
+// maxSpareOutboxBytes is the largest buffer the writer keeps for reuse after a
+// burst; a bigger one (left by a burst to a slow reader) is dropped so that
+// idle connections give their memory back.
+const maxSpareOutboxBytes = 64 << 10
+
+// errOutboxFull is what outbox.write reports when the client is not reading
+// fast enough for what the server has queued for it.
+var errOutboxFull = errors.New("outbox full")
+
+// outbox is the bounded queue of bytes between a connection actor (which
+// appends rendered lines) and its writer goroutine (which takes everything
+// queued and writes it with one call). Appending never blocks.
+type outbox struct {
+	limit int           // most bytes queued at once; over it the client is a slow consumer
+	ready chan struct{} // capacity 1: wakes the writer
+
+	mu       sync.Mutex
+	buf      []byte    // queued bytes; guarded by mu
+	closed   bool      // no more writes; the writer flushes and stops; guarded by mu
+	failed   bool      // the socket failed; writes are discarded; guarded by mu
+	deadline time.Time // after close: when the final flush gives up; guarded by mu
+}
+
+func newOutbox(limit int) *outbox {
+	return &outbox{limit: limit, ready: make(chan struct{}, 1)}
+}
+
+// write queues p. It reports errOutboxFull, and queues nothing, when p would
+// take the queue past its limit.
+func (o *outbox) write(p []byte) error {
+	o.mu.Lock()
+	if o.closed || o.failed {
+		o.mu.Unlock()
+		return nil
+	}
+	if len(o.buf)+len(p) > o.limit {
+		o.mu.Unlock()
+		return errOutboxFull
+	}
+	o.buf = append(o.buf, p...)
+	o.mu.Unlock()
+	o.wake()
+	return nil
+}
+
+// close queues last (the goodbye), forbids further writes and gives the
+// writer until deadline to flush. With discard, what was queued before is
+// dropped first: a slow consumer's backlog is not worth waiting for.
+func (o *outbox) close(last []byte, deadline time.Time, discard bool) {
+	o.mu.Lock()
+	if !o.closed {
+		if discard {
+			o.buf = o.buf[:0]
+		}
+		o.buf = append(o.buf, last...)
+		o.closed = true
+		o.deadline = deadline
+	}
+	o.mu.Unlock()
+	o.wake()
+}
+
+// queued returns how many bytes wait for the writer.
+func (o *outbox) queued() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.buf)
+}
+
+func (o *outbox) wake() {
+	select {
+	case o.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take waits until there is something to write or the outbox is closed, and
+// returns the queued bytes, swapping in spare as the new queue. final is true
+// once the outbox is closed: what take returns then is the last of it.
+func (o *outbox) take(spare []byte) (data []byte, final bool, deadline time.Time) {
+	for {
+		o.mu.Lock()
+		if len(o.buf) > 0 || o.closed {
+			data, o.buf = o.buf, spare[:0]
+			final, deadline = o.closed, o.deadline
+			o.mu.Unlock()
+			return data, final, deadline
+		}
+		o.mu.Unlock()
+		<-o.ready
+	}
+}
+
+// fail makes every later write a no-op; the socket is gone.
+func (o *outbox) fail() {
+	o.mu.Lock()
+	o.failed = true
+	o.buf = nil
+	o.mu.Unlock()
+}
+
+// socketConfig holds the limits of one connection's I/O.
+type socketConfig struct {
+	maxLineBytes  int           // longest input line
+	writeTimeout  time.Duration // longest a single write may block before the client counts as a slow consumer
+	lingerTimeout time.Duration // how long to drain input after the goodbye before closing
+}
+
+// socket is the I/O side of one connection: a reader goroutine that turns
+// bytes into messages for the connection actor, and a writer goroutine that
+// owns every write and, at the end, the close.
+//
+// How it ends: the connection actor, in *actor.Stopping, calls finish. The
+// reader stops sending, the writer flushes the goodbye within a deadline,
+// half-closes the socket so the client sees its end of stream after the last
+// line, drains whatever the client still sends (closing with unread input
+// would reset the connection and could destroy the goodbye), and closes.
+// Closing unblocks the reader. Both goroutines are counted in wg.
+type socket struct {
+	// Static after construction.
+	conn    net.Conn
+	cfg     socketConfig
+	out     *outbox
+	onClose func() // called once, after the socket is closed
+
+	stopping   atomic.Bool   // the actor is stopping: the reader sends nothing more
+	readerDone chan struct{} // closed when the reader goroutine returns
+}
+
+func newSocket(conn net.Conn, cfg socketConfig, outboxBytes int, onClose func()) *socket {
+	return &socket{
+		conn:       conn,
+		cfg:        cfg,
+		out:        newOutbox(outboxBytes),
+		onClose:    onClose,
+		readerDone: make(chan struct{}),
+	}
+}
+
+// start runs the reader and writer goroutines for the actor at pid. wg
+// already counts them (see sockets.park).
+func (s *socket) start(system *actor.ActorSystem, pid *actor.PID, wg *sync.WaitGroup) {
+	go func() {
+		defer wg.Done()
+		s.readLoop(system, pid)
+	}()
+	go func() {
+		defer wg.Done()
+		s.writeLoop(system, pid)
+	}()
+}
+
+// finish starts the end of the socket: see socket. It never blocks.
+func (s *socket) finish(last []byte, flushTimeout time.Duration, discard bool) {
+	s.stopping.Store(true)
+	deadline := time.Now().Add(flushTimeout)
+	s.out.close(last, deadline, discard)
+	// Cut short a write already blocked on a client that does not read.
+	_ = s.conn.SetWriteDeadline(deadline)
+}
+
+func (s *socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
+	defer close(s.readerDone)
+	dec := newLineDecoder(s.cfg.maxLineBytes)
+	buf := make([]byte, readBufferBytes)
+	for {
+		n, err := s.conn.Read(buf)
+		if n > 0 && !s.stopping.Load() {
+			events := dec.feed(buf[:n])
+			if replies := dec.takeReplies(); len(replies) > 0 {
+				system.Root.Send(pid, &messages.NegotiationReply{Data: replies})
+			}
+			for _, ev := range events {
+				switch ev.kind {
+				case eventLine:
+					system.Root.Send(pid, &messages.LineReceived{Text: sanitizeLine(ev.line)})
+				case eventTooLong:
+					system.Root.Send(pid, &messages.LineTooLong{LimitBytes: uint32(s.cfg.maxLineBytes)})
+				case eventInterrupt:
+					system.Root.Send(pid, &messages.InterruptReceived{})
+				}
+			}
+		}
+		if err != nil {
+			if !s.stopping.Load() {
+				system.Root.Send(pid, &messages.InputClosed{Error: readError(err)})
+			}
+			return
+		}
+	}
+}
+
+// readError is the InputClosed error text: empty for a clean end of stream.
+func readError(err error) string {
+	if errors.Is(err, io.EOF) {
+		return ""
+	}
+	return err.Error()
+}
+
+func (s *socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
+	defer s.closeSocket()
+	var spare []byte
+	for {
+		data, final, deadline := s.out.take(spare)
+		if len(data) > 0 {
+			if !final {
+				deadline = time.Now().Add(s.cfg.writeTimeout)
+			}
+			_ = s.conn.SetWriteDeadline(deadline)
+			if _, err := s.conn.Write(data); err != nil {
+				s.out.fail()
+				if !final {
+					system.Root.Send(pid, writeFailure(err))
+				}
+				return
+			}
+		}
+		if final {
+			return
+		}
+		if cap(data) <= maxSpareOutboxBytes {
+			spare = data[:0]
+		} else {
+			spare = nil
+		}
+	}
+}
+
+// writeFailure tells a write that timed out (the client stopped reading)
+// from a broken connection.
+func writeFailure(err error) *messages.OutputFailed {
+	reason := messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		reason = messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER
+	}
+	return &messages.OutputFailed{Reason: reason, Error: err.Error()}
+}
+
+// closeSocket half-closes, drains input for at most the linger timeout, and
+// closes. It runs on the writer goroutine after its last write.
+func (s *socket) closeSocket() {
+	if hc, ok := s.conn.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.lingerTimeout))
+	<-s.readerDone
+	_ = s.conn.Close()
+	if s.onClose != nil {
+		s.onClose()
+	}
+}

@@ -1,0 +1,34 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// panicSupervisor is the supervisor strategy of every actor with children:
+// it logs a child's panic once, with what it was handling, and applies one
+// directive. Connections are stopped (their user is told and disconnected);
+// the registry and rooms are resumed, so that a panic loses none of their
+// state, only the message that caused it.
+type panicSupervisor struct {
+	logger    *slog.Logger
+	directive actor.Directive
+}
+
+var _ actor.SupervisorStrategy = panicSupervisor{}
+
+// HandleFailure implements actor.SupervisorStrategy.
+func (s panicSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
+	s.logger.Error("actor panicked", "actor", child.GetId(), "panic", fmt.Sprint(reason),
+		"message", fmt.Sprintf("%T", message), "directive", s.directive.String())
+	switch s.directive {
+	case actor.ResumeDirective:
+		supervisor.ResumeChildren(child)
+	case actor.RestartDirective:
+		supervisor.RestartChildren(child)
+	default:
+		supervisor.StopChildren(child)
+	}
+}
