@@ -122,6 +122,8 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handlePrivateReceived(ctx, msg)
 
 	// From the server.
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
 	case *messages.Shutdown:
 		c.handleShutdown(ctx, msg)
 	case *messages.InjectFault:

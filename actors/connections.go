@@ -23,8 +23,11 @@ type connections struct {
 	drainWaiter *actor.PID // who gets ConnectionsDrained
 }
 
-func newConnections(srv *serverDeps) actor.Producer {
-	return func() actor.Actor { return &connections{srv: srv} }
+// connectionsProps returns the props of the connections supervisor: a panic
+// in a connection actor stops it.
+func connectionsProps(srv *serverDeps) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &connections{srv: srv} },
+		actor.WithSupervisor(panicSupervisor{logger: srv.logger, directive: actor.StopDirective}))
 }
 
 // Receive handles one message.

@@ -49,15 +49,17 @@ type roomEntry struct {
 	joinsForwarded uint64
 }
 
-func newRooms(historyLen int, logger *slog.Logger) actor.Producer {
-	return func() actor.Actor {
+// roomsProps returns the props of the rooms actor: a panic in a room resumes
+// it, so that it loses none of its members, topic or history.
+func roomsProps(historyLen int, logger *slog.Logger) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
 		return &rooms{
 			historyLen: historyLen,
 			logger:     logger,
 			byName:     make(map[string]*roomEntry),
 			byPID:      make(map[string]*roomEntry),
 		}
-	}
+	}, actor.WithSupervisor(panicSupervisor{logger: logger, directive: actor.ResumeDirective}))
 }
 
 // Receive handles one message.

@@ -82,11 +82,9 @@ func (s *server) Receive(ctx actor.Context) {
 
 func (s *server) handleStarted(ctx actor.Context) {
 	d := s.srv
-	resume := actor.WithSupervisor(panicSupervisor{logger: d.logger, directive: actor.ResumeDirective})
 	d.registry = s.spawn(ctx, actor.PropsFromProducer(newRegistry(d.logger)), "registry")
-	d.rooms = s.spawn(ctx, actor.PropsFromProducer(newRooms(d.cfg.HistoryLen, d.logger), resume), "rooms")
-	d.connections = s.spawn(ctx, actor.PropsFromProducer(newConnections(d),
-		actor.WithSupervisor(panicSupervisor{logger: d.logger, directive: actor.StopDirective})), "connections")
+	d.rooms = s.spawn(ctx, roomsProps(d.cfg.HistoryLen, d.logger), "rooms")
+	d.connections = s.spawn(ctx, connectionsProps(d), "connections")
 
 	d.sockets.wg.Add(1)
 	go func() {

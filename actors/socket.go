@@ -144,6 +144,7 @@ type socket struct {
 	out     *outbox
 	onClose func() // called once, after the socket is closed
 
+	started    atomic.Bool   // the goroutines run; a restarted actor must not start them again
 	stopping   atomic.Bool   // the actor is stopping: the reader sends nothing more
 	readerDone chan struct{} // closed when the reader goroutine returns
 }
@@ -161,6 +162,9 @@ func newSocket(conn net.Conn, cfg socketConfig, outboxBytes int, onClose func())
 // start runs the reader and writer goroutines for the actor at pid. wg
 // already counts them (see sockets.park).
 func (s *socket) start(system *actor.ActorSystem, pid *actor.PID, wg *sync.WaitGroup) {
+	if !s.started.CompareAndSwap(false, true) {
+		return
+	}
 	go func() {
 		defer wg.Done()
 		s.readLoop(system, pid)

@@ -1,0 +1,326 @@
+package actors
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+// connHarness is one connection actor wired to probes instead of the real
+// registry and rooms, with a net.Pipe for its socket: the actor's logic is
+// tested on its own.
+type connHarness struct {
+	system   *actor.ActorSystem
+	client   *lineConn
+	registry *probe
+	rooms    *probe
+	room     *probe // plays the room the connection joins
+	conn     *actor.PID
+	deps     *serverDeps
+}
+
+func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
+	t.Helper()
+	system := newTestSystem(t)
+	cfg := DefaultConfig()
+	cfg.LingerTimeout = 50 * time.Millisecond
+	cfg.Version = "test"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	h := &connHarness{
+		system:   system,
+		registry: newProbe(t, system),
+		rooms:    newProbe(t, system),
+		room:     newProbe(t, system),
+	}
+	h.deps = &serverDeps{cfg: cfg.withDefaults(), logger: testLogger(), commands: newCommandSet(), sockets: newSockets()}
+	h.deps.registry, h.deps.rooms = h.registry.pid, h.rooms.pid
+	connections := supervisedProps(t, system, connectionsProps(h.deps), actor.ResumeDirective)
+
+	server, client := net.Pipe()
+	t.Cleanup(func() { client.Close() })
+	h.client = newLineConn(t, client)
+	h.deps.sockets.park(1, server)
+	system.Root.Send(connections, &messages.SpawnConnection{ConnId: 1, RemoteAddr: "pipe"})
+	_, h.conn = expectFrom[*messages.RegisterConnection](t, h.registry)
+	return h
+}
+
+// welcome registers the connection as nick and has it join the probe room.
+func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
+	t.Helper()
+	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: nick})
+	h.client.expectPrefix("*** Welcome to actorchat test")
+	h.client.expect("*** You are " + nick + ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
+	if join := expect[*messages.JoinRoom](t, h.rooms); join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetConnId() != 1 {
+		t.Fatalf("got %v, want a join of the lobby", join)
+	}
+	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: append([]string{nick}, members...)})
+	others := "nobody else"
+	if len(members) > 0 {
+		others = strings.Join(members, ", ")
+	}
+	h.client.expect("*** You are in room lobby with " + others + ".")
+	if moved := expect[*messages.UserMoved](t, h.registry); moved.GetRoom() != "lobby" {
+		t.Fatalf("got %v", moved)
+	}
+}
+
+// waitStopped waits until the connection actor is gone.
+func (h *connHarness) waitStopped(t *testing.T) {
+	t.Helper()
+	eventually(t, "the connection actor to stop", func() bool {
+		_, alive := h.system.ProcessRegistry.Get(h.conn)
+		return !alive
+	})
+}
+
+func TestConnectionChatAndEvents(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1", "bob")
+
+	h.client.send("hello, room")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello, room" || post.GetAction() {
+		t.Errorf("got %v", post)
+	}
+	h.client.send("//slash at the start")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "/slash at the start" {
+		t.Errorf("got %v", post)
+	}
+	h.client.send("/me waves")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "waves" || !post.GetAction() {
+		t.Errorf("got %v", post)
+	}
+	h.client.send("   ") // blank: nothing
+
+	events := []struct {
+		msg  any
+		line string
+	}{
+		{&messages.MessagePosted{Room: "lobby", Nick: "bob", Text: "hi there"}, "<bob> hi there"},
+		{&messages.MessagePosted{Room: "lobby", Nick: "bob", Text: "dances", Action: true}, "* bob dances"},
+		{&messages.MemberJoined{Room: "lobby", Nick: "carol"}, "*** carol joined lobby"},
+		{&messages.MemberLeft{Room: "lobby", Nick: "carol", Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, "*** carol left (connection lost)"},
+		{&messages.MemberLeft{Room: "lobby", Nick: "dave", Reason: messages.LeaveReason_LEAVE_REASON_QUIT, Message: "zzz"}, "*** dave left (quit: zzz)"},
+		{&messages.MemberLeft{Room: "lobby", Nick: "erin", Reason: messages.LeaveReason_LEAVE_REASON_PART}, "*** erin left lobby"},
+		{&messages.MemberRenamed{Room: "lobby", OldNick: "bob", NewNick: "robert"}, "*** bob is now known as robert"},
+		{&messages.TopicChanged{Room: "lobby", Nick: "robert", Topic: "actors"}, "*** robert set the topic: actors"},
+		{&messages.PrivateMessageReceived{FromNick: "robert", FromConnId: 2, Text: "psst"}, "[pm] <robert> psst"},
+	}
+	for _, e := range events {
+		h.room.send(h.conn, e.msg)
+		h.client.expect(e.line)
+	}
+}
+
+func TestConnectionHoldsLinesUntilReady(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.client.send("first")
+	h.client.send("second")
+	h.welcome(t, "guest1")
+	for _, want := range []string{"first", "second"} {
+		if post := expect[*messages.PostMessage](t, h.room); post.GetText() != want {
+			t.Errorf("got %q, want %q", post.GetText(), want)
+		}
+	}
+}
+
+// TestConnectionNickChangeOrdersLaterLines: "/nick bob" then "hi" must post
+// "hi" only once the registry has answered, so the room sees it from bob.
+func TestConnectionNickChangeOrdersLaterLines(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.client.send("/nick bob")
+	h.client.send("hi")
+	if set := expect[*messages.SetNick](t, h.registry); set.GetNick() != "bob" {
+		t.Fatalf("got %v", set)
+	}
+	h.room.sync(t, h.conn)
+	h.room.expectQuiet(t) // "hi" waits
+	h.registry.send(h.conn, &messages.NickChanged{OldNick: "guest1", NewNick: "bob"})
+	if got := expect[*messages.RenameMember](t, h.room); got.GetNewNick() != "bob" {
+		t.Errorf("got %v", got)
+	}
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hi" {
+		t.Errorf("got %v", post)
+	}
+}
+
+func TestConnectionCommandErrors(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	tests := []struct{ in, want string }{
+		{"/frobnicate now", "!!! unknown command /frobnicate; type /help for the list"},
+		{"/nick", "!!! usage: /nick NAME"},
+		{"/nick bad!nick", "!!! a nick may only have letters, digits, _, - and ."},
+		{"/msg bob", "!!! usage: /msg NICK TEXT"},
+		{"/join bad!room", "!!! a room name may only have letters, digits, _ and - (and a leading #)"},
+		{"/join lobby", "!!! you are already in lobby"},
+		{"/reply hi", "!!! nobody has sent you a private message yet"},
+		{"/help nosuch", "!!! unknown command /nosuch; type /help for the list"},
+	}
+	for _, tt := range tests {
+		t.Logf("sending %q", tt.in)
+		h.client.send(tt.in)
+		h.client.expect(tt.want)
+	}
+	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: zed", Command: "msg"})
+	h.client.expect("!!! no such nick: zed")
+}
+
+func TestConnectionHelp(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.client.send("/help")
+	h.client.expectPrefix("*** Commands")
+	listed := map[string]bool{}
+	for range h.deps.commands.list {
+		line := h.client.expectPrefix("***   /")
+		listed[strings.Fields(strings.TrimPrefix(line, "***   /"))[0]] = true
+	}
+	for _, name := range []string{"help", "nick", "msg", "reply", "me", "who", "users", "join", "leave", "rooms", "topic", "ignore", "unignore", "quit"} {
+		if !listed[name] {
+			t.Errorf("/help does not list /%s", name)
+		}
+	}
+	h.client.send("/help /NICK")
+	h.client.expect("*** /nick NAME - change your nickname")
+	h.client.expect("*** Also: /username")
+	h.client.expectPrefix("*** 1 to 20 letters")
+}
+
+func TestConnectionQuit(t *testing.T) {
+	for _, line := range []string{"exit", "  EXIT  ", "/quit", "/bye", "/exit", "/QUIT gone fishing"} {
+		t.Run(line, func(t *testing.T) {
+			h := newConnHarness(t, nil)
+			h.welcome(t, "guest1")
+			h.client.send(line)
+			h.client.expect("bye...")
+			h.client.expectEOF()
+			leave := expect[*messages.LeaveRoom](t, h.room)
+			if leave.GetReason() != messages.LeaveReason_LEAVE_REASON_QUIT {
+				t.Errorf("got %v, want quit", leave)
+			}
+			if strings.HasSuffix(line, "fishing") && leave.GetMessage() != "gone fishing" {
+				t.Errorf("quit message %q, want gone fishing", leave.GetMessage())
+			}
+			h.waitStopped(t)
+		})
+	}
+}
+
+func TestConnectionTelnetInterruptQuits(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	_, _ = h.client.conn.Write([]byte{telnetIAC, telnetIP})
+	h.client.expect("bye...")
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_QUIT {
+		t.Errorf("got %v", leave)
+	}
+}
+
+func TestConnectionLost(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.client.conn.Close()
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST {
+		t.Errorf("got %v, want connection lost", leave)
+	}
+	h.waitStopped(t)
+	eventually(t, "the socket to close", func() bool { return h.deps.sockets.count() == 0 })
+}
+
+// TestConnectionPanicStopsOnlyIt injects a panic: the supervisor stops the
+// connection, whose user reads an error line and bye..., and the room is told
+// the reason.
+func TestConnectionPanicStopsIt(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.system.Root.Send(h.conn, &messages.InjectFault{Reason: "test"})
+	h.client.expect("!!! internal server error; your connection is closed (sorry)")
+	h.client.expect("bye...")
+	h.client.expectEOF()
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_ERROR {
+		t.Errorf("got %v, want error", leave)
+	}
+	h.waitStopped(t)
+}
+
+func TestConnectionShutdown(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.system.Root.Send(h.conn, &messages.Shutdown{Notice: "going down"})
+	h.client.expect("*** going down")
+	h.client.expect("bye...")
+	h.client.expectEOF()
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN {
+		t.Errorf("got %v, want shutdown", leave)
+	}
+}
+
+// TestConnectionSlowConsumer never reads while the room sends: the outbox
+// fills, and the connection stops as a slow consumer without blocking the
+// room.
+func TestConnectionSlowConsumer(t *testing.T) {
+	h := newConnHarness(t, func(c *Config) { c.OutboxBytes = 4096 })
+	h.welcome(t, "guest1")
+	msg := &messages.MessagePosted{Room: "lobby", Nick: "bob", Text: strings.Repeat("x", 100)}
+	for range 200 { // 200 lines of ~108 bytes: far past 4096 and the pipe's zero buffer
+		h.room.send(h.conn, msg)
+	}
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER {
+		t.Errorf("got %v, want slow consumer", leave)
+	}
+	h.waitStopped(t)
+}
+
+func TestConnectionLineTooLong(t *testing.T) {
+	h := newConnHarness(t, func(c *Config) { c.MaxLineBytes = 32 })
+	h.welcome(t, "guest1")
+	h.client.send(strings.Repeat("y", 100))
+	h.client.expect("!!! line too long (the limit is 32 bytes); it was discarded")
+	h.client.send("short")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "short" {
+		t.Errorf("got %v, want only the short line", post)
+	}
+}
+
+func TestConnectionIgnore(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.client.send("/ignore")
+	h.client.expect("*** You ignore nobody.")
+
+	h.client.send("/ignore bob")
+	r, future := expectFrom[*messages.ResolveNick](t, h.registry)
+	if r.GetNick() != "bob" {
+		t.Fatalf("got %v", r)
+	}
+	h.registry.send(future, &messages.NickResolved{Nick: "Bob", ConnId: 2})
+	h.client.expect("*** Ignoring Bob for this session.")
+
+	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderConnId: 2, Text: "spam"})
+	h.room.send(h.conn, &messages.PrivateMessageReceived{FromNick: "Bob", FromConnId: 2, Text: "more spam"})
+	h.room.send(h.conn, &messages.MessagePosted{Nick: "carol", SenderConnId: 3, Text: "hello"})
+	h.client.expect("<carol> hello") // Bob's two lines never came
+	h.client.send("/reply hi")
+	h.client.expect("!!! nobody has sent you a private message yet")
+
+	h.client.send("/ignore")
+	h.client.expect("*** You ignore: Bob")
+	h.client.send("/unignore bob")
+	h.client.expect("*** No longer ignoring Bob.")
+	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderConnId: 2, Text: "back"})
+	h.client.expect("<Bob> back")
+
+	h.client.send("/ignore nobody")
+	_, future = expectFrom[*messages.ResolveNick](t, h.registry)
+	h.registry.send(future, &messages.CommandRejected{Reason: "no such nick: nobody", Command: "resolve"})
+	h.client.expect("!!! no such nick: nobody")
+}

@@ -1,0 +1,207 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+func newTestRegistry(t *testing.T, system *actor.ActorSystem) *actor.PID {
+	return supervised(t, system, newRegistry(testLogger()), actor.ResumeDirective)
+}
+
+// register makes p a registered connection and returns its guest nick.
+func register(t *testing.T, p *probe, registry *actor.PID, connID uint64) string {
+	t.Helper()
+	p.send(registry, &messages.RegisterConnection{ConnId: connID})
+	return expect[*messages.ConnectionRegistered](t, p).GetNick()
+}
+
+func listUsers(t *testing.T, p *probe, registry *actor.PID) []string {
+	t.Helper()
+	p.send(registry, &messages.ListUsers{})
+	var out []string
+	for _, u := range expect[*messages.UserList](t, p).GetUsers() {
+		out = append(out, u.GetNick()+"@"+u.GetRoom())
+	}
+	return out
+}
+
+func TestRegistryGuestNicksAreUnique(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	a, b := newProbe(t, system), newProbe(t, system)
+	if got := register(t, a, reg, 1); got != "guest1" {
+		t.Errorf("first guest: got %q, want guest1", got)
+	}
+	if got := register(t, b, reg, 2); got != "guest2" {
+		t.Errorf("second guest: got %q, want guest2", got)
+	}
+	if got := register(t, a, reg, 1); got != "guest1" {
+		t.Errorf("repeated registration: got %q, want guest1 again", got)
+	}
+}
+
+func TestRegistrySetNick(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	a, b := newProbe(t, system), newProbe(t, system)
+	register(t, a, reg, 1)
+	register(t, b, reg, 2)
+
+	a.send(reg, &messages.SetNick{Nick: "alice"})
+	changed := expect[*messages.NickChanged](t, a)
+	if changed.GetOldNick() != "guest1" || changed.GetNewNick() != "alice" {
+		t.Errorf("got %v, want guest1 -> alice", changed)
+	}
+
+	rejections := []struct {
+		nick, reason string
+	}{
+		{"ALICE", "nick ALICE is taken"},
+		{"guest7", "nicks like guest7 are reserved for guests"},
+		{"Guest12", "nicks like Guest12 are reserved for guests"},
+		{"bad nick", "a nick may only have letters, digits, _, - and ."},
+		{"waytoolongnicknameforthis", "a nick has 1 to 20 characters"},
+		{"", "a nick has 1 to 20 characters"},
+	}
+	for _, r := range rejections {
+		b.send(reg, &messages.SetNick{Nick: r.nick})
+		got := expect[*messages.CommandRejected](t, b)
+		if got.GetReason() != r.reason || got.GetCommand() != "nick" {
+			t.Errorf("SetNick(%q): got %q (%s), want %q (nick)", r.nick, got.GetReason(), got.GetCommand(), r.reason)
+		}
+	}
+
+	// guest is fine, and so is a change of case of one's own nick.
+	b.send(reg, &messages.SetNick{Nick: "guest"})
+	expect[*messages.NickChanged](t, b)
+	a.send(reg, &messages.SetNick{Nick: "Alice"})
+	if got := expect[*messages.NickChanged](t, a); got.GetNewNick() != "Alice" {
+		t.Errorf("case change: got %v", got)
+	}
+	if got, want := listUsers(t, a, reg), []string{"Alice@", "guest@"}; !slices.Equal(got, want) {
+		t.Errorf("users: got %v, want %v", got, want)
+	}
+}
+
+// TestRegistryNickRace has many connections race for one free nick: exactly
+// one wins.
+func TestRegistryNickRace(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	const racers = 20
+	probes := make([]*probe, racers)
+	for i := range probes {
+		probes[i] = newProbe(t, system)
+		register(t, probes[i], reg, uint64(i+1))
+	}
+	var wg sync.WaitGroup
+	for _, p := range probes {
+		wg.Go(func() { p.send(reg, &messages.SetNick{Nick: "winner"}) })
+	}
+	wg.Wait()
+	wins := 0
+	for _, p := range probes {
+		switch m := p.next(t).msg.(type) {
+		case *messages.NickChanged:
+			wins++
+		case *messages.CommandRejected:
+			if m.GetReason() != "nick winner is taken" {
+				t.Errorf("rejection: got %q", m.GetReason())
+			}
+		default:
+			t.Fatalf("got %T", m)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("got %d winners, want exactly 1", wins)
+	}
+}
+
+func TestRegistryFreesNickWhenConnectionStops(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	a, b := newProbe(t, system), newProbe(t, system)
+	register(t, a, reg, 1)
+	register(t, b, reg, 2)
+	a.send(reg, &messages.SetNick{Nick: "alice"})
+	expect[*messages.NickChanged](t, a)
+
+	system.Root.Stop(a.pid)
+	eventually(t, "alice to be forgotten", func() bool {
+		return slices.Equal(listUsers(t, b, reg), []string{"guest2@"})
+	})
+	b.send(reg, &messages.SetNick{Nick: "alice"})
+	expect[*messages.NickChanged](t, b)
+}
+
+func TestRegistryPrivateMessages(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	a, b := newProbe(t, system), newProbe(t, system)
+	register(t, a, reg, 1)
+	register(t, b, reg, 2)
+	b.send(reg, &messages.SetNick{Nick: "bob"})
+	expect[*messages.NickChanged](t, b)
+
+	a.send(reg, &messages.SendPrivateMessage{ToNick: "BOB", Text: "psst"})
+	got := expect[*messages.PrivateMessageReceived](t, b)
+	if got.GetFromNick() != "guest1" || got.GetFromConnId() != 1 || got.GetText() != "psst" {
+		t.Errorf("delivered %v", got)
+	}
+	if sent := expect[*messages.PrivateMessageSent](t, a); sent.GetToNick() != "bob" {
+		t.Errorf("confirmation %v, want to bob", sent)
+	}
+
+	// By connection id (what /reply uses), the target's rename does not matter.
+	b.send(reg, &messages.SetNick{Nick: "robert"})
+	expect[*messages.NickChanged](t, b)
+	a.send(reg, &messages.SendPrivateMessage{ToNick: "bob", ToConnId: 2, Text: "still you?"})
+	expect[*messages.PrivateMessageReceived](t, b)
+	if sent := expect[*messages.PrivateMessageSent](t, a); sent.GetToNick() != "robert" {
+		t.Errorf("confirmation %v, want to robert", sent)
+	}
+
+	a.send(reg, &messages.SendPrivateMessage{ToNick: "nobody", Text: "hello?"})
+	if r := expect[*messages.CommandRejected](t, a); r.GetReason() != "no such nick: nobody" {
+		t.Errorf("got %q", r.GetReason())
+	}
+	b.sync(t, reg)
+	b.expectQuiet(t)
+}
+
+// TestRegistryKeepsStateAcrossPanic injects a panic: the registry is resumed
+// by its supervisor and loses no nick.
+func TestRegistryKeepsStateAcrossPanic(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	probes := make([]*probe, 3)
+	for i := range probes {
+		probes[i] = newProbe(t, system)
+		register(t, probes[i], reg, uint64(i+1))
+		probes[i].send(reg, &messages.UserMoved{Room: "lobby"})
+	}
+	probes[0].send(reg, &messages.SetNick{Nick: "alice"})
+	expect[*messages.NickChanged](t, probes[0])
+	before := listUsers(t, probes[0], reg)
+
+	system.Root.Send(reg, &messages.InjectFault{Reason: "test"})
+
+	if got := listUsers(t, probes[0], reg); !slices.Equal(got, before) {
+		t.Errorf("after panic: got %v, want %v", got, before)
+	}
+	probes[1].send(reg, &messages.SetNick{Nick: "alice"})
+	if r := expect[*messages.CommandRejected](t, probes[1]); r.GetReason() != "nick alice is taken" {
+		t.Errorf("after panic: got %q, want alice still taken", r.GetReason())
+	}
+	p := newProbe(t, system)
+	if got := register(t, p, reg, 9); got != fmt.Sprintf("guest%d", len(probes)+1) {
+		t.Errorf("after panic: new guest %q, want the count to go on", got)
+	}
+}

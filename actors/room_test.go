@@ -1,0 +1,238 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+func newTestRoom(t *testing.T, system *actor.ActorSystem, historyLen int) *actor.PID {
+	return supervised(t, system, newRoom("dev", historyLen, testLogger()), actor.ResumeDirective)
+}
+
+// joinRoom has p join room as nick and returns the room's answer.
+func joinRoom(t *testing.T, p *probe, room *actor.PID, nick string, connID uint64) *messages.RoomJoined {
+	t.Helper()
+	p.send(room, &messages.JoinRoom{Room: "dev", Nick: nick, ConnId: connID})
+	joined, from := expectFrom[*messages.RoomJoined](t, p)
+	if from.GetId() != room.GetId() {
+		t.Fatalf("RoomJoined from %v, want the room %v", from, room)
+	}
+	return joined
+}
+
+func TestRoomJoinAndFanOut(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, bob, carol := newProbe(t, system), newProbe(t, system), newProbe(t, system)
+
+	if got := joinRoom(t, alice, room, "alice", 1).GetMembers(); !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("members: got %v", got)
+	}
+	if got := joinRoom(t, bob, room, "bob", 2).GetMembers(); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Errorf("members: got %v", got)
+	}
+	if got := expect[*messages.MemberJoined](t, alice); got.GetNick() != "bob" || got.GetRoom() != "dev" {
+		t.Errorf("alice saw %v", got)
+	}
+	joinRoom(t, carol, room, "carol", 3)
+	expect[*messages.MemberJoined](t, alice)
+	expect[*messages.MemberJoined](t, bob)
+
+	for i := range 5 {
+		alice.send(room, &messages.PostMessage{Text: fmt.Sprintf("line %d", i)})
+	}
+	for _, p := range []*probe{bob, carol} {
+		for i := range 5 {
+			got := expect[*messages.MessagePosted](t, p)
+			if got.GetNick() != "alice" || got.GetSenderConnId() != 1 || got.GetText() != fmt.Sprintf("line %d", i) {
+				t.Errorf("got %v, want alice's line %d", got, i)
+			}
+		}
+	}
+	alice.sync(t, room)
+	alice.expectQuiet(t) // chat is not echoed to its sender
+
+	// An action reaches everyone, the actor too.
+	bob.send(room, &messages.PostMessage{Text: "waves", Action: true})
+	for _, p := range []*probe{alice, bob, carol} {
+		if got := expect[*messages.MessagePosted](t, p); !got.GetAction() || got.GetNick() != "bob" {
+			t.Errorf("got %v, want bob's action", got)
+		}
+	}
+}
+
+func TestRoomIgnoresPostsFromNonMembers(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, mallory := newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	mallory.send(room, &messages.PostMessage{Text: "spoof"})
+	alice.sync(t, room)
+	alice.expectQuiet(t)
+}
+
+func TestRoomLeaveReasons(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, bob, carol, dave := newProbe(t, system), newProbe(t, system), newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	for i, p := range []*probe{bob, carol, dave} {
+		joinRoom(t, p, room, []string{"bob", "carol", "dave"}[i], uint64(i+2))
+		expect[*messages.MemberJoined](t, alice)
+	}
+
+	bob.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_QUIT, Message: "see you"})
+	got := expect[*messages.MemberLeft](t, alice)
+	if got.GetNick() != "bob" || got.GetReason() != messages.LeaveReason_LEAVE_REASON_QUIT || got.GetMessage() != "see you" {
+		t.Errorf("got %v, want bob quit", got)
+	}
+
+	// A move to another room is answered, after the room's last word to the mover.
+	carol.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
+	expect[*messages.MemberJoined](t, carol) // dave's, from before
+	expect[*messages.MemberLeft](t, carol)   // bob's; she is not told of her own
+	if left := expect[*messages.RoomLeft](t, carol); left.GetRoom() != "dev" {
+		t.Errorf("got %v", left)
+	}
+	if got := expect[*messages.MemberLeft](t, alice); got.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
+		t.Errorf("got %v, want carol's part", got)
+	}
+
+	// A member that stops without a word is noticed through Watch.
+	system.Root.Stop(dave.pid)
+	if got := expect[*messages.MemberLeft](t, alice); got.GetNick() != "dave" || got.GetReason() != messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST {
+		t.Errorf("got %v, want dave lost", got)
+	}
+
+	alice.send(room, &messages.ListMembers{})
+	if got := expect[*messages.MemberList](t, alice).GetNicks(); !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("members: got %v, want only alice", got)
+	}
+}
+
+// TestRoomLeaveBeforeTermination checks that a member's own reason wins over
+// the Terminated that follows it, although protoactor hands system messages
+// (Terminated) to the room before user messages (LeaveRoom).
+func TestRoomLeaveBeforeTermination(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice := newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	for i := range 20 {
+		p := newProbe(t, system)
+		joinRoom(t, p, room, fmt.Sprintf("m%d", i), uint64(i+2))
+		expect[*messages.MemberJoined](t, alice)
+		p.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_FLOODING})
+		system.Root.Stop(p.pid)
+		if got := expect[*messages.MemberLeft](t, alice); got.GetReason() != messages.LeaveReason_LEAVE_REASON_FLOODING {
+			t.Fatalf("member %d: got %v, want flooding", i, got)
+		}
+	}
+	alice.sync(t, room)
+	alice.expectQuiet(t) // and no second leave notice
+}
+
+func TestRoomShutdownLeaveIsSilent(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, bob := newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, bob, room, "bob", 2)
+	expect[*messages.MemberJoined](t, alice)
+	bob.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_SHUTDOWN})
+	alice.sync(t, room)
+	alice.expectQuiet(t)
+}
+
+func TestRoomRenameAndTopic(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, bob := newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "guest1", 1)
+	joinRoom(t, bob, room, "bob", 2)
+	expect[*messages.MemberJoined](t, alice)
+
+	alice.send(room, &messages.RenameMember{NewNick: "alice"})
+	for _, p := range []*probe{alice, bob} {
+		if got := expect[*messages.MemberRenamed](t, p); got.GetOldNick() != "guest1" || got.GetNewNick() != "alice" {
+			t.Errorf("got %v", got)
+		}
+	}
+	alice.send(room, &messages.PostMessage{Text: "hi"})
+	if got := expect[*messages.MessagePosted](t, bob); got.GetNick() != "alice" {
+		t.Errorf("post after rename from %q, want alice", got.GetNick())
+	}
+
+	bob.send(room, &messages.SetTopic{Topic: "actors"})
+	for _, p := range []*probe{alice, bob} {
+		if got := expect[*messages.TopicChanged](t, p); got.GetTopic() != "actors" || got.GetNick() != "bob" {
+			t.Errorf("got %v", got)
+		}
+	}
+	carol := newProbe(t, system)
+	if got := joinRoom(t, carol, room, "carol", 3).GetTopic(); got != "actors" {
+		t.Errorf("joiner saw topic %q, want actors", got)
+	}
+}
+
+func TestRoomHistory(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 3)
+	alice := newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	for i := range 5 {
+		alice.send(room, &messages.PostMessage{Text: fmt.Sprintf("m%d", i)})
+	}
+	alice.send(room, &messages.PostMessage{Text: "jumps", Action: true})
+	expect[*messages.MessagePosted](t, alice) // her own action
+
+	bob := newProbe(t, system)
+	history := joinRoom(t, bob, room, "bob", 2).GetHistory()
+	var got []string
+	for _, m := range history {
+		got = append(got, m.GetText())
+		if m.GetUnixMillis() == 0 || time.Since(time.UnixMilli(m.GetUnixMillis())) > time.Hour {
+			t.Errorf("history entry %v has no sensible time", m)
+		}
+	}
+	if want := []string{"m3", "m4", "jumps"}; !slices.Equal(got, want) {
+		t.Errorf("history: got %v, want %v", got, want)
+	}
+}
+
+// TestRoomKeepsMembersAcrossPanic injects a panic: the room is resumed and
+// keeps its members, topic and history.
+func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, bob := newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, bob, room, "bob", 2)
+	expect[*messages.MemberJoined](t, alice)
+	alice.send(room, &messages.SetTopic{Topic: "before"})
+	expect[*messages.TopicChanged](t, alice)
+	expect[*messages.TopicChanged](t, bob)
+	alice.send(room, &messages.PostMessage{Text: "remember me"})
+	expect[*messages.MessagePosted](t, bob)
+
+	system.Root.Send(room, &messages.InjectFault{Reason: "test"})
+
+	alice.send(room, &messages.PostMessage{Text: "still here"})
+	if got := expect[*messages.MessagePosted](t, bob); got.GetText() != "still here" {
+		t.Errorf("after panic: bob got %v", got)
+	}
+	carol := newProbe(t, system)
+	joined := joinRoom(t, carol, room, "carol", 3)
+	if got := joined.GetMembers(); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
+		t.Errorf("after panic: members %v", got)
+	}
+	if joined.GetTopic() != "before" || len(joined.GetHistory()) != 2 {
+		t.Errorf("after panic: topic %q, %d history entries", joined.GetTopic(), len(joined.GetHistory()))
+	}
+}

@@ -1,0 +1,208 @@
+package actors
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// decoded is a decoder event in a comparable form.
+type decoded struct {
+	kind decodeEventKind
+	line string
+}
+
+func (d decoded) String() string {
+	switch d.kind {
+	case eventLine:
+		return fmt.Sprintf("line(%q)", d.line)
+	case eventTooLong:
+		return "tooLong"
+	case eventInterrupt:
+		return "interrupt"
+	}
+	return "?"
+}
+
+// decodeAll feeds chunks to a fresh decoder and returns its events and
+// negotiation replies.
+func decodeAll(maxLine int, chunks ...[]byte) ([]decoded, []byte) {
+	d := newLineDecoder(maxLine)
+	var out []decoded
+	var replies []byte
+	for _, c := range chunks {
+		for _, ev := range d.feed(c) {
+			out = append(out, decoded{ev.kind, string(ev.line)})
+		}
+		replies = append(replies, d.takeReplies()...)
+	}
+	return out, replies
+}
+
+func lines(ss ...string) []decoded {
+	out := make([]decoded, len(ss))
+	for i, s := range ss {
+		out[i] = decoded{eventLine, s}
+	}
+	return out
+}
+
+func TestDecoderLineEnds(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []decoded
+	}{
+		{"crlf", "hello\r\nworld\r\n", lines("hello", "world")},
+		{"lf", "hello\nworld\n", lines("hello", "world")},
+		{"cr nul", "hello\r\x00world\r\x00", lines("hello", "world")},
+		{"bare cr", "hello\rworld\r", lines("hello", "world")},
+		{"mixed", "a\nb\r\nc\rd\r\x00", lines("a", "b", "c", "d")},
+		{"empty lines", "\r\n\n\r\n", lines("", "", "")},
+		{"cr cr lf", "a\r\r\n", lines("a", "")},
+		{"lf cr", "a\n\rb\n", lines("a", "", "b")},
+		{"no line end yet", "partial", nil},
+		{"extra spaces kept", "  a  b  \n", lines("  a  b  ")},
+		{"lone nul dropped", "a\x00b\n", lines("ab")},
+		{"backspace", "helo\blo\n", lines("hello")},
+		{"del", "abc\x7f\x7fx\n", lines("ax")},
+		{"backspace at start", "\b\bx\n", lines("x")},
+		{"backspace removes whole rune", "caf\u00e9\b\bfe\n", lines("cafe")},
+		{"tab kept for sanitizer", "a\tb\n", lines("a\tb")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := decodeAll(1024, []byte(tt.in))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecoderTelnet(t *testing.T) {
+	const (
+		iac  = "\xff"
+		do   = "\xfd"
+		dont = "\xfe"
+		will = "\xfb"
+		wont = "\xfc"
+		sb   = "\xfa"
+		se   = "\xf0"
+	)
+	tests := []struct {
+		name    string
+		in      string
+		want    []decoded
+		replies string
+	}{
+		{"do gets wont", iac + do + "\x01" + "hi\r\n", lines("hi"), iac + wont + "\x01"},
+		{"will gets dont", iac + will + "\x18" + "hi\r\n", lines("hi"), iac + dont + "\x18"},
+		{"dont and wont get nothing", iac + dont + "\x01" + iac + wont + "\x03" + "hi\n", lines("hi"), ""},
+		{"subnegotiation consumed", "a" + iac + sb + "\x18\x00xterm" + iac + se + "b\n", lines("ab"), ""},
+		{"iac iac inside subnegotiation", iac + sb + "\x18" + iac + iac + "x" + iac + se + "c\n", lines("c"), ""},
+		{"iac iac is a data byte", "a" + iac + iac + "b\n", lines("a\xffb"), ""},
+		{"interrupt process", "abc" + iac + "\xf4", []decoded{{kind: eventInterrupt}}, ""},
+		{"break", iac + "\xf3", []decoded{{kind: eventInterrupt}}, ""},
+		{"erase char", "abc" + iac + "\xf7" + "\n", lines("ab"), ""},
+		{"erase line", "abc" + iac + "\xf8" + "xy\n", lines("xy"), ""},
+		{"nop and ga ignored", "a" + iac + "\xf1" + "b" + iac + "\xf9" + "\n", lines("ab"), ""},
+		{"are you there", iac + "\xf6", nil, "[yes]\r\n"},
+		{"command between cr and lf", "a\r" + iac + "\xf1" + "\nb\n", lines("a", "b"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, replies := decodeAll(1024, []byte(tt.in))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("events: got %v, want %v", got, tt.want)
+			}
+			if string(replies) != tt.replies {
+				t.Errorf("replies: got %q, want %q", replies, tt.replies)
+			}
+		})
+	}
+}
+
+func TestDecoderRefusalsAreBounded(t *testing.T) {
+	in := bytes.Repeat([]byte{telnetIAC, telnetDO, 1}, 10*maxRefusals)
+	_, replies := decodeAll(1024, in)
+	if got, want := len(replies), 3*maxRefusals; got != want {
+		t.Errorf("got %d reply bytes, want %d", got, want)
+	}
+}
+
+func TestDecoderLongLine(t *testing.T) {
+	long := bytes.Repeat([]byte("x"), 20)
+	tests := []struct {
+		name   string
+		chunks [][]byte
+		want   []decoded
+	}{
+		{"exactly the limit", [][]byte{long[:10], []byte("\n")}, lines("xxxxxxxxxx")},
+		{"over the limit", [][]byte{long, []byte("\nok\n")}, []decoded{{kind: eventTooLong}, {eventLine, "ok"}}},
+		{"over across reads", [][]byte{long[:8], long[:8], []byte("\r\nok\r\n")}, []decoded{{kind: eventTooLong}, {eventLine, "ok"}}},
+		{"reported once", [][]byte{long, long, long, []byte("\n")}, []decoded{{kind: eventTooLong}}},
+		{"no line end", [][]byte{long, long}, []decoded{{kind: eventTooLong}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := decodeAll(10, tt.chunks...)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecoderMemoryBounded feeds 100 MB without a line end: the decoder must
+// hold no more than the limit.
+func TestDecoderMemoryBounded(t *testing.T) {
+	d := newLineDecoder(1024)
+	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	for range (100 << 20) / len(chunk) {
+		d.feed(chunk)
+	}
+	if cap(d.line) > 2048 || cap(d.arena) > 2048 {
+		t.Errorf("decoder holds %d + %d bytes, want at most about the 1024-byte limit", cap(d.line), cap(d.arena))
+	}
+}
+
+// FuzzDecoder checks that splitting the input anywhere gives the same events
+// and replies as feeding it whole, that lines never exceed the limit, and
+// that no line holds a line-end byte.
+func FuzzDecoder(f *testing.F) {
+	for _, s := range []string{
+		"hello\r\nworld\n", "a\rb\r\x00c\n", "\xff\xfd\x01\xff\xfa\x18\x00x\xff\xf0ok\r\n",
+		"\xff\xff\n", "ab\b\x7fc\n", "\xff\xf4", "x\xff\xf7\xff\xf8y\n", "caf\xc3\xa9\r\n",
+	} {
+		f.Add([]byte(s), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, split uint8) {
+		const limit = 16
+		whole, wholeReplies := decodeAll(limit, in)
+		at := int(split) % (len(in) + 1)
+		parts, partReplies := decodeAll(limit, in[:at], in[at:])
+		if !slices.Equal(whole, parts) {
+			t.Fatalf("split at %d: got %v, want %v", at, parts, whole)
+		}
+		if !bytes.Equal(wholeReplies, partReplies) {
+			t.Fatalf("split at %d: replies %q, want %q", at, partReplies, wholeReplies)
+		}
+		bytewise := make([][]byte, len(in))
+		for i := range in {
+			bytewise[i] = in[i : i+1]
+		}
+		if byByte, _ := decodeAll(limit, bytewise...); !slices.Equal(whole, byByte) {
+			t.Fatalf("byte by byte: got %v, want %v", byByte, whole)
+		}
+		for _, ev := range whole {
+			if len(ev.line) > limit {
+				t.Fatalf("line of %d bytes passed the %d-byte limit", len(ev.line), limit)
+			}
+			if bytes.ContainsAny([]byte(ev.line), "\r\n") {
+				t.Fatalf("line %q holds a line end", ev.line)
+			}
+		}
+	})
+}
