@@ -158,9 +158,9 @@ func TestConnectionCommandErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/frobnicate now", "!!! unknown command /frobnicate; type /help for the list"},
 		{"/nick", "!!! usage: /nick NAME"},
-		{"/nick bad!nick", "!!! a nick may only have letters, digits, _, - and ."},
+		{"/nick bad!nick", "!!! a nick may only use letters, digits and the characters . _ -"},
 		{"/msg bob", "!!! usage: /msg NICK TEXT"},
-		{"/join bad!room", "!!! a room name may only have letters, digits, _ and - (and a leading #)"},
+		{"/join bad!room", "!!! a room name may only use letters, digits, _ and - (and a leading #)"},
 		{"/join lobby", "!!! you are already in lobby"},
 		{"/reply hi", "!!! nobody has sent you a private message yet"},
 		{"/help nosuch", "!!! unknown command /nosuch; type /help for the list"},

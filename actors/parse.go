@@ -23,7 +23,7 @@ type input struct {
 //   - a blank line is nothing;
 //   - "exit" (any case, surrounding spaces ignored) is the quit command;
 //   - "/name args" is a command; "//text" is chat that starts with a slash;
-//   - "@nick text" is a private message (the msg command);
+//   - "@nick text" is a private message (the msg command); "@ text" is chat;
 //   - anything else is chat, with trailing spaces removed.
 func parseInput(line string) input {
 	trimmed := strings.TrimSpace(line)
@@ -37,7 +37,7 @@ func parseInput(line string) input {
 	case strings.HasPrefix(trimmed, "/"):
 		name, args, _ := strings.Cut(trimmed[1:], " ")
 		return input{kind: inputCommand, name: strings.ToLower(name), args: strings.TrimSpace(args)}
-	case strings.HasPrefix(trimmed, "@") && len(trimmed) > 1:
+	case strings.HasPrefix(trimmed, "@") && len(trimmed) > 1 && trimmed[1] != ' ':
 		return input{kind: inputCommand, name: "msg", args: trimmed[1:]}
 	}
 	return input{kind: inputChat, text: strings.TrimRight(line, " ")}

@@ -20,6 +20,7 @@ func TestParseInput(t *testing.T) {
 		{"//not a command", input{kind: inputChat, text: "/not a command"}},
 		{"@bob hi", input{kind: inputCommand, name: "msg", args: "bob hi"}},
 		{"@", input{kind: inputChat, text: "@"}},
+		{"@ 0", input{kind: inputChat, text: "@ 0"}},
 		{"/", input{kind: inputCommand, name: ""}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -204,7 +205,7 @@ func validateNick(nick string) error {
 	}
 	for _, c := range []byte(nick) {
 		if !isNickByte(c) {
-			return fmt.Errorf("a nick may only have letters, digits, _, - and .")
+			return errors.New("a nick may only use letters, digits and the characters . _ -")
 		}
 	}
 	if isGuestNick(nick) {

@@ -66,7 +66,7 @@ func TestRegistrySetNick(t *testing.T) {
 		{"ALICE", "nick ALICE is taken"},
 		{"guest7", "nicks like guest7 are reserved for guests"},
 		{"Guest12", "nicks like Guest12 are reserved for guests"},
-		{"bad nick", "a nick may only have letters, digits, _, - and ."},
+		{"bad nick", "a nick may only use letters, digits and the characters . _ -"},
 		{"waytoolongnicknameforthis", "a nick has 1 to 20 characters"},
 		{"", "a nick has 1 to 20 characters"},
 	}

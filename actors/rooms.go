@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -166,7 +167,7 @@ func normalizeRoomName(s string) (string, error) {
 	}
 	for _, c := range []byte(name) {
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return "", fmt.Errorf("a room name may only have letters, digits, _ and - (and a leading #)")
+			return "", errors.New("a room name may only use letters, digits, _ and - (and a leading #)")
 		}
 	}
 	return name, nil
