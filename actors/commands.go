@@ -107,7 +107,7 @@ func (c *connection) cmdHelp(ctx actor.Context, args string) {
 
 // cmdNick: /nick NAME
 func (c *connection) cmdNick(ctx actor.Context, args string) {
-	nick := strings.Fields(args)[0]
+	nick := args // the whole argument: "/nick my name" is an error, not "my"
 	if err := validateNick(nick); err != nil {
 		c.sendError(ctx, err.Error())
 		return
@@ -153,7 +153,7 @@ func (c *connection) cmdUsers(ctx actor.Context, _ string) {
 
 // cmdJoin: /join ROOM
 func (c *connection) cmdJoin(ctx actor.Context, args string) {
-	name, err := normalizeRoomName(strings.Fields(args)[0])
+	name, err := normalizeRoomName(args) // the whole argument, as for /nick
 	if err != nil {
 		c.sendError(ctx, err.Error())
 		return

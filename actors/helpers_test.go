@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,19 @@ func (c *lineConn) expectEOF() {
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		c.t.Fatalf("connection still open after %v", waitTimeout)
 	}
+}
+
+// actorsUnder lists the ids of the live actors whose id starts with prefix,
+// without the prefix, sorted.
+func actorsUnder(system *actor.ActorSystem, prefix string) []string {
+	var out []string
+	for _, bucket := range system.ProcessRegistry.LocalPIDs.LocalPIDs {
+		for _, id := range bucket.Keys() {
+			if strings.HasPrefix(id, prefix) {
+				out = append(out, strings.TrimPrefix(id, prefix))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }

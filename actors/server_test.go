@@ -20,6 +20,7 @@ import (
 // timer goroutine of the library that ends by itself within a second.
 var leakOptions = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+	goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
 }
 
 func TestMain(m *testing.M) {
