@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// byeLine is the server's last line before it closes a connection it ends
+// in good order.
+const byeLine = "bye..."
+
+// dialTimeout bounds connecting to the server.
+const dialTimeout = 10 * time.Second
+
+// writeTimeout bounds one write to the server.
+const writeTimeout = 5 * time.Second
+
+// options is what the flags set.
+type options struct {
+	addr        string
+	nick        string        // sent as /nick after the first line from the server
+	quitTimeout time.Duration // how long to wait for bye... after sending /quit
+}
+
+// serverEnd is how the server side of the connection ended.
+type serverEnd struct {
+	sawBye bool  // the last line was bye...
+	err    error // the read error; nil or io.EOF for a clean close
+}
+
+// lineSource is where typed lines come from: a terminal's line editor, or
+// plain lines from a pipe (scanLines).
+type lineSource interface {
+	ReadLine() (string, error)
+}
+
+// deadliner is a line source whose blocked read can be cut short, as an
+// *os.File pipe can; run uses it to leave no goroutine blocked on stdin.
+type deadliner interface {
+	SetReadDeadline(time.Time) error
+}
+
+// scanLines reads plain lines, without their line ends.
+type scanLines struct {
+	src io.Reader
+	sc  *bufio.Scanner
+}
+
+// maxTypedLine bounds one line read from stdin.
+const maxTypedLine = 64 << 10
+
+func newScanLines(src io.Reader) *scanLines {
+	sc := bufio.NewScanner(src)
+	sc.Buffer(make([]byte, 4096), maxTypedLine)
+	return &scanLines{src: src, sc: sc}
+}
+
+func (s *scanLines) ReadLine() (string, error) {
+	if s.sc.Scan() {
+		return strings.TrimRight(s.sc.Text(), "\r"), nil
+	}
+	if err := s.sc.Err(); err != nil {
+		return "", err
+	}
+	return "", io.EOF
+}
+
+// SetReadDeadline cuts a blocked read short, if the source allows it.
+func (s *scanLines) SetReadDeadline(t time.Time) error {
+	if d, ok := s.src.(deadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return os.ErrNoDeadline
+}
+
+// run is the client: it returns the exit code. stdin lines go to the server,
+// server lines go to stdout, and why it ended goes to stderr.
+func run(ctx context.Context, opts options, stdin lineSource, stdout, stderr io.Writer) int {
+	conn, err := net.DialTimeout("tcp", opts.addr, dialTimeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "chat: cannot connect to %s: %v\n", opts.addr, dialReason(err))
+		return 1
+	}
+	defer conn.Close()
+
+	// The server's lines, printed as they arrive.
+	firstLine := make(chan struct{})
+	ended := make(chan serverEnd, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { ended <- readServer(conn, stdout, firstLine) })
+
+	// The user's lines. This goroutine may stay blocked on a stdin that
+	// cannot be interrupted (a terminal); it holds nothing that keeps the
+	// process alive, and a pipe is interrupted below.
+	typed := make(chan string)
+	stopTyping := make(chan struct{})
+	typingDone := make(chan struct{})
+	go func() {
+		defer close(typingDone)
+		readStdin(stdin, typed, stopTyping)
+	}()
+	defer func() {
+		close(stopTyping)
+		if d, ok := stdin.(deadliner); ok && d.SetReadDeadline(time.Now()) == nil {
+			<-typingDone
+		}
+	}()
+
+	send := func(line string) error {
+		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err := io.WriteString(conn, line+"\r\n")
+		return err
+	}
+	var quitting <-chan time.Time
+	quit := func() {
+		if quitting != nil {
+			return
+		}
+		_ = send("/quit")
+		quitting = time.After(opts.quitTimeout)
+	}
+
+	nickPending := opts.nick != ""
+	done := ctx.Done()
+	for {
+		select {
+		case <-firstLine:
+			firstLine = nil
+			if nickPending {
+				nickPending = false
+				_ = send("/nick " + opts.nick)
+			}
+		case line, ok := <-typed:
+			if !ok {
+				typed = nil
+				quit()
+				continue
+			}
+			if err := send(line); err != nil {
+				// The reader sees the same failure and reports it.
+				typed = nil
+			}
+		case <-done:
+			done = nil
+			quit()
+		case end := <-ended:
+			wg.Wait()
+			return report(end, stderr)
+		case <-quitting:
+			fmt.Fprintf(stderr, "chat: the server did not say goodbye within %v\n", opts.quitTimeout)
+			_ = conn.Close()
+			wg.Wait()
+			return 1
+		}
+	}
+}
+
+// readServer prints every line from the server until the connection ends.
+func readServer(conn net.Conn, stdout io.Writer, firstLine chan<- struct{}) serverEnd {
+	r := bufio.NewReader(conn)
+	var last string
+	first := true
+	for {
+		line, err := r.ReadString('\n')
+		if line != "" {
+			line = strings.TrimRight(line, "\r\n")
+			last = line
+			fmt.Fprintln(stdout, line)
+			if first {
+				first = false
+				close(firstLine)
+			}
+		}
+		if err != nil {
+			return serverEnd{sawBye: last == byeLine, err: err}
+		}
+	}
+}
+
+// readStdin sends each typed line to typed and closes typed at the end of
+// stdin (or on a read error). It returns early once stop is closed.
+func readStdin(stdin lineSource, typed chan<- string, stop <-chan struct{}) {
+	defer close(typed)
+	for {
+		line, err := stdin.ReadLine()
+		if err != nil {
+			return
+		}
+		select {
+		case typed <- line:
+		case <-stop:
+			return
+		}
+	}
+}
+
+// report says why the connection ended and returns the exit code.
+func report(end serverEnd, stderr io.Writer) int {
+	switch {
+	case end.sawBye:
+		fmt.Fprintln(stderr, "chat: the server closed the connection")
+		return 0
+	case end.err == nil || errors.Is(end.err, io.EOF):
+		fmt.Fprintln(stderr, "chat: connection lost: the server closed the connection without a goodbye")
+	default:
+		fmt.Fprintf(stderr, "chat: connection lost: %v\n", readReason(end.err))
+	}
+	return 1
+}
+
+// dialReason shortens a dial error to its cause ("connection refused").
+func dialReason(err error) error {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		var sysErr *os.SyscallError
+		if errors.As(opErr.Err, &sysErr) {
+			return sysErr.Err
+		}
+		return opErr.Err
+	}
+	return err
+}
+
+// readReason shortens a read error to its cause ("connection reset by peer").
+func readReason(err error) error {
+	return dialReason(err)
+}

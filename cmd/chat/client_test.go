@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/actorchat/actorchat/actors"
+)
+
+const waitTimeout = 10 * time.Second
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+	)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and polling readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startChatd runs a real server on loopback for the test.
+func startChatd(t *testing.T) *actors.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := actors.DefaultConfig()
+	cfg.Version = "test"
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	srv := actors.Start(ln, cfg)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return srv
+}
+
+// session is one run of the client with pipes for stdin and stdout.
+type session struct {
+	stdin  *os.File // the test's end: what the user types
+	stdout *syncBuffer
+	stderr *syncBuffer
+	code   chan int
+}
+
+func startClient(t *testing.T, ctx context.Context, opts options) *session {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	s := &session{stdin: w, stdout: &syncBuffer{}, stderr: &syncBuffer{}, code: make(chan int, 1)}
+	if opts.quitTimeout == 0 {
+		opts.quitTimeout = 5 * time.Second
+	}
+	go func() { s.code <- run(ctx, opts, newScanLines(r), s.stdout, s.stderr) }()
+	return s
+}
+
+func (s *session) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case c := <-s.code:
+		return c
+	case <-time.After(waitTimeout):
+		t.Fatalf("client still running after %v; stdout:\n%s", waitTimeout, s.stdout)
+		return -1
+	}
+}
+
+// waitOutput waits until stdout holds want.
+func (s *session) waitOutput(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !strings.Contains(s.stdout.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout never showed %q; got:\n%s", want, s.stdout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// watcher is a plain TCP client in the lobby that records what it reads.
+func watcher(t *testing.T, addr string) *bufio.Reader {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	return bufio.NewReader(conn)
+}
+
+func readUntil(t *testing.T, r *bufio.Reader, want string) {
+	t.Helper()
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading for %q: %v", want, err)
+		}
+		if strings.TrimRight(line, "\r\n") == want {
+			return
+		}
+	}
+}
+
+// TestPipedSession is `printf '/nick bob\nhello\n' | chat`: both lines are
+// delivered and the client exits 0 after the server's bye....
+func TestPipedSession(t *testing.T) {
+	srv := startChatd(t)
+	w := watcher(t, srv.Addr().String())
+	readUntil(t, w, "*** You are in room lobby with nobody else.")
+
+	s := startClient(t, context.Background(), options{addr: srv.Addr().String()})
+	fmt.Fprint(s.stdin, "/nick bob\nhello\n")
+	s.stdin.Close()
+	if code := s.exitCode(t); code != 0 {
+		t.Errorf("exit code %d, want 0; stderr: %s", code, s.stderr)
+	}
+	readUntil(t, w, "<bob> hello")
+	readUntil(t, w, "*** bob left (quit)")
+	out := s.stdout.String()
+	if !strings.HasPrefix(out, "*** Welcome to actorchat test") || !strings.HasSuffix(out, "bye...\n") {
+		t.Errorf("stdout:\n%s\nwant the welcome first and bye... last", out)
+	}
+	if strings.Contains(out, "\r") {
+		t.Errorf("stdout holds CR characters; a pipe gets plain lines")
+	}
+	if got := s.stderr.String(); got != "chat: the server closed the connection\n" {
+		t.Errorf("stderr %q", got)
+	}
+}
+
+func TestNickFlag(t *testing.T) {
+	srv := startChatd(t)
+	s := startClient(t, context.Background(), options{addr: srv.Addr().String(), nick: "carol"})
+	s.waitOutput(t, "*** guest1 is now known as carol")
+	s.stdin.Close()
+	if code := s.exitCode(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+// TestServerSideExit: the user types exit; the client notices the server's
+// bye... while it waits on stdin, and exits 0 at once.
+func TestServerSideExit(t *testing.T) {
+	srv := startChatd(t)
+	s := startClient(t, context.Background(), options{addr: srv.Addr().String()})
+	fmt.Fprint(s.stdin, "exit\n") // stdin stays open
+	if code := s.exitCode(t); code != 0 {
+		t.Errorf("exit code %d, want 0; stderr %s", code, s.stderr)
+	}
+}
+
+// TestServerShutdownWhileWaitingOnStdin: the server shuts down while the
+// client waits for the user; it prints the notice and exits 0.
+func TestServerShutdownWhileWaitingOnStdin(t *testing.T) {
+	srv := startChatd(t)
+	s := startClient(t, context.Background(), options{addr: srv.Addr().String()})
+	s.waitOutput(t, "*** You are in room lobby")
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.exitCode(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	s.waitOutput(t, "*** The server is shutting down. Goodbye!\nbye...\n")
+}
+
+func TestConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	s := startClient(t, context.Background(), options{addr: addr})
+	if code := s.exitCode(t); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	want := "chat: cannot connect to " + addr + ": connection refused\n"
+	if got := s.stderr.String(); got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+// TestServerKilledMidSession: the server vanishes without a goodbye (as when
+// it is killed): the client reports the lost connection and exits 1.
+func TestServerKilledMidSession(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.WriteString(conn, "*** Welcome to a doomed server\r\n")
+		bufio.NewReader(conn).ReadString('\n') // the user's first line
+		conn.(*net.TCPConn).SetLinger(0)       // then an RST, as from a killed process
+		conn.Close()
+	}()
+	s := startClient(t, context.Background(), options{addr: ln.Addr().String()})
+	s.waitOutput(t, "doomed")
+	fmt.Fprint(s.stdin, "anyone?\n")
+	if code := s.exitCode(t); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if got := s.stderr.String(); !strings.HasPrefix(got, "chat: connection lost: ") || strings.Count(got, "\n") != 1 {
+		t.Errorf("stderr %q, want one connection lost line", got)
+	}
+}
+
+// TestInterrupt is Ctrl-C on a pipe (SIGINT): /quit, then exit 0 on bye....
+func TestInterrupt(t *testing.T) {
+	srv := startChatd(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := startClient(t, ctx, options{addr: srv.Addr().String()})
+	s.waitOutput(t, "*** You are in room lobby")
+	cancel()
+	if code := s.exitCode(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+// TestNoGoodbye: a server that never answers /quit: the client gives up
+// after its quit timeout and exits 1.
+func TestNoGoodbye(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err == nil {
+			io.WriteString(conn, "hi\r\n")
+			accepted <- conn
+		}
+	}()
+	s := startClient(t, context.Background(), options{addr: ln.Addr().String(), quitTimeout: 100 * time.Millisecond})
+	s.stdin.Close()
+	if code := s.exitCode(t); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	(<-accepted).Close()
+	if got := s.stderr.String(); got != "chat: the server did not say goodbye within 100ms\n" {
+		t.Errorf("stderr %q", got)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseFlags([]string{"extra"}, &out); err == nil || err.Error() != `unexpected argument "extra" (flags start with -)` {
+		t.Errorf("got %v", err)
+	}
+	opts, err := parseFlags([]string{"-addr", "example:1", "-nick", "x"}, &out)
+	if err != nil || opts.addr != "example:1" || opts.nick != "x" || opts.quitTimeout != 5*time.Second {
+		t.Errorf("got %+v, %v", opts, err)
+	}
+}
