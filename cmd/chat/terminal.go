@@ -24,8 +24,8 @@ func newTerminal(fd int) (func(), *terminal, error) {
 	}
 	t := &terminal{
 		Terminal: term.NewTerminal(ttyIO{in: os.Stdin, out: os.Stdout}, "> "),
-		fd:    fd,
-		state: state,
+		fd:       fd,
+		state:    state,
 	}
 	if w, h, err := term.GetSize(fd); err == nil {
 		_ = t.SetSize(w, h)
