@@ -16,7 +16,15 @@ type Config struct {
 	WriteTimeout    time.Duration // longest one write may block before the client counts as a slow consumer
 	FlushTimeout    time.Duration // how long the goodbye may take to write at the end of a connection
 	LingerTimeout   time.Duration // how long to drain a client's input after the goodbye before closing
+	FloodRate       float64       // input lines per second a connection may sustain; 0: no flood control
+	FloodBurst      int           // input lines a connection may send at once before the rate applies
+	FloodStrikes    int           // refused lines (recovering one a second) before a flooder is disconnected
+	MaxConns        int           // open connections at most; 0: no limit
+	MaxConnsPerIP   int           // open connections from one IP address at most; 0: no limit
+	IdleTimeout     time.Duration // disconnect a client that sends nothing for this long; 0: never
+	KeepAlive       time.Duration // TCP keepalive idle time, so dead peers are found; probes follow every 10s, 3 times
 	Logger          *slog.Logger  // nil: discard
+	Metrics         *Metrics      // nil: a fresh set
 }
 
 // DefaultConfig returns the defaults that chatd's flags start from.
@@ -30,6 +38,12 @@ func DefaultConfig() Config {
 		WriteTimeout:    10 * time.Second,
 		FlushTimeout:    2 * time.Second,
 		LingerTimeout:   1 * time.Second,
+		FloodRate:       5,
+		FloodBurst:      10,
+		FloodStrikes:    20,
+		MaxConns:        10000,
+		MaxConnsPerIP:   32,
+		KeepAlive:       30 * time.Second,
 	}
 }
 
@@ -60,8 +74,23 @@ func (c Config) withDefaults() Config {
 	if c.LingerTimeout <= 0 {
 		c.LingerTimeout = d.LingerTimeout
 	}
+	if c.FloodRate < 0 {
+		c.FloodRate = 0
+	}
+	if c.FloodBurst < 1 {
+		c.FloodBurst = 1
+	}
+	if c.FloodStrikes < 1 {
+		c.FloodStrikes = 1
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = d.KeepAlive
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
 	}
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/time/rate"
 
 	"github.com/actorchat/actorchat/messages"
 )
@@ -15,6 +16,10 @@ import (
 // for the registry to name it or for a room to take it in. A client that types
 // faster than that is told to slow down and the extra lines are dropped.
 const maxPendingLines = 32
+
+// floodStrikeRecovery is how many flood strikes a connection earns back per
+// second: one who slows down is forgiven.
+const floodStrikeRecovery = 1
 
 // maxNamesShown bounds how many nicks the join notice lists.
 const maxNamesShown = 20
@@ -42,6 +47,9 @@ type connection struct {
 	roomPID  *actor.PID                       // nil while joining
 	topic    string                           // our room's topic, for /topic
 	renaming bool                             // a nick change is on its way: later lines wait for it
+	flood    *rate.Limiter                    // input lines; nil: no flood control
+	strikes  *rate.Limiter                    // refused lines before a flooder is disconnected
+	warned   bool                             // told the user lines are being dropped, since the last accepted one
 	pending  []string                         // lines held until we are registered and in a room
 	reason   messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
 	quitMsg  string                           // what the user said with /quit
@@ -70,13 +78,18 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleStarted(ctx)
 	case *actor.Stopping:
 		c.handleStopping(ctx)
+	case *actor.ReceiveTimeout:
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_IDLE)
 	case *actor.Stopped, *actor.Restarting:
 
 	// From the reader and writer goroutines.
 	case *messages.LineReceived:
-		c.handleLine(ctx, msg.GetText())
+		c.handleInput(ctx, msg.GetText())
 	case *messages.LineTooLong:
+		c.srv.metrics.linesRefused.WithLabelValues(refusedTooLong).Inc()
 		c.sendError(ctx, fmt.Sprintf("line too long (the limit is %d bytes); it was discarded", msg.GetLimitBytes()))
+	case *messages.InputOverflow:
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
 	case *messages.InterruptReceived:
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_QUIT)
 	case *messages.NegotiationReply:
@@ -135,6 +148,13 @@ func (c *connection) Receive(ctx actor.Context) {
 // nick; the welcome follows its answer.
 func (c *connection) handleStarted(ctx actor.Context) {
 	c.logger.Info("connection opened")
+	if cfg := c.srv.cfg; cfg.FloodRate > 0 {
+		c.flood = rate.NewLimiter(rate.Limit(cfg.FloodRate), cfg.FloodBurst)
+		c.strikes = rate.NewLimiter(rate.Limit(floodStrikeRecovery), cfg.FloodStrikes)
+	}
+	if idle := c.srv.cfg.IdleTimeout; idle > 0 {
+		ctx.SetReceiveTimeout(idle)
+	}
 	c.sock.start(ctx.ActorSystem(), ctx.Self(), &c.srv.sockets.wg)
 	ctx.Request(c.srv.registry, &messages.RegisterConnection{ConnId: c.id, RemoteAddr: c.remote})
 }
@@ -206,6 +226,28 @@ func (c *connection) flushPending(ctx actor.Context) {
 	}
 }
 
+// handleInput counts one input line against the flood limit and acts on it.
+// Over the limit the line is dropped (the user is told once per run of
+// dropped lines); a client that keeps flooding uses up its strikes and is
+// disconnected.
+func (c *connection) handleInput(ctx actor.Context, line string) {
+	c.srv.metrics.linesReceived.Inc()
+	if c.flood != nil && !c.flood.Allow() {
+		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
+		if !c.strikes.Allow() {
+			c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
+			return
+		}
+		if !c.warned {
+			c.warned = true
+			c.sendError(ctx, fmt.Sprintf("slow down: at most %g lines a second (bursts of %d); lines are being dropped", c.srv.cfg.FloodRate, c.srv.cfg.FloodBurst))
+		}
+		return
+	}
+	c.warned = false
+	c.handleLine(ctx, line)
+}
+
 // handleLine acts on one input line: chat goes to the room, commands run.
 func (c *connection) handleLine(ctx actor.Context, line string) {
 	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
@@ -232,6 +274,7 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 	if _, ignored := c.ignored[msg.GetSenderConnId()]; ignored {
 		return
 	}
+	c.srv.metrics.deliveries.Inc()
 	c.writeLine(ctx, appendPosted(c.scratch[:0], msg))
 }
 
@@ -260,6 +303,8 @@ func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.Priv
 		return
 	}
 	c.lastPM = msg
+	c.srv.metrics.deliveries.Inc()
+	c.srv.metrics.privateMessages.Inc()
 	c.writeLine(ctx, appendPrivateReceived(c.scratch[:0], msg.GetFromNick(), msg.GetText()))
 }
 
@@ -339,6 +384,7 @@ func (c *connection) handleStopping(ctx actor.Context) {
 		ctx.Request(c.roomPID, &messages.LeaveRoom{Reason: c.reason, Message: c.quitMsg})
 	}
 	c.sock.finish(c.farewell(), c.srv.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
+	c.srv.metrics.disconnects.WithLabelValues(reasonText(c.reason)).Inc()
 	c.logger.Info("connection closed", "nick", c.nick, "room", c.room, "reason", reasonText(c.reason))
 }
 
@@ -351,9 +397,9 @@ func (c *connection) farewell() []byte {
 	case messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER:
 		b = appendError(b, "disconnected: you are not reading fast enough (slow consumer)")
 	case messages.LeaveReason_LEAVE_REASON_FLOODING:
-		b = appendError(b, "disconnected: you sent too many lines too fast (flooding)")
+		b = appendError(b, "disconnected: you sent too much too fast (flooding)")
 	case messages.LeaveReason_LEAVE_REASON_IDLE:
-		b = appendError(b, "disconnected: idle for too long")
+		b = appendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.srv.cfg.IdleTimeout))
 	case messages.LeaveReason_LEAVE_REASON_ERROR:
 		b = appendError(b, "internal server error; your connection is closed (sorry)")
 	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:

@@ -30,6 +30,7 @@ func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
 	cfg := DefaultConfig()
 	cfg.LingerTimeout = 50 * time.Millisecond
 	cfg.Version = "test"
+	cfg.FloodRate = 0
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -39,14 +40,17 @@ func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
 		rooms:    newProbe(t, system),
 		room:     newProbe(t, system),
 	}
-	h.deps = &serverDeps{cfg: cfg.withDefaults(), logger: testLogger(), commands: newCommandSet(), sockets: newSockets()}
+	cfg = cfg.withDefaults()
+	h.deps = &serverDeps{cfg: cfg, logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(), sockets: newSockets(0, 0, cfg.Metrics)}
 	h.deps.registry, h.deps.rooms = h.registry.pid, h.rooms.pid
 	connections := supervisedProps(t, system, connectionsProps(h.deps), actor.ResumeDirective)
 
 	server, client := net.Pipe()
 	t.Cleanup(func() { client.Close() })
 	h.client = newLineConn(t, client)
-	h.deps.sockets.park(1, server)
+	if err := h.deps.sockets.park(1, server); err != nil {
+		t.Fatal(err)
+	}
 	system.Root.Send(connections, &messages.SpawnConnection{ConnId: 1, RemoteAddr: "pipe"})
 	_, h.conn = expectFrom[*messages.RegisterConnection](t, h.registry)
 	return h

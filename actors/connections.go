@@ -27,7 +27,7 @@ type connections struct {
 // in a connection actor stops it.
 func connectionsProps(srv *serverDeps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &connections{srv: srv} },
-		actor.WithSupervisor(panicSupervisor{logger: srv.logger, directive: actor.StopDirective}))
+		actor.WithSupervisor(panicSupervisor{logger: srv.logger, metrics: srv.metrics, directive: actor.StopDirective}))
 }
 
 // Receive handles one message.

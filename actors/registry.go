@@ -24,7 +24,8 @@ const maxNickLen = 20
 // Nicks are unique case-insensitively; "guest" followed by digits is reserved
 // for the guest nicks the registry hands out.
 type registry struct {
-	logger *slog.Logger
+	logger  *slog.Logger
+	metrics *Metrics
 
 	// Owned by Receive.
 	byNick    map[string]*registeredUser // lower-case nick -> user
@@ -41,13 +42,14 @@ type registeredUser struct {
 	room   string
 }
 
-func newRegistry(logger *slog.Logger) actor.Producer {
+func newRegistry(logger *slog.Logger, metrics *Metrics) actor.Producer {
 	return func() actor.Actor {
 		return &registry{
-			logger: logger,
-			byNick: make(map[string]*registeredUser),
-			byPID:  make(map[string]*registeredUser),
-			byConn: make(map[uint64]*registeredUser),
+			logger:  logger,
+			metrics: metrics,
+			byNick:  make(map[string]*registeredUser),
+			byPID:   make(map[string]*registeredUser),
+			byConn:  make(map[uint64]*registeredUser),
 		}
 	}
 }
@@ -93,6 +95,7 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 	r.byNick[strings.ToLower(nick)] = u
 	r.byPID[sender.Id] = u
 	r.byConn[u.connID] = u
+	r.metrics.nicks.Set(float64(len(r.byPID)))
 	ctx.Watch(sender)
 	ctx.Respond(&messages.ConnectionRegistered{Nick: nick})
 }
@@ -116,6 +119,7 @@ func (r *registry) handleTerminated(msg *actor.Terminated) {
 	delete(r.byPID, u.pid.Id)
 	delete(r.byNick, strings.ToLower(u.nick))
 	delete(r.byConn, u.connID)
+	r.metrics.nicks.Set(float64(len(r.byPID)))
 }
 
 // handleSetNick renames the sender if the nick is valid and free.

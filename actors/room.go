@@ -24,6 +24,7 @@ type room struct {
 	name       string
 	historyLen int
 	logger     *slog.Logger
+	metrics    *Metrics
 	now        func() time.Time
 
 	// Owned by Receive.
@@ -42,12 +43,13 @@ type roomMember struct {
 	connID uint64
 }
 
-func newRoom(name string, historyLen int, logger *slog.Logger) actor.Producer {
+func newRoom(name string, historyLen int, logger *slog.Logger, metrics *Metrics) actor.Producer {
 	return func() actor.Actor {
 		return &room{
 			name:       name,
 			historyLen: historyLen,
 			logger:     logger,
+			metrics:    metrics,
 			now:        time.Now,
 			index:      make(map[string]int),
 		}
@@ -151,6 +153,7 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		Action:       msg.GetAction(),
 		UnixMillis:   r.now().UnixMilli(),
 	}
+	r.metrics.messagesPosted.Inc()
 	r.remember(posted)
 	except := sender
 	if msg.GetAction() {

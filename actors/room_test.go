@@ -12,7 +12,7 @@ import (
 )
 
 func newTestRoom(t *testing.T, system *actor.ActorSystem, historyLen int) *actor.PID {
-	return supervised(t, system, newRoom("dev", historyLen, testLogger()), actor.ResumeDirective)
+	return supervised(t, system, newRoom("dev", historyLen, testLogger(), NewMetrics()), actor.ResumeDirective)
 }
 
 // joinRoom has p join room as nick and returns the room's answer.

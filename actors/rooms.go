@@ -34,6 +34,7 @@ type rooms struct {
 	// Static after construction.
 	historyLen int
 	logger     *slog.Logger
+	metrics    *Metrics
 
 	// Owned by Receive.
 	byName map[string]*roomEntry
@@ -52,15 +53,16 @@ type roomEntry struct {
 
 // roomsProps returns the props of the rooms actor: a panic in a room resumes
 // it, so that it loses none of its members, topic or history.
-func roomsProps(historyLen int, logger *slog.Logger) *actor.Props {
+func roomsProps(historyLen int, logger *slog.Logger, metrics *Metrics) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &rooms{
 			historyLen: historyLen,
 			logger:     logger,
+			metrics:    metrics,
 			byName:     make(map[string]*roomEntry),
 			byPID:      make(map[string]*roomEntry),
 		}
-	}, actor.WithSupervisor(panicSupervisor{logger: logger, directive: actor.ResumeDirective}))
+	}, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: metrics, directive: actor.ResumeDirective}))
 }
 
 // Receive handles one message.
@@ -106,7 +108,7 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 
 func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	r.spawns++
-	props := actor.PropsFromProducer(newRoom(name, r.historyLen, r.logger))
+	props := actor.PropsFromProducer(newRoom(name, r.historyLen, r.logger, r.metrics))
 	pid, err := ctx.SpawnNamed(props, name+"-"+strconv.FormatUint(r.spawns, 10))
 	if err != nil { // cannot happen: the sequence number makes every name unique
 		panic(fmt.Sprintf("spawn room %s: %v", name, err))
@@ -115,6 +117,7 @@ func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	e := &roomEntry{name: name, pid: pid}
 	r.byName[name] = e
 	r.byPID[pid.Id] = e
+	r.metrics.rooms.Inc()
 	r.logger.Debug("room created", "room", name)
 	return e
 }
@@ -143,6 +146,9 @@ func (r *rooms) handleTerminated(msg *actor.Terminated) {
 }
 
 func (r *rooms) forget(e *roomEntry) {
+	if _, ok := r.byPID[e.pid.Id]; ok {
+		r.metrics.rooms.Dec()
+	}
 	delete(r.byPID, e.pid.Id)
 	if r.byName[e.name] == e {
 		delete(r.byName, e.name)

@@ -29,6 +29,7 @@ const (
 type serverDeps struct {
 	cfg      Config
 	logger   *slog.Logger
+	metrics  *Metrics
 	commands *commandSet
 	sockets  *sockets
 
@@ -82,14 +83,14 @@ func (s *server) Receive(ctx actor.Context) {
 
 func (s *server) handleStarted(ctx actor.Context) {
 	d := s.srv
-	d.registry = s.spawn(ctx, actor.PropsFromProducer(newRegistry(d.logger)), "registry")
-	d.rooms = s.spawn(ctx, roomsProps(d.cfg.HistoryLen, d.logger), "rooms")
+	d.registry = s.spawn(ctx, actor.PropsFromProducer(newRegistry(d.logger, d.metrics)), "registry")
+	d.rooms = s.spawn(ctx, roomsProps(d.cfg.HistoryLen, d.logger, d.metrics), "rooms")
 	d.connections = s.spawn(ctx, connectionsProps(d), "connections")
 
 	d.sockets.wg.Add(1)
 	go func() {
 		defer d.sockets.wg.Done()
-		acceptLoop(s.listener, ctx.ActorSystem(), d.connections, d.sockets, d.logger)
+		acceptLoop(s.listener, ctx.ActorSystem(), d)
 	}()
 }
 
@@ -109,9 +110,14 @@ func (s *server) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
 	ctx.Request(s.srv.connections, msg)
 }
 
-// acceptLoop hands every accepted socket to the connections supervisor. It
-// returns when the listener is closed.
-func acceptLoop(ln net.Listener, system *actor.ActorSystem, connections *actor.PID, socks *sockets, logger *slog.Logger) {
+// rejectTimeout bounds the one-line explanation written to a connection over
+// a limit; a fresh socket's buffer takes it at once.
+const rejectTimeout = 100 * time.Millisecond
+
+// acceptLoop hands every accepted socket to the connections supervisor, or,
+// over a connection limit, tells the client why in one line and closes it
+// before any actor exists for it. It returns when the listener is closed.
+func acceptLoop(ln net.Listener, system *actor.ActorSystem, d *serverDeps) {
 	var lastID uint64
 	backoff := time.Duration(0)
 	for {
@@ -121,15 +127,42 @@ func acceptLoop(ln net.Listener, system *actor.ActorSystem, connections *actor.P
 				return
 			}
 			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
-			logger.Warn("accept failed", "error", err, "retry_in", backoff)
+			d.logger.Warn("accept failed", "error", err, "retry_in", backoff)
 			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: d.cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
+		}
 		lastID++
-		socks.park(lastID, conn)
-		system.Root.Send(connections, &messages.SpawnConnection{ConnId: lastID, RemoteAddr: conn.RemoteAddr().String()})
+		if err := d.sockets.park(lastID, conn); err != nil {
+			reject(conn, err, d.logger)
+			continue
+		}
+		system.Root.Send(d.connections, &messages.SpawnConnection{ConnId: lastID, RemoteAddr: conn.RemoteAddr().String()})
 	}
+}
+
+// TCP keepalive probes after the idle time: a dead peer is found within
+// KeepAlive + 3 * 10s.
+const (
+	keepAliveInterval = 10 * time.Second
+	keepAliveProbes   = 3
+)
+
+// reject tells a client over a connection limit why, and closes it.
+func reject(conn net.Conn, err error, logger *slog.Logger) {
+	var line []byte
+	if errors.Is(err, errServerFull) {
+		line = appendError(nil, "the server is full; try again later")
+	} else {
+		line = appendError(nil, "too many connections from your address; close one and try again")
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(rejectTimeout))
+	_, _ = conn.Write(line)
+	_ = conn.Close()
+	logger.Debug("connection rejected", "remote", conn.RemoteAddr().String(), "reason", err)
 }
 
 // Server is a running chat server: an actor system serving one listener.
@@ -152,11 +185,12 @@ func Start(ln net.Listener, cfg Config) *Server {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
 		return protoactorLogger(logger)
 	}))
-	deps := &serverDeps{cfg: cfg, logger: logger, commands: newCommandSet(), sockets: newSockets()}
+	deps := &serverDeps{cfg: cfg, logger: logger, metrics: cfg.Metrics, commands: newCommandSet(),
+		sockets: newSockets(cfg.MaxConns, cfg.MaxConnsPerIP, cfg.Metrics)}
 	stopped := make(chan struct{})
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &server{srv: deps, listener: ln, stopped: stopped}
-	}, actor.WithSupervisor(panicSupervisor{logger: logger, directive: actor.ResumeDirective}))
+	}, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
 	pid, err := system.Root.SpawnNamed(props, "server")
 	if err != nil { // cannot happen in a fresh actor system
 		panic(fmt.Sprintf("spawn server: %v", err))

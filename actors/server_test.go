@@ -42,6 +42,10 @@ func startServer(t *testing.T, mutate func(*Config)) *testServer {
 	cfg := DefaultConfig()
 	cfg.Version = "test"
 	cfg.Logger = testLogger()
+	// Tests chat at full speed from one address; the tests of the limits
+	// set them back.
+	cfg.FloodRate = 0
+	cfg.MaxConnsPerIP = 0
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -338,6 +342,7 @@ func TestServerLeavesNothingBehind(t *testing.T) {
 	cfg.Version = "test"
 	cfg.Logger = testLogger()
 	cfg.ShutdownTimeout = 3 * time.Second
+	cfg.FloodRate = 0
 	s := &testServer{Server: Start(ln, cfg), t: t}
 
 	quitter, _ := s.dial()

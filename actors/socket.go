@@ -196,6 +196,8 @@ func (s *socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 					system.Root.Send(pid, &messages.LineTooLong{LimitBytes: uint32(s.cfg.maxLineBytes)})
 				case eventInterrupt:
 					system.Root.Send(pid, &messages.InterruptReceived{})
+				case eventOverflow:
+					system.Root.Send(pid, &messages.InputOverflow{DiscardedBytes: maxDiscard})
 				}
 			}
 		}

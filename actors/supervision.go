@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -14,6 +15,7 @@ import (
 // state, only the message that caused it.
 type panicSupervisor struct {
 	logger    *slog.Logger
+	metrics   *Metrics // nil: not counted
 	directive actor.Directive
 }
 
@@ -21,6 +23,9 @@ var _ actor.SupervisorStrategy = panicSupervisor{}
 
 // HandleFailure implements actor.SupervisorStrategy.
 func (s panicSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
+	if s.metrics != nil {
+		s.metrics.panics.WithLabelValues(actorKind(child.GetId()), strings.ToLower(strings.TrimSuffix(s.directive.String(), "Directive"))).Inc()
+	}
 	s.logger.Error("actor panicked", "actor", child.GetId(), "panic", fmt.Sprint(reason),
 		"message", fmt.Sprintf("%T", message), "directive", s.directive.String())
 	switch s.directive {
@@ -31,4 +36,22 @@ func (s panicSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Su
 	default:
 		supervisor.StopChildren(child)
 	}
+}
+
+// actorKind names the kind of actor from its id ("server/rooms/dev-2" is a
+// room), for metrics.
+func actorKind(id string) string {
+	switch {
+	case strings.HasPrefix(id, "server/connections/"):
+		return "connection"
+	case strings.HasPrefix(id, "server/rooms/"):
+		return "room"
+	case id == "server/rooms":
+		return "rooms"
+	case id == "server/registry":
+		return "registry"
+	case id == "server/connections":
+		return "connections"
+	}
+	return "other"
 }

@@ -45,7 +45,12 @@ const (
 	eventLine      decodeEventKind = iota + 1 // a complete line, without its line end
 	eventTooLong                              // a line passed the limit; its bytes up to the next line end are discarded
 	eventInterrupt                            // IAC IP or IAC BRK
+	eventOverflow                             // the discarded part of a too-long line passed maxDiscard
 )
+
+// maxDiscard is how many bytes of one too-long line the decoder throws away
+// before it reports eventOverflow: nobody types a megabyte without a line end.
+const maxDiscard = 1 << 20
 
 // lineDecoder turns the bytes a telnet (or nc) client sends into lines. It
 // consumes telnet commands and option negotiation, answers option requests by
@@ -64,6 +69,7 @@ type lineDecoder struct {
 	verb     byte         // WILL/WONT/DO/DONT waiting for its option byte
 	afterCR  bool         // the last data byte was CR: a following LF or NUL belongs to it
 	tooLong  bool         // the current line passed maxLine; discard until its end
+	discard  int          // bytes of the current too-long line thrown away
 	replies  []byte       // negotiation replies to send back, taken by takeReplies
 	events   []decodeEvent
 	refusals int // option replies sent so far; bounded so a peer cannot make us echo forever
@@ -150,6 +156,7 @@ func (d *lineDecoder) command(b byte) {
 	case telnetIP, telnetBRK:
 		d.line = d.line[:0]
 		d.tooLong = false
+		d.discard = 0
 		d.events = append(d.events, decodeEvent{kind: eventInterrupt})
 	case telnetEC:
 		d.eraseChar()
@@ -184,10 +191,15 @@ func (d *lineDecoder) reply(p []byte) {
 
 func (d *lineDecoder) appendByte(b byte) {
 	if d.tooLong {
+		d.discard++
+		if d.discard == maxDiscard {
+			d.events = append(d.events, decodeEvent{kind: eventOverflow})
+		}
 		return
 	}
 	if len(d.line) >= d.maxLine {
 		d.tooLong = true
+		d.discard = len(d.line) + 1
 		d.line = d.line[:0]
 		d.events = append(d.events, decodeEvent{kind: eventTooLong})
 		return
@@ -207,6 +219,7 @@ func (d *lineDecoder) eraseChar() {
 func (d *lineDecoder) endLine() {
 	if d.tooLong {
 		d.tooLong = false
+		d.discard = 0
 		d.line = d.line[:0]
 		return
 	}

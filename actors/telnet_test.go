@@ -21,6 +21,8 @@ func (d decoded) String() string {
 		return "tooLong"
 	case eventInterrupt:
 		return "interrupt"
+	case eventOverflow:
+		return "overflow"
 	}
 	return "?"
 }
@@ -156,12 +158,23 @@ func TestDecoderLongLine(t *testing.T) {
 }
 
 // TestDecoderMemoryBounded feeds 100 MB without a line end: the decoder must
-// hold no more than the limit.
+// hold no more than the limit, and report the overflow once, after maxDiscard.
 func TestDecoderMemoryBounded(t *testing.T) {
 	d := newLineDecoder(1024)
 	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	var kinds []decodeEventKind
+	fed := 0
 	for range (100 << 20) / len(chunk) {
-		d.feed(chunk)
+		for _, ev := range d.feed(chunk) {
+			kinds = append(kinds, ev.kind)
+			if ev.kind == eventOverflow && fed > maxDiscard+len(chunk) {
+				t.Errorf("overflow reported after %d bytes, want about %d", fed, maxDiscard)
+			}
+		}
+		fed += len(chunk)
+	}
+	if !slices.Equal(kinds, []decodeEventKind{eventTooLong, eventOverflow}) {
+		t.Errorf("events %v, want too long then overflow, once each", kinds)
 	}
 	if cap(d.line) > 2048 || cap(d.arena) > 2048 {
 		t.Errorf("decoder holds %d + %d bytes, want at most about the 1024-byte limit", cap(d.line), cap(d.arena))

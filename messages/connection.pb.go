@@ -40,7 +40,8 @@ const (
 	LeaveReason_LEAVE_REASON_CONNECTION_LOST LeaveReason = 3
 	// The client did not read what was sent to it fast enough.
 	LeaveReason_LEAVE_REASON_SLOW_CONSUMER LeaveReason = 4
-	// The client kept sending faster than the flood limit.
+	// The client kept sending faster than the flood limit, or sent a huge
+	// amount of input without a line end.
 	LeaveReason_LEAVE_REASON_FLOODING LeaveReason = 5
 	// The client sent nothing for longer than the idle timeout.
 	LeaveReason_LEAVE_REASON_IDLE LeaveReason = 6
@@ -196,6 +197,52 @@ func (x *LineTooLong) GetLimitBytes() uint32 {
 	return 0
 }
 
+// InputOverflow tells the connection actor that the client sent more than the
+// reader will discard without a line end: it is flooding.
+type InputOverflow struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	DiscardedBytes uint64                 `protobuf:"varint,1,opt,name=discarded_bytes,json=discardedBytes,proto3" json:"discarded_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *InputOverflow) Reset() {
+	*x = InputOverflow{}
+	mi := &file_chat_v1_connection_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputOverflow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputOverflow) ProtoMessage() {}
+
+func (x *InputOverflow) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputOverflow.ProtoReflect.Descriptor instead.
+func (*InputOverflow) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InputOverflow) GetDiscardedBytes() uint64 {
+	if x != nil {
+		return x.DiscardedBytes
+	}
+	return 0
+}
+
 // InterruptReceived is telnet's "interrupt process" or "break" (what telnet
 // sends on Ctrl-C); it ends the session like /quit.
 type InterruptReceived struct {
@@ -206,7 +253,7 @@ type InterruptReceived struct {
 
 func (x *InterruptReceived) Reset() {
 	*x = InterruptReceived{}
-	mi := &file_chat_v1_connection_proto_msgTypes[2]
+	mi := &file_chat_v1_connection_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -218,7 +265,7 @@ func (x *InterruptReceived) String() string {
 func (*InterruptReceived) ProtoMessage() {}
 
 func (x *InterruptReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[2]
+	mi := &file_chat_v1_connection_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -231,7 +278,7 @@ func (x *InterruptReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterruptReceived.ProtoReflect.Descriptor instead.
 func (*InterruptReceived) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{2}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{3}
 }
 
 // NegotiationReply carries telnet option negotiation bytes that the reader's
@@ -245,7 +292,7 @@ type NegotiationReply struct {
 
 func (x *NegotiationReply) Reset() {
 	*x = NegotiationReply{}
-	mi := &file_chat_v1_connection_proto_msgTypes[3]
+	mi := &file_chat_v1_connection_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +304,7 @@ func (x *NegotiationReply) String() string {
 func (*NegotiationReply) ProtoMessage() {}
 
 func (x *NegotiationReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[3]
+	mi := &file_chat_v1_connection_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +317,7 @@ func (x *NegotiationReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NegotiationReply.ProtoReflect.Descriptor instead.
 func (*NegotiationReply) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{3}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *NegotiationReply) GetData() []byte {
@@ -292,7 +339,7 @@ type InputClosed struct {
 
 func (x *InputClosed) Reset() {
 	*x = InputClosed{}
-	mi := &file_chat_v1_connection_proto_msgTypes[4]
+	mi := &file_chat_v1_connection_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +351,7 @@ func (x *InputClosed) String() string {
 func (*InputClosed) ProtoMessage() {}
 
 func (x *InputClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[4]
+	mi := &file_chat_v1_connection_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +364,7 @@ func (x *InputClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputClosed.ProtoReflect.Descriptor instead.
 func (*InputClosed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{4}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *InputClosed) GetError() string {
@@ -339,7 +386,7 @@ type OutputFailed struct {
 
 func (x *OutputFailed) Reset() {
 	*x = OutputFailed{}
-	mi := &file_chat_v1_connection_proto_msgTypes[5]
+	mi := &file_chat_v1_connection_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +398,7 @@ func (x *OutputFailed) String() string {
 func (*OutputFailed) ProtoMessage() {}
 
 func (x *OutputFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[5]
+	mi := &file_chat_v1_connection_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +411,7 @@ func (x *OutputFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputFailed.ProtoReflect.Descriptor instead.
 func (*OutputFailed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{5}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OutputFailed) GetReason() LeaveReason {
@@ -394,7 +441,7 @@ type SpawnConnection struct {
 
 func (x *SpawnConnection) Reset() {
 	*x = SpawnConnection{}
-	mi := &file_chat_v1_connection_proto_msgTypes[6]
+	mi := &file_chat_v1_connection_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -406,7 +453,7 @@ func (x *SpawnConnection) String() string {
 func (*SpawnConnection) ProtoMessage() {}
 
 func (x *SpawnConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[6]
+	mi := &file_chat_v1_connection_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -419,7 +466,7 @@ func (x *SpawnConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnConnection.ProtoReflect.Descriptor instead.
 func (*SpawnConnection) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{6}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SpawnConnection) GetConnId() uint64 {
@@ -448,7 +495,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_chat_v1_connection_proto_msgTypes[7]
+	mi := &file_chat_v1_connection_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +507,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[7]
+	mi := &file_chat_v1_connection_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +520,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{7}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Shutdown) GetNotice() string {
@@ -492,7 +539,7 @@ type ConnectionsDrained struct {
 
 func (x *ConnectionsDrained) Reset() {
 	*x = ConnectionsDrained{}
-	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	mi := &file_chat_v1_connection_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +551,7 @@ func (x *ConnectionsDrained) String() string {
 func (*ConnectionsDrained) ProtoMessage() {}
 
 func (x *ConnectionsDrained) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	mi := &file_chat_v1_connection_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +564,7 @@ func (x *ConnectionsDrained) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionsDrained.ProtoReflect.Descriptor instead.
 func (*ConnectionsDrained) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{8}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
 }
 
 // InjectFault makes the receiving actor panic while handling it. It exists
@@ -531,7 +578,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[9]
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +590,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[9]
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +603,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InjectFault) GetReason() string {
@@ -575,7 +622,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +634,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +647,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
 }
 
 // Pong answers Ping.
@@ -612,7 +659,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -624,7 +671,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -637,7 +684,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
@@ -649,7 +696,9 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x04text\x18\x01 \x01(\tR\x04text\".\n" +
 	"\vLineTooLong\x12\x1f\n" +
 	"\vlimit_bytes\x18\x01 \x01(\rR\n" +
-	"limitBytes\"\x13\n" +
+	"limitBytes\"8\n" +
+	"\rInputOverflow\x12'\n" +
+	"\x0fdiscarded_bytes\x18\x01 \x01(\x04R\x0ediscardedBytes\"\x13\n" +
 	"\x11InterruptReceived\"&\n" +
 	"\x10NegotiationReply\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"#\n" +
@@ -693,21 +742,22 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
 	(*LineReceived)(nil),       // 1: chat.v1.LineReceived
 	(*LineTooLong)(nil),        // 2: chat.v1.LineTooLong
-	(*InterruptReceived)(nil),  // 3: chat.v1.InterruptReceived
-	(*NegotiationReply)(nil),   // 4: chat.v1.NegotiationReply
-	(*InputClosed)(nil),        // 5: chat.v1.InputClosed
-	(*OutputFailed)(nil),       // 6: chat.v1.OutputFailed
-	(*SpawnConnection)(nil),    // 7: chat.v1.SpawnConnection
-	(*Shutdown)(nil),           // 8: chat.v1.Shutdown
-	(*ConnectionsDrained)(nil), // 9: chat.v1.ConnectionsDrained
-	(*InjectFault)(nil),        // 10: chat.v1.InjectFault
-	(*Ping)(nil),               // 11: chat.v1.Ping
-	(*Pong)(nil),               // 12: chat.v1.Pong
+	(*InputOverflow)(nil),      // 3: chat.v1.InputOverflow
+	(*InterruptReceived)(nil),  // 4: chat.v1.InterruptReceived
+	(*NegotiationReply)(nil),   // 5: chat.v1.NegotiationReply
+	(*InputClosed)(nil),        // 6: chat.v1.InputClosed
+	(*OutputFailed)(nil),       // 7: chat.v1.OutputFailed
+	(*SpawnConnection)(nil),    // 8: chat.v1.SpawnConnection
+	(*Shutdown)(nil),           // 9: chat.v1.Shutdown
+	(*ConnectionsDrained)(nil), // 10: chat.v1.ConnectionsDrained
+	(*InjectFault)(nil),        // 11: chat.v1.InjectFault
+	(*Ping)(nil),               // 12: chat.v1.Ping
+	(*Pong)(nil),               // 13: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
@@ -729,7 +779,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,7 @@ package messages
 func (*LineReceived) IgnoreDeadLetterLogging()      {}
 func (*LineTooLong) IgnoreDeadLetterLogging()       {}
 func (*InterruptReceived) IgnoreDeadLetterLogging() {}
+func (*InputOverflow) IgnoreDeadLetterLogging()     {}
 func (*NegotiationReply) IgnoreDeadLetterLogging()  {}
 func (*InputClosed) IgnoreDeadLetterLogging()       {}
 func (*OutputFailed) IgnoreDeadLetterLogging()      {}

@@ -1,0 +1,100 @@
+package actors
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+// Metrics counts what the server does. Each server has its own Prometheus
+// registry (no global state), which chatd's admin endpoint serves.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	connectionsOpen     prometheus.Gauge
+	connectionsTotal    prometheus.Counter
+	connectionsRejected *prometheus.CounterVec // by reason: server_full, per_ip
+	disconnects         *prometheus.CounterVec // by leave reason
+	linesReceived       prometheus.Counter
+	linesRefused        *prometheus.CounterVec // by reason: flood, too_long
+	messagesPosted      prometheus.Counter
+	deliveries          prometheus.Counter
+	privateMessages     prometheus.Counter
+	rooms               prometheus.Gauge
+	nicks               prometheus.Gauge
+	panics              *prometheus.CounterVec // by actor kind and directive
+}
+
+// NewMetrics returns a fresh set of metrics with its own registry, which
+// also holds the Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		connectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatd_connections_open", Help: "Client connections open now.",
+		}),
+		connectionsTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_connections_total", Help: "Client connections accepted and served.",
+		}),
+		connectionsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_connections_rejected_total", Help: "Connections refused at accept, by reason (server_full, per_ip).",
+		}, []string{"reason"}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_disconnects_total", Help: "Connections ended, by reason (quit, connection lost, slow consumer, flooding, idle, error, shutdown).",
+		}, []string{"reason"}),
+		linesReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_lines_received_total", Help: "Input lines received from clients.",
+		}),
+		linesRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_lines_refused_total", Help: "Input lines refused, by reason (flood, too_long).",
+		}, []string{"reason"}),
+		messagesPosted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_messages_received_total", Help: "Chat lines and actions posted to rooms.",
+		}),
+		deliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_messages_delivered_total", Help: "Chat lines, actions and private messages queued to a recipient.",
+		}),
+		privateMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_private_messages_total", Help: "Private messages delivered.",
+		}),
+		rooms: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatd_rooms", Help: "Rooms open now, the lobby included.",
+		}),
+		nicks: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatd_nicks", Help: "Registered nicks (users online) now.",
+		}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_actor_panics_total", Help: "Actor panics, by actor kind and the supervisor's directive (stop, resume).",
+		}, []string{"actor", "directive"}),
+	}
+	m.Registry.MustRegister(
+		m.connectionsOpen, m.connectionsTotal, m.connectionsRejected, m.disconnects,
+		m.linesReceived, m.linesRefused, m.messagesPosted, m.deliveries, m.privateMessages,
+		m.rooms, m.nicks, m.panics,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Every reason is present from the start, at zero, so that a dashboard
+	// sees the series before the first event.
+	for _, r := range messages.LeaveReason_value {
+		if r != 0 && messages.LeaveReason(r) != messages.LeaveReason_LEAVE_REASON_PART {
+			m.disconnects.WithLabelValues(reasonText(messages.LeaveReason(r)))
+		}
+	}
+	for _, r := range []string{rejectServerFull, rejectPerIP} {
+		m.connectionsRejected.WithLabelValues(r)
+	}
+	for _, r := range []string{refusedFlood, refusedTooLong} {
+		m.linesRefused.WithLabelValues(r)
+	}
+	return m
+}
+
+// Label values.
+const (
+	rejectServerFull = "server_full"
+	rejectPerIP      = "per_ip"
+	refusedFlood     = "flood"
+	refusedTooLong   = "too_long"
+)
