@@ -23,6 +23,7 @@ type Config struct {
 	MaxConnsPerIP   int           // open connections from one IP address at most; 0: no limit
 	IdleTimeout     time.Duration // disconnect a client that sends nothing for this long; 0: never
 	KeepAlive       time.Duration // TCP keepalive idle time, so dead peers are found; probes follow every 10s, 3 times
+	SendBuffer      int           // SO_SNDBUF of client sockets in bytes; 0: the kernel's default (autotuned)
 	Logger          *slog.Logger  // nil: discard
 	Metrics         *Metrics      // nil: a fresh set
 }
@@ -34,7 +35,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 5 * time.Second,
 		HistoryLen:      20,
 		MaxLineBytes:    1024,
-		OutboxBytes:     256 << 10,
+		OutboxBytes:     1 << 20,
 		WriteTimeout:    10 * time.Second,
 		FlushTimeout:    2 * time.Second,
 		LingerTimeout:   1 * time.Second,

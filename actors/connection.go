@@ -42,21 +42,23 @@ type connection struct {
 	logger *slog.Logger
 
 	// Owned by Receive.
-	nick     string                           // empty until the registry names us
-	room     string                           // the room we are in or on our way to
-	roomPID  *actor.PID                       // nil while joining
-	topic    string                           // our room's topic, for /topic
-	renaming bool                             // a nick change is on its way: later lines wait for it
-	flood    *rate.Limiter                    // input lines; nil: no flood control
-	strikes  *rate.Limiter                    // refused lines before a flooder is disconnected
-	warned   bool                             // told the user lines are being dropped, since the last accepted one
-	pending  []string                         // lines held until we are registered and in a room
-	reason   messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
-	quitMsg  string                           // what the user said with /quit
-	goodbye  string                           // the notice to send before bye... at shutdown
-	lastPM   *messages.PrivateMessageReceived // for /reply
-	ignored  map[uint64]string                // connection id -> nick, for /ignore
-	scratch  []byte                           // reused buffer for rendering lines
+	nick      string                           // empty until the registry names us
+	room      string                           // the room we are in or on our way to
+	roomPID   *actor.PID                       // nil while joining
+	topic     string                           // our room's topic, for /topic
+	renaming  bool                             // a nick change is on its way: later lines wait for it
+	flood     *rate.Limiter                    // input lines; nil: no flood control
+	strikes   *rate.Limiter                    // refused lines before a flooder is disconnected
+	warned    bool                             // told the user lines are being dropped, since the last accepted one
+	lastInput time.Time                        // when the user last sent a line, for the idle timeout
+	idleTimer *time.Timer                      // sends IdleCheck; nil without an idle timeout
+	pending   []string                         // lines held until we are registered and in a room
+	reason    messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
+	quitMsg   string                           // what the user said with /quit
+	goodbye   string                           // the notice to send before bye... at shutdown
+	lastPM    *messages.PrivateMessageReceived // for /reply
+	ignored   map[uint64]string                // connection id -> nick, for /ignore
+	scratch   []byte                           // reused buffer for rendering lines
 }
 
 func newConnection(id uint64, remote string, sock *socket, srv *serverDeps) actor.Producer {
@@ -78,13 +80,13 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleStarted(ctx)
 	case *actor.Stopping:
 		c.handleStopping(ctx)
-	case *actor.ReceiveTimeout:
-		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_IDLE)
 	case *actor.Stopped, *actor.Restarting:
 
 	// From the reader and writer goroutines.
 	case *messages.LineReceived:
 		c.handleInput(ctx, msg.GetText())
+	case *messages.IdleCheck:
+		c.handleIdleCheck(ctx)
 	case *messages.LineTooLong:
 		c.srv.metrics.linesRefused.WithLabelValues(refusedTooLong).Inc()
 		c.sendError(ctx, fmt.Sprintf("line too long (the limit is %d bytes); it was discarded", msg.GetLimitBytes()))
@@ -153,7 +155,8 @@ func (c *connection) handleStarted(ctx actor.Context) {
 		c.strikes = rate.NewLimiter(rate.Limit(floodStrikeRecovery), cfg.FloodStrikes)
 	}
 	if idle := c.srv.cfg.IdleTimeout; idle > 0 {
-		ctx.SetReceiveTimeout(idle)
+		c.lastInput = time.Now()
+		c.armIdleTimer(ctx, idle)
 	}
 	c.sock.start(ctx.ActorSystem(), ctx.Self(), &c.srv.sockets.wg)
 	ctx.Request(c.srv.registry, &messages.RegisterConnection{ConnId: c.id, RemoteAddr: c.remote})
@@ -232,6 +235,7 @@ func (c *connection) flushPending(ctx actor.Context) {
 // disconnected.
 func (c *connection) handleInput(ctx actor.Context, line string) {
 	c.srv.metrics.linesReceived.Inc()
+	c.lastInput = time.Now()
 	if c.flood != nil && !c.flood.Allow() {
 		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
 		if !c.strikes.Allow() {
@@ -246,6 +250,27 @@ func (c *connection) handleInput(ctx actor.Context, line string) {
 	}
 	c.warned = false
 	c.handleLine(ctx, line)
+}
+
+// The idle timeout is a timer that sends the actor IdleCheck, not
+// protoactor's receive timeout: at the pinned version its timer goroutine
+// writes the actor context's fields unsynchronized (a data race,
+// asynkron/protoactor-go#1139), and any message, not only the user's input,
+// would reset it.
+func (c *connection) armIdleTimer(ctx actor.Context, d time.Duration) {
+	system, self := ctx.ActorSystem(), ctx.Self()
+	c.idleTimer = time.AfterFunc(d, func() { system.Root.Send(self, &messages.IdleCheck{}) })
+}
+
+// handleIdleCheck disconnects a user idle past the idle timeout, or checks
+// again when the timeout would run out counting from the last input.
+func (c *connection) handleIdleCheck(ctx actor.Context) {
+	idle := c.srv.cfg.IdleTimeout
+	if since := time.Since(c.lastInput); since < idle {
+		c.armIdleTimer(ctx, idle-since)
+		return
+	}
+	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_IDLE)
 }
 
 // handleLine acts on one input line: chat goes to the room, commands run.
@@ -379,6 +404,9 @@ func (c *connection) stop(ctx actor.Context, reason messages.LeaveReason) {
 func (c *connection) handleStopping(ctx actor.Context) {
 	if c.reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		c.reason = messages.LeaveReason_LEAVE_REASON_ERROR
+	}
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
 	}
 	if c.roomPID != nil {
 		ctx.Request(c.roomPID, &messages.LeaveRoom{Reason: c.reason, Message: c.quitMsg})

@@ -134,6 +134,9 @@ func acceptLoop(ln net.Listener, system *actor.ActorSystem, d *serverDeps) {
 		backoff = 0
 		if tc, ok := conn.(*net.TCPConn); ok {
 			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: d.cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
+			if d.cfg.SendBuffer > 0 {
+				_ = tc.SetWriteBuffer(d.cfg.SendBuffer)
+			}
 		}
 		lastID++
 		if err := d.sockets.park(lastID, conn); err != nil {

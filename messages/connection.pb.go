@@ -567,6 +567,44 @@ func (*ConnectionsDrained) Descriptor() ([]byte, []int) {
 	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
 }
 
+// IdleCheck is a connection's timer telling it to check whether its user has
+// been idle past the idle timeout.
+type IdleCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdleCheck) Reset() {
+	*x = IdleCheck{}
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdleCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdleCheck) ProtoMessage() {}
+
+func (x *IdleCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdleCheck.ProtoReflect.Descriptor instead.
+func (*IdleCheck) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
+}
+
 // InjectFault makes the receiving actor panic while handling it. It exists
 // for tests and fault injection; nothing a user types can produce it.
 type InjectFault struct {
@@ -578,7 +616,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +628,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +641,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InjectFault) GetReason() string {
@@ -622,7 +660,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +672,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +685,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
 }
 
 // Pong answers Ping.
@@ -659,7 +697,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +709,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +722,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
@@ -713,7 +751,8 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"remoteAddr\"\"\n" +
 	"\bShutdown\x12\x16\n" +
 	"\x06notice\x18\x01 \x01(\tR\x06notice\"\x14\n" +
-	"\x12ConnectionsDrained\"%\n" +
+	"\x12ConnectionsDrained\"\v\n" +
+	"\tIdleCheck\"%\n" +
 	"\vInjectFault\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x06\n" +
 	"\x04Ping\"\x06\n" +
@@ -742,7 +781,7 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
 	(*LineReceived)(nil),       // 1: chat.v1.LineReceived
@@ -755,9 +794,10 @@ var file_chat_v1_connection_proto_goTypes = []any{
 	(*SpawnConnection)(nil),    // 8: chat.v1.SpawnConnection
 	(*Shutdown)(nil),           // 9: chat.v1.Shutdown
 	(*ConnectionsDrained)(nil), // 10: chat.v1.ConnectionsDrained
-	(*InjectFault)(nil),        // 11: chat.v1.InjectFault
-	(*Ping)(nil),               // 12: chat.v1.Ping
-	(*Pong)(nil),               // 13: chat.v1.Pong
+	(*IdleCheck)(nil),          // 11: chat.v1.IdleCheck
+	(*InjectFault)(nil),        // 12: chat.v1.InjectFault
+	(*Ping)(nil),               // 13: chat.v1.Ping
+	(*Pong)(nil),               // 14: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
@@ -779,7 +819,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -79,6 +79,12 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&cfg.server.MaxLineBytes, "max-line", def.MaxLineBytes, "longest input line in bytes; longer lines are refused")
 	fs.IntVar(&cfg.server.OutboxBytes, "outbox", def.OutboxBytes, "bytes queued for one client before it is disconnected as a slow consumer")
 	fs.DurationVar(&cfg.server.WriteTimeout, "write-timeout", def.WriteTimeout, "longest one write to a client may block before it is disconnected as a slow consumer")
+	fs.Float64Var(&cfg.server.FloodRate, "flood-rate", def.FloodRate, "input lines per second one connection may sustain (0: no flood control)")
+	fs.IntVar(&cfg.server.FloodBurst, "flood-burst", def.FloodBurst, "input lines one connection may send at once before -flood-rate applies")
+	fs.IntVar(&cfg.server.MaxConns, "max-conns", def.MaxConns, "open connections at most (0: no limit)")
+	fs.IntVar(&cfg.server.MaxConnsPerIP, "max-conns-per-ip", def.MaxConnsPerIP, "open connections from one IP address at most (0: no limit)")
+	fs.DurationVar(&cfg.server.IdleTimeout, "idle-timeout", def.IdleTimeout, "disconnect a client that sends nothing for this long (0: never)")
+	fs.IntVar(&cfg.server.SendBuffer, "send-buffer", def.SendBuffer, "kernel send buffer of each client socket in bytes (0: the kernel's autotuned default)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +116,18 @@ func validate(cfg config) error {
 		return fmt.Errorf("-outbox must be at least 4096, got %d", cfg.server.OutboxBytes)
 	case cfg.server.WriteTimeout < 10*time.Millisecond:
 		return fmt.Errorf("-write-timeout must be at least 10ms, got %v", cfg.server.WriteTimeout)
+	case cfg.server.FloodRate < 0:
+		return fmt.Errorf("-flood-rate must be 0 or more, got %g", cfg.server.FloodRate)
+	case cfg.server.FloodBurst < 1:
+		return fmt.Errorf("-flood-burst must be at least 1, got %d", cfg.server.FloodBurst)
+	case cfg.server.MaxConns < 0:
+		return fmt.Errorf("-max-conns must be 0 or more, got %d", cfg.server.MaxConns)
+	case cfg.server.MaxConnsPerIP < 0:
+		return fmt.Errorf("-max-conns-per-ip must be 0 or more, got %d", cfg.server.MaxConnsPerIP)
+	case cfg.server.IdleTimeout < 0:
+		return fmt.Errorf("-idle-timeout must be 0 or more, got %v", cfg.server.IdleTimeout)
+	case cfg.server.SendBuffer < 0:
+		return fmt.Errorf("-send-buffer must be 0 or more, got %d", cfg.server.SendBuffer)
 	}
 	return nil
 }
