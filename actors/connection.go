@@ -12,11 +12,6 @@ import (
 	"github.com/actorchat/actorchat/messages"
 )
 
-// maxPendingLines bounds the input lines a connection holds while it waits
-// for the registry to name it or for a room to take it in. A client that types
-// faster than that is told to slow down and the extra lines are dropped.
-const maxPendingLines = 32
-
 // floodStrikeRecovery is how many flood strikes a connection earns back per
 // second: one who slows down is forgiven.
 const floodStrikeRecovery = 1
@@ -52,7 +47,7 @@ type connection struct {
 	warned    bool                             // told the user lines are being dropped, since the last accepted one
 	lastInput time.Time                        // when the user last sent a line, for the idle timeout
 	idleTimer *time.Timer                      // sends IdleCheck; nil without an idle timeout
-	pending   []string                         // lines held until we are registered and in a room
+	pending   []string                         // lines held until we are registered and in a room; bounded by the socket's line credits
 	reason    messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
 	quitMsg   string                           // what the user said with /quit
 	goodbye   string                           // the notice to send before bye... at shutdown
@@ -238,6 +233,7 @@ func (c *connection) handleInput(ctx actor.Context, line string) {
 	c.lastInput = time.Now()
 	if c.flood != nil && !c.flood.Allow() {
 		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
+		c.sock.lineHandled()
 		if !c.strikes.Allow() {
 			c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
 			return
@@ -274,18 +270,19 @@ func (c *connection) handleIdleCheck(ctx actor.Context) {
 }
 
 // handleLine acts on one input line: chat goes to the room, commands run.
+// Until we are ready the line waits in pending. Either way the line's credit
+// goes back to the reader once the line is handled (see socket.lineHandled),
+// so a client that sends faster than we can take it in meets TCP's push-back,
+// not a dropped line.
 func (c *connection) handleLine(ctx actor.Context, line string) {
 	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		return // on our way out
 	}
 	if !c.ready() {
-		if len(c.pending) >= maxPendingLines {
-			c.sendError(ctx, "slow down: you are typing faster than the server can take you in; line dropped")
-			return
-		}
 		c.pending = append(c.pending, line)
 		return
 	}
+	defer c.sock.lineHandled()
 	in := parseInput(line)
 	switch in.kind {
 	case inputChat:

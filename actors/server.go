@@ -53,6 +53,7 @@ func (d *serverDeps) socketConfig() socketConfig {
 type server struct {
 	srv      *serverDeps
 	listener net.Listener
+	started  chan struct{} // closed at the end of Started: the children run, the accept loop too
 	stopped  chan struct{} // closed in Stopped: every child has stopped
 
 	// Owned by Receive.
@@ -92,6 +93,7 @@ func (s *server) handleStarted(ctx actor.Context) {
 		defer d.sockets.wg.Done()
 		acceptLoop(s.listener, ctx.ActorSystem(), d)
 	}()
+	close(s.started)
 }
 
 func (s *server) spawn(ctx actor.Context, props *actor.Props, name string) *actor.PID {
@@ -181,7 +183,8 @@ type Server struct {
 	shutdownErr  error
 }
 
-// Start serves ln until Shutdown. It takes ownership of ln.
+// Start serves ln until Shutdown, and returns once the server accepts
+// connections. It takes ownership of ln.
 func Start(ln net.Listener, cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	logger := cfg.Logger
@@ -190,14 +193,17 @@ func Start(ln net.Listener, cfg Config) *Server {
 	}))
 	deps := &serverDeps{cfg: cfg, logger: logger, metrics: cfg.Metrics, commands: newCommandSet(),
 		sockets: newSockets(cfg.MaxConns, cfg.MaxConnsPerIP, cfg.Metrics)}
-	stopped := make(chan struct{})
+	started, stopped := make(chan struct{}), make(chan struct{})
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &server{srv: deps, listener: ln, stopped: stopped}
+		return &server{srv: deps, listener: ln, started: started, stopped: stopped}
 	}, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
 	pid, err := system.Root.SpawnNamed(props, "server")
 	if err != nil { // cannot happen in a fresh actor system
 		panic(fmt.Sprintf("spawn server: %v", err))
 	}
+	// Once Started has run, the actors' PIDs are set (and visible to the
+	// caller: the channel orders it) and connections are accepted.
+	<-started
 	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version)
 	return &Server{cfg: cfg, system: system, pid: pid, deps: deps, ln: ln, stopped: stopped}
 }

@@ -19,6 +19,12 @@ import (
 // trades system calls against memory per idle connection.
 const readBufferBytes = 2048
 
+// maxUnhandledLines is how many input lines a reader may send ahead of its
+// connection actor handling them, the lines the actor holds while it waits for
+// a nick change or a room included. Past it the reader stops reading, and TCP
+// pushes back on the client: input is bounded without dropping lines.
+const maxUnhandledLines = 64
+
 // maxSpareOutboxBytes is the largest buffer the writer keeps for reuse after a
 // burst; a bigger one (left by a burst to a slow reader) is dropped so that
 // idle connections give their memory back.
@@ -139,6 +145,8 @@ type socket struct {
 
 	started    atomic.Bool   // the goroutines run; a restarted actor must not start them again
 	stopping   atomic.Bool   // the actor is stopping: the reader sends nothing more
+	finished   chan struct{} // closed by finish: the reader waits for no more credit
+	credits    chan struct{} // a token per line sent and not yet handled
 	readerDone chan struct{} // closed when the reader goroutine returns
 }
 
@@ -148,6 +156,8 @@ func newSocket(conn net.Conn, cfg socketConfig, outboxBytes int, onClose func())
 		cfg:        cfg,
 		out:        newOutbox(outboxBytes),
 		onClose:    onClose,
+		finished:   make(chan struct{}),
+		credits:    make(chan struct{}, maxUnhandledLines),
 		readerDone: make(chan struct{}),
 	}
 }
@@ -170,7 +180,10 @@ func (s *socket) start(system *actor.ActorSystem, pid *actor.PID, wg *sync.WaitG
 
 // finish starts the end of the socket: see socket. It never blocks.
 func (s *socket) finish(last []byte, flushTimeout time.Duration, discard bool) {
-	s.stopping.Store(true)
+	if s.stopping.Swap(true) {
+		return
+	}
+	close(s.finished)
 	deadline := time.Now().Add(flushTimeout)
 	s.out.close(last, deadline, discard)
 	// Cut short a write already blocked on a client that does not read.
@@ -191,6 +204,9 @@ func (s *socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 			for _, ev := range events {
 				switch ev.kind {
 				case eventLine:
+					if !s.takeCredit() {
+						continue // finishing: the rest is drained unread
+					}
 					system.Root.Send(pid, &messages.LineReceived{Text: sanitizeLine(ev.line)})
 				case eventTooLong:
 					system.Root.Send(pid, &messages.LineTooLong{LimitBytes: uint32(s.cfg.maxLineBytes)})
@@ -207,6 +223,26 @@ func (s *socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 			}
 			return
 		}
+	}
+}
+
+// takeCredit waits until the actor has room for one more line. It reports
+// false once the socket is finishing.
+func (s *socket) takeCredit() bool {
+	select {
+	case s.credits <- struct{}{}:
+		return true
+	case <-s.finished:
+		return false
+	}
+}
+
+// lineHandled gives back the credit of a line the actor has handled. Only the
+// connection actor calls it.
+func (s *socket) lineHandled() {
+	select {
+	case <-s.credits:
+	default:
 	}
 }
 
