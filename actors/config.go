@@ -9,6 +9,7 @@ import (
 // DefaultConfig; a zero duration or size still means its default.
 type Config struct {
 	Version         string        // shown in the welcome
+	MOTD            string        // message of the day, shown after the welcome; see Server.SetMOTD
 	ShutdownTimeout time.Duration // graceful shutdown must end within this
 	HistoryLen      int           // messages a room replays to a joiner
 	MaxLineBytes    int           // longest input line; longer ones are refused

@@ -137,7 +137,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.Shutdown:
 		c.handleShutdown(ctx, msg)
 	case *messages.InjectFault:
-		panic(fmt.Sprintf("injected fault in connection %d: %s", c.id, msg.GetReason()))
+		injectFault(fmt.Sprintf("connection %d", c.id), msg)
 	}
 }
 
@@ -161,6 +161,11 @@ func (c *connection) handleRegistered(ctx actor.Context, msg *messages.Connectio
 	c.nick = msg.GetNick()
 	c.sendNotice(ctx, fmt.Sprintf("Welcome to actorchat %s, a chat server built on actors.", c.srv.cfg.Version))
 	c.sendNotice(ctx, fmt.Sprintf("You are %s. Change it with /nick NAME. Type /help for commands, /quit to leave.", c.nick))
+	if motd := c.srv.motd.Load(); motd != nil {
+		for _, line := range *motd {
+			c.sendNotice(ctx, line)
+		}
+	}
 	c.join(ctx, lobbyName)
 }
 

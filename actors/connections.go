@@ -44,7 +44,7 @@ func (c *connections) Receive(ctx actor.Context) {
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
-		panic("injected fault in connections: " + msg.GetReason())
+		injectFault("connections", msg)
 	}
 }
 
@@ -56,6 +56,7 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 		return // closed by a shutdown that passed its deadline
 	}
 	sock := newSocket(conn, c.srv.socketConfig(), c.srv.cfg.OutboxBytes, func() { c.srv.sockets.closed(id) })
+	c.srv.sockets.serve(id, sock)
 	props := actor.PropsFromProducer(newConnection(id, msg.GetRemoteAddr(), sock, c.srv))
 	pid, err := ctx.SpawnNamed(props, "conn-"+strconv.FormatUint(id, 10))
 	if err != nil { // cannot happen: ids are unique

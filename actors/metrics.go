@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -24,6 +26,8 @@ type Metrics struct {
 	rooms               prometheus.Gauge
 	nicks               prometheus.Gauge
 	panics              *prometheus.CounterVec // by actor kind and directive
+
+	served atomic.Pointer[sockets] // the table the outbox gauge sums; set by Start
 }
 
 // NewMetrics returns a fresh set of metrics with its own registry, which
@@ -68,7 +72,16 @@ func NewMetrics() *Metrics {
 			Name: "chatd_actor_panics_total", Help: "Actor panics, by actor kind and the supervisor's directive (stop, resume).",
 		}, []string{"actor", "directive"}),
 	}
+	outbox := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chatd_outbox_bytes", Help: "Bytes queued in client outboxes, waiting for their writers.",
+	}, func() float64 {
+		if t := m.served.Load(); t != nil {
+			return float64(t.queuedBytes())
+		}
+		return 0
+	})
 	m.Registry.MustRegister(
+		outbox,
 		m.connectionsOpen, m.connectionsTotal, m.connectionsRejected, m.disconnects,
 		m.linesReceived, m.linesRefused, m.messagesPosted, m.deliveries, m.privateMessages,
 		m.rooms, m.nicks, m.panics,
@@ -87,6 +100,10 @@ func NewMetrics() *Metrics {
 	}
 	for _, r := range []string{refusedFlood, refusedTooLong} {
 		m.linesRefused.WithLabelValues(r)
+	}
+	m.panics.WithLabelValues("connection", "stop")
+	for _, kind := range []string{"registry", "rooms", "room", "connections"} {
+		m.panics.WithLabelValues(kind, "resume")
 	}
 	return m
 }

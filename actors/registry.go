@@ -76,7 +76,7 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
-		panic("injected fault in registry: " + msg.GetReason())
+		injectFault("registry", msg)
 	}
 }
 

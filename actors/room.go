@@ -83,7 +83,7 @@ func (r *room) Receive(ctx actor.Context) {
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
-		panic("injected fault in room " + r.name + ": " + msg.GetReason())
+		injectFault("room "+r.name, msg)
 	}
 }
 

@@ -83,7 +83,7 @@ func (r *rooms) Receive(ctx actor.Context) {
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
-		panic("injected fault in rooms: " + msg.GetReason())
+		injectFault("rooms", msg)
 	}
 }
 

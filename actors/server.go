@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -36,6 +38,8 @@ type serverDeps struct {
 	registry    *actor.PID
 	rooms       *actor.PID
 	connections *actor.PID
+
+	motd atomic.Pointer[[]string] // the message of the day, sanitized lines; set by Server.SetMOTD
 }
 
 func (d *serverDeps) socketConfig() socketConfig {
@@ -178,6 +182,7 @@ type Server struct {
 	deps    *serverDeps
 	ln      net.Listener
 	stopped chan struct{}
+	ready   atomic.Bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -193,6 +198,8 @@ func Start(ln net.Listener, cfg Config) *Server {
 	}))
 	deps := &serverDeps{cfg: cfg, logger: logger, metrics: cfg.Metrics, commands: newCommandSet(),
 		sockets: newSockets(cfg.MaxConns, cfg.MaxConnsPerIP, cfg.Metrics)}
+	cfg.Metrics.served.Store(deps.sockets)
+	deps.motd.Store(motdLines(cfg.MOTD))
 	started, stopped := make(chan struct{}), make(chan struct{})
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &server{srv: deps, listener: ln, started: started, stopped: stopped}
@@ -205,7 +212,55 @@ func Start(ln net.Listener, cfg Config) *Server {
 	// caller: the channel orders it) and connections are accepted.
 	<-started
 	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version)
-	return &Server{cfg: cfg, system: system, pid: pid, deps: deps, ln: ln, stopped: stopped}
+	s := &Server{cfg: cfg, system: system, pid: pid, deps: deps, ln: ln, stopped: stopped}
+	s.ready.Store(true)
+	return s
+}
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *Metrics { return s.cfg.Metrics }
+
+// Ready reports whether the server accepts connections: from Start until
+// Shutdown begins.
+func (s *Server) Ready() bool { return s.ready.Load() }
+
+// maxMOTDBytes bounds the message of the day.
+const maxMOTDBytes = 16 << 10
+
+// ErrMOTDTooLarge reports a message of the day over 16 KiB.
+var ErrMOTDTooLarge = errors.New("message of the day over 16 KiB")
+
+// SetMOTD sets the message of the day that every new connection reads after
+// the welcome. Control characters and escape sequences are removed, as from
+// any text a user sees.
+func (s *Server) SetMOTD(text string) error {
+	if len(text) > maxMOTDBytes {
+		return ErrMOTDTooLarge
+	}
+	s.deps.motd.Store(motdLines(text))
+	return nil
+}
+
+// motdLines splits a message of the day into sanitized lines.
+func motdLines(text string) *[]string {
+	var lines []string
+	if text = strings.TrimRight(text, "\r\n"); text != "" {
+		for _, l := range strings.Split(text, "\n") {
+			lines = append(lines, sanitizeLine([]byte(strings.TrimRight(l, "\r"))))
+		}
+	}
+	return &lines
+}
+
+// Ping checks that the actor system answers: the registry and the rooms
+// actor each answer a Ping within timeout.
+func (s *Server) Ping(timeout time.Duration) error {
+	for _, pid := range []*actor.PID{s.deps.registry, s.deps.rooms} {
+		if _, err := s.system.Root.RequestFuture(pid, &messages.Ping{}, timeout).Result(); err != nil {
+			return fmt.Errorf("ping %s: %w", pid.GetId(), err)
+		}
+	}
+	return nil
 }
 
 // Addr returns the address the server listens on.
@@ -244,6 +299,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	s.ready.Store(false)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	logger := s.cfg.Logger

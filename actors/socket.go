@@ -87,6 +87,13 @@ func (o *outbox) close(last []byte, deadline time.Time, discard bool) {
 	o.wake()
 }
 
+// queued returns how many bytes wait for the writer.
+func (o *outbox) queued() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.buf)
+}
+
 func (o *outbox) wake() {
 	select {
 	case o.ready <- struct{}{}:

@@ -32,6 +32,7 @@ type sockets struct {
 	pending map[uint64]net.Conn // accepted, not yet claimed; guarded by mu
 	open    map[uint64]net.Conn // every socket not yet closed; guarded by mu
 	perIP   map[string]int      // open sockets by remote IP; guarded by mu
+	served  map[uint64]*socket  // the I/O side of claimed sockets, for the outbox gauge; guarded by mu
 }
 
 // Why park refuses a socket.
@@ -51,6 +52,7 @@ func newSockets(maxOpen, maxPerIP int, metrics *Metrics) *sockets {
 		pending:  make(map[uint64]net.Conn),
 		open:     make(map[uint64]net.Conn),
 		perIP:    make(map[string]int),
+		served:   make(map[uint64]*socket),
 	}
 }
 
@@ -78,6 +80,26 @@ func (s *sockets) park(id uint64, conn net.Conn) error {
 	return nil
 }
 
+// serve records the I/O side of a claimed socket.
+func (s *sockets) serve(id uint64, sock *socket) {
+	s.mu.Lock()
+	if _, open := s.open[id]; open {
+		s.served[id] = sock
+	}
+	s.mu.Unlock()
+}
+
+// queuedBytes sums what every outbox holds for its writer.
+func (s *sockets) queuedBytes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sock := range s.served {
+		n += sock.out.queued()
+	}
+	return n
+}
+
 // remoteIP is the IP address part of a socket's remote address.
 func remoteIP(conn net.Conn) string {
 	addr := conn.RemoteAddr().String()
@@ -94,6 +116,7 @@ func (s *sockets) forget(id uint64) {
 		return
 	}
 	delete(s.open, id)
+	delete(s.served, id)
 	ip := remoteIP(conn)
 	if s.perIP[ip]--; s.perIP[ip] <= 0 {
 		delete(s.perIP, ip)

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/actorchat/actorchat/messages"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -54,4 +57,14 @@ func actorKind(id string) string {
 		return "connections"
 	}
 	return "other"
+}
+
+// injectFault carries out an InjectFault inside the actor named what: it
+// blocks the actor for the stall, or panics.
+func injectFault(what string, msg *messages.InjectFault) {
+	if d := msg.GetStallMillis(); d > 0 {
+		time.Sleep(time.Duration(d) * time.Millisecond) // a wedged actor, on purpose
+		return
+	}
+	panic(fmt.Sprintf("injected fault in %s: %s", what, msg.GetReason()))
 }

@@ -605,11 +605,13 @@ func (*IdleCheck) Descriptor() ([]byte, []int) {
 	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
 }
 
-// InjectFault makes the receiving actor panic while handling it. It exists
-// for tests and fault injection; nothing a user types can produce it.
+// InjectFault makes the receiving actor panic while handling it, or, with
+// stall_millis, block for that long (a wedged actor). It exists for tests and
+// fault injection; nothing a user types can produce it.
 type InjectFault struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	StallMillis   uint32                 `protobuf:"varint,2,opt,name=stall_millis,json=stallMillis,proto3" json:"stall_millis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -649,6 +651,13 @@ func (x *InjectFault) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *InjectFault) GetStallMillis() uint32 {
+	if x != nil {
+		return x.StallMillis
+	}
+	return 0
 }
 
 // Ping asks an actor whether it is processing messages; it answers Pong.
@@ -752,9 +761,10 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\bShutdown\x12\x16\n" +
 	"\x06notice\x18\x01 \x01(\tR\x06notice\"\x14\n" +
 	"\x12ConnectionsDrained\"\v\n" +
-	"\tIdleCheck\"%\n" +
+	"\tIdleCheck\"H\n" +
 	"\vInjectFault\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x06\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
+	"\fstall_millis\x18\x02 \x01(\rR\vstallMillis\"\x06\n" +
 	"\x04Ping\"\x06\n" +
 	"\x04Pong*\x80\x02\n" +
 	"\vLeaveReason\x12\x1c\n" +

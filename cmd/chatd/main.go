@@ -2,6 +2,12 @@
 // users, built on the actor model.
 //
 //	go run ./cmd/chatd -listen :7666
+//
+// Every flag can also be set from the environment as CHATD_<FLAG> (dashes
+// become underscores: CHATD_SHUTDOWN_TIMEOUT); a flag on the command line
+// wins. Exit codes: 0 after a clean shutdown, 1 when the server cannot run
+// (address in use, unreadable MOTD, ...), 2 for a bad flag or environment
+// value.
 package main
 
 import (
@@ -11,9 +17,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,56 +30,80 @@ import (
 // builds set it with -ldflags "-X main.version=...".
 var version = "0.1.0"
 
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // the server could not start or run
+	exitUsage   = 2 // a bad flag or environment value
+)
+
+// envPrefix starts the environment variable of every flag.
+const envPrefix = "CHATD_"
+
 // config is everything chatd's flags set.
 type config struct {
-	listen   string
-	logLevel slog.Level
-	server   actors.Config
+	listen    string
+	admin     string // admin HTTP address; empty: off
+	motdPath  string // empty: no message of the day
+	logLevel  slog.Level
+	logFormat string
+	server    actors.Config
 }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	os.Exit(realMain(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+// realMain is main without the process: it returns the exit code.
+func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, lookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
+		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "chatd: %v\n", err)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "chatd: %v\n", err)
+		return exitUsage
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logger := newLogger(cfg, stderr)
 	cfg.server.Logger = logger
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, stop, cfg); err != nil {
-		fmt.Fprintf(os.Stderr, "chatd: %v\n", err)
-		os.Exit(1)
-	}
-}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
-// run serves until ctx ends, then shuts down gracefully. stop is called when
-// shutdown begins, so that a second signal ends the process at once.
-func run(ctx context.Context, stop func(), cfg config) error {
-	ln, err := net.Listen("tcp", cfg.listen)
+	a, err := start(cfg, logger)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
+		fmt.Fprintf(stderr, "chatd: %v\n", err)
+		return exitRuntime
 	}
-	srv := actors.Start(ln, cfg.server)
-	<-ctx.Done()
-	stop()
-	// A shutdown that had to cut clients off still ends the process cleanly:
-	// Shutdown has logged it.
-	_ = srv.Shutdown(context.Background())
-	return nil
+	a.serve(ctx, hup)
+	stop() // a second signal during shutdown ends the process at once
+	a.shutdown()
+	return exitOK
 }
 
-// parseFlags reads chatd's flags. Usage and errors go to out.
-func parseFlags(args []string, out io.Writer) (config, error) {
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseConfig reads chatd's flags, then fills every flag not given from its
+// environment variable. -help and -version print to stdout and return
+// flag.ErrHelp. A bad value is one error line, never a usage dump.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (config, error) {
 	def := actors.DefaultConfig()
 	cfg := config{server: def}
 	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&cfg.listen, "listen", ":7666", "TCP address to listen on")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&cfg.listen, "listen", ":7666", "TCP address to listen on (ignored when systemd passes a socket)")
+	fs.StringVar(&cfg.admin, "admin", "", "address of the admin HTTP endpoint (/metrics, /healthz, /readyz), e.g. 127.0.0.1:9766; empty: off")
+	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
 	fs.IntVar(&cfg.server.HistoryLen, "history", def.HistoryLen, "messages a room replays to a user who joins (0: none)")
 	fs.IntVar(&cfg.server.MaxLineBytes, "max-line", def.MaxLineBytes, "longest input line in bytes; longer lines are refused")
@@ -86,15 +116,36 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&cfg.server.IdleTimeout, "idle-timeout", def.IdleTimeout, "disconnect a client that sends nothing for this long (0: never)")
 	fs.IntVar(&cfg.server.SendBuffer, "send-buffer", def.SendBuffer, "kernel send buffer of each client socket in bytes (0: the kernel's autotuned default)")
 	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json (one event per line on stderr)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(fs, stdout)
+		}
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (flags start with -; see chatd -help)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || envErr != nil || f.Name == "version" {
+			return
+		}
+		if v, ok := lookupEnv(envName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return cfg, envErr
 	}
 	if *showVersion {
-		fmt.Fprintf(out, "chatd %s\n", version)
+		fmt.Fprintf(stdout, "chatd %s\n", version)
 		return cfg, flag.ErrHelp
 	}
 	if err := validate(cfg); err != nil {
@@ -104,30 +155,55 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	return cfg, nil
 }
 
+// envName is the environment variable of a flag: CHATD_SHUTDOWN_TIMEOUT for
+// -shutdown-timeout.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, `Usage: chatd [flags]
+
+chatd is the actorchat chat server: connect with telnet, nc or cmd/chat.
+Every flag can also be set with the environment variable CHATD_<FLAG>
+(for example CHATD_LISTEN=:7666, CHATD_SHUTDOWN_TIMEOUT=10s); a flag on
+the command line wins. SIGINT/SIGTERM shut down gracefully; SIGHUP reloads
+the message of the day.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
 func validate(cfg config) error {
+	s := cfg.server
 	switch {
-	case cfg.server.ShutdownTimeout <= 0:
-		return fmt.Errorf("-shutdown-timeout must be positive, got %v", cfg.server.ShutdownTimeout)
-	case cfg.server.HistoryLen < 0:
-		return fmt.Errorf("-history must be 0 or more, got %d", cfg.server.HistoryLen)
-	case cfg.server.MaxLineBytes < 16:
-		return fmt.Errorf("-max-line must be at least 16, got %d", cfg.server.MaxLineBytes)
-	case cfg.server.OutboxBytes < 4096:
-		return fmt.Errorf("-outbox must be at least 4096, got %d", cfg.server.OutboxBytes)
-	case cfg.server.WriteTimeout < 10*time.Millisecond:
-		return fmt.Errorf("-write-timeout must be at least 10ms, got %v", cfg.server.WriteTimeout)
-	case cfg.server.FloodRate < 0:
-		return fmt.Errorf("-flood-rate must be 0 or more, got %g", cfg.server.FloodRate)
-	case cfg.server.FloodBurst < 1:
-		return fmt.Errorf("-flood-burst must be at least 1, got %d", cfg.server.FloodBurst)
-	case cfg.server.MaxConns < 0:
-		return fmt.Errorf("-max-conns must be 0 or more, got %d", cfg.server.MaxConns)
-	case cfg.server.MaxConnsPerIP < 0:
-		return fmt.Errorf("-max-conns-per-ip must be 0 or more, got %d", cfg.server.MaxConnsPerIP)
-	case cfg.server.IdleTimeout < 0:
-		return fmt.Errorf("-idle-timeout must be 0 or more, got %v", cfg.server.IdleTimeout)
-	case cfg.server.SendBuffer < 0:
-		return fmt.Errorf("-send-buffer must be 0 or more, got %d", cfg.server.SendBuffer)
+	case s.ShutdownTimeout <= 0:
+		return fmt.Errorf("-shutdown-timeout must be positive, got %v", s.ShutdownTimeout)
+	case s.HistoryLen < 0:
+		return fmt.Errorf("-history must be 0 or more, got %d", s.HistoryLen)
+	case s.MaxLineBytes < 16:
+		return fmt.Errorf("-max-line must be at least 16, got %d", s.MaxLineBytes)
+	case s.OutboxBytes < 4096:
+		return fmt.Errorf("-outbox must be at least 4096, got %d", s.OutboxBytes)
+	case s.WriteTimeout < 10*time.Millisecond:
+		return fmt.Errorf("-write-timeout must be at least 10ms, got %v", s.WriteTimeout)
+	case s.FloodRate < 0:
+		return fmt.Errorf("-flood-rate must be 0 or more, got %g", s.FloodRate)
+	case s.FloodBurst < 1:
+		return fmt.Errorf("-flood-burst must be at least 1, got %d", s.FloodBurst)
+	case s.MaxConns < 0:
+		return fmt.Errorf("-max-conns must be 0 or more, got %d", s.MaxConns)
+	case s.MaxConnsPerIP < 0:
+		return fmt.Errorf("-max-conns-per-ip must be 0 or more, got %d", s.MaxConnsPerIP)
+	case s.IdleTimeout < 0:
+		return fmt.Errorf("-idle-timeout must be 0 or more, got %v", s.IdleTimeout)
+	case s.SendBuffer < 0:
+		return fmt.Errorf("-send-buffer must be 0 or more, got %d", s.SendBuffer)
+	case cfg.logFormat != "text" && cfg.logFormat != "json":
+		return fmt.Errorf("-log-format must be text or json, got %q", cfg.logFormat)
 	}
 	return nil
 }

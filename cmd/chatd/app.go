@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/actorchat/actorchat/actors"
+)
+
+// healthTimeout bounds how long /healthz waits for the actors to answer.
+const healthTimeout = time.Second
+
+// adminShutdownTimeout bounds the admin endpoint's own shutdown.
+const adminShutdownTimeout = time.Second
+
+// app is a running chatd: the chat server, its admin endpoint and its
+// conversation with the service manager.
+type app struct {
+	cfg    config
+	logger *slog.Logger
+	srv    *actors.Server
+	admin  *http.Server   // nil: no admin endpoint
+	adminL net.Listener   // the admin endpoint's listener
+	wg     sync.WaitGroup // the admin server and the watchdog
+	stopWD chan struct{}  // closed to stop the watchdog
+}
+
+// start opens the listener (systemd's, if it passed one), reads the message
+// of the day, starts the server and the admin endpoint, and tells systemd
+// that chatd is ready. Its errors say what, where and why in one line.
+func start(cfg config, logger *slog.Logger) (*app, error) {
+	motd, err := readMOTD(cfg.motdPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg.server.MOTD = motd
+
+	var adminL net.Listener
+	if cfg.admin != "" {
+		if adminL, err = net.Listen("tcp", cfg.admin); err != nil {
+			return nil, fmt.Errorf("admin endpoint: listen on %s: %w", cfg.admin, unwrapOpError(err))
+		}
+	}
+	ln, err := listen(cfg.listen, logger)
+	if err != nil {
+		if adminL != nil {
+			adminL.Close()
+		}
+		return nil, err
+	}
+
+	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), adminL: adminL, stopWD: make(chan struct{})}
+	if adminL != nil {
+		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+		a.wg.Go(func() {
+			if err := a.admin.Serve(adminL); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("admin endpoint failed", "error", err)
+			}
+		})
+		logger.Info("admin endpoint listening", "addr", adminL.Addr().String())
+	}
+	notify(logger, daemon.SdNotifyReady)
+	a.startWatchdog()
+	return a, nil
+}
+
+// listen returns the socket systemd passed (socket activation), or listens
+// on addr.
+func listen(addr string, logger *slog.Logger) (net.Listener, error) {
+	passed, err := activation.Listeners()
+	if err != nil {
+		return nil, fmt.Errorf("socket activation: %w", err)
+	}
+	for _, l := range passed[min(1, len(passed)):] {
+		if l != nil {
+			l.Close() // chatd serves one socket
+		}
+	}
+	if len(passed) > 0 {
+		if passed[0] == nil {
+			return nil, errors.New("socket activation: the socket systemd passed is not a TCP listener")
+		}
+		logger.Info("using the socket passed by systemd", "addr", passed[0].Addr().String())
+		return passed[0], nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, unwrapOpError(err))
+	}
+	return ln, nil
+}
+
+// unwrapOpError drops the repetition in a net.OpError ("listen tcp :7666:
+// bind: address already in use" becomes "address already in use").
+func unwrapOpError(err error) error {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		var sysErr *os.SyscallError
+		if errors.As(opErr.Err, &sysErr) {
+			return sysErr.Err
+		}
+		return opErr.Err
+	}
+	return err
+}
+
+// maxMOTDFileBytes bounds the message of the day file.
+const maxMOTDFileBytes = 16 << 10
+
+// readMOTD reads the message of the day; no path means none.
+func readMOTD(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("read motd: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMOTDFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("read motd %s: %w", path, err)
+	}
+	if len(b) > maxMOTDFileBytes {
+		return "", fmt.Errorf("read motd %s: larger than %d bytes", path, maxMOTDFileBytes)
+	}
+	return string(b), nil
+}
+
+// serve runs until ctx ends, reloading the message of the day on each
+// value from reload (SIGHUP).
+func (a *app) serve(ctx context.Context, reload <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reload:
+			a.reload()
+		}
+	}
+}
+
+// reload rereads the message of the day without dropping anyone. A file
+// that cannot be read leaves the old message in place.
+func (a *app) reload() {
+	notify(a.logger, daemon.SdNotifyReloading)
+	defer notify(a.logger, daemon.SdNotifyReady)
+	motd, err := readMOTD(a.cfg.motdPath)
+	if err == nil {
+		err = a.srv.SetMOTD(motd)
+	}
+	if err != nil {
+		a.logger.Error("reload failed; keeping the old message of the day", "error", err)
+		return
+	}
+	a.logger.Info("reloaded", "motd", a.cfg.motdPath)
+}
+
+// shutdown stops everything, telling systemd first.
+func (a *app) shutdown() {
+	notify(a.logger, daemon.SdNotifyStopping)
+	close(a.stopWD)
+	_ = a.srv.Shutdown(context.Background())
+	if a.admin != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), adminShutdownTimeout)
+		_ = a.admin.Shutdown(ctx)
+		cancel()
+	}
+	a.wg.Wait()
+}
+
+// startWatchdog pings systemd's watchdog at half its interval, but only when
+// the actors answer: the ping goes through the registry and the rooms actor,
+// so a wedged actor system stops the pings and systemd restarts chatd.
+func (a *app) startWatchdog() {
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		a.logger.Warn("watchdog setting ignored", "error", err)
+		return
+	}
+	if interval <= 0 {
+		return
+	}
+	a.logger.Info("watchdog enabled", "interval", interval)
+	a.wg.Go(func() {
+		tick := time.NewTicker(interval / 2)
+		defer tick.Stop()
+		for {
+			select {
+			case <-a.stopWD:
+				return
+			case <-tick.C:
+				if err := a.srv.Ping(interval / 2); err != nil {
+					a.logger.Warn("actors did not answer; withholding the watchdog ping", "error", err)
+					continue
+				}
+				notify(a.logger, daemon.SdNotifyWatchdog)
+			}
+		}
+	})
+}
+
+// notify sends state to systemd, if chatd runs under it.
+func notify(logger *slog.Logger, state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		logger.Warn("sd_notify failed", "state", state, "error", err)
+	}
+}
+
+// adminHandler serves /metrics, /healthz and /readyz.
+func (a *app) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.srv.Metrics().Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := a.srv.Ping(healthTimeout); err != nil {
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.srv.Ready() {
+			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}

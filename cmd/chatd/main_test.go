@@ -1,0 +1,681 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"go.uber.org/goleak"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+const waitTimeout = 10 * time.Second
+
+// chatdBin is the chatd binary that the tests of the process (exit codes,
+// socket activation) run; TestMain builds it.
+var chatdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chatd-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	chatdBin = filepath.Join(dir, "chatd")
+	if out, err := exec.Command("go", "build", "-o", chatdBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build chatd: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := 0
+	func() {
+		defer os.RemoveAll(dir)
+		code = m.Run()
+	}()
+	if code == 0 {
+		if err := goleak.Find(
+			goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
+			goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+		); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestConfigFromEnvironment(t *testing.T) {
+	env := map[string]string{
+		"CHATD_LISTEN":           "127.0.0.1:9999",
+		"CHATD_HISTORY":          "7",
+		"CHATD_SHUTDOWN_TIMEOUT": "9s",
+		"CHATD_FLOOD_RATE":       "0",
+		"CHATD_LOG_FORMAT":       "json",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := parseConfig([]string{"-history", "3"}, lookup, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.listen != "127.0.0.1:9999" || cfg.server.ShutdownTimeout != 9*time.Second || cfg.server.FloodRate != 0 || cfg.logFormat != "json" {
+		t.Errorf("environment not applied: %+v", cfg)
+	}
+	if cfg.server.HistoryLen != 3 {
+		t.Errorf("history %d, want the flag's 3 over the environment's 7", cfg.server.HistoryLen)
+	}
+	env["CHATD_MAX_CONNS"] = "lots"
+	if _, err := parseConfig(nil, lookup, io.Discard); err == nil || err.Error() != `invalid value "lots" for CHATD_MAX_CONNS: parse error` {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-history", "-1"}, "-history must be 0 or more, got -1"},
+		{[]string{"-shutdown-timeout", "0s"}, "-shutdown-timeout must be positive, got 0s"},
+		{[]string{"-log-format", "xml"}, `-log-format must be text or json, got "xml"`},
+		{[]string{"-log-level", "loud"}, `invalid value "loud" for flag -log-level: slog: level string "loud": unknown name`},
+		{[]string{"stray"}, `unexpected argument "stray" (flags start with -; see chatd -help)`},
+		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+	}
+	for _, tt := range tests {
+		if _, err := parseConfig(tt.args, noEnv, io.Discard); err == nil || err.Error() != tt.want {
+			t.Errorf("%v: got %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// runChatd runs the binary to its end and returns its exit code and stderr.
+func runChatd(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chatdBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run chatd: %v", err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestProcessErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	unreadable := filepath.Join(t.TempDir(), "motd")
+	if err := os.WriteFile(unreadable, []byte("hi"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		env    []string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"unknown flag", nil, []string{"-bogus"}, 2, "chatd: flag provided but not defined: -bogus\n"},
+		{"bad value", nil, []string{"-history", "many"}, 2, "chatd: invalid value \"many\" for flag -history: parse error\n"},
+		{"bad environment", []string{"CHATD_IDLE_TIMEOUT=soon"}, nil, 2, "chatd: invalid value \"soon\" for CHATD_IDLE_TIMEOUT: parse error\n"},
+		{"port in use", nil, []string{"-listen", busy.Addr().String()}, 1, "chatd: listen on " + busy.Addr().String() + ": address already in use\n"},
+		{"admin port in use", nil, []string{"-listen", "127.0.0.1:0", "-admin", busy.Addr().String()}, 1, "chatd: admin endpoint: listen on " + busy.Addr().String() + ": address already in use\n"},
+		{"missing motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", "/nonexistent/motd"}, 1, "chatd: read motd: open /nonexistent/motd: no such file or directory\n"},
+	}
+	if os.Geteuid() != 0 { // root reads any file
+		tests = append(tests, struct {
+			name   string
+			env    []string
+			args   []string
+			code   int
+			stderr string
+		}{"unreadable motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", unreadable}, 1, "chatd: read motd: open " + unreadable + ": permission denied\n"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runChatd(t, tt.env, tt.args...)
+			if code != tt.code || stderr != tt.stderr {
+				t.Errorf("exit %d, stderr %q; want exit %d, stderr %q", code, stderr, tt.code, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	code, stdout, stderr := runChatd(t, nil, "-version")
+	if code != 0 || stdout != "chatd "+version+"\n" || stderr != "" {
+		t.Errorf("-version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, _ = runChatd(t, nil, "-help")
+	if code != 0 {
+		t.Errorf("-help: exit %d", code)
+	}
+	for _, want := range []string{"CHATD_<FLAG>", "-listen string", `(default ":7666")`, "-shutdown-timeout duration", "(default 5s)", "-admin string", "-motd string", "-flood-rate float", "-log-format string"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("-help does not mention %q", want)
+		}
+	}
+}
+
+// notifySocket is a fake systemd notification socket.
+type notifySocket struct {
+	conn *net.UnixConn
+	msgs chan string
+}
+
+func newNotifySocket(t *testing.T) *notifySocket {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notifySocket{conn: conn, msgs: make(chan string, 1024)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				close(n.msgs)
+				return
+			}
+			n.msgs <- string(buf[:k])
+		}
+	}()
+	t.Cleanup(func() { conn.Close() })
+	t.Setenv("NOTIFY_SOCKET", path)
+	return n
+}
+
+// next returns the next state that is not a watchdog ping, and how many
+// watchdog pings came before it.
+func (n *notifySocket) next(t *testing.T) (string, int) {
+	t.Helper()
+	pings := 0
+	for {
+		select {
+		case m := <-n.msgs:
+			if m == "WATCHDOG=1" {
+				pings++
+				continue
+			}
+			return m, pings
+		case <-time.After(waitTimeout):
+			t.Fatalf("no notification within %v", waitTimeout)
+			return "", 0
+		}
+	}
+}
+
+// waitPing waits for a watchdog ping.
+func (n *notifySocket) waitPing(t *testing.T) {
+	t.Helper()
+	for {
+		select {
+		case m := <-n.msgs:
+			if m == "WATCHDOG=1" {
+				return
+			}
+		case <-time.After(waitTimeout):
+			t.Fatalf("no watchdog ping within %v", waitTimeout)
+		}
+	}
+}
+
+func testConfig(t *testing.T, args ...string) config {
+	t.Helper()
+	cfg, err := parseConfig(append([]string{"-listen", "127.0.0.1:0"}, args...), noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.server.Logger = slog.New(slog.DiscardHandler)
+	return cfg
+}
+
+func dialLines(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	return conn, bufio.NewReader(conn)
+}
+
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v (got %q)", err, line)
+	}
+	return strings.TrimRight(line, "\r\n")
+}
+
+// TestSystemdNotifications checks the sd_notify states in order: READY=1
+// once chatd accepts connections, watchdog pings while it runs,
+// RELOADING=1 then READY=1 around a reload, STOPPING=1 when shutdown begins.
+func TestSystemdNotifications(t *testing.T) {
+	n := newNotifySocket(t)
+	t.Setenv("WATCHDOG_USEC", "100000") // 100ms
+	a, err := start(testConfig(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := n.next(t); state != "READY=1" {
+		t.Fatalf("first state %q, want READY=1", state)
+	}
+	// READY=1 came after the server accepts: a client gets its welcome.
+	_, r := dialLines(t, a.srv.Addr().String())
+	if line := readLine(t, r); !strings.HasPrefix(line, "*** Welcome") {
+		t.Errorf("got %q", line)
+	}
+	n.waitPing(t)
+
+	a.reload()
+	if state, _ := n.next(t); state != "RELOADING=1" {
+		t.Errorf("got %q, want RELOADING=1", state)
+	}
+	if state, _ := n.next(t); state != "READY=1" {
+		t.Errorf("got %q, want READY=1", state)
+	}
+
+	done := make(chan struct{})
+	go func() { a.shutdown(); close(done) }()
+	if state, _ := n.next(t); state != "STOPPING=1" {
+		t.Errorf("got %q, want STOPPING=1", state)
+	}
+	<-done
+}
+
+// TestWatchdogNeedsLiveActors wedges the registry: the watchdog pings stop
+// until it answers again.
+func TestWatchdogNeedsLiveActors(t *testing.T) {
+	n := newNotifySocket(t)
+	t.Setenv("WATCHDOG_USEC", "200000") // 200ms: a ping every 100ms
+	a, err := start(testConfig(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.shutdown()
+	if state, _ := n.next(t); state != "READY=1" {
+		t.Fatalf("got %q", state)
+	}
+	n.waitPing(t)
+
+	const stall = 1500 * time.Millisecond
+	a.srv.System().Root.Send(a.srv.Registry(), &messages.InjectFault{Reason: "test", StallMillis: uint32(stall / time.Millisecond)})
+	wedged := time.Now()
+	// Drain pings already on their way (sent before the wedge took hold),
+	// then no ping may come while the registry is stuck.
+	var lastPing time.Time
+	for {
+		select {
+		case m := <-n.msgs:
+			if m == "WATCHDOG=1" {
+				lastPing = time.Now()
+			}
+			continue
+		case <-time.After(stall / 2):
+		}
+		break
+	}
+	if !lastPing.IsZero() && lastPing.Sub(wedged) > 300*time.Millisecond {
+		t.Errorf("a watchdog ping came %v after the registry was wedged", lastPing.Sub(wedged))
+	}
+	// Once the registry answers again, the pings resume.
+	n.waitPing(t)
+	if since := time.Since(wedged); since < stall-300*time.Millisecond {
+		t.Errorf("pings resumed %v after the wedge, before the %v stall ended", since, stall)
+	}
+}
+
+// TestSocketActivation passes a listening socket as fd 3 with LISTEN_FDS=1
+// to a real chatd process; a client connects through it.
+func TestSocketActivation(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the duplicate in f stays open, and passes to chatd
+	defer f.Close()
+
+	// LISTEN_PID must be chatd's own pid: the shell sets it to its pid and
+	// execs chatd, which keeps it.
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -listen 127.0.0.1:1`, chatdBin)
+	cmd.ExtraFiles = []*os.File{f}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("chatd exited with %v; stderr:\n%s", err, stderr.String())
+			}
+		case <-time.After(waitTimeout):
+			_ = cmd.Process.Kill()
+			t.Errorf("chatd did not stop on SIGINT")
+		}
+	}()
+
+	conn, r := dialLines(t, addr)
+	if line := readLine(t, r); !strings.HasPrefix(line, "*** Welcome to actorchat") {
+		t.Errorf("got %q", line)
+	}
+	fmt.Fprintf(conn, "exit\r\n")
+	for readLine(t, r) != "bye..." {
+	}
+	if !strings.Contains(stderr.String(), "using the socket passed by systemd") {
+		t.Errorf("chatd did not say it used the passed socket:\n%s", stderr.String())
+	}
+}
+
+// TestAdminEndpoint scrapes /metrics after a scripted session and follows
+// /healthz and /readyz through start and shutdown.
+func TestAdminEndpoint(t *testing.T) {
+	cfg := testConfig(t, "-admin", "127.0.0.1:0", "-flood-rate", "0")
+	a, err := start(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shutdownDone := make(chan struct{})
+	defer func() {
+		select {
+		case <-shutdownDone:
+		default:
+			a.shutdown()
+		}
+	}()
+	base := "http://" + a.adminL.Addr().String()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, _ := get(t, base+path); code != http.StatusOK {
+			t.Errorf("%s: %d, want 200", path, code)
+		}
+	}
+
+	// A scripted session: alice and bob chat; bob quits; carol drops.
+	alice, ar := dialLines(t, a.srv.Addr().String())
+	bob, br := dialLines(t, a.srv.Addr().String())
+	carol, cr := dialLines(t, a.srv.Addr().String())
+	for _, r := range []*bufio.Reader{ar, br, cr} {
+		for !strings.HasPrefix(readLine(t, r), "*** You are in room") {
+		}
+	}
+	fmt.Fprintf(bob, "/nick bob\r\n")
+	for !strings.HasSuffix(readLine(t, br), " is now known as bob") {
+	}
+	fmt.Fprintf(alice, "/nick alice\r\nhello\r\nworld\r\n/msg bob psst\r\n")
+	for readLine(t, br) != "[pm] <alice> psst" {
+	}
+	fmt.Fprintf(bob, "/quit\r\n")
+	for readLine(t, br) != "bye..." {
+	}
+	carol.Close()
+	for !strings.HasSuffix(readLine(t, ar), "left (connection lost)") {
+	}
+	_ = cr
+
+	// The counters settle as the actors finish; poll until they match.
+	want := map[string]float64{
+		"chatd_connections_total":                                       3,
+		"chatd_connections_open":                                        1,
+		"chatd_nicks":                                                   1,
+		"chatd_rooms":                                                   1,
+		"chatd_messages_received_total":                                 2,
+		"chatd_messages_delivered_total":                                2*2 + 1, // hello and world to bob and carol, psst to bob
+		"chatd_private_messages_total":                                  1,
+		`chatd_disconnects_total{reason="quit"}`:                        1,
+		`chatd_disconnects_total{reason="connection lost"}`:             1,
+		`chatd_disconnects_total{reason="slow consumer"}`:               0,
+		`chatd_actor_panics_total{actor="connection",directive="stop"}`: 0,
+	}
+	var got map[string]float64
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		got = scrape(t, base+"/metrics")
+		if matches(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			for k, v := range want {
+				if g, ok := got[k]; !ok || g != v {
+					t.Errorf("%s = %v (present: %v), want %v", k, g, ok, v)
+				}
+			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, ok := got["chatd_outbox_bytes"]; !ok {
+		t.Errorf("no chatd_outbox_bytes gauge")
+	}
+	if _, ok := got["go_goroutines"]; !ok {
+		t.Errorf("no Go runtime metrics")
+	}
+
+	// A panic is counted.
+	a.srv.System().Root.Send(a.srv.Registry(), &messages.InjectFault{Reason: "test"})
+	eventuallyMetric(t, base, `chatd_actor_panics_total{actor="registry",directive="resume"}`, 1)
+
+	// During shutdown /readyz says no; the server is gone after it.
+	go func() { a.shutdown(); close(shutdownDone) }()
+	<-shutdownDone
+	if _, err := http.Get(base + "/readyz"); err == nil {
+		t.Errorf("admin endpoint still answers after shutdown")
+	}
+}
+
+func TestReadyzDuringShutdown(t *testing.T) {
+	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.adminHandler()
+	done := make(chan struct{})
+	go func() { _ = a.srv.Shutdown(context.Background()); close(done) }()
+	eventually(t, "readyz to fail", func() bool {
+		rec := &recorder{header: http.Header{}}
+		req, _ := http.NewRequest("GET", "/readyz", nil)
+		h.ServeHTTP(rec, req)
+		return rec.code == http.StatusServiceUnavailable
+	})
+	<-done
+	a.shutdown()
+}
+
+// recorder is a minimal http.ResponseWriter.
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.body.Write(p)
+}
+func (r *recorder) WriteHeader(code int) { r.code = code }
+
+// TestReloadMOTD: SIGHUP's reload changes the message of the day for new
+// connections without dropping anyone.
+func TestReloadMOTD(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "motd")
+	if err := os.WriteFile(path, []byte("Be nice.\nNo \x1b[31mcolours\x1b[0m.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := start(testConfig(t, "-motd", path), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.shutdown()
+	reload := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { a.serve(ctx, reload); close(served) }()
+	defer func() { cancel(); <-served }()
+
+	first, r1 := dialLines(t, a.srv.Addr().String())
+	readLine(t, r1) // welcome
+	readLine(t, r1) // your nick
+	if got := []string{readLine(t, r1), readLine(t, r1)}; got[0] != "*** Be nice." || got[1] != "*** No colours." {
+		t.Errorf("motd lines %q", got)
+	}
+
+	if err := os.WriteFile(path, []byte("New rules.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload <- os.Signal(nil)
+	eventually(t, "the new motd", func() bool {
+		c, r := dialLines(t, a.srv.Addr().String())
+		defer c.Close()
+		readLine(t, r)
+		readLine(t, r)
+		return readLine(t, r) == "*** New rules."
+	})
+	// The first client is still connected.
+	fmt.Fprintf(first, "/who\r\n")
+	for !strings.Contains(readLine(t, r1), " in lobby: ") {
+	}
+
+	// A reload that fails keeps the old message.
+	os.Remove(path)
+	a.reload()
+	c, r := dialLines(t, a.srv.Addr().String())
+	defer c.Close()
+	readLine(t, r)
+	readLine(t, r)
+	if got := readLine(t, r); got != "*** New rules." {
+		t.Errorf("after a failed reload got %q", got)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	client := http.Client{Timeout: waitTimeout}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// scrape reads /metrics into "name{labels}" -> value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	code, body := get(t, url)
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for name, fam := range families {
+		for _, m := range fam.GetMetric() {
+			key := name
+			if len(m.GetLabel()) > 0 {
+				var parts []string
+				for _, l := range m.GetLabel() {
+					parts = append(parts, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+				}
+				key += "{" + strings.Join(parts, ",") + "}"
+			}
+			switch {
+			case m.GetCounter() != nil:
+				out[key] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.GetUntyped() != nil:
+				out[key] = m.GetUntyped().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+func matches(got, want map[string]float64) bool {
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			return false
+		}
+	}
+	return true
+}
+
+func eventuallyMetric(t *testing.T, base, key string, want float64) {
+	t.Helper()
+	eventually(t, key+" to reach "+fmt.Sprint(want), func() bool { return scrape(t, base+"/metrics")[key] == want })
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and the test's
+// reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
