@@ -12,6 +12,7 @@ type Config struct {
 	MOTD            string        // message of the day, shown after the welcome; see Server.SetMOTD
 	ShutdownTimeout time.Duration // graceful shutdown must end within this
 	HistoryLen      int           // messages a room replays to a joiner
+	QuietRoomSize   int           // rooms with more members do not announce joins and leaves; 0: always announce
 	MaxLineBytes    int           // longest input line; longer ones are refused
 	OutboxBytes     int           // bytes queued for one client before it counts as a slow consumer
 	WriteTimeout    time.Duration // longest one write may block before the client counts as a slow consumer
@@ -35,6 +36,7 @@ func DefaultConfig() Config {
 		Version:         "dev",
 		ShutdownTimeout: 5 * time.Second,
 		HistoryLen:      20,
+		QuietRoomSize:   200,
 		MaxLineBytes:    1024,
 		OutboxBytes:     1 << 20,
 		WriteTimeout:    10 * time.Second,
@@ -75,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LingerTimeout <= 0 {
 		c.LingerTimeout = d.LingerTimeout
+	}
+	if c.QuietRoomSize < 0 {
+		c.QuietRoomSize = 0
 	}
 	if c.FloodRate < 0 {
 		c.FloodRate = 0

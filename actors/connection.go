@@ -16,9 +16,6 @@ import (
 // second: one who slows down is forgiven.
 const floodStrikeRecovery = 1
 
-// maxNamesShown bounds how many nicks the join notice lists.
-const maxNamesShown = 20
-
 // requestTimeout bounds a request whose answer a command waits for.
 const requestTimeout = 5 * time.Second
 
@@ -34,7 +31,7 @@ type connection struct {
 	remote string
 	srv    *serverDeps
 	sock   *socket
-	logger *slog.Logger
+	logger *slog.Logger // the server's; every line about this connection adds its conn and remote
 
 	// Owned by Receive.
 	nick      string                           // empty until the registry names us
@@ -63,7 +60,7 @@ func newConnection(id uint64, remote string, sock *socket, srv *serverDeps) acto
 			remote: remote,
 			srv:    srv,
 			sock:   sock,
-			logger: srv.logger.With("conn", id, "remote", remote),
+			logger: srv.logger,
 		}
 	}
 }
@@ -94,7 +91,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.InputClosed:
 		c.handleInputClosed(ctx, msg)
 	case *messages.OutputFailed:
-		c.logger.Debug("write failed", "error", msg.GetError())
+		c.logger.Debug("write failed", "conn", c.id, "remote", c.remote, "error", msg.GetError())
 		c.stop(ctx, msg.GetReason())
 
 	// Answers from the registry and rooms.
@@ -144,7 +141,7 @@ func (c *connection) Receive(ctx actor.Context) {
 // handleStarted starts the socket's goroutines and asks the registry for a
 // nick; the welcome follows its answer.
 func (c *connection) handleStarted(ctx actor.Context) {
-	c.logger.Info("connection opened")
+	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote)
 	if cfg := c.srv.cfg; cfg.FloodRate > 0 {
 		c.flood = rate.NewLimiter(rate.Limit(cfg.FloodRate), cfg.FloodBurst)
 		c.strikes = rate.NewLimiter(rate.Limit(floodStrikeRecovery), cfg.FloodStrikes)
@@ -182,7 +179,7 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	c.topic = msg.GetTopic()
 	ctx.Request(c.srv.registry, &messages.UserMoved{Room: c.room})
 
-	c.sendNotice(ctx, fmt.Sprintf("You are in room %s with %s.", c.room, namesList(msg.GetMembers(), c.nick)))
+	c.sendNotice(ctx, fmt.Sprintf("You are in room %s with %s.", c.room, namesList(msg.GetMembers(), int(msg.GetMemberCount())-1)))
 	if c.topic != "" {
 		c.sendNotice(ctx, "Topic: "+c.topic)
 	}
@@ -194,21 +191,16 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	c.flushPending(ctx)
 }
 
-// namesList renders who else is in a room, for the join notice.
-func namesList(members []string, self string) string {
-	others := make([]string, 0, len(members))
-	for _, n := range members {
-		if n != self {
-			others = append(others, n)
-		}
-	}
+// namesList renders who else is in a room, for the join notice: some of
+// the others by name, and how many more there are.
+func namesList(some []string, others int) string {
 	switch {
-	case len(others) == 0:
+	case others <= 0 || len(some) == 0:
 		return "nobody else"
-	case len(others) > maxNamesShown:
-		return fmt.Sprintf("%s and %d more", strings.Join(others[:maxNamesShown], ", "), len(others)-maxNamesShown)
+	case others > len(some):
+		return fmt.Sprintf("%s and %d more", strings.Join(some, ", "), others-len(some))
 	}
-	return strings.Join(others, ", ")
+	return strings.Join(some, ", ")
 }
 
 // ready reports whether input can be acted on: we have a nick and a room,
@@ -377,7 +369,7 @@ func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandReje
 
 func (c *connection) handleInputClosed(ctx actor.Context, msg *messages.InputClosed) {
 	if msg.GetError() != "" {
-		c.logger.Debug("read failed", "error", msg.GetError())
+		c.logger.Debug("read failed", "conn", c.id, "remote", c.remote, "error", msg.GetError())
 	}
 	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST)
 }
@@ -415,7 +407,7 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	}
 	c.sock.finish(c.farewell(), c.srv.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 	c.srv.metrics.disconnects.WithLabelValues(reasonText(c.reason)).Inc()
-	c.logger.Info("connection closed", "nick", c.nick, "room", c.room, "reason", reasonText(c.reason))
+	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", reasonText(c.reason))
 }
 
 // farewell is what the client reads last, by reason.

@@ -65,7 +65,7 @@ func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
 	if join := expect[*messages.JoinRoom](t, h.rooms); join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetConnId() != 1 {
 		t.Fatalf("got %v, want a join of the lobby", join)
 	}
-	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: append([]string{nick}, members...)})
+	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: members, MemberCount: uint32(1 + len(members))})
 	others := "nobody else"
 	if len(members) > 0 {
 		others = strings.Join(members, ", ")
@@ -120,6 +120,24 @@ func TestConnectionChatAndEvents(t *testing.T) {
 	for _, e := range events {
 		h.room.send(h.conn, e.msg)
 		h.client.expect(e.line)
+	}
+}
+
+func TestNamesList(t *testing.T) {
+	tests := []struct {
+		some   []string
+		others int
+		want   string
+	}{
+		{nil, 0, "nobody else"},
+		{[]string{"bob"}, 1, "bob"},
+		{[]string{"bob", "carol"}, 2, "bob, carol"},
+		{[]string{"bob", "carol"}, 9998, "bob, carol and 9996 more"},
+	}
+	for _, tt := range tests {
+		if got := namesList(tt.some, tt.others); got != tt.want {
+			t.Errorf("namesList(%v, %d) = %q, want %q", tt.some, tt.others, got, tt.want)
+		}
 	}
 }
 

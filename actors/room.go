@@ -11,6 +11,9 @@ import (
 	"github.com/actorchat/actorchat/messages"
 )
 
+// maxNamesShown bounds how many nicks a joiner is told of by name.
+const maxNamesShown = 20
+
 // room holds one room's members, topic and recent history, and fans every
 // post out to its members. Members are connection actors; the room watches
 // each one, so a member that stops without saying goodbye still leaves.
@@ -23,6 +26,7 @@ type room struct {
 	// Static after construction.
 	name       string
 	historyLen int
+	quietSize  int // above this many members, joins and leaves are not announced; 0: always
 	logger     *slog.Logger
 	metrics    *Metrics
 	now        func() time.Time
@@ -43,11 +47,12 @@ type roomMember struct {
 	connID uint64
 }
 
-func newRoom(name string, historyLen int, logger *slog.Logger, metrics *Metrics) actor.Producer {
+func newRoom(name string, historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) actor.Producer {
 	return func() actor.Actor {
 		return &room{
 			name:       name,
 			historyLen: historyLen,
+			quietSize:  quietSize,
 			logger:     logger,
 			metrics:    metrics,
 			now:        time.Now,
@@ -100,10 +105,13 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		ctx.Watch(sender)
 		r.index[sender.Id] = len(r.members)
 		r.members = append(r.members, &roomMember{pid: sender, nick: msg.GetNick(), connID: msg.GetConnId()})
-		r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, sender)
+		if r.announces() {
+			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, sender)
+		}
 	}
 	// Request, not Respond: the joiner learns the room's PID from the sender.
-	ctx.Request(sender, &messages.RoomJoined{Room: r.name, Topic: r.topic, History: r.historyInOrder(), Members: r.nicks()})
+	ctx.Request(sender, &messages.RoomJoined{Room: r.name, Topic: r.topic, History: r.historyInOrder(),
+		Members: r.newestNicks(sender.Id, maxNamesShown), MemberCount: uint32(len(r.members))})
 	r.report(ctx)
 }
 
@@ -119,7 +127,7 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 		ctx.Unwatch(m.pid)
 		ctx.Request(m.pid, &messages.RoomLeft{Room: r.name})
 	}
-	if msg.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN {
+	if msg.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN && r.announces() {
 		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}, nil)
 	}
 	r.report(ctx)
@@ -132,7 +140,9 @@ func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTer
 	if m == nil {
 		return
 	}
-	r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, nil)
+	if r.announces() {
+		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, nil)
+	}
 	r.report(ctx)
 }
 
@@ -183,6 +193,14 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 	r.report(ctx)
 }
 
+// announces reports whether joins and leaves are announced: not in a room
+// larger than quietSize, where everyone hearing of everyone's arrival would
+// cost as much as the chat itself (a lobby of 10000 would send 50 million
+// join notices as it fills).
+func (r *room) announces() bool {
+	return r.quietSize <= 0 || len(r.members) <= r.quietSize
+}
+
 // broadcast sends the same message to every member but except (nil: all).
 func (r *room) broadcast(ctx actor.Context, msg any, except *actor.PID) {
 	for _, m := range r.members {
@@ -193,7 +211,10 @@ func (r *room) broadcast(ctx actor.Context, msg any, except *actor.PID) {
 	}
 }
 
-// remove takes a member out of the fan-out list, keeping the others' order.
+// remove takes a member out of the fan-out list in constant time: the last
+// member takes its place. The order of the fan-out list does not matter,
+// since every member gets the room's messages in the order the room handles
+// them whatever the order it sends them in.
 func (r *room) remove(pidID string) *roomMember {
 	i, ok := r.index[pidID]
 	if !ok {
@@ -201,11 +222,26 @@ func (r *room) remove(pidID string) *roomMember {
 	}
 	m := r.members[i]
 	delete(r.index, pidID)
-	r.members = slices.Delete(r.members, i, i+1)
-	for j := i; j < len(r.members); j++ {
-		r.index[r.members[j].pid.Id] = j
+	last := len(r.members) - 1
+	if i != last {
+		r.members[i] = r.members[last]
+		r.index[r.members[i].pid.Id] = i
 	}
+	r.members[last] = nil
+	r.members = r.members[:last]
 	return m
+}
+
+// newestNicks returns the nicks of up to n members, newest first, leaving
+// out the member whose PID id is self.
+func (r *room) newestNicks(self string, n int) []string {
+	out := make([]string, 0, min(n, len(r.members)))
+	for i := len(r.members) - 1; i >= 0 && len(out) < n; i-- {
+		if m := r.members[i]; m.pid.Id != self {
+			out = append(out, m.nick)
+		}
+	}
+	return out
 }
 
 // report tells the rooms actor how the room stands, so that it can list the

@@ -12,7 +12,7 @@ import (
 )
 
 func newTestRoom(t *testing.T, system *actor.ActorSystem, historyLen int) *actor.PID {
-	return supervised(t, system, newRoom("dev", historyLen, testLogger(), NewMetrics()), actor.ResumeDirective)
+	return supervised(t, system, newRoom("dev", historyLen, 0, testLogger(), NewMetrics()), actor.ResumeDirective)
 }
 
 // joinRoom has p join room as nick and returns the room's answer.
@@ -31,11 +31,11 @@ func TestRoomJoinAndFanOut(t *testing.T) {
 	room := newTestRoom(t, system, 20)
 	alice, bob, carol := newProbe(t, system), newProbe(t, system), newProbe(t, system)
 
-	if got := joinRoom(t, alice, room, "alice", 1).GetMembers(); !slices.Equal(got, []string{"alice"}) {
-		t.Errorf("members: got %v", got)
+	if got := joinRoom(t, alice, room, "alice", 1); len(got.GetMembers()) != 0 || got.GetMemberCount() != 1 {
+		t.Errorf("alice joined %v, want nobody else, 1 member", got)
 	}
-	if got := joinRoom(t, bob, room, "bob", 2).GetMembers(); !slices.Equal(got, []string{"alice", "bob"}) {
-		t.Errorf("members: got %v", got)
+	if got := joinRoom(t, bob, room, "bob", 2); !slices.Equal(got.GetMembers(), []string{"alice"}) || got.GetMemberCount() != 2 {
+		t.Errorf("bob joined %v, want alice, 2 members", got)
 	}
 	if got := expect[*messages.MemberJoined](t, alice); got.GetNick() != "bob" || got.GetRoom() != "dev" {
 		t.Errorf("alice saw %v", got)
@@ -229,10 +229,50 @@ func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
 	}
 	carol := newProbe(t, system)
 	joined := joinRoom(t, carol, room, "carol", 3)
-	if got := joined.GetMembers(); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
-		t.Errorf("after panic: members %v", got)
+	if got := joined.GetMembers(); !slices.Equal(got, []string{"bob", "alice"}) || joined.GetMemberCount() != 3 {
+		t.Errorf("after panic: joined %v, want bob and alice (newest first), 3 members", joined)
 	}
 	if joined.GetTopic() != "before" || len(joined.GetHistory()) != 2 {
 		t.Errorf("after panic: topic %q, %d history entries", joined.GetTopic(), len(joined.GetHistory()))
+	}
+}
+
+// TestRoomQuietWhenLarge: a room over its quiet size does not announce joins
+// and leaves; back at or under it, it does again.
+func TestRoomQuietWhenLarge(t *testing.T) {
+	system := newTestSystem(t)
+	room := supervised(t, system, newRoom("big", 20, 2, testLogger(), NewMetrics()), actor.ResumeDirective)
+	alice, bob, carol := newProbe(t, system), newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, bob, room, "bob", 2)
+	expect[*messages.MemberJoined](t, alice) // 2 members: announced
+	joinRoom(t, carol, room, "carol", 3)     // 3 members: quiet
+	carol.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_QUIT})
+	// Leaving brought it back to 2: that leave is announced.
+	if got := expect[*messages.MemberLeft](t, alice); got.GetNick() != "carol" {
+		t.Errorf("got %v", got)
+	}
+	alice.sync(t, room)
+	alice.expectQuiet(t) // and carol's join never was
+	// Chat is never quiet.
+	bob.send(room, &messages.PostMessage{Text: "hi"})
+	expect[*messages.MemberLeft](t, bob)
+	expect[*messages.MessagePosted](t, alice)
+}
+
+// TestRoomJoinNamesAreBounded: joining a big room names at most 20 others,
+// newest first, and counts them all.
+func TestRoomJoinNamesAreBounded(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 0)
+	for i := range 30 {
+		joinRoom(t, newProbe(t, system), room, fmt.Sprintf("m%02d", i), uint64(i+1))
+	}
+	joined := joinRoom(t, newProbe(t, system), room, "last", 99)
+	if got := joined.GetMembers(); len(got) != maxNamesShown || got[0] != "m29" || got[19] != "m10" {
+		t.Errorf("named %v, want m29 down to m10", got)
+	}
+	if joined.GetMemberCount() != 31 {
+		t.Errorf("member count %d, want 31", joined.GetMemberCount())
 	}
 }

@@ -33,6 +33,7 @@ const maxRoomNameLen = 32
 type rooms struct {
 	// Static after construction.
 	historyLen int
+	quietSize  int
 	logger     *slog.Logger
 	metrics    *Metrics
 
@@ -53,10 +54,11 @@ type roomEntry struct {
 
 // roomsProps returns the props of the rooms actor: a panic in a room resumes
 // it, so that it loses none of its members, topic or history.
-func roomsProps(historyLen int, logger *slog.Logger, metrics *Metrics) *actor.Props {
+func roomsProps(historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &rooms{
 			historyLen: historyLen,
+			quietSize:  quietSize,
 			logger:     logger,
 			metrics:    metrics,
 			byName:     make(map[string]*roomEntry),
@@ -108,7 +110,7 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 
 func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	r.spawns++
-	props := actor.PropsFromProducer(newRoom(name, r.historyLen, r.logger, r.metrics))
+	props := actor.PropsFromProducer(newRoom(name, r.historyLen, r.quietSize, r.logger, r.metrics))
 	pid, err := ctx.SpawnNamed(props, name+"-"+strconv.FormatUint(r.spawns, 10))
 	if err != nil { // cannot happen: the sequence number makes every name unique
 		panic(fmt.Sprintf("spawn room %s: %v", name, err))

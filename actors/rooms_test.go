@@ -9,7 +9,7 @@ import (
 )
 
 func newTestRooms(t *testing.T, system *actor.ActorSystem) *actor.PID {
-	return supervisedProps(t, system, roomsProps(20, testLogger(), NewMetrics()), actor.ResumeDirective)
+	return supervisedProps(t, system, roomsProps(20, 0, testLogger(), NewMetrics()), actor.ResumeDirective)
 }
 
 func listRooms(t *testing.T, p *probe, rooms *actor.PID) map[string]uint32 {

@@ -89,7 +89,7 @@ func (s *server) Receive(ctx actor.Context) {
 func (s *server) handleStarted(ctx actor.Context) {
 	d := s.srv
 	d.registry = s.spawn(ctx, actor.PropsFromProducer(newRegistry(d.logger, d.metrics)), "registry")
-	d.rooms = s.spawn(ctx, roomsProps(d.cfg.HistoryLen, d.logger, d.metrics), "rooms")
+	d.rooms = s.spawn(ctx, roomsProps(d.cfg.HistoryLen, d.cfg.QuietRoomSize, d.logger, d.metrics), "rooms")
 	d.connections = s.spawn(ctx, connectionsProps(d), "connections")
 
 	d.sockets.wg.Add(1)

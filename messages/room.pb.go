@@ -90,8 +90,12 @@ type RoomJoined struct {
 	Topic string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
 	// The room's latest messages, oldest first.
 	History []*MessagePosted `protobuf:"bytes,3,rep,name=history,proto3" json:"history,omitempty"`
-	// Nicks of everyone in the room, the joiner included, sorted.
-	Members       []string `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	// Nicks of the other members who joined last, newest first, at most 20:
+	// the joiner's first look at who is there, bounded so that joining a room
+	// of thousands stays cheap.
+	Members []string `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
+	// How many members the room has, the joiner included.
+	MemberCount   uint32 `protobuf:"varint,5,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -152,6 +156,13 @@ func (x *RoomJoined) GetMembers() []string {
 		return x.Members
 	}
 	return nil
+}
+
+func (x *RoomJoined) GetMemberCount() uint32 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
 }
 
 // LeaveRoom removes the sender from the room.
@@ -1099,13 +1110,14 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x17\n" +
-	"\aconn_id\x18\x03 \x01(\x04R\x06connId\"\x82\x01\n" +
+	"\aconn_id\x18\x03 \x01(\x04R\x06connId\"\xa5\x01\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x120\n" +
 	"\ahistory\x18\x03 \x03(\v2\x16.chat.v1.MessagePostedR\ahistory\x12\x18\n" +
-	"\amembers\x18\x04 \x03(\tR\amembers\"S\n" +
+	"\amembers\x18\x04 \x03(\tR\amembers\x12!\n" +
+	"\fmember_count\x18\x05 \x01(\rR\vmemberCount\"S\n" +
 	"\tLeaveRoom\x12,\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\x1e\n" +

@@ -106,6 +106,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
 	fs.IntVar(&cfg.server.HistoryLen, "history", def.HistoryLen, "messages a room replays to a user who joins (0: none)")
+	fs.IntVar(&cfg.server.QuietRoomSize, "quiet-room-size", def.QuietRoomSize, "rooms with more members than this do not announce joins and leaves (0: always announce)")
 	fs.IntVar(&cfg.server.MaxLineBytes, "max-line", def.MaxLineBytes, "longest input line in bytes; longer lines are refused")
 	fs.IntVar(&cfg.server.OutboxBytes, "outbox", def.OutboxBytes, "bytes queued for one client before it is disconnected as a slow consumer")
 	fs.DurationVar(&cfg.server.WriteTimeout, "write-timeout", def.WriteTimeout, "longest one write to a client may block before it is disconnected as a slow consumer")
@@ -184,6 +185,8 @@ func validate(cfg config) error {
 		return fmt.Errorf("-shutdown-timeout must be positive, got %v", s.ShutdownTimeout)
 	case s.HistoryLen < 0:
 		return fmt.Errorf("-history must be 0 or more, got %d", s.HistoryLen)
+	case s.QuietRoomSize < 0:
+		return fmt.Errorf("-quiet-room-size must be 0 or more, got %d", s.QuietRoomSize)
 	case s.MaxLineBytes < 16:
 		return fmt.Errorf("-max-line must be at least 16, got %d", s.MaxLineBytes)
 	case s.OutboxBytes < 4096:

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// sideBySide is what compare and sweep share: where the servers come from.
+type sideBySide struct {
+	chatdPkg    string
+	naivehubDir string
+	servers     []string
+	runs        int
+	dir         string
+	bins        map[string]string
+}
+
+func (s *sideBySide) flags(fs *flag.FlagSet) {
+	fs.StringVar(&s.chatdPkg, "chatd", "./cmd/chatd", "package of chatd to build (run chatbench from the repository root)")
+	fs.StringVar(&s.naivehubDir, "naivehub", "../shared/bench/naivehub", "directory of the naivehub baseline")
+	fs.IntVar(&s.runs, "runs", 3, "runs of each workload on each server; the median is reported")
+}
+
+// build compiles the servers once.
+func (s *sideBySide) build() error {
+	dir, err := os.MkdirTemp("", "chatbench")
+	if err != nil {
+		return err
+	}
+	s.dir = dir
+	chatd, naivehub, err := buildServers(dir, s.chatdPkg, s.naivehubDir)
+	if err != nil {
+		return err
+	}
+	s.bins = map[string]string{"chatd": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub}
+	return nil
+}
+
+func (s *sideBySide) cleanup() {
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// once starts a fresh server, runs one workload against it, and stops it.
+func (s *sideBySide) once(serverName, workload string, o options) (result, error) {
+	srv, err := startServer(serverName, s.bins[serverName])
+	if err != nil {
+		return result{}, err
+	}
+	defer srv.stop()
+	o.addr, o.pid = srv.addr, srv.pid()
+	res, err := runWorkload(workload, o)
+	res.Server = serverName
+	return res, err
+}
+
+func runCompare(args []string, stdout, stderr io.Writer) error {
+	var s sideBySide
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s.flags(fs)
+	workloads := fs.String("workloads", "fanout-1k-sat,fanout-1k-paced,connect-storm-10k,idle-10k,rooms-100x100", "presets to run")
+	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, naivehub, naivehub-coalesce)")
+	jsonOut := fs.String("json", "", "also write every run as JSON lines to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := s.build(); err != nil {
+		return err
+	}
+	defer s.cleanup()
+	var raw io.Writer = io.Discard
+	if *jsonOut != "" {
+		f, err := os.Create(*jsonOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		raw = f
+	}
+	enc := json.NewEncoder(raw)
+
+	var medians []summary
+	for _, name := range splitList(*workloads) {
+		p, ok := findPreset(name)
+		if !ok {
+			return fmt.Errorf("unknown workload %q", name)
+		}
+		for _, srv := range splitList(*servers) {
+			if p.chatOnly && srv != "chatd" {
+				continue
+			}
+			var runs []result
+			for i := range s.runs {
+				fmt.Fprintf(stderr, "%s on %s, run %d/%d\n", name, srv, i+1, s.runs)
+				res, err := s.once(srv, p.workload, p.o)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", name, srv, err)
+				}
+				res.Workload = name
+				_ = enc.Encode(res)
+				runs = append(runs, res)
+			}
+			medians = append(medians, summarize(name, srv, runs))
+		}
+	}
+	printSummaries(stdout, medians)
+	return nil
+}
+
+// summary is the median of a workload's runs on one server, with the range
+// of its headline numbers.
+type summary struct {
+	result
+	runs         int
+	rangeDeliv   [2]float64
+	rangeP99     [2]float64
+	rangeConns   [2]float64
+	rangeRSSConn [2]float64
+	rangeCPU     [2]float64
+}
+
+func summarize(workload, server string, rs []result) summary {
+	med := func(get func(result) float64) (float64, [2]float64) {
+		vs := make([]float64, len(rs))
+		for i, r := range rs {
+			vs[i] = get(r)
+		}
+		slices.Sort(vs)
+		return vs[len(vs)/2], [2]float64{vs[0], vs[len(vs)-1]}
+	}
+	s := summary{runs: len(rs)}
+	s.Workload, s.Server, s.Clients = workload, server, rs[0].Clients
+	s.DeliveriesPerSec, s.rangeDeliv = med(func(r result) float64 { return r.DeliveriesPerSec })
+	s.P50, _ = med(func(r result) float64 { return r.P50 })
+	s.P90, _ = med(func(r result) float64 { return r.P90 })
+	s.P99, s.rangeP99 = med(func(r result) float64 { return r.P99 })
+	s.P999, _ = med(func(r result) float64 { return r.P999 })
+	s.Max, _ = med(func(r result) float64 { return r.Max })
+	s.ConnsPerSec, s.rangeConns = med(func(r result) float64 { return r.ConnsPerSec })
+	s.DeliveriesPerCPUSec, s.rangeCPU = med(func(r result) float64 { return r.DeliveriesPerCPUSec })
+	s.ServerCPUUtil, _ = med(func(r result) float64 { return r.ServerCPUUtil })
+	s.RSSPerConnBytes, s.rangeRSSConn = med(func(r result) float64 { return r.RSSPerConnBytes })
+	for _, r := range rs {
+		s.Loss += r.Loss
+		s.OutOfOrder += r.OutOfOrder
+	}
+	return s
+}
+
+// printSummaries prints a Markdown table of medians (min-max) and the
+// chatd/naivehub ratio of each headline number.
+func printSummaries(w io.Writer, ss []summary) {
+	fmt.Fprintln(w, "| workload | server | deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 / max ms | conns/s | RSS per conn | server cores busy | loss |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, s := range ss {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", s.Workload, s.Server,
+			rng(s.DeliveriesPerSec, s.rangeDeliv, "%.0f"), rng(s.DeliveriesPerCPUSec, s.rangeCPU, "%.0f"),
+			lat(s), rng(s.ConnsPerSec, s.rangeConns, "%.0f"), rng(s.RSSPerConnBytes, s.rangeRSSConn, "%.0f B"),
+			num(s.ServerCPUUtil, "%.2f"), s.Loss)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| workload | chatd / naivehub |")
+	fmt.Fprintln(w, "|---|---|")
+	for _, c := range ss {
+		if c.Server != "chatd" {
+			continue
+		}
+		for _, n := range ss {
+			if n.Server != "naivehub" || n.Workload != c.Workload {
+				continue
+			}
+			var parts []string
+			if c.DeliveriesPerSec > 0 && n.DeliveriesPerSec > 0 {
+				parts = append(parts, fmt.Sprintf("deliveries/s %.2fx", c.DeliveriesPerSec/n.DeliveriesPerSec))
+			}
+			if c.DeliveriesPerCPUSec > 0 && n.DeliveriesPerCPUSec > 0 {
+				parts = append(parts, fmt.Sprintf("per CPU-s %.2fx", c.DeliveriesPerCPUSec/n.DeliveriesPerCPUSec))
+			}
+			if c.P99 > 0 && n.P99 > 0 {
+				parts = append(parts, fmt.Sprintf("p99 %.2fx", c.P99/n.P99))
+			}
+			if c.ConnsPerSec > 0 && n.ConnsPerSec > 0 {
+				parts = append(parts, fmt.Sprintf("conns/s %.2fx", c.ConnsPerSec/n.ConnsPerSec))
+			}
+			if c.RSSPerConnBytes > 0 && n.RSSPerConnBytes > 0 {
+				parts = append(parts, fmt.Sprintf("RSS/conn %.2fx", c.RSSPerConnBytes/n.RSSPerConnBytes))
+			}
+			fmt.Fprintf(w, "| %s | %s |\n", c.Workload, strings.Join(parts, ", "))
+		}
+	}
+}
+
+func rng(v float64, r [2]float64, format string) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format+" ("+format+"-"+format+")", v, r[0], r[1])
+}
+
+func lat(s summary) string {
+	if s.P99 == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", s.P50, s.P99, s.P999, s.Max)
+}
+
+// runSweep measures how cost grows with the work: fanout over room sizes and
+// connect over connection counts, for each server, and plots both.
+func runSweep(args []string, stdout, stderr io.Writer) error {
+	var s sideBySide
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s.flags(fs)
+	sizes := fs.String("sizes", "10,100,1000,5000", "room sizes for fanout")
+	conns := fs.String("conns", "1000,10000", "connection counts for connect")
+	servers := fs.String("servers", "chatd,naivehub", "servers")
+	plotFile := fs.String("plot", "sweep.png", "PNG to write")
+	total := fs.Int("deliveries", 2_000_000, "deliveries per fanout point (lines per sender are set to reach it)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := s.build(); err != nil {
+		return err
+	}
+	defer s.cleanup()
+	base, _ := findPreset("fanout-1k-sat")
+	fanoutPts := map[string]plotter.XYs{}
+	connectPts := map[string]plotter.XYs{}
+	var all []summary
+	for _, srv := range splitList(*servers) {
+		for _, n := range splitList(*sizes) {
+			var size int
+			fmt.Sscan(n, &size)
+			o := base.o
+			o.clients = size
+			o.lines = max(10, *total/(o.senders*(size-1)))
+			var runs []result
+			for i := range s.runs {
+				fmt.Fprintf(stderr, "fanout N=%d on %s, run %d/%d\n", size, srv, i+1, s.runs)
+				res, err := s.once(srv, "fanout", o)
+				if err != nil {
+					return err
+				}
+				runs = append(runs, res)
+			}
+			sum := summarize(fmt.Sprintf("fanout N=%d", size), srv, runs)
+			all = append(all, sum)
+			fanoutPts[srv] = append(fanoutPts[srv], plotter.XY{X: float64(size), Y: sum.DeliveriesPerSec})
+		}
+		for _, n := range splitList(*conns) {
+			var count int
+			fmt.Sscan(n, &count)
+			o := base.o
+			o.clients = count
+			var runs []result
+			for i := range s.runs {
+				fmt.Fprintf(stderr, "connect N=%d on %s, run %d/%d\n", count, srv, i+1, s.runs)
+				res, err := s.once(srv, "connect", o)
+				if err != nil {
+					return err
+				}
+				runs = append(runs, res)
+			}
+			sum := summarize(fmt.Sprintf("connect N=%d", count), srv, runs)
+			all = append(all, sum)
+			connectPts[srv] = append(connectPts[srv], plotter.XY{X: float64(count), Y: sum.ConnsPerSec})
+		}
+	}
+	printSummaries(stdout, all)
+	return writePlot(*plotFile, fanoutPts, connectPts)
+}
+
+// writePlot draws deliveries/s against room size and connections/s against
+// connection count, one line per server, side by side.
+func writePlot(path string, fanoutPts, connectPts map[string]plotter.XYs) error {
+	left := plot.New()
+	left.Title.Text = "fanout: deliveries/s by room size (K=10 senders)"
+	left.X.Label.Text = "room size (clients)"
+	left.Y.Label.Text = "deliveries/s"
+	left.X.Scale = plot.LogScale{}
+	left.X.Tick.Marker = plot.LogTicks{}
+	right := plot.New()
+	right.Title.Text = "connect: connections/s by count (200 at once)"
+	right.X.Label.Text = "connections"
+	right.Y.Label.Text = "connections/s"
+	right.X.Scale = plot.LogScale{}
+	right.X.Tick.Marker = plot.LogTicks{}
+	for _, pair := range []struct {
+		p   *plot.Plot
+		pts map[string]plotter.XYs
+	}{{left, fanoutPts}, {right, connectPts}} {
+		var lines []any
+		names := make([]string, 0, len(pair.pts))
+		for name := range pair.pts {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			lines = append(lines, name, pair.pts[name])
+		}
+		if err := plotutil.AddLinePoints(pair.p, lines...); err != nil {
+			return err
+		}
+	}
+	const w, h = 7 * vg.Inch, 4.5 * vg.Inch
+	img := vgimg.New(2*w, h)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadY: vg.Centimeter / 2, PadLeft: vg.Centimeter / 2, PadRight: vg.Centimeter / 2}
+	canvases := plot.Align([][]*plot.Plot{{left, right}}, tiles, draw.New(img))
+	left.Draw(canvases[0][0])
+	right.Draw(canvases[0][1])
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// server is a server process that chatbench started.
+type server struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+}
+
+// buildServers builds chatd (from this repository) and naivehub (from its
+// directory) into dir.
+func buildServers(dir, chatdPkg, naivehubDir string) (chatd, naivehub string, err error) {
+	chatd = filepath.Join(dir, "chatd")
+	if out, err := exec.Command("go", "build", "-o", chatd, chatdPkg).CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("build chatd: %v\n%s", err, out)
+	}
+	naivehub = filepath.Join(dir, "naivehub")
+	build := exec.Command("go", "build", "-o", naivehub, ".")
+	build.Dir = naivehubDir
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("build naivehub in %s: %v\n%s", naivehubDir, err, out)
+	}
+	return chatd, naivehub, nil
+}
+
+// freeAddr returns a loopback address with a free port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startServer runs one of the servers on a fresh loopback port and waits
+// until it accepts connections.
+func startServer(name, bin string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	var args []string
+	switch name {
+	case "chatd":
+		// Flood control off and no per-IP limit: the benchmark is one
+		// address sending as fast as it can.
+		args = []string{"-listen", addr, "-flood-rate", "0", "-max-conns", "0", "-max-conns-per-ip", "0", "-log-level", "warn"}
+	case "naivehub":
+		args = []string{"-listen", addr}
+	case "naivehub-coalesce":
+		args = []string{"-listen", addr, "-coalesce"}
+	default:
+		return nil, fmt.Errorf("unknown server %q", name)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, nil
+	if name == "chatd" {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{name: name, addr: addr, cmd: cmd}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("%s did not accept connections on %s: %v", name, addr, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the port, with a deadline
+	}
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// stop ends the server: SIGTERM, then SIGKILL after a grace period.
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}

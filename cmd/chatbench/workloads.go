@@ -1,0 +1,291 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// options is one workload's shape.
+type options struct {
+	addr        string
+	pid         int           // the server's pid, for CPU and RSS; 0: not measured
+	clients     int           // N
+	senders     int           // K
+	lines       int           // M, per sender (unthrottled), or 0 with rate and duration
+	rate        float64       // lines per second per sender; 0: unthrottled
+	duration    time.Duration // with rate: how long the senders send
+	conc        int           // dials at once
+	size        int           // bytes of each benchmark line's text
+	rooms       int           // for the rooms workload
+	members     int           // for the rooms workload
+	dialTimeout time.Duration
+	drain       time.Duration // how long to wait for deliveries after the last send makes no progress
+	progress    bool
+}
+
+// result is what a run measured. Times are in milliseconds.
+type result struct {
+	Workload            string  `json:"workload"`
+	Server              string  `json:"server,omitempty"`
+	Clients             int     `json:"clients"`
+	Senders             int     `json:"senders,omitempty"`
+	LinesPerSender      int     `json:"lines_per_sender,omitempty"`
+	Expected            int64   `json:"expected_deliveries,omitempty"`
+	Deliveries          int64   `json:"deliveries,omitempty"`
+	Loss                int64   `json:"loss"`
+	OutOfOrder          int64   `json:"out_of_order,omitempty"`
+	Seconds             float64 `json:"seconds"`
+	DeliveriesPerSec    float64 `json:"deliveries_per_sec,omitempty"`
+	P50                 float64 `json:"p50_ms,omitempty"`
+	P90                 float64 `json:"p90_ms,omitempty"`
+	P99                 float64 `json:"p99_ms,omitempty"`
+	P999                float64 `json:"p999_ms,omitempty"`
+	Max                 float64 `json:"max_ms,omitempty"`
+	ConnsPerSec         float64 `json:"conns_per_sec,omitempty"`
+	ServerCPUSeconds    float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUUtil       float64 `json:"server_cpu_cores,omitempty"`
+	DeliveriesPerCPUSec float64 `json:"deliveries_per_server_cpu_sec,omitempty"`
+	ServerRSSBytes      int64   `json:"server_rss_bytes,omitempty"`
+	RSSPerConnBytes     float64 `json:"rss_per_conn_bytes,omitempty"`
+}
+
+// payload builds a benchmark line: marker, sender, sequence, scheduled send
+// time, padding up to size bytes.
+func payload(sender int, seq int64, at time.Time, size int) string {
+	s := payloadMark + strconv.Itoa(sender) + " " + strconv.FormatInt(seq, 10) + " " + strconv.FormatInt(at.UnixNano(), 10) + " "
+	if pad := size - len(s); pad > 0 {
+		s += strings.Repeat("x", pad)
+	}
+	return s
+}
+
+// fanout: N clients in one room, K of them send M lines each (or at a rate
+// for a duration); every receiver measures the latency of every line from
+// its scheduled send time.
+func fanout(o options) (result, error) {
+	res := result{Workload: "fanout", Clients: o.clients, Senders: o.senders}
+	clients, _, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil)
+	if err != nil {
+		return res, err
+	}
+	defer closeAll(clients)
+	if err := barrier(clients[0], clients[1:], "sync-"+strconv.FormatUint(rand.Uint64(), 36), 30*time.Second); err != nil {
+		return res, err
+	}
+	lines := o.lines
+	if o.rate > 0 {
+		lines = int(o.rate * o.duration.Seconds())
+	}
+	res.LinesPerSender = lines
+	res.Expected = int64(o.clients-1) * int64(o.senders) * int64(lines)
+
+	before := sample(o.pid)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for s := range o.senders {
+		c := clients[s]
+		wg.Go(func() { send(c, lines, o.rate, start, o.size) })
+	}
+	done := waitDeliveries(clients, res.Expected, o.drain, o.progress)
+	wg.Wait()
+	end := time.Now()
+	after := sample(o.pid)
+	if done.IsZero() {
+		done = end
+	}
+	res.Seconds = done.Sub(start).Seconds()
+	collect(&res, clients)
+	serverCost(&res, before, after, done.Sub(start))
+	return res, nil
+}
+
+// send writes lines from one sender: as fast as the socket takes them, or on
+// a schedule of rate lines a second. Each line carries its scheduled time, so
+// that a late sender is not hidden (no coordinated omission).
+func send(c *client, lines int, rate float64, start time.Time, size int) {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+	for i := range lines {
+		at := time.Now()
+		if rate > 0 {
+			at = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			if d := time.Until(at); d > 0 {
+				time.Sleep(d) // pacing: the schedule, not a wait for a result
+			}
+		}
+		if _, err := c.w.WriteString(payload(c.id, int64(i), at, size) + "\r\n"); err != nil {
+			return
+		}
+		if rate > 0 || c.w.Available() < size+64 {
+			if c.w.Flush() != nil {
+				return
+			}
+		}
+	}
+	_ = c.w.Flush()
+}
+
+// waitDeliveries waits until the clients have received want benchmark lines
+// in all, or until nothing arrives for drain. It returns when the last line
+// came (zero if it gave up).
+func waitDeliveries(clients []*client, want int64, drain time.Duration, progress bool) time.Time {
+	last, lastChange := int64(-1), time.Now()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	bar := newProgress(progress, want)
+	for range tick.C {
+		var got int64
+		for _, c := range clients {
+			got += c.received.Load()
+		}
+		bar.show(got)
+		now := time.Now()
+		if got >= want {
+			bar.done()
+			return now
+		}
+		if got != last {
+			last, lastChange = got, now
+		} else if now.Sub(lastChange) > drain {
+			bar.done()
+			return time.Time{}
+		}
+	}
+	return time.Time{}
+}
+
+// collect sums deliveries, loss and latency over the clients.
+func collect(res *result, clients []*client) {
+	var all []int64
+	for _, c := range clients {
+		<-waitReader(c)
+		res.Deliveries += c.received.Load()
+		res.OutOfOrder += c.outOfOrd.Load()
+		all = append(all, c.lat...)
+	}
+	res.Loss = res.Expected - res.Deliveries
+	if res.Seconds > 0 {
+		res.DeliveriesPerSec = float64(res.Deliveries) / res.Seconds
+	}
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		i := min(int(p*float64(len(all))), len(all)-1)
+		return float64(all[i]) / 1e6
+	}
+	res.P50, res.P90, res.P99, res.P999 = pct(0.50), pct(0.90), pct(0.99), pct(0.999)
+	res.Max = float64(all[len(all)-1]) / 1e6
+}
+
+// waitReader stops a client's reader so its records can be read; it returns
+// a channel closed once the reader is done.
+func waitReader(c *client) <-chan struct{} {
+	c.conn.Close()
+	return c.done
+}
+
+// serverCost fills in the server's CPU and memory over the run.
+func serverCost(res *result, before, after procSample, wall time.Duration) {
+	if !after.ok || !before.ok {
+		return
+	}
+	res.ServerCPUSeconds = after.cpu - before.cpu
+	if wall > 0 {
+		res.ServerCPUUtil = res.ServerCPUSeconds / wall.Seconds()
+	}
+	if res.ServerCPUSeconds > 0 {
+		res.DeliveriesPerCPUSec = float64(res.Deliveries) / res.ServerCPUSeconds
+	}
+	res.ServerRSSBytes = after.rss
+}
+
+// connectStorm: N clients connect, at most C at once, and each waits for
+// its welcome.
+func connectStorm(o options) (result, error) {
+	res := result{Workload: "connect", Clients: o.clients}
+	before := sample(o.pid)
+	bar := newProgress(o.progress, int64(o.clients))
+	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, func(n int) { bar.show(int64(n)) })
+	bar.done()
+	if err != nil {
+		return res, err
+	}
+	after := sample(o.pid)
+	res.Seconds = elapsed.Seconds()
+	res.ConnsPerSec = float64(o.clients) / elapsed.Seconds()
+	serverCost(&res, before, after, elapsed)
+	closeAll(clients)
+	return res, nil
+}
+
+// idleSettle is how long idle connections sit before the server's memory
+// is read: long enough for the welcome traffic to be done and freed.
+const idleSettle = 2 * time.Second
+
+// idle: N clients connect and sit; the server's RSS growth per connection.
+func idle(o options) (result, error) {
+	res := result{Workload: "idle", Clients: o.clients}
+	before := sample(o.pid)
+	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil)
+	if err != nil {
+		return res, err
+	}
+	defer closeAll(clients)
+	time.Sleep(idleSettle) // let the server settle, then measure
+	after := sample(o.pid)
+	res.Seconds = elapsed.Seconds()
+	res.ServerRSSBytes = after.rss
+	if before.ok && after.ok {
+		res.RSSPerConnBytes = float64(after.rss-before.rss) / float64(o.clients)
+	}
+	return res, nil
+}
+
+// rooms: R rooms of S members each; every member sends M lines to its room.
+// It needs a server with /join (chatd).
+func roomsBusy(o options) (result, error) {
+	n := o.rooms * o.members
+	res := result{Workload: "rooms", Clients: n, Senders: n, LinesPerSender: o.lines}
+	clients, _, err := connectAll(o.addr, n, o.conc, o.dialTimeout, nil)
+	if err != nil {
+		return res, err
+	}
+	defer closeAll(clients)
+	for i, c := range clients {
+		if err := c.sendLine(fmt.Sprintf("/join bench%d", i%o.rooms)); err != nil {
+			return res, err
+		}
+	}
+	for r := range o.rooms {
+		var members []*client
+		for i := r; i < n; i += o.rooms {
+			members = append(members, clients[i])
+		}
+		if err := barrier(members[0], members[1:], fmt.Sprintf("sync-%d-%x", r, rand.Uint64()), 30*time.Second); err != nil {
+			return res, err
+		}
+	}
+	res.Expected = int64(n) * int64(o.members-1) * int64(o.lines)
+	before := sample(o.pid)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() { send(c, o.lines, 0, start, o.size) })
+	}
+	done := waitDeliveries(clients, res.Expected, o.drain, o.progress)
+	wg.Wait()
+	after := sample(o.pid)
+	if done.IsZero() {
+		done = time.Now()
+	}
+	res.Seconds = done.Sub(start).Seconds()
+	collect(&res, clients)
+	serverCost(&res, before, after, done.Sub(start))
+	return res, nil
+}
