@@ -88,7 +88,8 @@ func (c *client) read(r *bufio.Reader) {
 			return
 		}
 		now := time.Now().UnixNano()
-		if i := bytes.Index(line, []byte("> "+payloadMark)); i >= 0 {
+		// "<nick> B ...": live chat only, not a history replay or a notice.
+		if i := bytes.Index(line, []byte("> "+payloadMark)); i >= 0 && line[0] == '<' {
 			c.record(line[i+2+len(payloadMark):], now)
 			continue
 		}
@@ -141,12 +142,6 @@ func (c *client) sendLine(s string) error {
 		return err
 	}
 	return c.w.Flush()
-}
-
-// close ends the connection and waits for the reader.
-func (c *client) close() {
-	c.conn.Close()
-	<-c.done
 }
 
 // connectAll dials n clients with at most conc dials at once.

@@ -21,7 +21,6 @@ import (
 type sideBySide struct {
 	chatdPkg    string
 	naivehubDir string
-	servers     []string
 	runs        int
 	dir         string
 	bins        map[string]string

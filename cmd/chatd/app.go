@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -219,7 +220,7 @@ func notify(logger *slog.Logger, state string) {
 	}
 }
 
-// adminHandler serves /metrics, /healthz and /readyz.
+// adminHandler serves /metrics, /healthz, /readyz and /debug/pprof/.
 func (a *app) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.srv.Metrics().Registry, promhttp.HandlerOpts{}))
@@ -230,6 +231,12 @@ func (a *app) adminHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	// Go's profiler, for "where does the time go" on a live server.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !a.srv.Ready() {
 			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
