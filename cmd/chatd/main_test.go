@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -678,4 +680,103 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestProcessSignals runs the real binary: SIGHUP rereads the message of the
+// day without dropping anyone, SIGTERM shuts down with exit code 0, and the
+// logs are one JSON object per line with -log-format json.
+func TestProcessSignals(t *testing.T) {
+	motd := filepath.Join(t.TempDir(), "motd")
+	if err := os.WriteFile(motd, []byte("first motd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(chatdBin, "-listen", addr, "-motd", motd, "-log-format", "json")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	var first net.Conn
+	var r1 *bufio.Reader
+	eventually(t, "chatd to accept", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		first, r1 = c, bufio.NewReader(c)
+		return true
+	})
+	defer first.Close()
+	_ = first.SetReadDeadline(time.Now().Add(waitTimeout))
+	readLine(t, r1)
+	readLine(t, r1)
+	if got := readLine(t, r1); got != "*** first motd" {
+		t.Fatalf("motd line %q", got)
+	}
+
+	if err := os.WriteFile(motd, []byte("second motd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reloaded motd", func() bool {
+		c, r := dialLines(t, addr)
+		defer c.Close()
+		readLine(t, r)
+		readLine(t, r)
+		return readLine(t, r) == "*** second motd"
+	})
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The first client, connected all along, gets the goodbye.
+	for readLine(t, r1) != "bye..." {
+	}
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Errorf("chatd exited with %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("chatd did not exit after SIGTERM")
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q", l)
+			continue
+		}
+		if rec["msg"] == nil || rec["level"] == nil || rec["time"] == nil {
+			t.Errorf("log line lacks msg, level or time: %q", l)
+		}
+	}
+	for _, want := range []string{`"msg":"reloaded"`, `"msg":"connection closed"`, `"reason":"shutdown"`, `"msg":"shutdown complete"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
