@@ -77,19 +77,11 @@ func TestChaos(t *testing.T) {
 	)
 	rooms := []string{"lobby", "red", "green", "blue", "gold"}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Version = "test"
-	cfg.Logger = testLogger()
-	cfg.FloodRate = 0
-	cfg.MaxConnsPerIP = 0
-	cfg.HistoryLen = 0
-	cfg.ShutdownTimeout = 5 * time.Second
-	srv := Start(ln, cfg)
-	s := &testServer{Server: srv, t: t}
+	s := startUnmanagedServer(t, func(c *Config) {
+		c.HistoryLen = 0
+		c.ShutdownTimeout = 5 * time.Second
+	})
+	srv := s.Server
 	defer func() { _ = srv.Shutdown(context.Background()) }()
 
 	fates := []string{"survive", "survive", "quit", "reset", "close", "survive", "panic", "survive"}

@@ -33,7 +33,17 @@ type testServer struct {
 	t *testing.T
 }
 
+// startServer starts a server that is shut down after the test.
 func startServer(t *testing.T, mutate func(*Config)) *testServer {
+	t.Helper()
+	s := startUnmanagedServer(t, mutate)
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return s
+}
+
+// startUnmanagedServer starts a server that the test itself shuts down (to
+// check what shutdown leaves behind).
+func startUnmanagedServer(t *testing.T, mutate func(*Config)) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,9 +59,7 @@ func startServer(t *testing.T, mutate func(*Config)) *testServer {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s := &testServer{Server: Start(ln, cfg), t: t}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s
+	return &testServer{Server: Start(ln, cfg), t: t}
 }
 
 // dial connects a client and reads its welcome; it returns the client and
@@ -334,16 +342,7 @@ func TestServerRegistryAndRoomPanics(t *testing.T) {
 // then stops the server: goleak finds no goroutine left.
 func TestServerLeavesNothingBehind(t *testing.T) {
 	defer goleak.VerifyNone(t, leakOptions...)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Version = "test"
-	cfg.Logger = testLogger()
-	cfg.ShutdownTimeout = 3 * time.Second
-	cfg.FloodRate = 0
-	s := &testServer{Server: Start(ln, cfg), t: t}
+	s := startUnmanagedServer(t, func(c *Config) { c.ShutdownTimeout = 3 * time.Second })
 
 	quitter, _ := s.dial()
 	quitter.send("exit")

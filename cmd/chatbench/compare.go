@@ -250,16 +250,10 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 			// (K=10 senders x 1000 lines): the sweep varies the room, not
 			// how far senders outrun receivers.
 			o.lines = max(10, min(1000, *total/(o.senders*(size-1))))
-			var runs []result
-			for i := range s.runs {
-				fmt.Fprintf(stderr, "fanout N=%d on %s, run %d/%d\n", size, srv, i+1, s.runs)
-				res, err := s.once(srv, "fanout", o)
-				if err != nil {
-					return err
-				}
-				runs = append(runs, res)
+			sum, err := s.point(srv, "fanout", o, stderr)
+			if err != nil {
+				return err
 			}
-			sum := summarize(fmt.Sprintf("fanout N=%d", size), srv, runs)
 			all = append(all, sum)
 			fanoutPts[srv] = append(fanoutPts[srv], plotter.XY{X: float64(size), Y: sum.DeliveriesPerSec})
 		}
@@ -268,22 +262,31 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 			fmt.Sscan(n, &count)
 			o := base.o
 			o.clients = count
-			var runs []result
-			for i := range s.runs {
-				fmt.Fprintf(stderr, "connect N=%d on %s, run %d/%d\n", count, srv, i+1, s.runs)
-				res, err := s.once(srv, "connect", o)
-				if err != nil {
-					return err
-				}
-				runs = append(runs, res)
+			sum, err := s.point(srv, "connect", o, stderr)
+			if err != nil {
+				return err
 			}
-			sum := summarize(fmt.Sprintf("connect N=%d", count), srv, runs)
 			all = append(all, sum)
 			connectPts[srv] = append(connectPts[srv], plotter.XY{X: float64(count), Y: sum.ConnsPerSec})
 		}
 	}
 	printSummaries(stdout, all)
 	return writePlot(*plotFile, fanoutPts, connectPts)
+}
+
+// point runs one workload on one server s.runs times and summarizes it.
+func (s *sideBySide) point(srv, workload string, o options, stderr io.Writer) (summary, error) {
+	label := fmt.Sprintf("%s N=%d", workload, o.clients)
+	var runs []result
+	for i := range s.runs {
+		fmt.Fprintf(stderr, "%s on %s, run %d/%d\n", label, srv, i+1, s.runs)
+		res, err := s.once(srv, workload, o)
+		if err != nil {
+			return summary{}, err
+		}
+		runs = append(runs, res)
+	}
+	return summarize(label, srv, runs), nil
 }
 
 // writePlot draws deliveries/s against room size and connections/s against
