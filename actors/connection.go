@@ -402,6 +402,9 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
+	// The registry first: by the time anyone reads the leave notice, the
+	// nick is free.
+	ctx.Request(c.srv.registry, &messages.UnregisterConnection{})
 	if c.roomPID != nil {
 		ctx.Request(c.roomPID, &messages.LeaveRoom{Reason: c.reason, Message: c.quitMsg})
 	}

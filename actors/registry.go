@@ -59,7 +59,12 @@ func (r *registry) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
-		r.handleTerminated(msg)
+		r.forget(msg.GetWho())
+	case *messages.UnregisterConnection:
+		if sender := ctx.Sender(); sender != nil {
+			ctx.Unwatch(sender)
+			r.forget(sender)
+		}
 
 	case *messages.RegisterConnection:
 		r.handleRegister(ctx, msg)
@@ -110,9 +115,9 @@ func (r *registry) nextGuestNick() string {
 	}
 }
 
-// handleTerminated forgets a connection whose actor stopped.
-func (r *registry) handleTerminated(msg *actor.Terminated) {
-	u, ok := r.byPID[msg.GetWho().GetId()]
+// forget drops a connection that is stopping or stopped, freeing its nick.
+func (r *registry) forget(pid *actor.PID) {
+	u, ok := r.byPID[pid.GetId()]
 	if !ok {
 		return
 	}

@@ -205,3 +205,18 @@ func TestRegistryKeepsStateAcrossPanic(t *testing.T) {
 		t.Errorf("after panic: new guest %q, want the count to go on", got)
 	}
 }
+
+// TestRegistryUnregisterFreesNickAtOnce: a stopping connection's goodbye
+// frees its nick before anything it sends afterwards can be seen.
+func TestRegistryUnregisterFreesNickAtOnce(t *testing.T) {
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	a, b := newProbe(t, system), newProbe(t, system)
+	register(t, a, reg, 1)
+	register(t, b, reg, 2)
+	a.send(reg, &messages.SetNick{Nick: "alice"})
+	expect[*messages.NickChanged](t, a)
+	a.send(reg, &messages.UnregisterConnection{})
+	b.send(reg, &messages.SetNick{Nick: "alice"}) // queued behind the goodbye
+	expect[*messages.NickChanged](t, b)
+}

@@ -121,6 +121,47 @@ func (x *ConnectionRegistered) GetNick() string {
 	return ""
 }
 
+// UnregisterConnection is a stopping connection's goodbye to the registry,
+// sent before it tells its room it is leaving: whoever sees the leave notice
+// and asks for the nick finds it free (the registry's mailbox has the goodbye
+// first). The registry also watches every connection, for one that stops
+// without saying it.
+type UnregisterConnection struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnregisterConnection) Reset() {
+	*x = UnregisterConnection{}
+	mi := &file_chat_v1_registry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnregisterConnection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnregisterConnection) ProtoMessage() {}
+
+func (x *UnregisterConnection) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnregisterConnection.ProtoReflect.Descriptor instead.
+func (*UnregisterConnection) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{2}
+}
+
 // SetNick asks the registry to rename the sender. It answers NickChanged or
 // CommandRejected.
 type SetNick struct {
@@ -132,7 +173,7 @@ type SetNick struct {
 
 func (x *SetNick) Reset() {
 	*x = SetNick{}
-	mi := &file_chat_v1_registry_proto_msgTypes[2]
+	mi := &file_chat_v1_registry_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -144,7 +185,7 @@ func (x *SetNick) String() string {
 func (*SetNick) ProtoMessage() {}
 
 func (x *SetNick) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[2]
+	mi := &file_chat_v1_registry_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -157,7 +198,7 @@ func (x *SetNick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNick.ProtoReflect.Descriptor instead.
 func (*SetNick) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{2}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetNick) GetNick() string {
@@ -178,7 +219,7 @@ type NickChanged struct {
 
 func (x *NickChanged) Reset() {
 	*x = NickChanged{}
-	mi := &file_chat_v1_registry_proto_msgTypes[3]
+	mi := &file_chat_v1_registry_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +231,7 @@ func (x *NickChanged) String() string {
 func (*NickChanged) ProtoMessage() {}
 
 func (x *NickChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[3]
+	mi := &file_chat_v1_registry_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +244,7 @@ func (x *NickChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NickChanged.ProtoReflect.Descriptor instead.
 func (*NickChanged) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{3}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *NickChanged) GetOldNick() string {
@@ -230,7 +271,7 @@ type UserMoved struct {
 
 func (x *UserMoved) Reset() {
 	*x = UserMoved{}
-	mi := &file_chat_v1_registry_proto_msgTypes[4]
+	mi := &file_chat_v1_registry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +283,7 @@ func (x *UserMoved) String() string {
 func (*UserMoved) ProtoMessage() {}
 
 func (x *UserMoved) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[4]
+	mi := &file_chat_v1_registry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +296,7 @@ func (x *UserMoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMoved.ProtoReflect.Descriptor instead.
 func (*UserMoved) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{4}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UserMoved) GetRoom() string {
@@ -281,7 +322,7 @@ type SendPrivateMessage struct {
 
 func (x *SendPrivateMessage) Reset() {
 	*x = SendPrivateMessage{}
-	mi := &file_chat_v1_registry_proto_msgTypes[5]
+	mi := &file_chat_v1_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +334,7 @@ func (x *SendPrivateMessage) String() string {
 func (*SendPrivateMessage) ProtoMessage() {}
 
 func (x *SendPrivateMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[5]
+	mi := &file_chat_v1_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +347,7 @@ func (x *SendPrivateMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendPrivateMessage.ProtoReflect.Descriptor instead.
 func (*SendPrivateMessage) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{5}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SendPrivateMessage) GetToNick() string {
@@ -342,7 +383,7 @@ type PrivateMessageReceived struct {
 
 func (x *PrivateMessageReceived) Reset() {
 	*x = PrivateMessageReceived{}
-	mi := &file_chat_v1_registry_proto_msgTypes[6]
+	mi := &file_chat_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +395,7 @@ func (x *PrivateMessageReceived) String() string {
 func (*PrivateMessageReceived) ProtoMessage() {}
 
 func (x *PrivateMessageReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[6]
+	mi := &file_chat_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +408,7 @@ func (x *PrivateMessageReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivateMessageReceived.ProtoReflect.Descriptor instead.
 func (*PrivateMessageReceived) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PrivateMessageReceived) GetFromNick() string {
@@ -402,7 +443,7 @@ type PrivateMessageSent struct {
 
 func (x *PrivateMessageSent) Reset() {
 	*x = PrivateMessageSent{}
-	mi := &file_chat_v1_registry_proto_msgTypes[7]
+	mi := &file_chat_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +455,7 @@ func (x *PrivateMessageSent) String() string {
 func (*PrivateMessageSent) ProtoMessage() {}
 
 func (x *PrivateMessageSent) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[7]
+	mi := &file_chat_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +468,7 @@ func (x *PrivateMessageSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivateMessageSent.ProtoReflect.Descriptor instead.
 func (*PrivateMessageSent) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PrivateMessageSent) GetToNick() string {
@@ -455,7 +496,7 @@ type ResolveNick struct {
 
 func (x *ResolveNick) Reset() {
 	*x = ResolveNick{}
-	mi := &file_chat_v1_registry_proto_msgTypes[8]
+	mi := &file_chat_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +508,7 @@ func (x *ResolveNick) String() string {
 func (*ResolveNick) ProtoMessage() {}
 
 func (x *ResolveNick) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[8]
+	mi := &file_chat_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +521,7 @@ func (x *ResolveNick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveNick.ProtoReflect.Descriptor instead.
 func (*ResolveNick) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResolveNick) GetNick() string {
@@ -501,7 +542,7 @@ type NickResolved struct {
 
 func (x *NickResolved) Reset() {
 	*x = NickResolved{}
-	mi := &file_chat_v1_registry_proto_msgTypes[9]
+	mi := &file_chat_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +554,7 @@ func (x *NickResolved) String() string {
 func (*NickResolved) ProtoMessage() {}
 
 func (x *NickResolved) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[9]
+	mi := &file_chat_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +567,7 @@ func (x *NickResolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NickResolved.ProtoReflect.Descriptor instead.
 func (*NickResolved) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *NickResolved) GetNick() string {
@@ -552,7 +593,7 @@ type ListUsers struct {
 
 func (x *ListUsers) Reset() {
 	*x = ListUsers{}
-	mi := &file_chat_v1_registry_proto_msgTypes[10]
+	mi := &file_chat_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +605,7 @@ func (x *ListUsers) String() string {
 func (*ListUsers) ProtoMessage() {}
 
 func (x *ListUsers) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[10]
+	mi := &file_chat_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +618,7 @@ func (x *ListUsers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsers.ProtoReflect.Descriptor instead.
 func (*ListUsers) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 // UserInfo is one user in a UserList.
@@ -591,7 +632,7 @@ type UserInfo struct {
 
 func (x *UserInfo) Reset() {
 	*x = UserInfo{}
-	mi := &file_chat_v1_registry_proto_msgTypes[11]
+	mi := &file_chat_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +644,7 @@ func (x *UserInfo) String() string {
 func (*UserInfo) ProtoMessage() {}
 
 func (x *UserInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[11]
+	mi := &file_chat_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +657,7 @@ func (x *UserInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInfo.ProtoReflect.Descriptor instead.
 func (*UserInfo) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UserInfo) GetNick() string {
@@ -643,7 +684,7 @@ type UserList struct {
 
 func (x *UserList) Reset() {
 	*x = UserList{}
-	mi := &file_chat_v1_registry_proto_msgTypes[12]
+	mi := &file_chat_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +696,7 @@ func (x *UserList) String() string {
 func (*UserList) ProtoMessage() {}
 
 func (x *UserList) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[12]
+	mi := &file_chat_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +709,7 @@ func (x *UserList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserList.ProtoReflect.Descriptor instead.
 func (*UserList) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UserList) GetUsers() []*UserInfo {
@@ -692,7 +733,7 @@ type CommandRejected struct {
 
 func (x *CommandRejected) Reset() {
 	*x = CommandRejected{}
-	mi := &file_chat_v1_registry_proto_msgTypes[13]
+	mi := &file_chat_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +745,7 @@ func (x *CommandRejected) String() string {
 func (*CommandRejected) ProtoMessage() {}
 
 func (x *CommandRejected) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[13]
+	mi := &file_chat_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +758,7 @@ func (x *CommandRejected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRejected.ProtoReflect.Descriptor instead.
 func (*CommandRejected) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CommandRejected) GetReason() string {
@@ -744,7 +785,8 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\vremote_addr\x18\x02 \x01(\tR\n" +
 	"remoteAddr\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
-	"\x04nick\x18\x01 \x01(\tR\x04nick\"\x1d\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\"\x16\n" +
+	"\x14UnregisterConnection\"\x1d\n" +
 	"\aSetNick\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"C\n" +
 	"\vNickChanged\x12\x19\n" +
@@ -792,25 +834,26 @@ func file_chat_v1_registry_proto_rawDescGZIP() []byte {
 	return file_chat_v1_registry_proto_rawDescData
 }
 
-var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_chat_v1_registry_proto_goTypes = []any{
 	(*RegisterConnection)(nil),     // 0: chat.v1.RegisterConnection
 	(*ConnectionRegistered)(nil),   // 1: chat.v1.ConnectionRegistered
-	(*SetNick)(nil),                // 2: chat.v1.SetNick
-	(*NickChanged)(nil),            // 3: chat.v1.NickChanged
-	(*UserMoved)(nil),              // 4: chat.v1.UserMoved
-	(*SendPrivateMessage)(nil),     // 5: chat.v1.SendPrivateMessage
-	(*PrivateMessageReceived)(nil), // 6: chat.v1.PrivateMessageReceived
-	(*PrivateMessageSent)(nil),     // 7: chat.v1.PrivateMessageSent
-	(*ResolveNick)(nil),            // 8: chat.v1.ResolveNick
-	(*NickResolved)(nil),           // 9: chat.v1.NickResolved
-	(*ListUsers)(nil),              // 10: chat.v1.ListUsers
-	(*UserInfo)(nil),               // 11: chat.v1.UserInfo
-	(*UserList)(nil),               // 12: chat.v1.UserList
-	(*CommandRejected)(nil),        // 13: chat.v1.CommandRejected
+	(*UnregisterConnection)(nil),   // 2: chat.v1.UnregisterConnection
+	(*SetNick)(nil),                // 3: chat.v1.SetNick
+	(*NickChanged)(nil),            // 4: chat.v1.NickChanged
+	(*UserMoved)(nil),              // 5: chat.v1.UserMoved
+	(*SendPrivateMessage)(nil),     // 6: chat.v1.SendPrivateMessage
+	(*PrivateMessageReceived)(nil), // 7: chat.v1.PrivateMessageReceived
+	(*PrivateMessageSent)(nil),     // 8: chat.v1.PrivateMessageSent
+	(*ResolveNick)(nil),            // 9: chat.v1.ResolveNick
+	(*NickResolved)(nil),           // 10: chat.v1.NickResolved
+	(*ListUsers)(nil),              // 11: chat.v1.ListUsers
+	(*UserInfo)(nil),               // 12: chat.v1.UserInfo
+	(*UserList)(nil),               // 13: chat.v1.UserList
+	(*CommandRejected)(nil),        // 14: chat.v1.CommandRejected
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	11, // 0: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
+	12, // 0: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -829,7 +872,7 @@ func file_chat_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_registry_proto_rawDesc), len(file_chat_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
