@@ -314,7 +314,8 @@ func (s *testServer) connPID(t *testing.T, nick string) *actor.PID {
 }
 
 // TestServerRegistryAndRoomPanics injects panics into the registry, the rooms
-// actor and the lobby: nobody loses their nick or room.
+// actor, the lobby and the connections supervisor: nobody loses their nick,
+// room or connection.
 func TestServerRegistryAndRoomPanics(t *testing.T) {
 	s := startServer(t, nil)
 	a, _ := s.dial()
@@ -325,7 +326,7 @@ func TestServerRegistryAndRoomPanics(t *testing.T) {
 	a.expect("*** guest1 is now known as alice")
 
 	lobby := s.System().NewLocalPID("server/rooms/lobby-1")
-	for _, pid := range []*actor.PID{s.Registry(), s.Rooms(), lobby} {
+	for _, pid := range []*actor.PID{s.Registry(), s.Rooms(), lobby, s.Connections()} {
 		s.System().Root.Send(pid, &messages.InjectFault{Reason: "test"})
 	}
 	b.send("/nick alice")
@@ -336,6 +337,10 @@ func TestServerRegistryAndRoomPanics(t *testing.T) {
 	a.expect("<" + nickB + "> hello alice")
 	b.send("/join other")
 	b.expect("*** You are in room other with nobody else.")
+	// The connections supervisor still spawns connections.
+	c, nickC := s.dial()
+	c.send("/who")
+	c.skipUntil("*** 2 in lobby: alice, " + nickC) // after the lobby's history
 }
 
 // TestServerLeavesNothingBehind runs clients through every way of leaving,
