@@ -131,6 +131,10 @@ func TestProcessErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	huge := filepath.Join(t.TempDir(), "huge-motd")
+	if err := os.WriteFile(huge, bytes.Repeat([]byte("x"), maxMOTDFileBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	unreadable := filepath.Join(t.TempDir(), "motd")
 	if err := os.WriteFile(unreadable, []byte("hi"), 0o000); err != nil {
 		t.Fatal(err)
@@ -148,6 +152,7 @@ func TestProcessErrors(t *testing.T) {
 		{"port in use", nil, []string{"-listen", busy.Addr().String()}, 1, "chatd: listen on " + busy.Addr().String() + ": address already in use\n"},
 		{"admin port in use", nil, []string{"-listen", "127.0.0.1:0", "-admin", busy.Addr().String()}, 1, "chatd: admin endpoint: listen on " + busy.Addr().String() + ": address already in use\n"},
 		{"missing motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", "/nonexistent/motd"}, 1, "chatd: read motd: open /nonexistent/motd: no such file or directory\n"},
+		{"oversized motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", huge}, 1, "chatd: read motd " + huge + ": larger than 16384 bytes\n"},
 	}
 	if os.Geteuid() != 0 { // root reads any file
 		tests = append(tests, struct {
