@@ -90,6 +90,18 @@ func TestFeatureNickRaceOverTheWire(t *testing.T) {
 	}
 }
 
+// aliceAndBob starts a server with two clients in the lobby, named alice and
+// bob, that have read everything so far.
+func aliceAndBob(t *testing.T) (*testServer, *lineConn, *lineConn) {
+	t.Helper()
+	s := startServer(t, nil)
+	a, _ := s.dial()
+	b, _ := s.dial()
+	rename(a, "guest1", "alice", b)
+	rename(b, "guest2", "bob", a)
+	return s, a, b
+}
+
 // rename has c take nick newNick, and checks that c and others (all in c's
 // room, and having read everything before) see it.
 func rename(c *lineConn, oldNick, newNick string, others ...*lineConn) {
@@ -193,11 +205,7 @@ func TestFeatureWhoUsersRooms(t *testing.T) {
 }
 
 func TestFeatureJoinLeaveAndRoomLifetime(t *testing.T) {
-	s := startServer(t, nil)
-	a, _ := s.dial()
-	b, _ := s.dial()
-	rename(a, "guest1", "alice", b)
-	rename(b, "guest2", "bob", a)
+	s, a, b := aliceAndBob(t)
 
 	a.send("/join #Dev")
 	a.expect("*** You are in room dev with nobody else.")
@@ -308,11 +316,7 @@ func TestFeatureHistoryOff(t *testing.T) {
 }
 
 func TestFeatureIgnore(t *testing.T) {
-	s := startServer(t, nil)
-	a, _ := s.dial()
-	b, _ := s.dial()
-	rename(a, "guest1", "alice", b)
-	rename(b, "guest2", "bob", a)
+	_, a, b := aliceAndBob(t)
 
 	a.send("/ignore bob")
 	a.expect("*** Ignoring bob for this session.")

@@ -22,6 +22,18 @@ func register(t *testing.T, p *probe, registry *actor.PID, connID uint64) string
 	return expect[*messages.ConnectionRegistered](t, p).GetNick()
 }
 
+// twoRegistered starts a registry with two registered probes, guest1 and
+// guest2.
+func twoRegistered(t *testing.T) (*actor.ActorSystem, *actor.PID, *probe, *probe) {
+	t.Helper()
+	system := newTestSystem(t)
+	reg := newTestRegistry(t, system)
+	a, b := newProbe(t, system), newProbe(t, system)
+	register(t, a, reg, 1)
+	register(t, b, reg, 2)
+	return system, reg, a, b
+}
+
 func listUsers(t *testing.T, p *probe, registry *actor.PID) []string {
 	t.Helper()
 	p.send(registry, &messages.ListUsers{})
@@ -48,11 +60,7 @@ func TestRegistryGuestNicksAreUnique(t *testing.T) {
 }
 
 func TestRegistrySetNick(t *testing.T) {
-	system := newTestSystem(t)
-	reg := newTestRegistry(t, system)
-	a, b := newProbe(t, system), newProbe(t, system)
-	register(t, a, reg, 1)
-	register(t, b, reg, 2)
+	_, reg, a, b := twoRegistered(t)
 
 	a.send(reg, &messages.SetNick{Nick: "alice"})
 	changed := expect[*messages.NickChanged](t, a)
@@ -125,11 +133,7 @@ func TestRegistryNickRace(t *testing.T) {
 }
 
 func TestRegistryFreesNickWhenConnectionStops(t *testing.T) {
-	system := newTestSystem(t)
-	reg := newTestRegistry(t, system)
-	a, b := newProbe(t, system), newProbe(t, system)
-	register(t, a, reg, 1)
-	register(t, b, reg, 2)
+	system, reg, a, b := twoRegistered(t)
 	a.send(reg, &messages.SetNick{Nick: "alice"})
 	expect[*messages.NickChanged](t, a)
 
@@ -142,11 +146,7 @@ func TestRegistryFreesNickWhenConnectionStops(t *testing.T) {
 }
 
 func TestRegistryPrivateMessages(t *testing.T) {
-	system := newTestSystem(t)
-	reg := newTestRegistry(t, system)
-	a, b := newProbe(t, system), newProbe(t, system)
-	register(t, a, reg, 1)
-	register(t, b, reg, 2)
+	_, reg, a, b := twoRegistered(t)
 	b.send(reg, &messages.SetNick{Nick: "bob"})
 	expect[*messages.NickChanged](t, b)
 
@@ -209,11 +209,7 @@ func TestRegistryKeepsStateAcrossPanic(t *testing.T) {
 // TestRegistryUnregisterFreesNickAtOnce: a stopping connection's goodbye
 // frees its nick before anything it sends afterwards can be seen.
 func TestRegistryUnregisterFreesNickAtOnce(t *testing.T) {
-	system := newTestSystem(t)
-	reg := newTestRegistry(t, system)
-	a, b := newProbe(t, system), newProbe(t, system)
-	register(t, a, reg, 1)
-	register(t, b, reg, 2)
+	_, reg, a, b := twoRegistered(t)
 	a.send(reg, &messages.SetNick{Nick: "alice"})
 	expect[*messages.NickChanged](t, a)
 	a.send(reg, &messages.UnregisterConnection{})
