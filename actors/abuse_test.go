@@ -38,6 +38,38 @@ func TestAbuseTelnetNegotiationIsAnsweredNotRelayed(t *testing.T) {
 	watcher.expect("<" + nick + "> hello there")
 }
 
+// TestTelnetBinaryOffer: the first bytes on every connection ask for
+// TRANSMIT-BINARY both ways; a client that agrees gets no further option
+// bytes (no loop), and raw UTF-8 from it reaches others intact.
+func TestTelnetBinaryOffer(t *testing.T) {
+	s := startServer(t, nil)
+	watcher, _ := s.dial()
+	conn, err := net.DialTimeout("tcp", s.Addr().String(), waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	want := []byte{0xff, 0xfb, 0x00, 0xff, 0xfd, 0x00, '\r'} // IAC WILL BINARY, IAC DO BINARY, CR
+	got := make([]byte, len(want))
+	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadFull(conn, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("first bytes %q (%v), want %q", got, err, want)
+	}
+	c := newLineConn(t, conn)
+	c.expect("*** Welcome to actorchat test, a chat server built on actors.")
+	nick := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(c.expectPrefix("*** You are guest"), "*** You are "))[0], ".")
+	c.expectPrefix("*** You are in room lobby")
+	watcher.expect("*** " + nick + " joined lobby")
+
+	_, _ = conn.Write([]byte("\xff\xfd\x00\xff\xfb\x00\u2713 \u0443 \u0103 \u672c\n"))
+	watcher.expect("<" + nick + "> \u2713 \u0443 \u0103 \u672c")
+	c.send("/who")
+	// Nothing but the answer: the agreement was not answered.
+	if got := c.line(); !strings.HasPrefix(got, "*** 2 in lobby") {
+		t.Fatalf("got %q, want the /who answer and no option bytes", got)
+	}
+}
+
 // TestAbuseTextIsSanitized: escape sequences, control characters and invalid
 // UTF-8 never reach another user's terminal.
 func TestAbuseTextIsSanitized(t *testing.T) {

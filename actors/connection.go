@@ -150,6 +150,7 @@ func (c *connection) handleStarted(ctx actor.Context) {
 		c.lastInput = time.Now()
 		c.armIdleTimer(ctx, idle)
 	}
+	c.write(ctx, telnetOffer) // first, before any line: see telnetOffer
 	c.sock.start(ctx.ActorSystem(), ctx.Self(), &c.srv.sockets.wg)
 	ctx.Request(c.srv.registry, &messages.RegisterConnection{ConnId: c.id, RemoteAddr: c.remote})
 }

@@ -196,6 +196,7 @@ func (c *lineConn) line() string {
 	if !strings.HasSuffix(s, "\r\n") {
 		c.t.Fatalf("line %q does not end with CRLF", s)
 	}
+	s = strings.TrimPrefix(s, string(telnetOffer)) // what a telnet client consumes
 	return strings.TrimSuffix(s, "\r\n")
 }
 

@@ -22,6 +22,32 @@ const (
 	telnetIAC  = 255 // "interpret as command"
 )
 
+// telnetBinary is the TRANSMIT-BINARY option (RFC 856), the one option chatd
+// asks for: in binary mode a telnet client sends the bytes the user typed as
+// they are. Without it, BSD-derived telnets (Debian's inetutils and netkit,
+// macOS's inetutils) compare each byte with its top bit stripped against the
+// interrupt and quit keys, so the UTF-8 bytes 0x83 and 0x9C (inside "✓",
+// "у", "ă", "本") go out as IAC IP / IAC BRK: typing them would end the
+// session.
+const telnetBinary = 0
+
+// telnetOffer is what the server sends first on every connection: WILL and
+// DO TRANSMIT-BINARY, then a CR. A telnet client consumes the option bytes;
+// on an nc user's terminal the CR returns the cursor to the start of the
+// line, so the welcome that follows draws over whatever the terminal made of
+// them.
+var telnetOffer = []byte{telnetIAC, telnetWILL, telnetBinary, telnetIAC, telnetDO, telnetBinary, '\r'}
+
+// optionState is one side of one option's negotiation (RFC 1143, without
+// the queue bit: the server asks once, at the start).
+type optionState uint8
+
+const (
+	optionNo      optionState = iota // disabled
+	optionWantYes                    // we asked for it and wait for the answer
+	optionYes                        // enabled
+)
+
 // decoderState is where the decoder is inside the telnet byte stream.
 type decoderState uint8
 
@@ -73,6 +99,9 @@ type lineDecoder struct {
 	replies  []byte       // negotiation replies to send back, taken by takeReplies
 	events   []decodeEvent
 	refusals int // option replies sent so far; bounded so a peer cannot make us echo forever
+
+	binaryOurs   optionState // TRANSMIT-BINARY from server to client (our WILL)
+	binaryTheirs optionState // TRANSMIT-BINARY from client to server (our DO)
 }
 
 // maxRefusals bounds how many option refusals the decoder sends on one
@@ -80,8 +109,10 @@ type lineDecoder struct {
 // that keeps asking gets no more answers rather than an amplifier.
 const maxRefusals = 64
 
+// newLineDecoder returns a decoder for a connection that has been sent
+// telnetOffer: both directions of TRANSMIT-BINARY are asked for.
 func newLineDecoder(maxLine int) *lineDecoder {
-	return &lineDecoder{maxLine: maxLine}
+	return &lineDecoder{maxLine: maxLine, binaryOurs: optionWantYes, binaryTheirs: optionWantYes}
 }
 
 // feed decodes p and returns the events it completed. The returned slice and
@@ -168,17 +199,56 @@ func (d *lineDecoder) command(b byte) {
 	}
 }
 
-// option answers IAC <verb> <option>. The server enables no option, so it
-// refuses every request to enable one and, as RFC 854 asks, says nothing to a
-// request to disable what is already off.
+// option answers IAC <verb> <option>. TRANSMIT-BINARY is agreed to in both
+// directions (see telnetBinary); every other option is refused, so a telnet
+// client stays in its default line mode with local echo. As RFC 854 and
+// RFC 1143 ask, an answer to our own request, and a request that changes
+// nothing, get no reply: two peers never loop.
 func (d *lineDecoder) option(opt byte) {
 	d.state = stateData
+	if opt == telnetBinary {
+		d.binaryOption()
+		return
+	}
 	switch d.verb {
 	case telnetDO:
 		d.reply([]byte{telnetIAC, telnetWONT, opt})
 	case telnetWILL:
 		d.reply([]byte{telnetIAC, telnetDONT, opt})
 	}
+}
+
+// binaryOption negotiates TRANSMIT-BINARY: DO/DONT are about our side, WILL/
+// WONT about the client's.
+func (d *lineDecoder) binaryOption() {
+	switch d.verb {
+	case telnetDO:
+		d.binaryOurs = d.agree(d.binaryOurs, telnetWILL)
+	case telnetDONT:
+		d.binaryOurs = d.disagree(d.binaryOurs, telnetWONT)
+	case telnetWILL:
+		d.binaryTheirs = d.agree(d.binaryTheirs, telnetDO)
+	case telnetWONT:
+		d.binaryTheirs = d.disagree(d.binaryTheirs, telnetDONT)
+	}
+}
+
+// agree handles the peer's request to enable (or answer enabling) an option
+// we want: it is acknowledged only if we had not asked for it ourselves.
+func (d *lineDecoder) agree(s optionState, ack byte) optionState {
+	if s == optionNo {
+		d.reply([]byte{telnetIAC, ack, telnetBinary})
+	}
+	return optionYes
+}
+
+// disagree handles the peer's refusal or disabling: acknowledged only if the
+// option was on.
+func (d *lineDecoder) disagree(s optionState, ack byte) optionState {
+	if s == optionYes {
+		d.reply([]byte{telnetIAC, ack, telnetBinary})
+	}
+	return optionNo
 }
 
 func (d *lineDecoder) reply(p []byte) {

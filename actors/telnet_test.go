@@ -126,6 +126,49 @@ func TestDecoderTelnet(t *testing.T) {
 	}
 }
 
+// TestDecoderBinary: the server has offered WILL and DO TRANSMIT-BINARY
+// (telnetOffer), so the client's agreement needs no answer, a client that
+// asks first is agreed to once, a refusal is accepted silently, and turning
+// an agreed option off is acknowledged once: never a loop.
+func TestDecoderBinary(t *testing.T) {
+	const (
+		iac  = "\xff"
+		do   = "\xfd"
+		dont = "\xfe"
+		will = "\xfb"
+		wont = "\xfc"
+		bin  = "\x00"
+	)
+	tests := []struct {
+		name    string
+		in      string
+		replies string
+	}{
+		{"client agrees both ways", iac + do + bin + iac + will + bin, ""},
+		{"agreement repeated", iac + do + bin + iac + do + bin + iac + will + bin + iac + will + bin, ""},
+		{"client refuses both ways", iac + dont + bin + iac + wont + bin, ""},
+		{"client asks again after refusing", iac + wont + bin + iac + will + bin, iac + do + bin},
+		{"client turns it off after agreeing", iac + will + bin + iac + wont + bin + iac + do + bin + iac + dont + bin, iac + dont + bin + iac + wont + bin},
+		{"off twice is acknowledged once", iac + will + bin + iac + wont + bin + iac + wont + bin, iac + dont + bin},
+		{"utf-8 in binary mode", iac + will + bin + "\xe2\x9c\x93 \xd1\x83 \xc4\x83 \xe6\x9c\xac", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, replies := decodeAll(1024, []byte(tt.in+"\n"))
+			if len(got) != 1 || got[0].kind != eventLine {
+				t.Fatalf("events: got %v, want one line", got)
+			}
+			if string(replies) != tt.replies {
+				t.Errorf("replies: got %q, want %q", replies, tt.replies)
+			}
+		})
+	}
+	got, _ := decodeAll(1024, []byte(iac+will+bin+"\xe2\x9c\x93 \xd1\x83\r\n"))
+	if want := lines("\u2713 \u0443"); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 func TestDecoderRefusalsAreBounded(t *testing.T) {
 	in := bytes.Repeat([]byte{telnetIAC, telnetDO, 1}, 10*maxRefusals)
 	_, replies := decodeAll(1024, in)

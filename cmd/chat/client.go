@@ -171,7 +171,7 @@ func readServer(conn net.Conn, stdout io.Writer, firstLine chan<- struct{}) serv
 	for {
 		line, err := r.ReadString('\n')
 		if line != "" {
-			line = strings.TrimRight(line, "\r\n")
+			line = plainLine(line)
 			last = line
 			fmt.Fprintln(stdout, line)
 			if first {
@@ -183,6 +183,50 @@ func readServer(conn net.Conn, stdout io.Writer, firstLine chan<- struct{}) serv
 			return serverEnd{sawBye: last == byeLine, err: err}
 		}
 	}
+}
+
+// plainLine is a server line as the user should see it: without its line
+// end, the telnet option bytes the server sends first (a telnet client would
+// consume them; this client does not need the option) and any stray CR.
+func plainLine(line string) string {
+	if strings.IndexByte(line, iac) >= 0 {
+		line = stripTelnet(line)
+	}
+	return strings.ReplaceAll(strings.TrimRight(line, "\r\n"), "\r", "")
+}
+
+// Telnet bytes (RFC 854) that stripTelnet knows.
+const (
+	iac = 255
+	sb  = 250
+	se  = 240
+)
+
+// stripTelnet removes telnet commands: IAC and the byte after it, the option
+// byte of WILL/WONT/DO/DONT (251-254), and subnegotiations. IAC IAC is a
+// literal 255.
+func stripTelnet(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != iac {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch {
+		case i >= len(s):
+		case s[i] == iac:
+			b.WriteByte(iac)
+		case s[i] >= 251:
+			i++ // the option
+		case s[i] == sb:
+			for i+1 < len(s) && (s[i] != iac || s[i+1] != se) {
+				i++
+			}
+			i++
+		}
+	}
+	return b.String()
 }
 
 // readStdin sends each typed line to typed and closes typed at the end of
@@ -206,17 +250,17 @@ func readStdin(stdin lineSource, typed chan<- string, stop <-chan struct{}) {
 func report(end serverEnd, stderr io.Writer) int {
 	switch {
 	case end.sawBye:
-		fmt.Fprintln(stderr, "chat: the server closed the connection")
-		return 0
+		return 0 // the server said goodbye: nothing to explain
 	case end.err == nil || errors.Is(end.err, io.EOF):
 		fmt.Fprintln(stderr, "chat: connection lost: the server closed the connection without a goodbye")
 	default:
-		fmt.Fprintf(stderr, "chat: connection lost: %v\n", readReason(end.err))
+		fmt.Fprintf(stderr, "chat: connection lost: %v\n", dialReason(end.err))
 	}
 	return 1
 }
 
-// dialReason shortens a dial error to its cause ("connection refused").
+// dialReason shortens a dial or read error to its cause ("connection
+// refused", "connection reset by peer").
 func dialReason(err error) error {
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Err != nil {
@@ -227,9 +271,4 @@ func dialReason(err error) error {
 		return opErr.Err
 	}
 	return err
-}
-
-// readReason shortens a read error to its cause ("connection reset by peer").
-func readReason(err error) error {
-	return dialReason(err)
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -154,8 +156,8 @@ func TestPipedSession(t *testing.T) {
 	if strings.Contains(out, "\r") {
 		t.Errorf("stdout holds CR characters; a pipe gets plain lines")
 	}
-	if got := s.stderr.String(); got != "chat: the server closed the connection\n" {
-		t.Errorf("stderr %q", got)
+	if got := s.stderr.String(); got != "" {
+		t.Errorf("stderr %q after a goodbye, want nothing", got)
 	}
 }
 
@@ -288,5 +290,28 @@ func TestFlags(t *testing.T) {
 	opts, err := parseFlags([]string{"-addr", "example:1", "-nick", "x"}, &out)
 	if err != nil || opts.addr != "example:1" || opts.nick != "x" || opts.quitTimeout != 5*time.Second {
 		t.Errorf("got %+v, %v", opts, err)
+	}
+	// A bad flag is one error for main to print, with nothing printed here.
+	out.Reset()
+	if _, err := parseFlags([]string{"-bogus"}, &out); err == nil || err.Error() != "flag provided but not defined: -bogus (see chat -help)" || out.Len() != 0 {
+		t.Errorf("got %v and output %q", err, out.String())
+	}
+	if _, err := parseFlags([]string{"-help"}, &out); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out.String(), "-addr") {
+		t.Errorf("-help: got %v and output %q", err, out.String())
+	}
+}
+
+func TestPlainLine(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"\xff\xfb\x00\xff\xfd\x00\r*** Welcome\r\n", "*** Welcome"},
+		{"<a> hi\r\n", "<a> hi"},
+		{"x\xff\xff y\n", "x\xff y"},
+		{"a\xff\xfa\x18\x01\xff\xf0b\r\n", "ab"},
+		{"a\xff\xf1b\r\n", "ab"},
+	}
+	for _, tt := range tests {
+		if got := plainLine(tt.in); got != tt.want {
+			t.Errorf("plainLine(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

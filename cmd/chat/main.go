@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	opts, err := parseFlags(os.Args[1:], os.Stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
@@ -57,14 +57,23 @@ func main() {
 	os.Exit(code)
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+// parseFlags reads the flags. -help prints the usage to stdout and returns
+// flag.ErrHelp; a bad flag is returned for main to print once, without the
+// usage.
+func parseFlags(args []string, stdout io.Writer) (options, error) {
 	opts := options{quitTimeout: 5 * time.Second}
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&opts.addr, "addr", "localhost:7666", "server address (host:port)")
 	fs.StringVar(&opts.nick, "nick", "", "nick to take after the welcome (sends /nick NAME)")
 	if err := fs.Parse(args); err != nil {
-		return opts, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "Usage: chat [flags]\n\nFlags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return opts, err
+		}
+		return opts, fmt.Errorf("%w (see chat -help)", err)
 	}
 	if fs.NArg() > 0 {
 		return opts, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))

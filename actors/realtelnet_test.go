@@ -1,0 +1,121 @@
+package actors
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// telnetUser is Debian's telnet client (inetutils) run by a person at a
+// terminal: a pseudo-terminal whose output the test reads.
+type telnetUser struct {
+	t    *testing.T
+	tty  *os.File
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the pty reader returns
+
+	mu  sync.Mutex
+	out bytes.Buffer // everything the terminal showed; guarded by mu
+}
+
+// startTelnet runs `telnet HOST PORT` under a pseudo-terminal, or skips the
+// test when the client is not installed.
+func startTelnet(t *testing.T, addr string) *telnetUser {
+	t.Helper()
+	path, err := exec.LookPath("telnet")
+	if err != nil {
+		t.Skip("Debian's telnet client is not installed (apt-get install telnet); .ci/run installs it")
+	}
+	host, port, _ := strings.Cut(addr, ":")
+	cmd := exec.Command(path, host, port)
+	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TERM=dumb")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatalf("start telnet: %v", err)
+	}
+	u := &telnetUser{t: t, tty: tty, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(u.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			u.mu.Lock()
+			u.out.Write(buf[:n])
+			u.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = tty.Close()
+		<-u.done
+	})
+	return u
+}
+
+// screen returns everything the terminal has shown so far.
+func (u *telnetUser) screen() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.out.String()
+}
+
+// waitFor polls the terminal until it has shown want.
+func (u *telnetUser) waitFor(want string) {
+	u.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !strings.Contains(u.screen(), want) {
+		if time.Now().After(deadline) {
+			u.t.Fatalf("the telnet user never saw %q; the terminal shows:\n%s", want, u.screen())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// typeText types into the terminal, as a person would.
+func (u *telnetUser) typeText(s string) {
+	u.t.Helper()
+	if _, err := u.tty.WriteString(s); err != nil {
+		u.t.Fatalf("type %q: %v", s, err)
+	}
+}
+
+// TestRealTelnetUTF8 drives Debian's telnet as a user would: text in several
+// scripts (whose UTF-8 holds the bytes 0x83 and 0x9C that telnet, outside
+// binary mode, turns into IAC IP and IAC BRK) reaches the others intact, and
+// Ctrl-C still ends the session.
+func TestRealTelnetUTF8(t *testing.T) {
+	s := startServer(t, nil)
+	watcher, _ := s.dial()
+	u := startTelnet(t, s.Addr().String())
+	u.waitFor("You are in room lobby")
+	line := watcher.expectPrefix("*** guest")
+	nick := strings.TrimSuffix(strings.TrimPrefix(line, "*** "), " joined lobby")
+
+	texts := []string{
+		"✓ done",            // U+2713: E2 9C 93
+		"у меня всё хорошо", // Cyrillic; у is D1 83
+		"ăîșț în București", // Romanian; ă is C4 83
+		"本日は晴天なり",           // CJK; 本 is E6 9C AC
+		"👍🏽 👩🏾‍💻 ünïcödé Ελληνικά ✔️", // emoji with skin tones, a ZWJ sequence, a variation selector
+	}
+	for _, text := range texts {
+		u.typeText(text + "\r")
+		watcher.expect("<" + nick + "> " + text)
+	}
+	u.typeText("\x03") // Ctrl-C
+	u.waitFor("bye...")
+	watcher.expect("*** " + nick + " left (quit)")
+	if strings.Contains(u.screen(), "\xff") {
+		t.Errorf("telnet showed a raw telnet byte:\n%q", u.screen())
+	}
+}
