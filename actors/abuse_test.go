@@ -173,28 +173,35 @@ func TestAbuseEndlessLine(t *testing.T) {
 
 func TestAbuseFloodControl(t *testing.T) {
 	s := startServer(t, func(c *Config) {
-		c.FloodRate = 1
+		c.FloodRate = 20
 		c.FloodBurst = 3
+		c.FloodQueueLines = 5
 		c.FloodStrikes = 5
 	})
 	watcher, _ := s.dial()
 	c, nick := s.dial()
 	watcher.expect("*** " + nick + " joined lobby")
-	for i := range 4 {
-		c.send(fmt.Sprintf("line %d", i))
+	// Ten lines at once: three within the burst, five queued and released
+	// at the flood rate, in order, and two dropped, with one notice.
+	var burst strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&burst, "line %d\r\n", i)
 	}
-	for i := range 3 {
+	_, _ = c.conn.Write([]byte(burst.String()))
+	for i := range 8 {
 		watcher.expect(fmt.Sprintf("<%s> line %d", nick, i))
 	}
-	c.expect("!!! slow down: at most 1 lines a second (bursts of 3); lines are being dropped")
+	c.expect("!!! slow down: 2 lines were dropped; lines over 20 a second wait their turn, at most 5 of them")
 	// Keep flooding: the strikes run out.
-	for i := range 20 {
-		fmt.Fprintf(c.conn, "more %d\r\n", i)
+	var flood strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&flood, "more %d\r\n", i)
 	}
-	c.expect("!!! disconnected: you sent too much too fast (flooding)")
+	_, _ = c.conn.Write([]byte(flood.String()))
+	c.skipUntil("!!! disconnected: you sent too much too fast (flooding)")
 	c.expect("bye...")
 	c.expectEOF()
-	watcher.expect("*** " + nick + " left (flooding)")
+	watcher.skipUntil("*** " + nick + " left (flooding)")
 	if got := testutil.ToFloat64(s.cfg.Metrics.disconnects.WithLabelValues("flooding")); got != 1 {
 		t.Errorf("flooding disconnects %v, want 1", got)
 	}

@@ -234,7 +234,7 @@ func TestChaos(t *testing.T) {
 	// Each room's own list agrees with the registry.
 	for name := range wantRooms {
 		probe.send(roomPID(t, s, name), &messages.ListMembers{})
-		got := expect[*messages.MemberList](t, probe).GetNicks()
+		got := memberNicks(expect[*messages.MemberList](t, probe))
 		var want []string
 		for _, c := range survivors {
 			if rooms[c.id%len(rooms)] == name {

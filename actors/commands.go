@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -13,15 +14,19 @@ import (
 // maxQuitMessageLen bounds what a user may say with /quit.
 const maxQuitMessageLen = 200
 
+// maxAwayMessageLen bounds an away message.
+const maxAwayMessageLen = 200
+
 // command is one slash command a user can type.
 type command struct {
-	name    string   // what /help lists
-	aliases []string // other names for it
-	usage   string   // syntax, as /help shows it
-	summary string   // one line for /help
-	detail  string   // more for /help NAME; may be empty
-	minArgs int      // arguments it needs; fewer gets the usage
-	run     func(c *connection, ctx actor.Context, args string)
+	name     string   // what /help lists
+	aliases  []string // other names for it
+	usage    string   // syntax, as /help shows it
+	summary  string   // one line for /help
+	detail   string   // more for /help NAME; may be empty
+	minArgs  int      // arguments it needs; fewer gets the usage
+	needRoom bool     // it acts on the user's room
+	run      func(c *connection, ctx actor.Context, args string)
 }
 
 // commandSet is the command table: one place that dispatches and checks
@@ -39,18 +44,25 @@ func newCommandSet() *commandSet {
 			run:    (*connection).cmdNick},
 		{name: "msg", usage: "/msg NICK TEXT", summary: "send a private message (also: @NICK TEXT)", minArgs: 2, run: (*connection).cmdMsg},
 		{name: "reply", usage: "/reply TEXT", summary: "answer the last private message you got", minArgs: 1, run: (*connection).cmdReply},
-		{name: "me", usage: "/me TEXT", summary: "act: the room sees * yournick TEXT", minArgs: 1, run: (*connection).cmdMe},
-		{name: "who", aliases: []string{"list", "names"}, usage: "/who", summary: "who is in your room", run: (*connection).cmdWho},
-		{name: "users", usage: "/users", summary: "everyone online, with their rooms", run: (*connection).cmdUsers},
+		{name: "me", usage: "/me TEXT", summary: "act: the room sees * yournick TEXT", minArgs: 1, needRoom: true, run: (*connection).cmdMe},
+		{name: "who", aliases: []string{"list", "names"}, usage: "/who [PATTERN]", summary: "who is in your room", needRoom: true,
+			detail: listingDetail, run: (*connection).cmdWho},
+		{name: "users", usage: "/users [PATTERN]", summary: "everyone online, with their rooms", detail: listingDetail, run: (*connection).cmdUsers},
+		{name: "whois", usage: "/whois NICK", summary: "a user's room, idle time, connection time and away message", minArgs: 1, run: (*connection).cmdWhois},
 		{name: "join", usage: "/join ROOM", summary: "leave your room and enter ROOM, creating it if needed", minArgs: 1,
 			detail: fmt.Sprintf("1 to %d lower-case letters, digits, _ or -, with an optional leading #. A room closes when its last member leaves; the lobby never does.", maxRoomNameLen),
 			run:    (*connection).cmdJoin},
 		{name: "leave", aliases: []string{"part"}, usage: "/leave", summary: "go back to the lobby", run: (*connection).cmdLeave},
-		{name: "rooms", usage: "/rooms", summary: "every room, with its member count and topic", run: (*connection).cmdRooms},
-		{name: "topic", usage: "/topic [TEXT]", summary: "show the room's topic, or set it", detail: "/topic - clears it.", run: (*connection).cmdTopic},
+		{name: "rooms", usage: "/rooms [PATTERN]", summary: "the rooms, with their member counts and topics", detail: listingDetail, run: (*connection).cmdRooms},
+		{name: "topic", usage: "/topic [TEXT]", summary: "show the room's topic, or set it", detail: "/topic - clears it.", needRoom: true, run: (*connection).cmdTopic},
+		{name: "away", usage: "/away [MESSAGE]", summary: "mark yourself away; /who and /users show it, and private messages get it as an answer",
+			detail: "/back, or /away with nothing after it when you are away, marks you back.", run: (*connection).cmdAway},
+		{name: "back", usage: "/back", summary: "you are no longer away", run: (*connection).cmdBack},
 		{name: "ignore", usage: "/ignore [NICK]", summary: "stop seeing a user's messages; alone, list whom you ignore",
-			detail: "Lasts for this session; the ignored user is not told.", run: (*connection).cmdIgnore},
+			detail: "Lasts for this session and follows the user through renames; the ignored user is not told.", run: (*connection).cmdIgnore},
 		{name: "unignore", usage: "/unignore NICK", summary: "see a user's messages again", minArgs: 1, run: (*connection).cmdUnignore},
+		{name: "bell", usage: "/bell [on|off]", summary: "ring your terminal's bell when your nick is mentioned or a private message comes (on at first)", run: (*connection).cmdBell},
+		{name: "motd", usage: "/motd", summary: "show the message of the day again", run: (*connection).cmdMOTD},
 		{name: "quit", aliases: []string{"bye", "exit"}, usage: "/quit [REASON]", summary: "leave the server (typing exit works too)", run: (*connection).cmdQuit},
 	}
 	s := &commandSet{list: list, byName: make(map[string]*command)}
@@ -63,6 +75,10 @@ func newCommandSet() *commandSet {
 	return s
 }
 
+// listingDetail is /help's word on the listing commands.
+var listingDetail = fmt.Sprintf("Lists at most %d, with how many there are. PATTERN narrows it: * matches anything, ? one character; "+
+	"without them, names that contain PATTERN. A long listing counts against your flood allowance like the lines you send.", maxListed)
+
 // runCommand dispatches one parsed command, checking its arguments first.
 func (c *connection) runCommand(ctx actor.Context, in input) {
 	cmd, ok := c.srv.commands.byName[in.name]
@@ -72,6 +88,10 @@ func (c *connection) runCommand(ctx actor.Context, in input) {
 	}
 	if len(strings.Fields(in.args)) < cmd.minArgs {
 		c.sendError(ctx, "usage: "+cmd.usage)
+		return
+	}
+	if cmd.needRoom && c.roomPID == nil {
+		c.sendError(ctx, fmt.Sprintf("/%s needs a room, and you are in none; /join ROOM", cmd.name))
 		return
 	}
 	cmd.run(c, ctx, in.args)
@@ -98,11 +118,19 @@ func (c *connection) cmdHelp(ctx actor.Context, args string) {
 	c.sendNotice(ctx, "Commands (a line that is not a command goes to your room; start it with // to send a leading /):")
 	width := 0
 	for _, cmd := range c.srv.commands.list {
-		width = max(width, len(cmd.usage))
+		width = max(width, len(helpName(cmd)))
 	}
 	for _, cmd := range c.srv.commands.list {
-		c.sendNotice(ctx, fmt.Sprintf("  %-*s  %s", width, cmd.usage, cmd.summary))
+		c.sendNotice(ctx, fmt.Sprintf("  %-*s  %s", width, helpName(cmd), cmd.summary))
 	}
+}
+
+// helpName is a command's usage with its aliases: "/who [PATTERN] (/list, /names)".
+func helpName(cmd *command) string {
+	if len(cmd.aliases) == 0 {
+		return cmd.usage
+	}
+	return fmt.Sprintf("%s (/%s)", cmd.usage, strings.Join(cmd.aliases, ", /"))
 }
 
 // cmdNick: /nick NAME
@@ -112,8 +140,7 @@ func (c *connection) cmdNick(ctx actor.Context, args string) {
 		c.sendError(ctx, err.Error())
 		return
 	}
-	c.renaming = true
-	ctx.Request(c.srv.registry, &messages.SetNick{Nick: nick})
+	c.ask(ctx, c.srv.registry, &messages.SetNick{Nick: nick}, waitNick, "/nick")
 }
 
 // cmdMsg: /msg NICK TEXT
@@ -124,7 +151,7 @@ func (c *connection) cmdMsg(ctx actor.Context, args string) {
 		c.sendError(ctx, "usage: /msg NICK TEXT")
 		return
 	}
-	ctx.Request(c.srv.registry, &messages.SendPrivateMessage{ToNick: to, Text: text})
+	c.ask(ctx, c.srv.registry, &messages.SendPrivateMessage{ToNick: to, Text: text}, waitPrivate, "/msg")
 }
 
 // cmdReply: /reply TEXT
@@ -133,22 +160,113 @@ func (c *connection) cmdReply(ctx actor.Context, args string) {
 		c.sendError(ctx, "nobody has sent you a private message yet")
 		return
 	}
-	ctx.Request(c.srv.registry, &messages.SendPrivateMessage{ToNick: c.lastPM.GetFromNick(), ToConnId: c.lastPM.GetFromConnId(), Text: args})
+	c.ask(ctx, c.srv.registry, &messages.SendPrivateMessage{ToNick: c.lastPM.GetFromNick(), ToConnId: c.lastPM.GetFromConnId(), Text: args}, waitPrivate, "/reply")
 }
 
-// cmdMe: /me TEXT
+func (c *connection) handlePrivateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
+	c.writeLine(ctx, appendPrivateSent(c.scratch[:0], msg.GetToNick(), msg.GetText()))
+	if away := msg.GetAway(); away != "" {
+		c.sendNotice(ctx, fmt.Sprintf("%s is away: %s", msg.GetToNick(), away))
+	}
+	if c.answered(waitPrivate) {
+		c.flushPending(ctx)
+	}
+}
+
+// cmdMe: /me TEXT. The room sends the action back to us too; that is the
+// answer the next line waits for.
 func (c *connection) cmdMe(ctx actor.Context, args string) {
-	ctx.Request(c.roomPID, &messages.PostMessage{Text: args, Action: true})
+	c.ask(ctx, c.roomPID, &messages.PostMessage{Text: args, Action: true}, waitAction, "/me")
 }
 
-// cmdWho: /who
-func (c *connection) cmdWho(ctx actor.Context, _ string) {
-	ctx.Request(c.roomPID, &messages.ListMembers{})
+// cmdWho: /who [PATTERN]
+func (c *connection) cmdWho(ctx actor.Context, args string) {
+	c.ask(ctx, c.roomPID, &messages.ListMembers{Pattern: args, Limit: maxListed}, waitMembers, "/who")
 }
 
-// cmdUsers: /users
-func (c *connection) cmdUsers(ctx actor.Context, _ string) {
-	ctx.Request(c.srv.registry, &messages.ListUsers{})
+func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberList) {
+	names := make([]string, len(msg.GetMembers()))
+	for i, m := range msg.GetMembers() {
+		names[i] = m.GetNick()
+		if m.GetAway() != "" {
+			names[i] += " (away)"
+		}
+	}
+	head := fmt.Sprintf("%d in %s", msg.GetTotal(), msg.GetRoom())
+	if msg.GetMatched() != msg.GetTotal() {
+		head += fmt.Sprintf(", %d matching", msg.GetMatched())
+	}
+	line := head + ": " + strings.Join(names, ", ")
+	if len(names) == 0 {
+		line = head
+	}
+	if more := int(msg.GetMatched()) - len(names); more > 0 {
+		line += fmt.Sprintf(" and %d more (narrow it: /who PATTERN)", more)
+	}
+	c.sendNotice(ctx, line)
+	c.listed(ctx, len(names), waitMembers)
+}
+
+// listed ends a listing's wait and charges its length against the flood
+// allowance: a listing's output counts like the lines a user sends.
+func (c *connection) listed(ctx actor.Context, lines int, kind waitKind) {
+	if c.gate != nil {
+		c.gate.charge(lines/listingLinesPerLine, time.Now())
+	}
+	if c.answered(kind) {
+		c.flushPending(ctx)
+	}
+}
+
+// cmdUsers: /users [PATTERN]
+func (c *connection) cmdUsers(ctx actor.Context, args string) {
+	c.ask(ctx, c.srv.registry, &messages.ListUsers{Pattern: args, Limit: maxListed}, waitUsers, "/users")
+}
+
+func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
+	users := msg.GetUsers()
+	if msg.GetMatched() == msg.GetTotal() {
+		c.sendNotice(ctx, fmt.Sprintf("%d online:", msg.GetTotal()))
+	} else {
+		c.sendNotice(ctx, fmt.Sprintf("%d online, %d matching:", msg.GetTotal(), msg.GetMatched()))
+	}
+	for _, u := range users {
+		line := fmt.Sprintf("  %s in %s", u.GetNick(), u.GetRoom())
+		if u.GetAway() != "" {
+			line += " (away: " + u.GetAway() + ")"
+		}
+		c.sendNotice(ctx, line)
+	}
+	if more := int(msg.GetMatched()) - len(users); more > 0 {
+		c.sendNotice(ctx, fmt.Sprintf("  ... and %d more (narrow it: /users PATTERN)", more))
+	}
+	c.listed(ctx, len(users), waitUsers)
+}
+
+// cmdWhois: /whois NICK
+func (c *connection) cmdWhois(ctx actor.Context, args string) {
+	c.ask(ctx, c.srv.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0]}, waitWhois, "/whois")
+}
+
+func (c *connection) handleUserDescription(ctx actor.Context, msg *messages.UserDescription) {
+	connected := time.UnixMilli(msg.GetConnectedUnixMillis()).UTC()
+	room := "in " + msg.GetRoom()
+	if msg.GetRoom() == "" {
+		room = "in no room"
+	}
+	c.sendNotice(ctx, fmt.Sprintf("%s is %s, connected since %s (%s ago), idle %s", msg.GetNick(), room,
+		connected.Format("2006-01-02 15:04:05Z"), roughDuration(time.Since(connected)), roughDuration(time.Duration(msg.GetIdleMillis())*time.Millisecond)))
+	if away := msg.GetAway(); away != "" {
+		c.sendNotice(ctx, fmt.Sprintf("%s is away: %s", msg.GetNick(), away))
+	}
+	if c.answered(waitWhois) {
+		c.flushPending(ctx)
+	}
+}
+
+// roughDuration renders a duration to the second: "3m12s", "0s".
+func roughDuration(d time.Duration) string {
+	return max(d, 0).Truncate(time.Second).String()
 }
 
 // cmdJoin: /join ROOM
@@ -167,20 +285,45 @@ func (c *connection) cmdLeave(ctx actor.Context, _ string) {
 }
 
 func (c *connection) moveTo(ctx actor.Context, room string) {
-	if room == c.room {
+	if room == c.room && c.roomPID != nil {
 		c.sendError(ctx, "you are already in "+room)
+		return
+	}
+	if c.roomPID == nil {
+		c.join(ctx, room)
 		return
 	}
 	// Join once the old room has answered (RoomLeft), so that all it sent us
 	// comes before anything from the new one. Lines wait meanwhile.
-	ctx.Request(c.roomPID, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
+	c.leaving = c.roomPID
 	c.room = room
 	c.roomPID = nil
+	c.ask(ctx, c.leaving, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART}, waitLeave, "/join "+room)
 }
 
-// cmdRooms: /rooms
-func (c *connection) cmdRooms(ctx actor.Context, _ string) {
-	ctx.Request(c.srv.rooms, &messages.ListRooms{})
+// cmdRooms: /rooms [PATTERN]
+func (c *connection) cmdRooms(ctx actor.Context, args string) {
+	c.ask(ctx, c.srv.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed}, waitRooms, "/rooms")
+}
+
+func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
+	list := msg.GetRooms()
+	if msg.GetMatched() == msg.GetTotal() {
+		c.sendNotice(ctx, fmt.Sprintf("%d rooms:", msg.GetTotal()))
+	} else {
+		c.sendNotice(ctx, fmt.Sprintf("%d rooms, %d matching:", msg.GetTotal(), msg.GetMatched()))
+	}
+	for _, r := range list {
+		line := fmt.Sprintf("  %s (%d)", r.GetName(), r.GetMembers())
+		if r.GetTopic() != "" {
+			line += " " + r.GetTopic()
+		}
+		c.sendNotice(ctx, line)
+	}
+	if more := int(msg.GetMatched()) - len(list); more > 0 {
+		c.sendNotice(ctx, fmt.Sprintf("  ... and %d more (narrow it: /rooms PATTERN)", more))
+	}
+	c.listed(ctx, len(list), waitRooms)
 }
 
 // cmdTopic: /topic [TEXT]; "/topic -" clears it.
@@ -193,9 +336,80 @@ func (c *connection) cmdTopic(ctx actor.Context, args string) {
 			c.sendNotice(ctx, "Topic: "+c.topic)
 		}
 	case "-":
-		ctx.Request(c.roomPID, &messages.SetTopic{})
+		c.ask(ctx, c.roomPID, &messages.SetTopic{}, waitTopic, "/topic")
 	default:
-		ctx.Request(c.roomPID, &messages.SetTopic{Topic: args})
+		c.ask(ctx, c.roomPID, &messages.SetTopic{Topic: args}, waitTopic, "/topic")
+	}
+}
+
+// cmdAway: /away [MESSAGE]; alone, it marks you back if you were away.
+func (c *connection) cmdAway(ctx actor.Context, args string) {
+	if args == "" {
+		if c.away != "" {
+			c.cmdBack(ctx, "")
+			return
+		}
+		args = "away"
+	}
+	if len(args) > maxAwayMessageLen {
+		args = strings.ToValidUTF8(args[:maxAwayMessageLen], "")
+	}
+	c.setAway(ctx, args)
+}
+
+// cmdBack: /back
+func (c *connection) cmdBack(ctx actor.Context, _ string) {
+	if c.away == "" {
+		c.sendError(ctx, "you are not marked as away")
+		return
+	}
+	c.setAway(ctx, "")
+}
+
+// setAway tells our room (for /who) and the registry (for /users, /whois
+// and private messages), and waits for the registry.
+func (c *connection) setAway(ctx actor.Context, message string) {
+	if c.roomPID != nil {
+		ctx.Request(c.roomPID, &messages.SetAway{Message: message})
+	}
+	c.ask(ctx, c.srv.registry, &messages.SetAway{Message: message}, waitAway, "/away")
+}
+
+func (c *connection) handleAwaySet(ctx actor.Context, msg *messages.AwaySet) {
+	c.away = msg.GetMessage()
+	if c.away == "" {
+		c.sendNotice(ctx, "You are back.")
+	} else {
+		c.sendNotice(ctx, "You are marked as away: "+c.away)
+	}
+	if c.answered(waitAway) {
+		c.flushPending(ctx)
+	}
+}
+
+// cmdBell: /bell [on|off]
+func (c *connection) cmdBell(ctx actor.Context, args string) {
+	switch strings.ToLower(args) {
+	case "":
+	case "on":
+		c.noBell = false
+	case "off":
+		c.noBell = true
+	default:
+		c.sendError(ctx, "usage: /bell [on|off]")
+		return
+	}
+	if c.noBell {
+		c.sendNotice(ctx, "The bell is off.")
+	} else {
+		c.sendNotice(ctx, "The bell is on: it rings when your nick is mentioned and when a private message comes.")
+	}
+}
+
+// cmdMOTD: /motd
+func (c *connection) cmdMOTD(ctx actor.Context, _ string) {
+	if !c.sendMOTD(ctx) {
+		c.sendNotice(ctx, "There is no message of the day.")
 	}
 }
 
@@ -206,7 +420,7 @@ func (c *connection) cmdIgnore(ctx actor.Context, args string) {
 		return
 	}
 	nick := strings.Fields(args)[0]
-	c.resolve(ctx, nick, func(r *messages.NickResolved) {
+	c.resolve(ctx, "/ignore", nick, func(r *messages.NickResolved) {
 		if r.GetConnId() == c.id {
 			c.sendError(ctx, "you cannot ignore yourself")
 			return
@@ -219,17 +433,48 @@ func (c *connection) cmdIgnore(ctx actor.Context, args string) {
 	})
 }
 
+// listIgnored asks the registry for the current nicks of the users we
+// ignore: they may have renamed, or left.
 func (c *connection) listIgnored(ctx actor.Context) {
 	if len(c.ignored) == 0 {
 		c.sendNotice(ctx, "You ignore nobody.")
 		return
 	}
-	nicks := make([]string, 0, len(c.ignored))
-	for _, n := range c.ignored {
-		nicks = append(nicks, n)
+	ids := make([]uint64, 0, len(c.ignored))
+	for id := range c.ignored {
+		ids = append(ids, id)
 	}
-	slices.Sort(nicks)
-	c.sendNotice(ctx, "You ignore: "+strings.Join(nicks, ", "))
+	c.ask(ctx, c.srv.registry, &messages.DescribeConnections{ConnIds: ids}, waitIgnored, "/ignore")
+}
+
+// handleConnectionsDescribed shows the ignore list with current nicks and
+// forgets the users who have left (their connections never come back).
+func (c *connection) handleConnectionsDescribed(ctx actor.Context, msg *messages.ConnectionsDescribed) {
+	if !c.answered(waitIgnored) {
+		return
+	}
+	online := make(map[uint64]string, len(msg.GetUsers()))
+	for _, u := range msg.GetUsers() {
+		online[u.GetConnId()] = u.GetNick()
+	}
+	for id := range c.ignored {
+		if nick, ok := online[id]; ok {
+			c.ignored[id] = nick
+		} else {
+			delete(c.ignored, id)
+		}
+	}
+	if len(c.ignored) == 0 {
+		c.sendNotice(ctx, "You ignore nobody.")
+	} else {
+		nicks := make([]string, 0, len(c.ignored))
+		for _, n := range c.ignored {
+			nicks = append(nicks, n)
+		}
+		slices.Sort(nicks)
+		c.sendNotice(ctx, "You ignore: "+strings.Join(nicks, ", "))
+	}
+	c.flushPending(ctx)
 }
 
 // cmdUnignore: /unignore NICK. The nick is matched against the list first
@@ -243,7 +488,7 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 			return
 		}
 	}
-	c.resolve(ctx, nick, func(r *messages.NickResolved) {
+	c.resolve(ctx, "/unignore", nick, func(r *messages.NickResolved) {
 		if _, ok := c.ignored[r.GetConnId()]; !ok {
 			c.sendError(ctx, fmt.Sprintf("you are not ignoring %s", r.GetNick()))
 			return
@@ -253,20 +498,22 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 	})
 }
 
-// resolve asks the registry who holds nick and continues with the answer
-// inside this actor (ReenterAfter), without blocking it.
-func (c *connection) resolve(ctx actor.Context, nick string, then func(*messages.NickResolved)) {
-	f := ctx.RequestFuture(c.srv.registry, &messages.ResolveNick{Nick: nick}, requestTimeout)
-	ctx.ReenterAfter(f, func(res any, err error) {
-		switch r := res.(type) {
-		case *messages.NickResolved:
-			then(r)
-		case *messages.CommandRejected:
-			c.sendError(ctx, r.GetReason())
-		default:
-			c.sendError(ctx, fmt.Sprintf("could not look up %s: %v", nick, err))
-		}
-	})
+// resolve asks the registry who holds nick and continues with the answer.
+// It is an ordinary request and reply, not a future with ReenterAfter: at
+// the pinned protoactor a continuation is a system message and would overtake
+// what the registry sent before it.
+func (c *connection) resolve(ctx actor.Context, command, nick string, then func(*messages.NickResolved)) {
+	c.ask(ctx, c.srv.registry, &messages.ResolveNick{Nick: nick}, waitResolve, command)
+	c.wait.then = then
+}
+
+func (c *connection) handleNickResolved(ctx actor.Context, msg *messages.NickResolved) {
+	then := c.wait.then
+	if !c.answered(waitResolve) {
+		return
+	}
+	then(msg)
+	c.flushPending(ctx)
 }
 
 // cmdQuit: /quit [REASON], /bye, /exit, or a line that is just exit.

@@ -20,7 +20,10 @@ type Config struct {
 	LingerTimeout   time.Duration // how long to drain a client's input after the goodbye before closing
 	FloodRate       float64       // input lines per second a connection may sustain; 0: no flood control
 	FloodBurst      int           // input lines a connection may send at once before the rate applies
-	FloodStrikes    int           // refused lines (recovering one a second) before a flooder is disconnected
+	FloodQueueLines int           // input lines over the flood allowance that wait their turn; past it they are dropped
+	FloodQueueBytes int           // bytes of such lines that wait, at most
+	FloodStrikes    int           // dropped lines (forgiven one a second) before a flooder is disconnected
+	RequestTimeout  time.Duration // longest a connection waits for an answer from the registry or a room
 	MaxConns        int           // open connections at most; 0: no limit
 	MaxConnsPerIP   int           // open connections from one IP address at most; 0: no limit
 	IdleTimeout     time.Duration // disconnect a client that sends nothing for this long; 0: never
@@ -44,7 +47,10 @@ func DefaultConfig() Config {
 		LingerTimeout:   1 * time.Second,
 		FloodRate:       5,
 		FloodBurst:      10,
-		FloodStrikes:    20,
+		FloodQueueLines: 100,
+		FloodQueueBytes: 32 << 10,
+		FloodStrikes:    500,
+		RequestTimeout:  5 * time.Second,
 		MaxConns:        10000,
 		MaxConnsPerIP:   32,
 		KeepAlive:       30 * time.Second,
@@ -89,6 +95,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FloodStrikes < 1 {
 		c.FloodStrikes = 1
+	}
+	if c.FloodQueueLines <= 0 {
+		c.FloodQueueLines = d.FloodQueueLines
+	}
+	if c.FloodQueueBytes <= 0 {
+		c.FloodQueueBytes = d.FloodQueueBytes
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = d.RequestTimeout
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = d.KeepAlive

@@ -16,41 +16,53 @@ import (
 // second: one who slows down is forgiven.
 const floodStrikeRecovery = 1
 
-// requestTimeout bounds a request whose answer a command waits for.
-const requestTimeout = 5 * time.Second
-
 // connection is the actor for one client connection. It turns the lines that
 // its reader goroutine sends into commands and posts, and renders everything
 // the rooms and the registry send it into lines in its outbox. It never
 // touches the socket itself: its socket's writer goroutine does.
 //
+// A user's lines take effect, and are answered, in the order they were typed:
+// a command that needs an answer from another actor holds the lines after it
+// until the answer comes (or its timeout passes; see replyWait), so "/who"
+// then "/quit" prints the member list before bye....
+//
 // Every end of a connection is this actor stopping; see handleStopping.
 type connection struct {
 	// Static after construction.
-	id     uint64
-	remote string
-	srv    *serverDeps
-	sock   *socket
-	logger *slog.Logger // the server's; every line about this connection adds its conn and remote
+	id        uint64
+	remote    string
+	srv       *serverDeps
+	sock      *socket
+	logger    *slog.Logger // the server's; every line about this connection adds its conn and remote
+	connected time.Time
 
 	// Owned by Receive.
-	nick      string                           // empty until the registry names us
-	room      string                           // the room we are in or on our way to
-	roomPID   *actor.PID                       // nil while joining
-	topic     string                           // our room's topic, for /topic
-	renaming  bool                             // a nick change is on its way: later lines wait for it
-	flood     *rate.Limiter                    // input lines; nil: no flood control
-	strikes   *rate.Limiter                    // refused lines before a flooder is disconnected
-	warned    bool                             // told the user lines are being dropped, since the last accepted one
-	lastInput time.Time                        // when the user last sent a line, for the idle timeout
-	idleTimer *time.Timer                      // sends IdleCheck; nil without an idle timeout
-	pending   []string                         // lines held until we are registered and in a room; bounded by the socket's line credits
-	reason    messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
-	quitMsg   string                           // what the user said with /quit
-	goodbye   string                           // the notice to send before bye... at shutdown
-	lastPM    *messages.PrivateMessageReceived // for /reply
-	ignored   map[uint64]string                // connection id -> nick, for /ignore
-	scratch   []byte                           // reused buffer for rendering lines
+	nick       string                           // empty until the registry names us
+	room       string                           // the room we are in or on our way to; empty when no room would have us
+	roomPID    *actor.PID                       // nil while joining or moving
+	leaving    *actor.PID                       // the room we are moving out of, until it answers RoomLeft
+	topic      string                           // our room's topic, for /topic
+	away       string                           // our away message; empty: not away
+	noBell     bool                             // /bell off: no BEL on mentions and private messages
+	wait       replyWait                        // the answer the next line waits for
+	gate       *floodGate                       // nil: no flood control
+	releasing  bool                             // a ReleaseQueuedLines is on its way
+	pending    []pendingLine                    // lines that wait for the answer; see ready
+	inputEnded bool                             // the client half-closed: leave once every line is answered
+	lastInput  time.Time                        // when the user last sent a line, for the idle timeout and /whois
+	idleTimer  *time.Timer                      // sends IdleCheck; nil without an idle timeout
+	reason     messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
+	quitMsg    string                           // what the user said with /quit
+	goodbye    string                           // the notice to send before bye... at shutdown
+	lastPM     *messages.PrivateMessageReceived // for /reply
+	ignored    map[uint64]string                // connection id -> nick, for /ignore
+	scratch    []byte                           // reused buffer for rendering lines
+}
+
+// pendingLine is an input line waiting for an answer to an earlier one.
+type pendingLine struct {
+	text   string
+	credit bool // it still holds its reader credit (see socket.lineHandled)
 }
 
 func newConnection(id uint64, remote string, sock *socket, srv *serverDeps) actor.Producer {
@@ -65,7 +77,6 @@ func newConnection(id uint64, remote string, sock *socket, srv *serverDeps) acto
 	}
 }
 
-// Receive handles one message.
 func (c *connection) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
@@ -74,9 +85,13 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleStopping(ctx)
 	case *actor.Stopped, *actor.Restarting:
 
-	// From the reader and writer goroutines.
+	// From the reader and writer goroutines, and our own timers.
 	case *messages.LineReceived:
 		c.handleInput(ctx, msg.GetText())
+	case *messages.ReleaseQueuedLines:
+		c.handleRelease(ctx)
+	case *messages.ReplyTimedOut:
+		c.handleReplyTimedOut(ctx, msg)
 	case *messages.IdleCheck:
 		c.handleIdleCheck(ctx)
 	case *messages.LineTooLong:
@@ -100,21 +115,29 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.RoomJoined:
 		c.handleRoomJoined(ctx, msg)
 	case *messages.RoomLeft:
-		c.join(ctx, c.room)
+		c.handleRoomLeft(ctx)
 	case *messages.NickChanged:
 		c.handleNickChanged(ctx, msg)
 	case *messages.PrivateMessageSent:
-		c.writeLine(ctx, appendPrivateSent(c.scratch[:0], msg.GetToNick(), msg.GetText()))
+		c.handlePrivateSent(ctx, msg)
 	case *messages.MemberList:
 		c.handleMemberList(ctx, msg)
 	case *messages.UserList:
 		c.handleUserList(ctx, msg)
 	case *messages.RoomList:
 		c.handleRoomList(ctx, msg)
+	case *messages.NickResolved:
+		c.handleNickResolved(ctx, msg)
+	case *messages.ConnectionsDescribed:
+		c.handleConnectionsDescribed(ctx, msg)
+	case *messages.UserDescription:
+		c.handleUserDescription(ctx, msg)
+	case *messages.AwaySet:
+		c.handleAwaySet(ctx, msg)
 	case *messages.CommandRejected:
 		c.handleRejected(ctx, msg)
 
-	// Events.
+	// Events, and questions from other users' connections.
 	case *messages.MessagePosted:
 		c.handlePosted(ctx, msg)
 	case *messages.MemberJoined:
@@ -127,6 +150,8 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleTopicChanged(ctx, msg)
 	case *messages.PrivateMessageReceived:
 		c.handlePrivateReceived(ctx, msg)
+	case *messages.DescribeUser:
+		c.handleDescribeUser(ctx)
 
 	// From the server.
 	case *messages.Ping:
@@ -142,40 +167,63 @@ func (c *connection) Receive(ctx actor.Context) {
 // nick; the welcome follows its answer.
 func (c *connection) handleStarted(ctx actor.Context) {
 	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote)
-	if cfg := c.srv.cfg; cfg.FloodRate > 0 {
-		c.flood = rate.NewLimiter(rate.Limit(cfg.FloodRate), cfg.FloodBurst)
-		c.strikes = rate.NewLimiter(rate.Limit(floodStrikeRecovery), cfg.FloodStrikes)
+	c.connected = time.Now()
+	c.lastInput = c.connected
+	cfg := c.srv.cfg
+	if cfg.FloodRate > 0 {
+		c.gate = newFloodGate(floodGateConfig{
+			rate: cfg.FloodRate, burst: cfg.FloodBurst,
+			maxLines: cfg.FloodQueueLines, maxBytes: cfg.FloodQueueBytes,
+			strikes: cfg.FloodStrikes, strikeRate: rate.Limit(floodStrikeRecovery),
+		})
 	}
-	if idle := c.srv.cfg.IdleTimeout; idle > 0 {
-		c.lastInput = time.Now()
-		c.armIdleTimer(ctx, idle)
+	if cfg.IdleTimeout > 0 {
+		c.armIdleTimer(ctx, cfg.IdleTimeout)
 	}
 	c.write(ctx, telnetOffer) // first, before any line: see telnetOffer
 	c.sock.start(ctx.ActorSystem(), ctx.Self(), &c.srv.sockets.wg)
-	ctx.Request(c.srv.registry, &messages.RegisterConnection{ConnId: c.id, RemoteAddr: c.remote})
+	c.ask(ctx, c.srv.registry, &messages.RegisterConnection{ConnId: c.id, RemoteAddr: c.remote}, waitRegister, "")
 }
 
 func (c *connection) handleRegistered(ctx actor.Context, msg *messages.ConnectionRegistered) {
+	if !c.answered(waitRegister) {
+		return
+	}
 	c.nick = msg.GetNick()
 	c.sendNotice(ctx, fmt.Sprintf("Welcome to actorchat %s, a chat server built on actors.", c.srv.cfg.Version))
 	c.sendNotice(ctx, fmt.Sprintf("You are %s. Change it with /nick NAME. Type /help for commands, /quit to leave.", c.nick))
-	if motd := c.srv.motd.Load(); motd != nil {
-		for _, line := range *motd {
-			c.sendNotice(ctx, line)
-		}
-	}
+	c.sendMOTD(ctx)
 	c.join(ctx, lobbyName)
+}
+
+// sendMOTD shows the message of the day, if there is one, and reports
+// whether there was.
+func (c *connection) sendMOTD(ctx actor.Context) bool {
+	motd := c.srv.motd.Load()
+	if motd == nil || len(*motd) == 0 {
+		return false
+	}
+	for _, line := range *motd {
+		c.sendNotice(ctx, line)
+	}
+	return true
 }
 
 // join asks the rooms actor to put us into room; lines wait until it answers.
 func (c *connection) join(ctx actor.Context, room string) {
 	c.room = room
 	c.roomPID = nil
-	ctx.Request(c.srv.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, ConnId: c.id})
+	c.ask(ctx, c.srv.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, ConnId: c.id, Away: c.away}, waitJoin, "/join "+room)
 }
 
+// handleRoomJoined enters the room we asked for. A room we no longer want
+// (its answer came after we gave up on it) is left at once.
 func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
-	c.room = msg.GetRoom()
+	if c.roomPID != nil || msg.GetRoom() != c.room {
+		ctx.Request(ctx.Sender(), &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
+		return
+	}
+	c.answered(waitJoin)
 	c.roomPID = ctx.Sender()
 	c.topic = msg.GetTopic()
 	ctx.Request(c.srv.registry, &messages.UserMoved{Room: c.room})
@@ -192,6 +240,17 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	c.flushPending(ctx)
 }
 
+// handleRoomLeft: the room we are moving out of has let us go; on to the
+// next one.
+func (c *connection) handleRoomLeft(ctx actor.Context) {
+	if c.wait.kind != waitLeave || !ctx.Sender().Equal(c.leaving) {
+		return // a room we had already given up on
+	}
+	c.answered(waitLeave)
+	c.leaving = nil
+	c.join(ctx, c.room)
+}
+
 // namesList renders who else is in a room, for the join notice: some of
 // the others by name, and how many more there are.
 func namesList(some []string, others int) string {
@@ -204,46 +263,93 @@ func namesList(some []string, others int) string {
 	return strings.Join(some, ", ")
 }
 
-// ready reports whether input can be acted on: we have a nick and a room,
-// and no nick change is on its way (so that "/nick bob" then "hi" reads as
-// "<bob> hi").
+// ready reports whether input can be acted on: we have a nick and no answer
+// is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
+// then "/quit" shows the list first.
 func (c *connection) ready() bool {
-	return c.nick != "" && c.roomPID != nil && !c.renaming
+	return c.nick != "" && c.wait.kind == waitNone
 }
 
+// flushPending acts on the lines that waited, in order, until one of them
+// waits for an answer in turn. Once the client has ended its input and
+// every line is answered, the connection ends as if it had typed /quit.
 func (c *connection) flushPending(ctx actor.Context) {
 	for len(c.pending) > 0 && c.ready() && c.reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-		line := c.pending[0]
+		p := c.pending[0]
 		c.pending = c.pending[1:]
-		c.handleLine(ctx, line)
+		c.handleLine(ctx, p.text, p.credit)
 	}
 	if len(c.pending) == 0 {
 		c.pending = nil
 	}
+	if c.inputEnded && c.ready() && len(c.pending) == 0 && (c.gate == nil || c.gate.waiting() == 0) {
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_QUIT)
+	}
 }
 
-// handleInput counts one input line against the flood limit and acts on it.
-// Over the limit the line is dropped (the user is told once per run of
-// dropped lines); a client that keeps flooding uses up its strikes and is
-// disconnected.
+// handleInput counts one input line against the flood allowance: within it
+// the line is acted on; over it the line waits its turn, or past the queue
+// is dropped (see floodGate).
 func (c *connection) handleInput(ctx actor.Context, line string) {
 	c.srv.metrics.linesReceived.Inc()
 	c.lastInput = time.Now()
-	if c.flood != nil && !c.flood.Allow() {
-		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
-		c.sock.lineHandled()
-		if !c.strikes.Allow() {
-			c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
-			return
-		}
-		if !c.warned {
-			c.warned = true
-			c.sendError(ctx, fmt.Sprintf("slow down: at most %g lines a second (bursts of %d); lines are being dropped", c.srv.cfg.FloodRate, c.srv.cfg.FloodBurst))
-		}
+	if c.gate == nil {
+		c.handleLine(ctx, line, true)
 		return
 	}
-	c.warned = false
-	c.handleLine(ctx, line)
+	switch c.gate.admit(line, c.lastInput) {
+	case admitRun:
+		c.handleLine(ctx, line, true)
+	case admitQueued:
+		c.sock.lineHandled() // the queue bounds itself; the reader may read on
+		c.armRelease(ctx, c.gate.untilNext(c.lastInput))
+	case admitDropped:
+		c.sock.lineHandled()
+		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
+	case admitDisconnect:
+		c.sock.lineHandled()
+		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
+	}
+}
+
+// armRelease has a ReleaseQueuedLines sent to us after d, unless one is on
+// its way already.
+func (c *connection) armRelease(ctx actor.Context, d time.Duration) {
+	if c.releasing {
+		return
+	}
+	c.releasing = true
+	system, self := ctx.ActorSystem(), ctx.Self()
+	time.AfterFunc(d, func() { system.Root.Send(self, &messages.ReleaseQueuedLines{}) })
+}
+
+// handleRelease acts on the queued lines the flood allowance lets go now,
+// and tells the user once how many lines were dropped since the last time.
+func (c *connection) handleRelease(ctx actor.Context) {
+	c.releasing = false
+	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
+		return
+	}
+	if dropped := c.gate.takeDropped(); dropped > 0 {
+		c.sendError(ctx, fmt.Sprintf("slow down: %d %s dropped; lines over %g a second wait their turn, at most %d of them",
+			dropped, plural(dropped, "line was", "lines were"), c.srv.cfg.FloodRate, c.srv.cfg.FloodQueueLines))
+	}
+	lines, next := c.gate.release(time.Now())
+	for _, line := range lines {
+		c.handleLine(ctx, line, false)
+	}
+	if next > 0 {
+		c.armRelease(ctx, next)
+	}
+	c.flushPending(ctx)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // The idle timeout is a timer that sends the actor IdleCheck, not
@@ -268,22 +374,28 @@ func (c *connection) handleIdleCheck(ctx actor.Context) {
 }
 
 // handleLine acts on one input line: chat goes to the room, commands run.
-// Until we are ready the line waits in pending. Either way the line's credit
-// goes back to the reader once the line is handled (see socket.lineHandled),
-// so a client that sends faster than we can take it in meets TCP's push-back,
-// not a dropped line.
-func (c *connection) handleLine(ctx actor.Context, line string) {
+// Until we are ready the line waits in pending. A line that holds its reader
+// credit gives it back once it is handled (see socket.lineHandled), so a
+// client that sends faster than we can take it in meets TCP's push-back, not
+// a dropped line.
+func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		return // on our way out
 	}
 	if !c.ready() {
-		c.pending = append(c.pending, line)
+		c.pending = append(c.pending, pendingLine{text: line, credit: credit})
 		return
 	}
-	defer c.sock.lineHandled()
+	if credit {
+		defer c.sock.lineHandled()
+	}
 	in := parseInput(line)
 	switch in.kind {
 	case inputChat:
+		if c.roomPID == nil {
+			c.sendError(ctx, "you are not in a room; /join ROOM")
+			return
+		}
 		ctx.Request(c.roomPID, &messages.PostMessage{Text: in.text})
 	case inputCommand:
 		c.runCommand(ctx, in)
@@ -291,31 +403,57 @@ func (c *connection) handleLine(ctx actor.Context, line string) {
 }
 
 func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
-	if _, ignored := c.ignored[msg.GetSenderConnId()]; ignored {
+	if msg.GetSenderConnId() == c.id && msg.GetAction() {
+		c.answered(waitAction) // our own /me, back from the room
+	} else if _, ignored := c.ignored[msg.GetSenderConnId()]; ignored {
 		return
 	}
 	c.srv.metrics.deliveries.Inc()
-	c.writeLine(ctx, appendPosted(c.scratch[:0], msg))
+	line := appendPosted(c.scratch[:0], msg)
+	if !c.noBell && msg.GetSenderConnId() != c.id && mentions(msg.GetText(), c.nick) {
+		line = withBell(line)
+	}
+	c.writeLine(ctx, line)
+	if c.wait.kind == waitNone && len(c.pending) > 0 {
+		c.flushPending(ctx)
+	}
 }
 
+// handleNickChanged takes the nick the registry gave us (also when its
+// answer came after we stopped waiting: the registry's word is what counts)
+// and tells our room, whose notice confirms the change to us too.
 func (c *connection) handleNickChanged(ctx actor.Context, msg *messages.NickChanged) {
 	c.nick = msg.GetNewNick()
-	c.renaming = false
+	waited := c.answered(waitNick)
+	if c.roomPID == nil {
+		c.sendNotice(ctx, "You are now "+c.nick+".")
+		c.flushPending(ctx)
+		return
+	}
+	if waited {
+		c.ask(ctx, c.roomPID, &messages.RenameMember{NewNick: c.nick}, waitRename, "/nick")
+		return
+	}
 	ctx.Request(c.roomPID, &messages.RenameMember{NewNick: c.nick})
-	c.flushPending(ctx)
 }
 
 func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.MemberRenamed) {
 	c.sendNotice(ctx, fmt.Sprintf("%s is now known as %s", msg.GetOldNick(), msg.GetNewNick()))
+	if msg.GetNewNick() == c.nick && c.answered(waitRename) {
+		c.flushPending(ctx)
+	}
 }
 
 func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicChanged) {
 	c.topic = msg.GetTopic()
 	if c.topic == "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s cleared the topic", msg.GetNick()))
-		return
+	} else {
+		c.sendNotice(ctx, fmt.Sprintf("%s set the topic: %s", msg.GetNick(), c.topic))
 	}
-	c.sendNotice(ctx, fmt.Sprintf("%s set the topic: %s", msg.GetNick(), c.topic))
+	if msg.GetNick() == c.nick && c.answered(waitTopic) {
+		c.flushPending(ctx)
+	}
 }
 
 func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
@@ -325,54 +463,63 @@ func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.Priv
 	c.lastPM = msg
 	c.srv.metrics.deliveries.Inc()
 	c.srv.metrics.privateMessages.Inc()
-	c.writeLine(ctx, appendPrivateReceived(c.scratch[:0], msg.GetFromNick(), msg.GetText()))
-}
-
-func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberList) {
-	nicks := msg.GetNicks()
-	c.sendNotice(ctx, fmt.Sprintf("%d in %s: %s", len(nicks), msg.GetRoom(), strings.Join(nicks, ", ")))
-}
-
-func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
-	users := msg.GetUsers()
-	c.sendNotice(ctx, fmt.Sprintf("%d online:", len(users)))
-	for _, u := range users {
-		c.sendNotice(ctx, fmt.Sprintf("  %s in %s", u.GetNick(), u.GetRoom()))
+	line := appendPrivateReceived(c.scratch[:0], msg.GetFromNick(), msg.GetText())
+	if !c.noBell {
+		line = withBell(line)
 	}
+	c.writeLine(ctx, line)
 }
 
-func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
-	list := msg.GetRooms()
-	c.sendNotice(ctx, fmt.Sprintf("%d rooms:", len(list)))
-	for _, r := range list {
-		line := fmt.Sprintf("  %s (%d)", r.GetName(), r.GetMembers())
-		if r.GetTopic() != "" {
-			line += " " + r.GetTopic()
-		}
-		c.sendNotice(ctx, line)
-	}
+// handleDescribeUser answers another user's /whois about us.
+func (c *connection) handleDescribeUser(ctx actor.Context) {
+	ctx.Respond(&messages.UserDescription{
+		Nick:                c.nick,
+		Room:                c.room,
+		ConnectedUnixMillis: c.connected.UnixMilli(),
+		IdleMillis:          time.Since(c.lastInput).Milliseconds(),
+		Away:                c.away,
+	})
 }
 
 // handleRejected shows why a request failed. A failed join puts us back in
 // the lobby, so that we are never left without a room.
 func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandRejected) {
 	c.sendError(ctx, msg.GetReason())
-	switch msg.GetCommand() {
-	case "nick":
-		c.renaming = false
-		c.flushPending(ctx)
-	case "join":
-		if c.room != lobbyName {
-			c.join(ctx, lobbyName)
-		}
+	kind, ok := rejectedWait[msg.GetRequest()]
+	if !ok || !c.answered(kind) {
+		return // an answer that came after its timeout; the user was told then
 	}
+	if kind == waitJoin && c.room != lobbyName {
+		c.join(ctx, lobbyName)
+		return
+	}
+	c.flushPending(ctx)
 }
 
+// rejectedWait is which wait a CommandRejected ends, by the request it
+// answers.
+var rejectedWait = map[messages.Request]waitKind{
+	messages.Request_REQUEST_REGISTER: waitRegister,
+	messages.Request_REQUEST_NICK:     waitNick,
+	messages.Request_REQUEST_JOIN:     waitJoin,
+	messages.Request_REQUEST_MSG:      waitPrivate,
+	messages.Request_REQUEST_RESOLVE:  waitResolve,
+	messages.Request_REQUEST_WHOIS:    waitWhois,
+	messages.Request_REQUEST_AWAY:     waitAway,
+}
+
+// handleInputClosed: the client's side of the connection has ended. A clean
+// end of input (a half-close, as nc -N sends) is a goodbye: every line
+// already sent is answered, then we leave as if the user typed /quit. A
+// broken connection is lost.
 func (c *connection) handleInputClosed(ctx actor.Context, msg *messages.InputClosed) {
 	if msg.GetError() != "" {
 		c.logger.Debug("read failed", "conn", c.id, "remote", c.remote, "error", msg.GetError())
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST)
+		return
 	}
-	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST)
+	c.inputEnded = true
+	c.flushPending(ctx)
 }
 
 func (c *connection) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
@@ -400,8 +547,14 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		c.reason = messages.LeaveReason_LEAVE_REASON_ERROR
 	}
+	// Counted before anyone can read the leave notice, so that whoever has
+	// seen it also sees the count.
+	c.srv.metrics.disconnects.WithLabelValues(reasonLabel(c.reason)).Inc()
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
+	}
+	if c.wait.timer != nil {
+		c.wait.timer.Stop()
 	}
 	// The registry first: by the time anyone reads the leave notice, the
 	// nick is free.
@@ -410,7 +563,6 @@ func (c *connection) handleStopping(ctx actor.Context) {
 		ctx.Request(c.roomPID, &messages.LeaveRoom{Reason: c.reason, Message: c.quitMsg})
 	}
 	c.sock.finish(c.farewell(), c.srv.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
-	c.srv.metrics.disconnects.WithLabelValues(reasonText(c.reason)).Inc()
 	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", reasonText(c.reason))
 }
 

@@ -115,7 +115,7 @@ func TestConnectionChatAndEvents(t *testing.T) {
 		{&messages.MemberLeft{Room: "lobby", Nick: "erin", Reason: messages.LeaveReason_LEAVE_REASON_PART}, "*** erin left lobby"},
 		{&messages.MemberRenamed{Room: "lobby", OldNick: "bob", NewNick: "robert"}, "*** bob is now known as robert"},
 		{&messages.TopicChanged{Room: "lobby", Nick: "robert", Topic: "actors"}, "*** robert set the topic: actors"},
-		{&messages.PrivateMessageReceived{FromNick: "robert", FromConnId: 2, Text: "psst"}, "[pm] <robert> psst"},
+		{&messages.PrivateMessageReceived{FromNick: "robert", FromConnId: 2, Text: "psst"}, "[pm] <robert> psst\a"},
 	}
 	for _, e := range events {
 		h.room.send(h.conn, e.msg)
@@ -192,7 +192,7 @@ func TestConnectionCommandErrors(t *testing.T) {
 		h.client.send(tt.in)
 		h.client.expect(tt.want)
 	}
-	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: zed", Command: "msg"})
+	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: zed", Request: messages.Request_REQUEST_MSG})
 	h.client.expect("!!! no such nick: zed")
 }
 
@@ -250,7 +250,7 @@ func TestConnectionTelnetInterruptQuits(t *testing.T) {
 func TestConnectionLost(t *testing.T) {
 	h := newConnHarness(t, nil)
 	h.welcome(t, "guest1")
-	h.client.conn.Close()
+	h.system.Root.Send(h.conn, &messages.InputClosed{Error: "read: connection reset by peer"})
 	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST {
 		t.Errorf("got %v, want connection lost", leave)
 	}
@@ -335,6 +335,11 @@ func TestConnectionIgnore(t *testing.T) {
 	h.client.expect("!!! nobody has sent you a private message yet")
 
 	h.client.send("/ignore")
+	d, future := expectFrom[*messages.DescribeConnections](t, h.registry)
+	if ids := d.GetConnIds(); len(ids) != 1 || ids[0] != 2 {
+		t.Fatalf("got %v, want connection 2 described", d)
+	}
+	h.registry.send(future, &messages.ConnectionsDescribed{Users: []*messages.NickResolved{{Nick: "Bob", ConnId: 2}}})
 	h.client.expect("*** You ignore: Bob")
 	h.client.send("/unignore bob")
 	h.client.expect("*** No longer ignoring Bob.")
@@ -343,6 +348,6 @@ func TestConnectionIgnore(t *testing.T) {
 
 	h.client.send("/ignore nobody")
 	_, future = expectFrom[*messages.ResolveNick](t, h.registry)
-	h.registry.send(future, &messages.CommandRejected{Reason: "no such nick: nobody", Command: "resolve"})
+	h.registry.send(future, &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
 	h.client.expect("!!! no such nick: nobody")
 }

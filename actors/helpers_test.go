@@ -258,3 +258,12 @@ func actorsUnder(system *actor.ActorSystem, prefix string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// memberNicks returns the nicks of a MemberList, in its order.
+func memberNicks(l *messages.MemberList) []string {
+	out := make([]string, len(l.GetMembers()))
+	for i, m := range l.GetMembers() {
+		out[i] = m.GetNick()
+	}
+	return out
+}

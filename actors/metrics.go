@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,7 @@ type Metrics struct {
 	rooms               prometheus.Gauge
 	nicks               prometheus.Gauge
 	panics              *prometheus.CounterVec // by actor kind and directive
+	requestTimeouts     prometheus.Counter
 
 	served atomic.Pointer[sockets] // the table the outbox gauge sums; set by Start
 }
@@ -45,7 +47,7 @@ func NewMetrics() *Metrics {
 			Name: "chatd_connections_rejected_total", Help: "Connections refused at accept, by reason (server_full, per_ip).",
 		}, []string{"reason"}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "chatd_disconnects_total", Help: "Connections ended, by reason (quit, connection lost, slow consumer, flooding, idle, error, shutdown).",
+			Name: "chatd_disconnects_total", Help: "Connections ended, by reason (quit, connection_lost, slow_consumer, flooding, idle, error, shutdown).",
 		}, []string{"reason"}),
 		linesReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_lines_received_total", Help: "Input lines received from clients.",
@@ -71,6 +73,9 @@ func NewMetrics() *Metrics {
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatd_actor_panics_total", Help: "Actor panics, by actor kind and the supervisor's directive (stop, resume).",
 		}, []string{"actor", "directive"}),
+		requestTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_request_timeouts_total", Help: "Requests of a connection to the registry or a room that got no answer within the request timeout.",
+		}),
 	}
 	outbox := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "chatd_outbox_bytes", Help: "Bytes queued in client outboxes, waiting for their writers.",
@@ -84,7 +89,7 @@ func NewMetrics() *Metrics {
 		outbox,
 		m.connectionsOpen, m.connectionsTotal, m.connectionsRejected, m.disconnects,
 		m.linesReceived, m.linesRefused, m.messagesPosted, m.deliveries, m.privateMessages,
-		m.rooms, m.nicks, m.panics,
+		m.rooms, m.nicks, m.panics, m.requestTimeouts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -92,7 +97,7 @@ func NewMetrics() *Metrics {
 	// sees the series before the first event.
 	for _, r := range messages.LeaveReason_value {
 		if r != 0 && messages.LeaveReason(r) != messages.LeaveReason_LEAVE_REASON_PART {
-			m.disconnects.WithLabelValues(reasonText(messages.LeaveReason(r)))
+			m.disconnects.WithLabelValues(reasonLabel(messages.LeaveReason(r)))
 		}
 	}
 	for _, r := range []string{rejectServerFull, rejectPerIP} {
@@ -106,6 +111,12 @@ func NewMetrics() *Metrics {
 		m.panics.WithLabelValues(kind, "resume")
 	}
 	return m
+}
+
+// reasonLabel is a leave reason as a metric label value: snake case, like
+// every label value.
+func reasonLabel(r messages.LeaveReason) string {
+	return strings.ReplaceAll(reasonText(r), " ", "_")
 }
 
 // Label values.

@@ -40,6 +40,7 @@ type registeredUser struct {
 	pid    *actor.PID
 	connID uint64
 	room   string
+	away   string // away message; empty: not away
 }
 
 func newRegistry(logger *slog.Logger, metrics *Metrics) actor.Producer {
@@ -77,7 +78,13 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *messages.ResolveNick:
 		r.handleResolveNick(ctx, msg)
 	case *messages.ListUsers:
-		r.handleListUsers(ctx)
+		r.handleListUsers(ctx, msg)
+	case *messages.SetAway:
+		r.handleSetAway(ctx, msg)
+	case *messages.WhoisUser:
+		r.handleWhois(ctx, msg)
+	case *messages.DescribeConnections:
+		r.handleDescribeConnections(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
@@ -129,7 +136,9 @@ func (r *registry) forget(pid *actor.PID) {
 
 // handleSetNick renames the sender if the nick is valid and free.
 func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
-	reject := func(reason string) { ctx.Respond(&messages.CommandRejected{Reason: reason, Command: "nick"}) }
+	reject := func(reason string) {
+		ctx.Respond(&messages.CommandRejected{Reason: reason, Request: messages.Request_REQUEST_NICK})
+	}
 	u, ok := r.byPID[ctx.Sender().GetId()]
 	if !ok {
 		reject("you are not registered yet")
@@ -167,16 +176,16 @@ func (r *registry) handleUserMoved(ctx actor.Context, msg *messages.UserMoved) {
 func (r *registry) handlePrivateMessage(ctx actor.Context, msg *messages.SendPrivateMessage) {
 	from, ok := r.byPID[ctx.Sender().GetId()]
 	if !ok {
-		ctx.Respond(&messages.CommandRejected{Reason: "you are not registered yet", Command: "msg"})
+		ctx.Respond(&messages.CommandRejected{Reason: "you are not registered yet", Request: messages.Request_REQUEST_MSG})
 		return
 	}
 	to := r.lookup(msg.GetToNick(), msg.GetToConnId())
 	if to == nil {
-		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetToNick()), Command: "msg"})
+		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetToNick()), Request: messages.Request_REQUEST_MSG})
 		return
 	}
 	ctx.Send(to.pid, &messages.PrivateMessageReceived{FromNick: from.nick, FromConnId: from.connID, Text: msg.GetText()})
-	ctx.Respond(&messages.PrivateMessageSent{ToNick: to.nick, Text: msg.GetText()})
+	ctx.Respond(&messages.PrivateMessageSent{ToNick: to.nick, Text: msg.GetText(), Away: to.away})
 }
 
 // lookup finds a user by connection id when one is given, else by nick.
@@ -190,21 +199,63 @@ func (r *registry) lookup(nick string, connID uint64) *registeredUser {
 func (r *registry) handleResolveNick(ctx actor.Context, msg *messages.ResolveNick) {
 	u := r.lookup(msg.GetNick(), 0)
 	if u == nil {
-		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetNick()), Command: "resolve"})
+		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetNick()), Request: messages.Request_REQUEST_RESOLVE})
 		return
 	}
 	ctx.Respond(&messages.NickResolved{Nick: u.nick, ConnId: u.connID})
 }
 
-func (r *registry) handleListUsers(ctx actor.Context) {
-	users := make([]*messages.UserInfo, 0, len(r.byPID))
+// handleListUsers answers with the first users (by nick) that match the
+// pattern, at most the limit asked for, and how many there are.
+func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
+	var users []*messages.UserInfo
 	for _, u := range r.byPID {
-		users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room})
+		if matchesPattern(msg.GetPattern(), u.nick) {
+			users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room, Away: u.away})
+		}
 	}
 	slices.SortFunc(users, func(a, b *messages.UserInfo) int {
 		return strings.Compare(strings.ToLower(a.GetNick()), strings.ToLower(b.GetNick()))
 	})
-	ctx.Respond(&messages.UserList{Users: users})
+	matched := len(users)
+	if limit := int(msg.GetLimit()); limit > 0 && len(users) > limit {
+		users = users[:limit]
+	}
+	ctx.Respond(&messages.UserList{Users: users, Total: uint32(len(r.byPID)), Matched: uint32(matched)})
+}
+
+// handleSetAway marks the sender away (or back, with no message).
+func (r *registry) handleSetAway(ctx actor.Context, msg *messages.SetAway) {
+	u, ok := r.byPID[ctx.Sender().GetId()]
+	if !ok {
+		ctx.Respond(&messages.CommandRejected{Reason: "you are not registered yet", Request: messages.Request_REQUEST_AWAY})
+		return
+	}
+	u.away = msg.GetMessage()
+	ctx.Respond(&messages.AwaySet{Message: u.away})
+}
+
+// handleWhois hands the question to the user's own connection, which knows
+// how long its user has been idle; it answers the asker directly.
+func (r *registry) handleWhois(ctx actor.Context, msg *messages.WhoisUser) {
+	u := r.lookup(msg.GetNick(), 0)
+	if u == nil {
+		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetNick()), Request: messages.Request_REQUEST_WHOIS})
+		return
+	}
+	ctx.RequestWithCustomSender(u.pid, &messages.DescribeUser{}, ctx.Sender())
+}
+
+// handleDescribeConnections answers with the current nick of each
+// connection that is still online.
+func (r *registry) handleDescribeConnections(ctx actor.Context, msg *messages.DescribeConnections) {
+	var users []*messages.NickResolved
+	for _, id := range msg.GetConnIds() {
+		if u, ok := r.byConn[id]; ok {
+			users = append(users, &messages.NickResolved{Nick: u.nick, ConnId: id})
+		}
+	}
+	ctx.Respond(&messages.ConnectionsDescribed{Users: users})
 }
 
 // validateNick checks the rules for a nick a user picks.

@@ -81,8 +81,8 @@ func TestRegistrySetNick(t *testing.T) {
 	for _, r := range rejections {
 		b.send(reg, &messages.SetNick{Nick: r.nick})
 		got := expect[*messages.CommandRejected](t, b)
-		if got.GetReason() != r.reason || got.GetCommand() != "nick" {
-			t.Errorf("SetNick(%q): got %q (%s), want %q (nick)", r.nick, got.GetReason(), got.GetCommand(), r.reason)
+		if got.GetReason() != r.reason || got.GetRequest() != messages.Request_REQUEST_NICK {
+			t.Errorf("SetNick(%q): got %q (%s), want %q (REQUEST_NICK)", r.nick, got.GetReason(), got.GetRequest(), r.reason)
 		}
 	}
 

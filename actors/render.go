@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"time"
 
 	"github.com/actorchat/actorchat/messages"
@@ -130,4 +131,30 @@ func appendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
 		dst = append(dst, ')')
 	}
 	return append(dst, crlf...)
+}
+
+// withBell puts a BEL before a rendered line's CRLF, so that the terminal
+// rings when the line arrives.
+func withBell(line []byte) []byte {
+	line = append(line[:len(line)-len(crlf)], '\a')
+	return append(line, crlf...)
+}
+
+// mentions reports whether text names nick as a word, whatever the case:
+// "bob:", "hi Bob!" and "@bob" do, "bobby" and "kabob" do not. Nicks are
+// ASCII, so the comparison folds ASCII only.
+func mentions(text, nick string) bool {
+	n := len(nick)
+	if n == 0 {
+		return false
+	}
+	for i := 0; i+n <= len(text); i++ {
+		if !strings.EqualFold(text[i:i+n], nick) {
+			continue
+		}
+		if (i == 0 || !isNickByte(text[i-1])) && (i+n == len(text) || !isNickByte(text[i+n])) {
+			return true
+		}
+	}
+	return false
 }

@@ -45,6 +45,7 @@ type roomMember struct {
 	pid    *actor.PID
 	nick   string
 	connID uint64
+	away   string // away message, for /who; empty: not away
 }
 
 func newRoom(name string, historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) actor.Producer {
@@ -84,7 +85,9 @@ func (r *room) Receive(ctx actor.Context) {
 	case *messages.SetTopic:
 		r.handleSetTopic(ctx, msg)
 	case *messages.ListMembers:
-		ctx.Respond(&messages.MemberList{Room: r.name, Topic: r.topic, Nicks: r.nicks()})
+		r.handleListMembers(ctx, msg)
+	case *messages.SetAway:
+		r.handleSetAway(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
@@ -104,7 +107,7 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	if _, ok := r.index[sender.Id]; !ok {
 		ctx.Watch(sender)
 		r.index[sender.Id] = len(r.members)
-		r.members = append(r.members, &roomMember{pid: sender, nick: msg.GetNick(), connID: msg.GetConnId()})
+		r.members = append(r.members, &roomMember{pid: sender, nick: msg.GetNick(), connID: msg.GetConnId(), away: msg.GetAway()})
 		if r.announces() {
 			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, sender)
 		}
@@ -271,12 +274,28 @@ func (r *room) historyInOrder() []*messages.MessagePosted {
 	return append(out, r.history[:r.historyAt]...)
 }
 
-// nicks returns the members' nicks, sorted case-insensitively.
-func (r *room) nicks() []string {
-	out := make([]string, len(r.members))
-	for i, m := range r.members {
-		out[i] = m.nick
+// handleListMembers answers with the first members (by nick) that match the
+// pattern, at most the limit asked for, and how many there are.
+func (r *room) handleListMembers(ctx actor.Context, msg *messages.ListMembers) {
+	var list []*messages.UserInfo
+	for _, m := range r.members {
+		if matchesPattern(msg.GetPattern(), m.nick) {
+			list = append(list, &messages.UserInfo{Nick: m.nick, Away: m.away})
+		}
 	}
-	slices.SortFunc(out, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return out
+	slices.SortFunc(list, func(a, b *messages.UserInfo) int {
+		return strings.Compare(strings.ToLower(a.GetNick()), strings.ToLower(b.GetNick()))
+	})
+	matched := len(list)
+	if limit := int(msg.GetLimit()); limit > 0 && len(list) > limit {
+		list = list[:limit]
+	}
+	ctx.Respond(&messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: uint32(matched)})
+}
+
+// handleSetAway records a member's away message for /who.
+func (r *room) handleSetAway(ctx actor.Context, msg *messages.SetAway) {
+	if i, ok := r.index[ctx.Sender().GetId()]; ok {
+		r.members[i].away = msg.GetMessage()
+	}
 }

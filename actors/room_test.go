@@ -111,7 +111,7 @@ func TestRoomLeaveReasons(t *testing.T) {
 	}
 
 	alice.send(room, &messages.ListMembers{})
-	if got := expect[*messages.MemberList](t, alice).GetNicks(); !slices.Equal(got, []string{"alice"}) {
+	if got := memberNicks(expect[*messages.MemberList](t, alice)); !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("members: got %v, want only alice", got)
 	}
 }

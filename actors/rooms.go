@@ -81,7 +81,7 @@ func (r *rooms) Receive(ctx actor.Context) {
 	case *messages.RoomUpdated:
 		r.handleRoomUpdated(ctx, msg)
 	case *messages.ListRooms:
-		r.handleListRooms(ctx)
+		r.handleListRooms(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.InjectFault:
@@ -94,7 +94,7 @@ func (r *rooms) Receive(ctx actor.Context) {
 func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	name, err := normalizeRoomName(msg.GetRoom())
 	if err != nil {
-		ctx.Respond(&messages.CommandRejected{Reason: err.Error(), Command: "join"})
+		ctx.Respond(&messages.CommandRejected{Reason: err.Error(), Request: messages.Request_REQUEST_JOIN})
 		return
 	}
 	e, ok := r.byName[name]
@@ -103,7 +103,7 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	}
 	e.joinsForwarded++
 	if name != msg.GetRoom() {
-		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), ConnId: msg.GetConnId()}
+		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), ConnId: msg.GetConnId(), Away: msg.GetAway()}
 	}
 	ctx.RequestWithCustomSender(e.pid, msg, ctx.Sender())
 }
@@ -157,13 +157,21 @@ func (r *rooms) forget(e *roomEntry) {
 	}
 }
 
-func (r *rooms) handleListRooms(ctx actor.Context) {
-	list := make([]*messages.RoomInfo, 0, len(r.byName))
+// handleListRooms answers with the first rooms (by name) that match the
+// pattern, at most the limit asked for, and how many there are.
+func (r *rooms) handleListRooms(ctx actor.Context, msg *messages.ListRooms) {
+	var list []*messages.RoomInfo
 	for _, e := range r.byName {
-		list = append(list, &messages.RoomInfo{Name: e.name, Members: e.members, Topic: e.topic})
+		if matchesPattern(msg.GetPattern(), e.name) {
+			list = append(list, &messages.RoomInfo{Name: e.name, Members: e.members, Topic: e.topic})
+		}
 	}
 	slices.SortFunc(list, func(a, b *messages.RoomInfo) int { return strings.Compare(a.GetName(), b.GetName()) })
-	ctx.Respond(&messages.RoomList{Rooms: list})
+	matched := len(list)
+	if limit := int(msg.GetLimit()); limit > 0 && len(list) > limit {
+		list = list[:limit]
+	}
+	ctx.Respond(&messages.RoomList{Rooms: list, Total: uint32(len(r.byName)), Matched: uint32(matched)})
 }
 
 // normalizeRoomName accepts "#name" or "name", in any case, and returns the

@@ -100,7 +100,7 @@ func TestRoomsRejectsBadNames(t *testing.T) {
 	alice := newProbe(t, system)
 	for _, name := range []string{"", "#", "has space", "caf\u00e9", "a23456789012345678901234567890123"} {
 		alice.send(rooms, &messages.JoinRoom{Room: name, Nick: "alice", ConnId: 1})
-		if r := expect[*messages.CommandRejected](t, alice); r.GetCommand() != "join" {
+		if r := expect[*messages.CommandRejected](t, alice); r.GetRequest() != messages.Request_REQUEST_JOIN {
 			t.Errorf("%q: got %v", name, r)
 		}
 	}

@@ -192,21 +192,23 @@ func TestServerTelnetCtrlC(t *testing.T) {
 }
 
 func TestServerConnectionLost(t *testing.T) {
+	// A clean end of input is a goodbye (quit); a reset is a lost connection.
 	tests := []struct {
 		name  string
 		close func(net.Conn)
+		want  string
 	}{
-		{"close", func(c net.Conn) { c.Close() }},
+		{"close", func(c net.Conn) { c.Close() }, "quit"},
 		{"reset", func(c net.Conn) {
 			c.(*net.TCPConn).SetLinger(0) // an RST, as from a killed client
 			c.Close()
-		}},
-		{"half close", func(c net.Conn) { c.(*net.TCPConn).CloseWrite() }},
+		}, "connection lost"},
+		{"half close", func(c net.Conn) { c.(*net.TCPConn).CloseWrite() }, "quit"},
 		{"send and vanish", func(c net.Conn) {
 			c.Write([]byte("last words\r\n"))
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close()
-		}},
+		}, "connection lost"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,11 +218,13 @@ func TestServerConnectionLost(t *testing.T) {
 			watcher.expect("*** " + nick + " joined lobby")
 			c.send("/nick vanisher")
 			watcher.expect("*** " + nick + " is now known as vanisher")
+			// Read everything first: closing with unread input resets.
+			c.expect("*** " + nick + " is now known as vanisher")
 			tt.close(c.conn)
 			if tt.name == "send and vanish" {
 				watcher.expect("<vanisher> last words")
 			}
-			watcher.expect("*** vanisher left (connection lost)")
+			watcher.expect("*** vanisher left (" + tt.want + ")")
 			// The nick is free again, and nothing of the connection is left.
 			watcher.send("/nick vanisher")
 			watcher.expect("*** " + watcherNick + " is now known as vanisher")
@@ -334,7 +338,7 @@ func TestServerRegistryAndRoomPanics(t *testing.T) {
 	b.send("/who")
 	b.expect("*** 2 in lobby: alice, " + nickB)
 	b.send("hello alice")
-	a.expect("<" + nickB + "> hello alice")
+	a.expect("<" + nickB + "> hello alice\a") // a mention rings the bell
 	b.send("/join other")
 	b.expect("*** You are in room other with nobody else.")
 	// The connections supervisor still spawns connections.

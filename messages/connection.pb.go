@@ -605,6 +605,90 @@ func (*IdleCheck) Descriptor() ([]byte, []int) {
 	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
 }
 
+// ReplyTimedOut is a connection's timer firing: the reply it waits for
+// (request number seq) did not come within the request timeout.
+type ReplyTimedOut struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyTimedOut) Reset() {
+	*x = ReplyTimedOut{}
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyTimedOut) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyTimedOut) ProtoMessage() {}
+
+func (x *ReplyTimedOut) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyTimedOut.ProtoReflect.Descriptor instead.
+func (*ReplyTimedOut) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReplyTimedOut) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// ReleaseQueuedLines is a connection's timer firing: the flood limit allows
+// the next queued input line.
+type ReleaseQueuedLines struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseQueuedLines) Reset() {
+	*x = ReleaseQueuedLines{}
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseQueuedLines) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseQueuedLines) ProtoMessage() {}
+
+func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseQueuedLines.ProtoReflect.Descriptor instead.
+func (*ReleaseQueuedLines) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
+}
+
 // InjectFault makes the receiving actor panic while handling it, or, with
 // stall_millis, block for that long (a wedged actor). It exists for tests and
 // fault injection; nothing a user types can produce it.
@@ -618,7 +702,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +714,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +727,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InjectFault) GetReason() string {
@@ -669,7 +753,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +765,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +778,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
 }
 
 // Pong answers Ping.
@@ -706,7 +790,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[13]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +802,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[13]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +815,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
@@ -761,7 +845,10 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\bShutdown\x12\x16\n" +
 	"\x06notice\x18\x01 \x01(\tR\x06notice\"\x14\n" +
 	"\x12ConnectionsDrained\"\v\n" +
-	"\tIdleCheck\"H\n" +
+	"\tIdleCheck\"!\n" +
+	"\rReplyTimedOut\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x14\n" +
+	"\x12ReleaseQueuedLines\"H\n" +
 	"\vInjectFault\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\fstall_millis\x18\x02 \x01(\rR\vstallMillis\"\x06\n" +
@@ -791,7 +878,7 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
 	(*LineReceived)(nil),       // 1: chat.v1.LineReceived
@@ -805,9 +892,11 @@ var file_chat_v1_connection_proto_goTypes = []any{
 	(*Shutdown)(nil),           // 9: chat.v1.Shutdown
 	(*ConnectionsDrained)(nil), // 10: chat.v1.ConnectionsDrained
 	(*IdleCheck)(nil),          // 11: chat.v1.IdleCheck
-	(*InjectFault)(nil),        // 12: chat.v1.InjectFault
-	(*Ping)(nil),               // 13: chat.v1.Ping
-	(*Pong)(nil),               // 14: chat.v1.Pong
+	(*ReplyTimedOut)(nil),      // 12: chat.v1.ReplyTimedOut
+	(*ReleaseQueuedLines)(nil), // 13: chat.v1.ReleaseQueuedLines
+	(*InjectFault)(nil),        // 14: chat.v1.InjectFault
+	(*Ping)(nil),               // 15: chat.v1.Ping
+	(*Pong)(nil),               // 16: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
@@ -829,7 +918,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -21,6 +21,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Request names what a CommandRejected answers, so that a connection tells
+// the refusal of one request from another by value.
+type Request int32
+
+const (
+	Request_REQUEST_UNSPECIFIED Request = 0
+	Request_REQUEST_REGISTER    Request = 1
+	Request_REQUEST_NICK        Request = 2
+	Request_REQUEST_JOIN        Request = 3
+	Request_REQUEST_MSG         Request = 4
+	Request_REQUEST_RESOLVE     Request = 5
+	Request_REQUEST_WHOIS       Request = 6
+	Request_REQUEST_AWAY        Request = 7
+)
+
+// Enum value maps for Request.
+var (
+	Request_name = map[int32]string{
+		0: "REQUEST_UNSPECIFIED",
+		1: "REQUEST_REGISTER",
+		2: "REQUEST_NICK",
+		3: "REQUEST_JOIN",
+		4: "REQUEST_MSG",
+		5: "REQUEST_RESOLVE",
+		6: "REQUEST_WHOIS",
+		7: "REQUEST_AWAY",
+	}
+	Request_value = map[string]int32{
+		"REQUEST_UNSPECIFIED": 0,
+		"REQUEST_REGISTER":    1,
+		"REQUEST_NICK":        2,
+		"REQUEST_JOIN":        3,
+		"REQUEST_MSG":         4,
+		"REQUEST_RESOLVE":     5,
+		"REQUEST_WHOIS":       6,
+		"REQUEST_AWAY":        7,
+	}
+)
+
+func (x Request) Enum() *Request {
+	p := new(Request)
+	*p = x
+	return p
+}
+
+func (x Request) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Request) Descriptor() protoreflect.EnumDescriptor {
+	return file_chat_v1_registry_proto_enumTypes[0].Descriptor()
+}
+
+func (Request) Type() protoreflect.EnumType {
+	return &file_chat_v1_registry_proto_enumTypes[0]
+}
+
+func (x Request) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Request.Descriptor instead.
+func (Request) EnumDescriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{0}
+}
+
 // RegisterConnection is a connection actor's first request to the registry.
 // The registry watches the sender and answers ConnectionRegistered with a
 // fresh guest nick.
@@ -434,9 +500,11 @@ func (x *PrivateMessageReceived) GetText() string {
 
 // PrivateMessageSent confirms a private message to its sender.
 type PrivateMessageSent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ToNick        string                 `protobuf:"bytes,1,opt,name=to_nick,json=toNick,proto3" json:"to_nick,omitempty"`
-	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ToNick string                 `protobuf:"bytes,1,opt,name=to_nick,json=toNick,proto3" json:"to_nick,omitempty"`
+	Text   string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// The recipient's away message; empty when they are not away.
+	Away          string `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +549,13 @@ func (x *PrivateMessageSent) GetToNick() string {
 func (x *PrivateMessageSent) GetText() string {
 	if x != nil {
 		return x.Text
+	}
+	return ""
+}
+
+func (x *PrivateMessageSent) GetAway() string {
+	if x != nil {
+		return x.Away
 	}
 	return ""
 }
@@ -586,7 +661,11 @@ func (x *NickResolved) GetConnId() uint64 {
 
 // ListUsers asks the registry for everyone online; it answers UserList.
 type ListUsers struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only users whose nick matches (see docs/protocol.md); empty: everyone.
+	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// At most this many users are listed; the counts say how many there are.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -621,11 +700,27 @@ func (*ListUsers) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
+func (x *ListUsers) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *ListUsers) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 // UserInfo is one user in a UserList.
 type UserInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
-	Room          string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Nick  string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Room  string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	// The user's away message; empty when they are not away.
+	Away          string `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -674,10 +769,21 @@ func (x *UserInfo) GetRoom() string {
 	return ""
 }
 
+func (x *UserInfo) GetAway() string {
+	if x != nil {
+		return x.Away
+	}
+	return ""
+}
+
 // UserList answers ListUsers, sorted by nick.
 type UserList struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Users         []*UserInfo            `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first users by nick, at most the limit asked for.
+	Users []*UserInfo `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	// How many users are online, and how many of them match the pattern.
+	Total         uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	Matched       uint32 `protobuf:"varint,3,opt,name=matched,proto3" json:"matched,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -719,21 +825,378 @@ func (x *UserList) GetUsers() []*UserInfo {
 	return nil
 }
 
-// CommandRejected answers a request that could not be carried out; reason is
-// the one-line explanation the user sees.
+func (x *UserList) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *UserList) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+// SetAway marks the sender as away with a message, or back when the message
+// is empty. The registry answers AwaySet; the connection tells its room too.
+type SetAway struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAway) Reset() {
+	*x = SetAway{}
+	mi := &file_chat_v1_registry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAway) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAway) ProtoMessage() {}
+
+func (x *SetAway) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
+func (*SetAway) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SetAway) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// AwaySet answers SetAway.
+type AwaySet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AwaySet) Reset() {
+	*x = AwaySet{}
+	mi := &file_chat_v1_registry_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AwaySet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AwaySet) ProtoMessage() {}
+
+func (x *AwaySet) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AwaySet.ProtoReflect.Descriptor instead.
+func (*AwaySet) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AwaySet) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// WhoisUser asks the registry about a user. The registry forwards it to the
+// user's connection as DescribeUser, with the asker as the sender, and the
+// connection answers the asker with UserDescription; an unknown nick gets
+// CommandRejected.
+type WhoisUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoisUser) Reset() {
+	*x = WhoisUser{}
+	mi := &file_chat_v1_registry_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoisUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoisUser) ProtoMessage() {}
+
+func (x *WhoisUser) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoisUser.ProtoReflect.Descriptor instead.
+func (*WhoisUser) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *WhoisUser) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+// DescribeUser asks a connection to describe its user to the sender.
+type DescribeUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeUser) Reset() {
+	*x = DescribeUser{}
+	mi := &file_chat_v1_registry_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeUser) ProtoMessage() {}
+
+func (x *DescribeUser) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeUser.ProtoReflect.Descriptor instead.
+func (*DescribeUser) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{17}
+}
+
+// UserDescription answers DescribeUser: what /whois shows.
+type UserDescription struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Nick                string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Room                string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	ConnectedUnixMillis int64                  `protobuf:"varint,3,opt,name=connected_unix_millis,json=connectedUnixMillis,proto3" json:"connected_unix_millis,omitempty"`
+	IdleMillis          int64                  `protobuf:"varint,4,opt,name=idle_millis,json=idleMillis,proto3" json:"idle_millis,omitempty"`
+	Away                string                 `protobuf:"bytes,5,opt,name=away,proto3" json:"away,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UserDescription) Reset() {
+	*x = UserDescription{}
+	mi := &file_chat_v1_registry_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserDescription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserDescription) ProtoMessage() {}
+
+func (x *UserDescription) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserDescription.ProtoReflect.Descriptor instead.
+func (*UserDescription) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *UserDescription) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *UserDescription) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *UserDescription) GetConnectedUnixMillis() int64 {
+	if x != nil {
+		return x.ConnectedUnixMillis
+	}
+	return 0
+}
+
+func (x *UserDescription) GetIdleMillis() int64 {
+	if x != nil {
+		return x.IdleMillis
+	}
+	return 0
+}
+
+func (x *UserDescription) GetAway() string {
+	if x != nil {
+		return x.Away
+	}
+	return ""
+}
+
+// DescribeConnections asks the registry for the current nicks of
+// connections, for the /ignore list. Connections that are gone are left
+// out of the answer, ConnectionsDescribed.
+type DescribeConnections struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ConnIds       []uint64               `protobuf:"varint,1,rep,packed,name=conn_ids,json=connIds,proto3" json:"conn_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeConnections) Reset() {
+	*x = DescribeConnections{}
+	mi := &file_chat_v1_registry_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeConnections) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeConnections) ProtoMessage() {}
+
+func (x *DescribeConnections) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeConnections.ProtoReflect.Descriptor instead.
+func (*DescribeConnections) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DescribeConnections) GetConnIds() []uint64 {
+	if x != nil {
+		return x.ConnIds
+	}
+	return nil
+}
+
+// ConnectionsDescribed answers DescribeConnections.
+type ConnectionsDescribed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Users         []*NickResolved        `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectionsDescribed) Reset() {
+	*x = ConnectionsDescribed{}
+	mi := &file_chat_v1_registry_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectionsDescribed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectionsDescribed) ProtoMessage() {}
+
+func (x *ConnectionsDescribed) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectionsDescribed.ProtoReflect.Descriptor instead.
+func (*ConnectionsDescribed) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ConnectionsDescribed) GetUsers() []*NickResolved {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+// CommandRejected answers a request that cannot be done, with the one-line
+// reason the user reads.
 type CommandRejected struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The command that was rejected ("nick", "msg", "join", ...), so that the
-	// requester can tell which of its requests failed.
-	Command       string `protobuf:"bytes,2,opt,name=command,proto3" json:"command,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Request       Request                `protobuf:"varint,2,opt,name=request,proto3,enum=chat.v1.Request" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CommandRejected) Reset() {
 	*x = CommandRejected{}
-	mi := &file_chat_v1_registry_proto_msgTypes[14]
+	mi := &file_chat_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +1208,7 @@ func (x *CommandRejected) String() string {
 func (*CommandRejected) ProtoMessage() {}
 
 func (x *CommandRejected) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[14]
+	mi := &file_chat_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +1221,7 @@ func (x *CommandRejected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRejected.ProtoReflect.Descriptor instead.
 func (*CommandRejected) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CommandRejected) GetReason() string {
@@ -768,11 +1231,11 @@ func (x *CommandRejected) GetReason() string {
 	return ""
 }
 
-func (x *CommandRejected) GetCommand() string {
+func (x *CommandRejected) GetRequest() Request {
 	if x != nil {
-		return x.Command
+		return x.Request
 	}
-	return ""
+	return Request_REQUEST_UNSPECIFIED
 }
 
 var File_chat_v1_registry_proto protoreflect.FileDescriptor
@@ -803,24 +1266,57 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\tfrom_nick\x18\x01 \x01(\tR\bfromNick\x12 \n" +
 	"\ffrom_conn_id\x18\x02 \x01(\x04R\n" +
 	"fromConnId\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"A\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"U\n" +
 	"\x12PrivateMessageSent\x12\x17\n" +
 	"\ato_nick\x18\x01 \x01(\tR\x06toNick\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"!\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
+	"\x04away\x18\x03 \x01(\tR\x04away\"!\n" +
 	"\vResolveNick\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\";\n" +
 	"\fNickResolved\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x17\n" +
-	"\aconn_id\x18\x02 \x01(\x04R\x06connId\"\v\n" +
-	"\tListUsers\"2\n" +
+	"\aconn_id\x18\x02 \x01(\x04R\x06connId\";\n" +
+	"\tListUsers\x12\x18\n" +
+	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"F\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
-	"\x04room\x18\x02 \x01(\tR\x04room\"3\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\x12\x12\n" +
+	"\x04away\x18\x03 \x01(\tR\x04away\"c\n" +
 	"\bUserList\x12'\n" +
-	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\"C\n" +
+	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +
+	"\amatched\x18\x03 \x01(\rR\amatched\"#\n" +
+	"\aSetAway\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"#\n" +
+	"\aAwaySet\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\x1f\n" +
+	"\tWhoisUser\x12\x12\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\"\x0e\n" +
+	"\fDescribeUser\"\xa2\x01\n" +
+	"\x0fUserDescription\x12\x12\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\x122\n" +
+	"\x15connected_unix_millis\x18\x03 \x01(\x03R\x13connectedUnixMillis\x12\x1f\n" +
+	"\vidle_millis\x18\x04 \x01(\x03R\n" +
+	"idleMillis\x12\x12\n" +
+	"\x04away\x18\x05 \x01(\tR\x04away\"0\n" +
+	"\x13DescribeConnections\x12\x19\n" +
+	"\bconn_ids\x18\x01 \x03(\x04R\aconnIds\"C\n" +
+	"\x14ConnectionsDescribed\x12+\n" +
+	"\x05users\x18\x01 \x03(\v2\x15.chat.v1.NickResolvedR\x05users\"U\n" +
 	"\x0fCommandRejected\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
-	"\acommand\x18\x02 \x01(\tR\acommandB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12*\n" +
+	"\arequest\x18\x02 \x01(\x0e2\x10.chat.v1.RequestR\arequest*\xa7\x01\n" +
+	"\aRequest\x12\x17\n" +
+	"\x13REQUEST_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10REQUEST_REGISTER\x10\x01\x12\x10\n" +
+	"\fREQUEST_NICK\x10\x02\x12\x10\n" +
+	"\fREQUEST_JOIN\x10\x03\x12\x0f\n" +
+	"\vREQUEST_MSG\x10\x04\x12\x13\n" +
+	"\x0fREQUEST_RESOLVE\x10\x05\x12\x11\n" +
+	"\rREQUEST_WHOIS\x10\x06\x12\x10\n" +
+	"\fREQUEST_AWAY\x10\aB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_registry_proto_rawDescOnce sync.Once
@@ -834,31 +1330,42 @@ func file_chat_v1_registry_proto_rawDescGZIP() []byte {
 	return file_chat_v1_registry_proto_rawDescData
 }
 
-var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_chat_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_chat_v1_registry_proto_goTypes = []any{
-	(*RegisterConnection)(nil),     // 0: chat.v1.RegisterConnection
-	(*ConnectionRegistered)(nil),   // 1: chat.v1.ConnectionRegistered
-	(*UnregisterConnection)(nil),   // 2: chat.v1.UnregisterConnection
-	(*SetNick)(nil),                // 3: chat.v1.SetNick
-	(*NickChanged)(nil),            // 4: chat.v1.NickChanged
-	(*UserMoved)(nil),              // 5: chat.v1.UserMoved
-	(*SendPrivateMessage)(nil),     // 6: chat.v1.SendPrivateMessage
-	(*PrivateMessageReceived)(nil), // 7: chat.v1.PrivateMessageReceived
-	(*PrivateMessageSent)(nil),     // 8: chat.v1.PrivateMessageSent
-	(*ResolveNick)(nil),            // 9: chat.v1.ResolveNick
-	(*NickResolved)(nil),           // 10: chat.v1.NickResolved
-	(*ListUsers)(nil),              // 11: chat.v1.ListUsers
-	(*UserInfo)(nil),               // 12: chat.v1.UserInfo
-	(*UserList)(nil),               // 13: chat.v1.UserList
-	(*CommandRejected)(nil),        // 14: chat.v1.CommandRejected
+	(Request)(0),                   // 0: chat.v1.Request
+	(*RegisterConnection)(nil),     // 1: chat.v1.RegisterConnection
+	(*ConnectionRegistered)(nil),   // 2: chat.v1.ConnectionRegistered
+	(*UnregisterConnection)(nil),   // 3: chat.v1.UnregisterConnection
+	(*SetNick)(nil),                // 4: chat.v1.SetNick
+	(*NickChanged)(nil),            // 5: chat.v1.NickChanged
+	(*UserMoved)(nil),              // 6: chat.v1.UserMoved
+	(*SendPrivateMessage)(nil),     // 7: chat.v1.SendPrivateMessage
+	(*PrivateMessageReceived)(nil), // 8: chat.v1.PrivateMessageReceived
+	(*PrivateMessageSent)(nil),     // 9: chat.v1.PrivateMessageSent
+	(*ResolveNick)(nil),            // 10: chat.v1.ResolveNick
+	(*NickResolved)(nil),           // 11: chat.v1.NickResolved
+	(*ListUsers)(nil),              // 12: chat.v1.ListUsers
+	(*UserInfo)(nil),               // 13: chat.v1.UserInfo
+	(*UserList)(nil),               // 14: chat.v1.UserList
+	(*SetAway)(nil),                // 15: chat.v1.SetAway
+	(*AwaySet)(nil),                // 16: chat.v1.AwaySet
+	(*WhoisUser)(nil),              // 17: chat.v1.WhoisUser
+	(*DescribeUser)(nil),           // 18: chat.v1.DescribeUser
+	(*UserDescription)(nil),        // 19: chat.v1.UserDescription
+	(*DescribeConnections)(nil),    // 20: chat.v1.DescribeConnections
+	(*ConnectionsDescribed)(nil),   // 21: chat.v1.ConnectionsDescribed
+	(*CommandRejected)(nil),        // 22: chat.v1.CommandRejected
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	12, // 0: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
-	1,  // [1:1] is the sub-list for method output_type
-	1,  // [1:1] is the sub-list for method input_type
-	1,  // [1:1] is the sub-list for extension type_name
-	1,  // [1:1] is the sub-list for extension extendee
-	0,  // [0:1] is the sub-list for field type_name
+	13, // 0: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
+	11, // 1: chat.v1.ConnectionsDescribed.users:type_name -> chat.v1.NickResolved
+	0,  // 2: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
+	3,  // [3:3] is the sub-list for method output_type
+	3,  // [3:3] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_registry_proto_init() }
@@ -871,13 +1378,14 @@ func file_chat_v1_registry_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_registry_proto_rawDesc), len(file_chat_v1_registry_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   15,
+			NumEnums:      1,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_chat_v1_registry_proto_goTypes,
 		DependencyIndexes: file_chat_v1_registry_proto_depIdxs,
+		EnumInfos:         file_chat_v1_registry_proto_enumTypes,
 		MessageInfos:      file_chat_v1_registry_proto_msgTypes,
 	}.Build()
 	File_chat_v1_registry_proto = out.File

@@ -24,10 +24,12 @@ const (
 // JoinRoom asks the rooms actor to put the sender into a room, creating the
 // room on first use. The room answers RoomJoined and watches the sender.
 type JoinRoom struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Nick          string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
-	ConnId        uint64                 `protobuf:"varint,3,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Room   string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Nick   string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
+	ConnId uint64                 `protobuf:"varint,3,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	// The joiner's away message, for /who; empty when not away.
+	Away          string `protobuf:"bytes,4,opt,name=away,proto3" json:"away,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -81,6 +83,13 @@ func (x *JoinRoom) GetConnId() uint64 {
 		return x.ConnId
 	}
 	return 0
+}
+
+func (x *JoinRoom) GetAway() string {
+	if x != nil {
+		return x.Away
+	}
+	return ""
 }
 
 // RoomJoined answers JoinRoom; the sender of the reply is the room actor.
@@ -745,7 +754,11 @@ func (x *TopicChanged) GetTopic() string {
 
 // ListMembers asks a room for its members; it answers MemberList.
 type ListMembers struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only members whose nick matches (see docs/protocol.md); empty: everyone.
+	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// At most this many members are listed; the counts say how many there are.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -780,12 +793,29 @@ func (*ListMembers) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{12}
 }
 
+func (x *ListMembers) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *ListMembers) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 // MemberList answers ListMembers.
 type MemberList struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
-	Nicks         []string               `protobuf:"bytes,3,rep,name=nicks,proto3" json:"nicks,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Room  string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	// The first members by nick, at most the limit asked for (room unset).
+	Members []*UserInfo `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	// How many members the room has, and how many of them match the pattern.
+	Total         uint32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	Matched       uint32 `protobuf:"varint,4,opt,name=matched,proto3" json:"matched,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -827,18 +857,25 @@ func (x *MemberList) GetRoom() string {
 	return ""
 }
 
-func (x *MemberList) GetTopic() string {
+func (x *MemberList) GetMembers() []*UserInfo {
 	if x != nil {
-		return x.Topic
-	}
-	return ""
-}
-
-func (x *MemberList) GetNicks() []string {
-	if x != nil {
-		return x.Nicks
+		return x.Members
 	}
 	return nil
+}
+
+func (x *MemberList) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *MemberList) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
 }
 
 // MemberTerminated is a room's note to itself that a watched member's actor
@@ -961,7 +998,11 @@ func (x *RoomUpdated) GetJoinsSeen() uint64 {
 
 // ListRooms asks the rooms actor for every room; it answers RoomList.
 type ListRooms struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only rooms whose name matches (see docs/protocol.md); empty: every room.
+	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// At most this many rooms are listed; the counts say how many there are.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -994,6 +1035,20 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListRooms) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *ListRooms) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
 }
 
 // RoomInfo is one room in a RoomList.
@@ -1061,6 +1116,8 @@ func (x *RoomInfo) GetTopic() string {
 type RoomList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rooms         []*RoomInfo            `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Total         uint32                 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	Matched       uint32                 `protobuf:"varint,3,opt,name=matched,proto3" json:"matched,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1102,15 +1159,30 @@ func (x *RoomList) GetRooms() []*RoomInfo {
 	return nil
 }
 
+func (x *RoomList) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *RoomList) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
 var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"K\n" +
+	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"_\n" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x17\n" +
-	"\aconn_id\x18\x03 \x01(\x04R\x06connId\"\xa5\x01\n" +
+	"\aconn_id\x18\x03 \x01(\x04R\x06connId\x12\x12\n" +
+	"\x04away\x18\x04 \x01(\tR\x04away\"\xa5\x01\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -1154,13 +1226,16 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\fTopicChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05topic\x18\x03 \x01(\tR\x05topic\"\r\n" +
-	"\vListMembers\"L\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\"=\n" +
+	"\vListMembers\x12\x18\n" +
+	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"}\n" +
 	"\n" +
 	"MemberList\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
-	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x14\n" +
-	"\x05nicks\x18\x03 \x03(\tR\x05nicks\")\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12+\n" +
+	"\amembers\x18\x02 \x03(\v2\x11.chat.v1.UserInfoR\amembers\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\rR\x05total\x12\x18\n" +
+	"\amatched\x18\x04 \x01(\rR\amatched\")\n" +
 	"\x10MemberTerminated\x12\x15\n" +
 	"\x06pid_id\x18\x01 \x01(\tR\x05pidId\"p\n" +
 	"\vRoomUpdated\x12\x12\n" +
@@ -1168,14 +1243,18 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\amembers\x18\x02 \x01(\rR\amembers\x12\x14\n" +
 	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x1d\n" +
 	"\n" +
-	"joins_seen\x18\x04 \x01(\x04R\tjoinsSeen\"\v\n" +
-	"\tListRooms\"N\n" +
+	"joins_seen\x18\x04 \x01(\x04R\tjoinsSeen\";\n" +
+	"\tListRooms\x12\x18\n" +
+	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"N\n" +
 	"\bRoomInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\amembers\x18\x02 \x01(\rR\amembers\x12\x14\n" +
-	"\x05topic\x18\x03 \x01(\tR\x05topic\"3\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\"c\n" +
 	"\bRoomList\x12'\n" +
-	"\x05rooms\x18\x01 \x03(\v2\x11.chat.v1.RoomInfoR\x05roomsB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x05rooms\x18\x01 \x03(\v2\x11.chat.v1.RoomInfoR\x05rooms\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +
+	"\amatched\x18\x03 \x01(\rR\amatchedB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_room_proto_rawDescOnce sync.Once
@@ -1211,17 +1290,19 @@ var file_chat_v1_room_proto_goTypes = []any{
 	(*RoomInfo)(nil),         // 17: chat.v1.RoomInfo
 	(*RoomList)(nil),         // 18: chat.v1.RoomList
 	(LeaveReason)(0),         // 19: chat.v1.LeaveReason
+	(*UserInfo)(nil),         // 20: chat.v1.UserInfo
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
 	5,  // 0: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
 	19, // 1: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
 	19, // 2: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	17, // 3: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	4,  // [4:4] is the sub-list for method output_type
-	4,  // [4:4] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	20, // 3: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	17, // 4: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_room_proto_init() }
@@ -1230,6 +1311,7 @@ func file_chat_v1_room_proto_init() {
 		return
 	}
 	file_chat_v1_connection_proto_init()
+	file_chat_v1_registry_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
