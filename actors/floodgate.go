@@ -40,12 +40,12 @@ const (
 
 // floodGateConfig is what a floodGate is built from.
 type floodGateConfig struct {
-	rate       float64       // lines a second
-	burst      int           // lines at once
-	maxLines   int           // queue bound in lines
-	maxBytes   int           // queue bound in bytes
-	strikes    int           // dropped lines before a disconnect
-	strikeRate rate.Limit    // dropped lines forgiven per second
+	rate       float64    // lines a second
+	burst      int        // lines at once
+	maxLines   int        // queue bound in lines
+	maxBytes   int        // queue bound in bytes
+	strikes    int        // dropped lines before a disconnect
+	strikeRate rate.Limit // dropped lines forgiven per second
 }
 
 func newFloodGate(cfg floodGateConfig) *floodGate {
