@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/actorchat/actorchat/messages"
 )
@@ -101,7 +102,9 @@ func TestConnectionChatAndEvents(t *testing.T) {
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "waves" || !post.GetAction() {
 		t.Errorf("got %v", post)
 	}
-	h.client.send("   ") // blank: nothing
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "guest1", SenderConnId: 1, Text: "waves", Action: true})
+	h.client.expect("* guest1 waves") // the room's echo, which /me waits for
+	h.client.send("   ")              // blank: nothing
 
 	events := []struct {
 		msg  any
@@ -169,6 +172,12 @@ func TestConnectionNickChangeOrdersLaterLines(t *testing.T) {
 	if got := expect[*messages.RenameMember](t, h.room); got.GetNewNick() != "bob" {
 		t.Errorf("got %v", got)
 	}
+	// "hi" waits for the room's notice too, so that the user reads the
+	// rename before anything that follows it.
+	h.room.sync(t, h.conn)
+	h.room.expectQuiet(t)
+	h.room.send(h.conn, &messages.MemberRenamed{Room: "lobby", OldNick: "guest1", NewNick: "bob"})
+	h.client.expect("*** guest1 is now known as bob")
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hi" {
 		t.Errorf("got %v", post)
 	}
@@ -350,4 +359,97 @@ func TestConnectionIgnore(t *testing.T) {
 	_, future = expectFrom[*messages.ResolveNick](t, h.registry)
 	h.registry.send(future, &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
 	h.client.expect("!!! no such nick: nobody")
+}
+
+// fastTimeouts makes a harness's requests time out quickly.
+func fastTimeouts(c *Config) { c.RequestTimeout = 100 * time.Millisecond }
+
+// TestConnectionTimeoutKeepsInputFlowing: a room that never answers /who
+// (it panicked on it, say) costs the user one error line; the line typed
+// after /who waited for it, and runs once the wait is over. A late answer
+// still shows.
+func TestConnectionTimeoutKeepsInputFlowing(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.welcome(t, "guest1")
+	h.client.send("/who")
+	h.client.send("hello")
+	expect[*messages.ListMembers](t, h.room)
+	h.client.expect("!!! /who failed: no answer in time; please try again")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello" {
+		t.Errorf("got %v, want the line after /who", post)
+	}
+	h.room.send(h.conn, &messages.MemberList{Room: "lobby", Members: []*messages.UserInfo{{Nick: "guest1"}}, Total: 1, Matched: 1})
+	h.client.expect("*** 1 in lobby: guest1")
+	if got := testutil.ToFloat64(h.deps.metrics.requestTimeouts); got != 1 {
+		t.Errorf("request timeouts %v, want 1", got)
+	}
+}
+
+// TestConnectionNickTimeout: the registry does not answer /nick: the user
+// keeps the old nick and is told; if the answer comes late after all, the
+// registry's word counts and the room hears of the new nick.
+func TestConnectionNickTimeout(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.welcome(t, "guest1")
+	h.client.send("/nick bob")
+	h.client.send("still guest1")
+	expect[*messages.SetNick](t, h.registry)
+	h.client.expect("!!! /nick failed: no answer in time; please try again")
+	expect[*messages.PostMessage](t, h.room)
+	h.registry.send(h.conn, &messages.NickChanged{OldNick: "guest1", NewNick: "bob"})
+	if r := expect[*messages.RenameMember](t, h.room); r.GetNewNick() != "bob" {
+		t.Errorf("got %v", r)
+	}
+}
+
+// TestConnectionJoinTimeout: a room that does not answer a join sends the
+// user back to the lobby; a late answer from it is left at once.
+func TestConnectionJoinTimeout(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.welcome(t, "guest1")
+	h.client.send("/join tea")
+	h.client.send("hello lobby")
+	_, lobby := expectFrom[*messages.LeaveRoom](t, h.room)
+	h.room.send(lobby, &messages.RoomLeft{Room: "lobby"})
+	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "tea" {
+		t.Fatalf("got %v", j)
+	}
+	h.client.expect("!!! /join tea failed: the room did not answer in time; back to the lobby, try again later")
+	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "lobby" {
+		t.Fatalf("got %v, want a join of the lobby", j)
+	}
+	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1})
+	h.client.expect("*** You are in room lobby with nobody else.")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello lobby" {
+		t.Errorf("got %v", post)
+	}
+	late := newProbe(t, h.system)
+	late.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1})
+	if leave := expect[*messages.LeaveRoom](t, late); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
+		t.Errorf("got %v, want the unwanted room left", leave)
+	}
+}
+
+// TestConnectionLeaveTimeout: a room that does not let the user go is asked
+// once more, and the move goes on.
+func TestConnectionLeaveTimeout(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.welcome(t, "guest1")
+	h.client.send("/join tea")
+	expect[*messages.LeaveRoom](t, h.room)
+	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "tea" {
+		t.Fatalf("got %v", j)
+	}
+	expect[*messages.LeaveRoom](t, h.room) // asked again
+	h.room.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1})
+	h.client.expect("*** You are in room tea with nobody else.")
+}
+
+// TestConnectionRegisterTimeout: without a nick nothing works; a registry
+// that does not answer ends the connection with an error.
+func TestConnectionRegisterTimeout(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.client.expect("!!! internal server error; your connection is closed (sorry)")
+	h.client.expect("bye...")
+	h.waitStopped(t)
 }

@@ -112,6 +112,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.DurationVar(&cfg.server.WriteTimeout, "write-timeout", def.WriteTimeout, "longest one write to a client may block before it is disconnected as a slow consumer")
 	fs.Float64Var(&cfg.server.FloodRate, "flood-rate", def.FloodRate, "input lines per second one connection may sustain (0: no flood control)")
 	fs.IntVar(&cfg.server.FloodBurst, "flood-burst", def.FloodBurst, "input lines one connection may send at once before -flood-rate applies")
+	fs.IntVar(&cfg.server.FloodQueueLines, "flood-queue", def.FloodQueueLines, "input lines over the flood allowance that wait their turn (released at -flood-rate); past it lines are dropped")
+	fs.IntVar(&cfg.server.FloodQueueBytes, "flood-queue-bytes", def.FloodQueueBytes, "bytes of input lines that wait their turn, at most")
+	fs.IntVar(&cfg.server.FloodStrikes, "flood-strikes", def.FloodStrikes, "dropped input lines (one forgiven a second) before a flooding client is disconnected")
+	fs.DurationVar(&cfg.server.RequestTimeout, "request-timeout", def.RequestTimeout, "longest a command waits for an answer from the registry or a room before it fails")
 	fs.IntVar(&cfg.server.MaxConns, "max-conns", def.MaxConns, "open connections at most (0: no limit)")
 	fs.IntVar(&cfg.server.MaxConnsPerIP, "max-conns-per-ip", def.MaxConnsPerIP, "open connections from one IP address at most (0: no limit)")
 	fs.DurationVar(&cfg.server.IdleTimeout, "idle-timeout", def.IdleTimeout, "disconnect a client that sends nothing for this long (0: never)")
@@ -197,6 +201,14 @@ func validate(cfg config) error {
 		return fmt.Errorf("-flood-rate must be 0 or more, got %g", s.FloodRate)
 	case s.FloodBurst < 1:
 		return fmt.Errorf("-flood-burst must be at least 1, got %d", s.FloodBurst)
+	case s.FloodQueueLines < 1:
+		return fmt.Errorf("-flood-queue must be at least 1, got %d", s.FloodQueueLines)
+	case s.FloodQueueBytes < s.MaxLineBytes:
+		return fmt.Errorf("-flood-queue-bytes must be at least -max-line (%d), got %d", s.MaxLineBytes, s.FloodQueueBytes)
+	case s.FloodStrikes < 1:
+		return fmt.Errorf("-flood-strikes must be at least 1, got %d", s.FloodStrikes)
+	case s.RequestTimeout < 10*time.Millisecond:
+		return fmt.Errorf("-request-timeout must be at least 10ms, got %v", s.RequestTimeout)
 	case s.MaxConns < 0:
 		return fmt.Errorf("-max-conns must be 0 or more, got %d", s.MaxConns)
 	case s.MaxConnsPerIP < 0:

@@ -450,11 +450,12 @@ func TestAdminEndpoint(t *testing.T) {
 	for !strings.HasSuffix(readLine(t, br), " is now known as bob") {
 	}
 	fmt.Fprintf(alice, "/nick alice\r\nhello\r\nworld\r\n/msg bob psst\r\n")
-	for readLine(t, br) != "[pm] <alice> psst" {
+	for readLine(t, br) != "[pm] <alice> psst\a" {
 	}
 	fmt.Fprintf(bob, "/quit\r\n")
 	for readLine(t, br) != "bye..." {
 	}
+	carol.(*net.TCPConn).SetLinger(0) // a reset: the connection is lost, not closed in good order
 	carol.Close()
 	for !strings.HasSuffix(readLine(t, ar), "left (connection lost)") {
 	}
@@ -470,8 +471,8 @@ func TestAdminEndpoint(t *testing.T) {
 		"chatd_messages_delivered_total":                                2*2 + 1, // hello and world to bob and carol, psst to bob
 		"chatd_private_messages_total":                                  1,
 		`chatd_disconnects_total{reason="quit"}`:                        1,
-		`chatd_disconnects_total{reason="connection lost"}`:             1,
-		`chatd_disconnects_total{reason="slow consumer"}`:               0,
+		`chatd_disconnects_total{reason="connection_lost"}`:             1,
+		`chatd_disconnects_total{reason="slow_consumer"}`:               0,
 		`chatd_actor_panics_total{actor="connection",directive="stop"}`: 0,
 	}
 	var got map[string]float64
