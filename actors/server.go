@@ -252,12 +252,37 @@ func motdLines(text string) *[]string {
 	return &lines
 }
 
+// ErrShuttingDown is what Ping reports once shutdown has begun.
+var ErrShuttingDown = errors.New("the server is shutting down")
+
 // Ping checks that the actor system answers: the registry and the rooms
-// actor each answer a Ping within timeout.
+// actor are asked at once, and each must answer within timeout. Its error
+// says, in the project's words, which actor is unhealthy and how.
 func (s *Server) Ping(timeout time.Duration) error {
-	for _, pid := range []*actor.PID{s.deps.registry, s.deps.rooms} {
-		if _, err := s.system.Root.RequestFuture(pid, &messages.Ping{}, timeout).Result(); err != nil {
-			return fmt.Errorf("ping %s: %w", pid.GetId(), err)
+	if !s.Ready() {
+		return ErrShuttingDown
+	}
+	actors := []struct {
+		name string
+		pid  *actor.PID
+	}{{"the registry", s.deps.registry}, {"the rooms actor", s.deps.rooms}}
+	futures := make([]*actor.Future, len(actors))
+	for i, a := range actors {
+		futures[i] = s.system.Root.RequestFuture(a.pid, &messages.Ping{}, timeout)
+	}
+	for i, f := range futures {
+		_, err := f.Result()
+		switch {
+		case err == nil:
+		case errors.Is(err, actor.ErrTimeout):
+			return fmt.Errorf("%s did not answer within %v", actors[i].name, timeout)
+		case errors.Is(err, actor.ErrDeadLetter):
+			if !s.Ready() {
+				return ErrShuttingDown
+			}
+			return fmt.Errorf("%s is not running", actors[i].name)
+		default:
+			return fmt.Errorf("%s: %w", actors[i].name, err)
 		}
 	}
 	return nil

@@ -17,8 +17,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +50,7 @@ type config struct {
 	motdPath  string // empty: no message of the day
 	logLevel  slog.Level
 	logFormat string
+	knownEnv  []string // the CHATD_ variable of every flag
 	server    actors.Config
 }
 
@@ -66,6 +70,9 @@ func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	}
 	logger := newLogger(cfg, stderr)
 	cfg.server.Logger = logger
+	for _, name := range unknownEnv(os.Environ(), cfg.knownEnv) {
+		logger.Warn("unknown environment variable ignored; no flag has that name (see chatd -help)", "variable", name)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -127,8 +134,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(fs, stdout)
+			return cfg, err
 		}
-		return cfg, err
+		return cfg, explainParseError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (flags start with -; see chatd -help)", fs.Arg(0))
@@ -142,7 +150,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 		}
 		if v, ok := lookupEnv(envName(f.Name)); ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), err)
+				envErr = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), valueHint(f, err))
 			}
 		}
 	})
@@ -156,8 +164,83 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err := validate(cfg); err != nil {
 		return cfg, err
 	}
+	fs.VisitAll(func(f *flag.Flag) { cfg.knownEnv = append(cfg.knownEnv, envName(f.Name)) })
 	cfg.server.Version = version
 	return cfg, nil
+}
+
+// flagParseError is how the flag package reports a value it cannot parse;
+// its reason says only "parse error".
+var flagParseError = regexp.MustCompile(`^invalid value "(.*)" for flag -([\w-]+): parse error$`)
+
+// explainParseError replaces the flag package's "parse error" with what the
+// value should look like.
+func explainParseError(fs *flag.FlagSet, err error) error {
+	m := flagParseError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	f := fs.Lookup(m[2])
+	if f == nil {
+		return err
+	}
+	return fmt.Errorf("invalid value %q for flag -%s: %v", m[1], m[2], valueHint(f, err))
+}
+
+// valueHint says what a flag's value should look like, for an error that
+// does not.
+func valueHint(f *flag.Flag, err error) error {
+	if !strings.HasSuffix(err.Error(), "parse error") {
+		return err
+	}
+	getter, ok := f.Value.(flag.Getter)
+	if !ok {
+		return err
+	}
+	switch getter.Get().(type) {
+	case time.Duration:
+		return errors.New("a duration needs a number and a unit, such as 5s, 500ms or 2m")
+	case int:
+		return errors.New("not a whole number")
+	case float64:
+		return errors.New("not a number")
+	case bool:
+		return errors.New("not true or false")
+	}
+	return err
+}
+
+// unknownEnv returns the CHATD_ variables in environ that set no flag: most
+// likely typos (CHATD_HISTROY), which would otherwise be ignored in silence.
+func unknownEnv(environ, known []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix) && !slices.Contains(known, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// checkAddr checks that a flag's value is a TCP address chatd can listen on
+// (host:port, the host may be empty), so that a typo is a usage error.
+func checkAddr(flagName, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		var addrErr *net.AddrError
+		var dnsErr *net.DNSError
+		if errors.As(err, &addrErr) {
+			err = errors.New(addrErr.Err)
+		} else if errors.As(err, &dnsErr) {
+			err = errors.New(dnsErr.Err)
+		}
+		return fmt.Errorf("invalid -%s %q: %v (want HOST:PORT, such as :7666 or 127.0.0.1:7666)", flagName, addr, err)
+	}
+	return nil
 }
 
 // envName is the environment variable of a flag: CHATD_SHUTDOWN_TIMEOUT for
@@ -219,6 +302,12 @@ func validate(cfg config) error {
 		return fmt.Errorf("-send-buffer must be 0 or more, got %d", s.SendBuffer)
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return fmt.Errorf("-log-format must be text or json, got %q", cfg.logFormat)
+	}
+	if err := checkAddr("listen", cfg.listen); err != nil {
+		return err
+	}
+	if cfg.admin != "" {
+		return checkAddr("admin", cfg.admin)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -82,7 +83,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		t.Errorf("history %d, want the flag's 3 over the environment's 7", cfg.server.HistoryLen)
 	}
 	env["CHATD_MAX_CONNS"] = "lots"
-	if _, err := parseConfig(nil, lookup, io.Discard); err == nil || err.Error() != `invalid value "lots" for CHATD_MAX_CONNS: parse error` {
+	if _, err := parseConfig(nil, lookup, io.Discard); err == nil || err.Error() != `invalid value "lots" for CHATD_MAX_CONNS: not a whole number` {
 		t.Errorf("got %v", err)
 	}
 }
@@ -98,6 +99,14 @@ func TestConfigValidation(t *testing.T) {
 		{[]string{"-log-level", "loud"}, `invalid value "loud" for flag -log-level: slog: level string "loud": unknown name`},
 		{[]string{"stray"}, `unexpected argument "stray" (flags start with -; see chatd -help)`},
 		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+		{[]string{"-shutdown-timeout", "5"}, `invalid value "5" for flag -shutdown-timeout: a duration needs a number and a unit, such as 5s, 500ms or 2m`},
+		{[]string{"-history", "many"}, `invalid value "many" for flag -history: not a whole number`},
+		{[]string{"-flood-rate", "fast"}, `invalid value "fast" for flag -flood-rate: not a number`},
+		{[]string{"-listen", "7666"}, `invalid -listen "7666": missing port in address (want HOST:PORT, such as :7666 or 127.0.0.1:7666)`},
+		{[]string{"-listen", "localhost:http-alt-nope"}, `invalid -listen "localhost:http-alt-nope": unknown port (want HOST:PORT, such as :7666 or 127.0.0.1:7666)`},
+		{[]string{"-admin", "127.0.0.1"}, `invalid -admin "127.0.0.1": missing port in address (want HOST:PORT, such as :7666 or 127.0.0.1:7666)`},
+		{[]string{"-request-timeout", "1ms"}, "-request-timeout must be at least 10ms, got 1ms"},
+		{[]string{"-flood-queue", "0"}, "-flood-queue must be at least 1, got 0"},
 	}
 	for _, tt := range tests {
 		if _, err := parseConfig(tt.args, noEnv, io.Discard); err == nil || err.Error() != tt.want {
@@ -147,8 +156,10 @@ func TestProcessErrors(t *testing.T) {
 		stderr string
 	}{
 		{"unknown flag", nil, []string{"-bogus"}, 2, "chatd: flag provided but not defined: -bogus\n"},
-		{"bad value", nil, []string{"-history", "many"}, 2, "chatd: invalid value \"many\" for flag -history: parse error\n"},
-		{"bad environment", []string{"CHATD_IDLE_TIMEOUT=soon"}, nil, 2, "chatd: invalid value \"soon\" for CHATD_IDLE_TIMEOUT: parse error\n"},
+		{"bad value", nil, []string{"-history", "many"}, 2, "chatd: invalid value \"many\" for flag -history: not a whole number\n"},
+		{"duration without a unit", nil, []string{"-shutdown-timeout", "5"}, 2, "chatd: invalid value \"5\" for flag -shutdown-timeout: a duration needs a number and a unit, such as 5s, 500ms or 2m\n"},
+		{"malformed listen address", nil, []string{"-listen", "nowhere"}, 2, "chatd: invalid -listen \"nowhere\": missing port in address (want HOST:PORT, such as :7666 or 127.0.0.1:7666)\n"},
+		{"bad environment", []string{"CHATD_IDLE_TIMEOUT=soon"}, nil, 2, "chatd: invalid value \"soon\" for CHATD_IDLE_TIMEOUT: a duration needs a number and a unit, such as 5s, 500ms or 2m\n"},
 		{"port in use", nil, []string{"-listen", busy.Addr().String()}, 1, "chatd: listen on " + busy.Addr().String() + ": address already in use\n"},
 		{"admin port in use", nil, []string{"-listen", "127.0.0.1:0", "-admin", busy.Addr().String()}, 1, "chatd: admin endpoint: listen on " + busy.Addr().String() + ": address already in use\n"},
 		{"missing motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", "/nonexistent/motd"}, 1, "chatd: read motd: open /nonexistent/motd: no such file or directory\n"},
@@ -163,6 +174,12 @@ func TestProcessErrors(t *testing.T) {
 			stderr string
 		}{"unreadable motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", unreadable}, 1, "chatd: read motd: open " + unreadable + ": permission denied\n"})
 	}
+	t.Run("unknown environment variable", func(t *testing.T) {
+		code, _, stderr := runChatd(t, []string{"CHATD_HISTROY=3"}, "-listen", busy.Addr().String())
+		if code != 1 || !strings.Contains(stderr, `level=WARN msg="unknown environment variable ignored; no flag has that name (see chatd -help)" variable=CHATD_HISTROY`) {
+			t.Errorf("exit %d, stderr %q; want a warning naming CHATD_HISTROY", code, stderr)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runChatd(t, tt.env, tt.args...)
@@ -509,6 +526,38 @@ func TestAdminEndpoint(t *testing.T) {
 	if _, err := http.Get(base + "/readyz"); err == nil {
 		t.Errorf("admin endpoint still answers after shutdown")
 	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	known := []string{"CHATD_HISTORY", "CHATD_LISTEN"}
+	got := unknownEnv([]string{"PATH=/bin", "CHATD_HISTORY=3", "CHATD_HISTROY=3", "CHATD_LISTEN=:1", "CHATD_=x", "XCHATD_A=1"}, known)
+	if !slices.Equal(got, []string{"CHATD_HISTROY", "CHATD_"}) {
+		t.Errorf("got %v, want CHATD_HISTROY and CHATD_", got)
+	}
+}
+
+// TestHealthzDuringShutdown: once shutdown begins /healthz says so in words,
+// not with a framework error.
+func TestHealthzDuringShutdown(t *testing.T) {
+	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.adminHandler()
+	get := func() (int, string) {
+		rec := &recorder{header: http.Header{}}
+		req, _ := http.NewRequest("GET", "/healthz", nil)
+		h.ServeHTTP(rec, req)
+		return rec.code, rec.body.String()
+	}
+	if code, body := get(); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("before shutdown: %d %q", code, body)
+	}
+	_ = a.srv.Shutdown(context.Background())
+	if code, body := get(); code != http.StatusServiceUnavailable || body != "unhealthy: the server is shutting down\n" {
+		t.Errorf("after shutdown: %d %q", code, body)
+	}
+	a.shutdown()
 }
 
 func TestReadyzDuringShutdown(t *testing.T) {
