@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,64 @@ func TestSmokeConnect(t *testing.T) {
 	}
 	if res.ConnsPerSec <= 0 {
 		t.Errorf("connections/s %v", res.ConnsPerSec)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for _, tt := range []struct {
+		v    float64
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {1902311.4, "1,902,311"}, {-12345, "-12,345"}, {100000, "100,000"}} {
+		if got := thousands(tt.v); got != tt.want {
+			t.Errorf("thousands(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	got := progressLine(4_500_000, 10_000_000, 2*time.Second, "deliveries")
+	want := "[#############.................]  45% 4,500,000/10,000,000 deliveries, 2,250,000/s"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestLatencies: the histogram's percentiles are those of what was
+// recorded, to its precision, from several shards.
+func TestLatencies(t *testing.T) {
+	l := newLatencies()
+	for i := range 1000 { // 1 ms .. 1000 ms
+		l.add(i, []int64{int64(i+1) * int64(time.Millisecond)})
+	}
+	var res result
+	l.fill(&res)
+	near := func(got, want float64) bool { return got >= want*0.995 && got <= want*1.005 }
+	if !near(res.P50, 500) || !near(res.P99, 990) || !near(res.P999, 999) || !near(res.Max, 1000) {
+		t.Errorf("p50 %v p99 %v p99.9 %v max %v, want about 500, 990, 999, 1000 ms", res.P50, res.P99, res.P999, res.Max)
+	}
+}
+
+// TestSummaries: one column of ratios per baseline, and no made-up range
+// for a single run.
+func TestSummaries(t *testing.T) {
+	mk := func(server string, deliv float64) summary {
+		s := summarize("fanout-1k-sat", server, []result{{DeliveriesPerSec: deliv}})
+		return s
+	}
+	var b strings.Builder
+	printSummaries(&b, []summary{mk("chatd", 3_000_000), mk("naivehub", 1_000_000), mk("naivehub-coalesce", 2_000_000)},
+		[]string{"chatd", "naivehub", "naivehub-coalesce"})
+	out := b.String()
+	for _, want := range []string{
+		"| fanout-1k-sat | chatd | 3,000,000 | - |",
+		"| workload | chatd / naivehub | chatd / naivehub-coalesce |",
+		"| fanout-1k-sat | deliveries/s 3.00x | deliveries/s 1.50x |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "(3,000,000-3,000,000)") {
+		t.Errorf("a single run shows a range:\n%s", out)
 	}
 }

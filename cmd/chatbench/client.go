@@ -27,7 +27,8 @@ type client struct {
 	// the atomics.
 	received  atomic.Int64
 	outOfOrd  atomic.Int64
-	lat       []int64 // nanoseconds, one per benchmark line received
+	lat       *latencies // where the latencies go; nil: not recorded
+	batch     []int64    // latencies in nanoseconds not yet added to lat
 	nextSeq   map[int]int64
 	marks     chan string // non-benchmark lines that contain the watched marker
 	watchMark atomic.Pointer[string]
@@ -49,13 +50,15 @@ func (c *client) lastLines() []string {
 }
 
 // dial connects and waits for the server's first line (its welcome).
-func dial(addr string, id int, timeout time.Duration) (*client, error) {
+// Latencies of the benchmark lines it receives go to lat.
+func dial(addr string, id int, timeout time.Duration, lat *latencies) (*client, error) {
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
 	}
 	c := &client{
 		id:      id,
+		lat:     lat,
 		conn:    conn,
 		w:       bufio.NewWriterSize(conn, 32<<10),
 		nextSeq: make(map[int]int64),
@@ -76,6 +79,7 @@ func dial(addr string, id int, timeout time.Duration) (*client, error) {
 // read consumes everything the server sends until the connection closes.
 func (c *client) read(r *bufio.Reader) {
 	defer close(c.done)
+	defer c.flushLatencies()
 	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
@@ -123,8 +127,21 @@ func (c *client) record(p []byte, now int64) {
 		c.outOfOrd.Add(1)
 	}
 	c.nextSeq[s] = q + 1
-	c.lat = append(c.lat, now-t)
+	if c.lat != nil {
+		c.batch = append(c.batch, now-t)
+		if len(c.batch) == latencyBatch {
+			c.flushLatencies()
+		}
+	}
 	c.received.Add(1)
+}
+
+// flushLatencies adds the client's batch to the run's histogram.
+func (c *client) flushLatencies() {
+	if c.lat != nil && len(c.batch) > 0 {
+		c.lat.add(c.id, c.batch)
+		c.batch = c.batch[:0]
+	}
 }
 
 func field(p []byte) ([]byte, []byte) {
@@ -145,7 +162,7 @@ func (c *client) sendLine(s string) error {
 }
 
 // connectAll dials n clients with at most conc dials at once.
-func connectAll(addr string, n, conc int, timeout time.Duration, progress func(int)) ([]*client, time.Duration, error) {
+func connectAll(addr string, n, conc int, timeout time.Duration, lat *latencies, progress func(int)) ([]*client, time.Duration, error) {
 	clients := make([]*client, n)
 	var firstErr error
 	var mu sync.Mutex
@@ -157,7 +174,7 @@ func connectAll(addr string, n, conc int, timeout time.Duration, progress func(i
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, err := dial(addr, i, timeout)
+			c, err := dial(addr, i, timeout, lat)
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {

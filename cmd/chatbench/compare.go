@@ -74,7 +74,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	workloads := fs.String("workloads", "fanout-1k-sat,fanout-1k-paced,connect-storm-10k,idle-10k,rooms-100x100", "presets to run")
 	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, naivehub, naivehub-coalesce)")
 	jsonOut := fs.String("json", "", "also write every run as JSON lines to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := s.build(); err != nil {
@@ -92,18 +92,31 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	enc := json.NewEncoder(raw)
 
+	serverList := splitList(*servers)
+	for _, srv := range serverList {
+		if _, ok := s.bins[srv]; !ok {
+			return usageError{fmt.Errorf("unknown server %q (chatd, naivehub, naivehub-coalesce)", srv)}
+		}
+	}
 	var medians []summary
 	for _, name := range splitList(*workloads) {
 		p, ok := findPreset(name)
 		if !ok {
-			return fmt.Errorf("unknown workload %q", name)
+			return usageError{fmt.Errorf("unknown workload %q", name)}
 		}
-		for _, srv := range splitList(*servers) {
-			if p.chatOnly && srv != "chatd" {
-				continue
+		var here []string
+		for _, srv := range serverList {
+			if !p.chatOnly || srv == "chatd" {
+				here = append(here, srv)
 			}
-			var runs []result
-			for i := range s.runs {
+		}
+		// The servers take turns run by run, each run starting with the
+		// next one, so that a machine that drifts (another load, thermal
+		// limits) biases neither side.
+		runs := map[string][]result{}
+		for i := range s.runs {
+			for j := range here {
+				srv := here[(i+j)%len(here)]
 				fmt.Fprintf(stderr, "%s on %s, run %d/%d\n", name, srv, i+1, s.runs)
 				res, err := s.once(srv, p.workload, p.o)
 				if err != nil {
@@ -111,12 +124,14 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 				}
 				res.Workload = name
 				_ = enc.Encode(res)
-				runs = append(runs, res)
+				runs[srv] = append(runs[srv], res)
 			}
-			medians = append(medians, summarize(name, srv, runs))
+		}
+		for _, srv := range here {
+			medians = append(medians, summarize(name, srv, runs[srv]))
 		}
 	}
-	printSummaries(stdout, medians)
+	printSummaries(stdout, medians, serverList)
 	return nil
 }
 
@@ -160,54 +175,89 @@ func summarize(workload, server string, rs []result) summary {
 	return s
 }
 
-// printSummaries prints a Markdown table of medians (min-max) and the
-// chatd/naivehub ratio of each headline number.
-func printSummaries(w io.Writer, ss []summary) {
+// printSummaries prints a Markdown table of medians (with the range over
+// the runs, when there was more than one) and a table of chatd's ratio to
+// each other server named in servers.
+func printSummaries(w io.Writer, ss []summary, servers []string) {
 	fmt.Fprintln(w, "| workload | server | deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 / max ms | conns/s | RSS per conn | server cores busy | loss |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, s := range ss {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", s.Workload, s.Server,
-			rng(s.DeliveriesPerSec, s.rangeDeliv, "%.0f"), rng(s.DeliveriesPerCPUSec, s.rangeCPU, "%.0f"),
-			lat(s), rng(s.ConnsPerSec, s.rangeConns, "%.0f"), rng(s.RSSPerConnBytes, s.rangeRSSConn, "%.0f B"),
-			num(s.ServerCPUUtil, "%.2f"), s.Loss)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Workload, s.Server,
+			rng(s.DeliveriesPerSec, s.rangeDeliv, s.runs, ""), rng(s.DeliveriesPerCPUSec, s.rangeCPU, s.runs, ""),
+			lat(s), rng(s.ConnsPerSec, s.rangeConns, s.runs, ""), rng(s.RSSPerConnBytes, s.rangeRSSConn, s.runs, " B"),
+			num(s.ServerCPUUtil, "%.2f"), thousands(float64(s.Loss)))
+	}
+	var baselines []string
+	for _, srv := range servers {
+		if srv != "chatd" {
+			baselines = append(baselines, srv)
+		}
+	}
+	if len(baselines) == 0 || !slices.Contains(servers, "chatd") {
+		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| workload | chatd / naivehub |")
-	fmt.Fprintln(w, "|---|---|")
+	fmt.Fprint(w, "| workload |")
+	for _, b := range baselines {
+		fmt.Fprintf(w, " chatd / %s |", b)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range baselines {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
 	for _, c := range ss {
 		if c.Server != "chatd" {
 			continue
 		}
-		for _, n := range ss {
-			if n.Server != "naivehub" || n.Workload != c.Workload {
-				continue
+		fmt.Fprintf(w, "| %s |", c.Workload)
+		for _, b := range baselines {
+			cell := "-"
+			for _, n := range ss {
+				if n.Server == b && n.Workload == c.Workload {
+					cell = ratios(c, n)
+				}
 			}
-			var parts []string
-			if c.DeliveriesPerSec > 0 && n.DeliveriesPerSec > 0 {
-				parts = append(parts, fmt.Sprintf("deliveries/s %.2fx", c.DeliveriesPerSec/n.DeliveriesPerSec))
-			}
-			if c.DeliveriesPerCPUSec > 0 && n.DeliveriesPerCPUSec > 0 {
-				parts = append(parts, fmt.Sprintf("per CPU-s %.2fx", c.DeliveriesPerCPUSec/n.DeliveriesPerCPUSec))
-			}
-			if c.P99 > 0 && n.P99 > 0 {
-				parts = append(parts, fmt.Sprintf("p99 %.2fx", c.P99/n.P99))
-			}
-			if c.ConnsPerSec > 0 && n.ConnsPerSec > 0 {
-				parts = append(parts, fmt.Sprintf("conns/s %.2fx", c.ConnsPerSec/n.ConnsPerSec))
-			}
-			if c.RSSPerConnBytes > 0 && n.RSSPerConnBytes > 0 {
-				parts = append(parts, fmt.Sprintf("RSS/conn %.2fx", c.RSSPerConnBytes/n.RSSPerConnBytes))
-			}
-			fmt.Fprintf(w, "| %s | %s |\n", c.Workload, strings.Join(parts, ", "))
+			fmt.Fprintf(w, " %s |", cell)
 		}
+		fmt.Fprintln(w)
 	}
 }
 
-func rng(v float64, r [2]float64, format string) string {
+// ratios compares chatd's headline numbers with one baseline's.
+func ratios(c, n summary) string {
+	var parts []string
+	if c.DeliveriesPerSec > 0 && n.DeliveriesPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("deliveries/s %.2fx", c.DeliveriesPerSec/n.DeliveriesPerSec))
+	}
+	if c.DeliveriesPerCPUSec > 0 && n.DeliveriesPerCPUSec > 0 {
+		parts = append(parts, fmt.Sprintf("per CPU-s %.2fx", c.DeliveriesPerCPUSec/n.DeliveriesPerCPUSec))
+	}
+	if c.P99 > 0 && n.P99 > 0 {
+		parts = append(parts, fmt.Sprintf("p99 %.2fx", c.P99/n.P99))
+	}
+	if c.ConnsPerSec > 0 && n.ConnsPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("conns/s %.2fx", c.ConnsPerSec/n.ConnsPerSec))
+	}
+	if c.RSSPerConnBytes > 0 && n.RSSPerConnBytes > 0 {
+		parts = append(parts, fmt.Sprintf("RSS/conn %.2fx", c.RSSPerConnBytes/n.RSSPerConnBytes))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rng renders a median with thousands separators, and the range of the
+// runs when there was more than one (a single run has no range to show).
+func rng(v float64, r [2]float64, runs int, unit string) string {
 	if v == 0 {
 		return "-"
 	}
-	return fmt.Sprintf(format+" ("+format+"-"+format+")", v, r[0], r[1])
+	if runs <= 1 {
+		return thousands(v) + unit
+	}
+	return fmt.Sprintf("%s%s (%s-%s)", thousands(v), unit, thousands(r[0]), thousands(r[1]))
 }
 
 func lat(s summary) string {
@@ -229,7 +279,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	servers := fs.String("servers", "chatd,naivehub", "servers")
 	plotFile := fs.String("plot", "sweep.png", "PNG to write")
 	total := fs.Int("deliveries", 10_000_000, "deliveries per fanout point at most: lines per sender are 1000 (as in fanout-1k-sat), fewer where that would pass it")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := s.build(); err != nil {
@@ -270,7 +320,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 			connectPts[srv] = append(connectPts[srv], plotter.XY{X: float64(count), Y: sum.ConnsPerSec})
 		}
 	}
-	printSummaries(stdout, all)
+	printSummaries(stdout, all, splitList(*servers))
 	return writePlot(*plotFile, fanoutPts, connectPts)
 }
 

@@ -32,14 +32,31 @@ import (
 	"time"
 )
 
+// errUsage is a command line that names no command: the usage was printed.
+var errUsage = errors.New("no command")
+
+// Exit codes: 0 for a run without loss and for -help, 1 for a failed run
+// (including lost deliveries), 2 for a bad command line.
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "chatbench: %v\n", err)
-		}
-		os.Exit(1)
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2)
 	}
+	fmt.Fprintf(os.Stderr, "chatbench: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
+
+// usageError is a bad flag or argument.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 const usage = `usage: chatbench COMMAND [flags]
 
@@ -57,7 +74,7 @@ Run "chatbench COMMAND -h" for a command's flags.
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -72,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
 }
 
 // workloadFlags defines the flags every workload shares.
@@ -98,7 +115,7 @@ func runOne(cmd string, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	workloadFlags(fs, &o)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	o.progress = !*asJSON
@@ -112,6 +129,27 @@ func runOne(cmd string, args []string, stdout, stderr io.Writer) error {
 	printTable(stdout, []result{res})
 	if res.Loss != 0 {
 		return fmt.Errorf("%d deliveries lost", res.Loss)
+	}
+	return nil
+}
+
+// parseFlags parses a command's flags: -help prints them to stdout (and the
+// caller exits 0), a bad flag is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stdout)
+		fmt.Fprintf(os.Stdout, "usage: chatbench %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+		return err
+	case err != nil:
+		return usageError{err}
+	case fs.NArg() > 0:
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
 }
@@ -135,10 +173,10 @@ func printTable(w io.Writer, rs []result) {
 	fmt.Fprintf(w, "%-22s %-18s %7s %12s %6s %9s %9s %9s %9s %9s %10s %9s %12s %10s\n",
 		"workload", "server", "clients", "deliveries/s", "loss", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "conns/s", "cpu s", "deliv/cpu-s", "rss/conn")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-22s %-18s %7d %12s %6d %9s %9s %9s %9s %9s %10s %9s %12s %10s\n",
-			r.Workload, r.Server, r.Clients, num(r.DeliveriesPerSec, "%.0f"), r.Loss,
+		fmt.Fprintf(w, "%-22s %-18s %7s %12s %6s %9s %9s %9s %9s %9s %10s %9s %12s %10s\n",
+			r.Workload, r.Server, thousands(float64(r.Clients)), whole(r.DeliveriesPerSec), thousands(float64(r.Loss)),
 			num(r.P50, "%.2f"), num(r.P90, "%.2f"), num(r.P99, "%.2f"), num(r.P999, "%.2f"), num(r.Max, "%.2f"),
-			num(r.ConnsPerSec, "%.0f"), num(r.ServerCPUSeconds, "%.2f"), num(r.DeliveriesPerCPUSec, "%.0f"), num(r.RSSPerConnBytes, "%.0f"))
+			whole(r.ConnsPerSec), num(r.ServerCPUSeconds, "%.2f"), whole(r.DeliveriesPerCPUSec), whole(r.RSSPerConnBytes))
 	}
 }
 
@@ -147,6 +185,14 @@ func num(v float64, format string) string {
 		return "-"
 	}
 	return fmt.Sprintf(format, v)
+}
+
+// whole is a whole number with thousands separators, or - for none.
+func whole(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return thousands(v)
 }
 
 // preset is a named workload of the performance targets.

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
+	"time"
 
+	"github.com/prometheus/procfs"
 	"golang.org/x/term"
 )
-
-// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat CPU times; it is
-// 100 on every architecture Go supports on Linux.
-const clockTicks = 100
 
 // procSample is a process's CPU time and resident memory at one moment.
 type procSample struct {
@@ -21,71 +17,86 @@ type procSample struct {
 	rss int64   // bytes
 }
 
-// sample reads /proc for pid; pid 0 is no sample.
+// sample reads /proc for pid; pid 0 is no sample. procfs knows the units
+// (USER_HZ, page size) of what the kernel reports.
 func sample(pid int) procSample {
 	if pid <= 0 {
 		return procSample{}
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return procSample{}
 	}
-	// The command name may hold spaces: the fields start after its ')'.
-	s := string(stat)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
+	stat, err := p.Stat()
+	if err != nil {
 		return procSample{}
 	}
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return procSample{ok: true, cpu: (utime + stime) / clockTicks, rss: statusKB(pid, "VmRSS:") * 1024}
+	return procSample{ok: true, cpu: stat.CPUTime(), rss: int64(stat.ResidentMemory())}
 }
 
-// statusKB reads one "Name: N kB" line of /proc/PID/status.
-func statusKB(pid int, key string) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-// progress draws a one-line progress bar on a terminal, and nothing
-// elsewhere.
+// progress draws a one-line progress bar on a terminal, with the count so
+// far and its rate, and nothing elsewhere.
 type progress struct {
 	on    bool
 	total int64
-	last  int
+	what  string // "deliveries", "connections"
+	start time.Time
+	shown time.Time
 }
 
-func newProgress(want bool, total int64) *progress {
-	return &progress{on: want && term.IsTerminal(int(os.Stderr.Fd())) && total > 0, total: total, last: -1}
+// progressEvery is how often the progress line is redrawn.
+const progressEvery = 100 * time.Millisecond
+
+func newProgress(want bool, total int64, what string) *progress {
+	return &progress{on: want && term.IsTerminal(int(os.Stderr.Fd())) && total > 0, total: total, what: what, start: time.Now()}
 }
 
 func (p *progress) show(n int64) {
 	if !p.on {
 		return
 	}
-	pct := int(100 * n / p.total)
-	if pct == p.last {
+	now := time.Now()
+	if now.Sub(p.shown) < progressEvery && n < p.total {
 		return
 	}
-	p.last = pct
-	const width = 40
+	p.shown = now
+	fmt.Fprintf(os.Stderr, "\r\033[K%s", progressLine(n, p.total, now.Sub(p.start), p.what))
+}
+
+// progressLine renders "[####....]  45% 4,512,300/10,000,000 deliveries, 1,902,311/s".
+func progressLine(n, total int64, elapsed time.Duration, what string) string {
+	const width = 30
+	pct := min(100, int(100*n/total))
 	fill := width * pct / 100
-	fmt.Fprintf(os.Stderr, "\r[%s%s] %3d%% %d/%d", strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct, n, p.total)
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(n) / elapsed.Seconds()
+	}
+	return fmt.Sprintf("[%s%s] %3d%% %s/%s %s, %s/s", strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct,
+		thousands(float64(n)), thousands(float64(total)), what, thousands(rate))
 }
 
 func (p *progress) done() {
 	if p.on {
 		fmt.Fprint(os.Stderr, "\r\033[K")
 	}
+}
+
+// thousands renders a number rounded to a whole with thousands separators:
+// 1,902,311.
+func thousands(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -12,9 +13,10 @@ import (
 
 // server is a server process that chatbench started.
 type server struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
+	name   string
+	addr   string
+	cmd    *exec.Cmd
+	cancel context.CancelFunc // stops it
 }
 
 // buildServers builds chatd (from this repository) and naivehub (from its
@@ -63,15 +65,21 @@ func startServer(name, bin string) (*server, error) {
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
-	cmd := exec.Command(bin, args...)
+	// Stopping is the context's cancel: SIGTERM, then, if the server has not
+	// exited within stopGrace, SIGKILL (exec's WaitDelay).
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
 	cmd.Stdout, cmd.Stderr = os.Stderr, nil
 	if name == "chatd" {
 		cmd.Stderr = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
+		cancel()
 		return nil, err
 	}
-	s := &server{name: name, addr: addr, cmd: cmd}
+	s := &server{name: name, addr: addr, cmd: cmd, cancel: cancel}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -89,15 +97,11 @@ func startServer(name, bin string) (*server, error) {
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// stop ends the server: SIGTERM, then SIGKILL after a grace period.
+// stopGrace is how long a server has to exit after SIGTERM.
+const stopGrace = 10 * time.Second
+
+// stop ends the server (see startServer) and waits for it.
 func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	s.cancel()
+	_ = s.cmd.Wait()
 }

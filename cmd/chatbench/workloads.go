@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +68,8 @@ func payload(sender int, seq int64, at time.Time, size int) string {
 // its scheduled send time.
 func fanout(o options) (result, error) {
 	res := result{Workload: "fanout", Clients: o.clients, Senders: o.senders}
-	clients, _, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil)
+	lat := newLatencies()
+	clients, _, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, lat, nil)
 	if err != nil {
 		return res, err
 	}
@@ -100,6 +100,7 @@ func fanout(o options) (result, error) {
 	}
 	res.Seconds = done.Sub(start).Seconds()
 	collect(&res, clients)
+	lat.fill(&res)
 	serverCost(&res, before, after, done.Sub(start))
 	return res, nil
 }
@@ -136,7 +137,7 @@ func waitDeliveries(clients []*client, want int64, drain time.Duration, progress
 	last, lastChange := int64(-1), time.Now()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	bar := newProgress(progress, want)
+	bar := newProgress(progress, want, "deliveries")
 	for range tick.C {
 		var got int64
 		for _, c := range clients {
@@ -158,29 +159,18 @@ func waitDeliveries(clients []*client, want int64, drain time.Duration, progress
 	return time.Time{}
 }
 
-// collect sums deliveries, loss and latency over the clients.
+// collect sums deliveries and loss over the clients, once their readers
+// are done.
 func collect(res *result, clients []*client) {
-	var all []int64
 	for _, c := range clients {
 		<-waitReader(c)
 		res.Deliveries += c.received.Load()
 		res.OutOfOrder += c.outOfOrd.Load()
-		all = append(all, c.lat...)
 	}
 	res.Loss = res.Expected - res.Deliveries
 	if res.Seconds > 0 {
 		res.DeliveriesPerSec = float64(res.Deliveries) / res.Seconds
 	}
-	if len(all) == 0 {
-		return
-	}
-	slices.Sort(all)
-	pct := func(p float64) float64 {
-		i := min(int(p*float64(len(all))), len(all)-1)
-		return float64(all[i]) / 1e6
-	}
-	res.P50, res.P90, res.P99, res.P999 = pct(0.50), pct(0.90), pct(0.99), pct(0.999)
-	res.Max = float64(all[len(all)-1]) / 1e6
 }
 
 // waitReader stops a client's reader so its records can be read; it returns
@@ -210,8 +200,8 @@ func serverCost(res *result, before, after procSample, wall time.Duration) {
 func connectStorm(o options) (result, error) {
 	res := result{Workload: "connect", Clients: o.clients}
 	before := sample(o.pid)
-	bar := newProgress(o.progress, int64(o.clients))
-	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, func(n int) { bar.show(int64(n)) })
+	bar := newProgress(o.progress, int64(o.clients), "connections")
+	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil, func(n int) { bar.show(int64(n)) })
 	bar.done()
 	if err != nil {
 		return res, err
@@ -232,7 +222,7 @@ const idleSettle = 2 * time.Second
 func idle(o options) (result, error) {
 	res := result{Workload: "idle", Clients: o.clients}
 	before := sample(o.pid)
-	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil)
+	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil, nil)
 	if err != nil {
 		return res, err
 	}
@@ -252,7 +242,8 @@ func idle(o options) (result, error) {
 func roomsBusy(o options) (result, error) {
 	n := o.rooms * o.members
 	res := result{Workload: "rooms", Clients: n, Senders: n, LinesPerSender: o.lines}
-	clients, _, err := connectAll(o.addr, n, o.conc, o.dialTimeout, nil)
+	lat := newLatencies()
+	clients, _, err := connectAll(o.addr, n, o.conc, o.dialTimeout, lat, nil)
 	if err != nil {
 		return res, err
 	}
@@ -286,6 +277,7 @@ func roomsBusy(o options) (result, error) {
 	}
 	res.Seconds = done.Sub(start).Seconds()
 	collect(&res, clients)
+	lat.fill(&res)
 	serverCost(&res, before, after, done.Sub(start))
 	return res, nil
 }
