@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -289,7 +290,7 @@ func TestAbuseConnectionLimits(t *testing.T) {
 		s.dial()
 		s.dial()
 		expectRejected(t, s, "!!! too many connections from your address; close one and try again")
-		if got := testutil.ToFloat64(s.cfg.Metrics.connectionsRejected.WithLabelValues(rejectPerIP)); got != 1 {
+		if got := testutil.ToFloat64(s.cfg.Metrics.connectionsRejected.WithLabelValues(netio.RejectPerIP)); got != 1 {
 			t.Errorf("per_ip rejections %v, want 1", got)
 		}
 	})
@@ -359,12 +360,7 @@ func TestAbuseIdleTimeout(t *testing.T) {
 func TestAbuseKeepAliveIsOn(t *testing.T) {
 	s := startServer(t, nil)
 	s.dial()
-	s.deps.sockets.mu.Lock()
-	var conns []net.Conn
-	for _, c := range s.deps.sockets.open {
-		conns = append(conns, c)
-	}
-	s.deps.sockets.mu.Unlock()
+	conns := s.table.Conns()
 	if len(conns) != 1 {
 		t.Fatalf("%d open sockets, want 1", len(conns))
 	}

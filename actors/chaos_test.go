@@ -176,7 +176,7 @@ func TestChaos(t *testing.T) {
 			probe.send(srv.Registry(), &messages.ResolveNick{Nick: fmt.Sprintf("p%d", c.id)})
 			switch m := probe.next(t).msg.(type) {
 			case *messages.NickResolved:
-				srv.System().Root.Send(srv.System().NewLocalPID(fmt.Sprintf("server/connections/conn-%d", m.GetConnId())), &messages.InjectFault{Reason: "chaos"})
+				srv.System().Root.Send(srv.System().NewLocalPID("server/connections/conn-"+m.GetMemberId()[strings.LastIndexByte(m.GetMemberId(), '.')+1:]), &messages.InjectFault{Reason: "chaos"})
 				panicked++
 				return true
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -80,13 +81,13 @@ var listingDetail = fmt.Sprintf("Lists at most %d, with how many there are. PATT
 	"without them, names that contain PATTERN. A long listing counts against your flood allowance like the lines you send.", maxListed)
 
 // runCommand dispatches one parsed command, checking its arguments first.
-func (c *connection) runCommand(ctx actor.Context, in input) {
-	cmd, ok := c.srv.commands.byName[in.name]
+func (c *connection) runCommand(ctx actor.Context, in text.Input) {
+	cmd, ok := c.env.commands.byName[in.Name]
 	if !ok {
-		c.sendError(ctx, fmt.Sprintf("unknown command /%s; type /help for the list", in.name))
+		c.sendError(ctx, fmt.Sprintf("unknown command /%s; type /help for the list", in.Name))
 		return
 	}
-	if len(strings.Fields(in.args)) < cmd.minArgs {
+	if len(strings.Fields(in.Args)) < cmd.minArgs {
 		c.sendError(ctx, "usage: "+cmd.usage)
 		return
 	}
@@ -94,14 +95,14 @@ func (c *connection) runCommand(ctx actor.Context, in input) {
 		c.sendError(ctx, fmt.Sprintf("/%s needs a room, and you are in none; /join ROOM", cmd.name))
 		return
 	}
-	cmd.run(c, ctx, in.args)
+	cmd.run(c, ctx, in.Args)
 }
 
 // cmdHelp: /help [COMMAND]
 func (c *connection) cmdHelp(ctx actor.Context, args string) {
 	if args != "" {
 		name := strings.ToLower(strings.TrimPrefix(strings.Fields(args)[0], "/"))
-		cmd, ok := c.srv.commands.byName[name]
+		cmd, ok := c.env.commands.byName[name]
 		if !ok {
 			c.sendError(ctx, fmt.Sprintf("unknown command /%s; type /help for the list", name))
 			return
@@ -117,10 +118,10 @@ func (c *connection) cmdHelp(ctx actor.Context, args string) {
 	}
 	c.sendNotice(ctx, "Commands (a line that is not a command goes to your room; start it with // to send a leading /):")
 	width := 0
-	for _, cmd := range c.srv.commands.list {
+	for _, cmd := range c.env.commands.list {
 		width = max(width, len(helpName(cmd)))
 	}
-	for _, cmd := range c.srv.commands.list {
+	for _, cmd := range c.env.commands.list {
 		c.sendNotice(ctx, fmt.Sprintf("  %-*s  %s", width, helpName(cmd), cmd.summary))
 	}
 }
@@ -140,18 +141,18 @@ func (c *connection) cmdNick(ctx actor.Context, args string) {
 		c.sendError(ctx, err.Error())
 		return
 	}
-	c.ask(ctx, c.srv.registry, &messages.SetNick{Nick: nick}, waitNick, "/nick")
+	c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: nick, ReplyTo: refOf(ctx.Self())}, waitNick, "/nick")
 }
 
 // cmdMsg: /msg NICK TEXT
 func (c *connection) cmdMsg(ctx actor.Context, args string) {
-	to, text, _ := strings.Cut(args, " ")
-	text = strings.TrimSpace(text)
-	if text == "" {
+	to, body, _ := strings.Cut(args, " ")
+	body = strings.TrimSpace(body)
+	if body == "" {
 		c.sendError(ctx, "usage: /msg NICK TEXT")
 		return
 	}
-	c.ask(ctx, c.srv.registry, &messages.SendPrivateMessage{ToNick: to, Text: text}, waitPrivate, "/msg")
+	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: to, Text: body, ReplyTo: refOf(ctx.Self())}, waitPrivate, "/msg")
 }
 
 // cmdReply: /reply TEXT
@@ -160,11 +161,11 @@ func (c *connection) cmdReply(ctx actor.Context, args string) {
 		c.sendError(ctx, "nobody has sent you a private message yet")
 		return
 	}
-	c.ask(ctx, c.srv.registry, &messages.SendPrivateMessage{ToNick: c.lastPM.GetFromNick(), ToConnId: c.lastPM.GetFromConnId(), Text: args}, waitPrivate, "/reply")
+	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: c.lastPM.GetFromNick(), ToMemberId: c.lastPM.GetFromMemberId(), Text: args, ReplyTo: refOf(ctx.Self())}, waitPrivate, "/reply")
 }
 
 func (c *connection) handlePrivateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
-	c.writeLine(ctx, appendPrivateSent(c.scratch[:0], msg.GetToNick(), msg.GetText()))
+	c.writeLine(ctx, text.AppendPrivateSent(c.scratch[:0], msg.GetToNick(), msg.GetText()))
 	if away := msg.GetAway(); away != "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s is away: %s", msg.GetToNick(), away))
 	}
@@ -176,12 +177,12 @@ func (c *connection) handlePrivateSent(ctx actor.Context, msg *messages.PrivateM
 // cmdMe: /me TEXT. The room sends the action back to us too; that is the
 // answer the next line waits for.
 func (c *connection) cmdMe(ctx actor.Context, args string) {
-	c.ask(ctx, c.roomPID, &messages.PostMessage{Text: args, Action: true}, waitAction, "/me")
+	c.ask(ctx, c.roomPID, &messages.PostMessage{MemberId: c.member, Text: args, Action: true}, waitAction, "/me")
 }
 
 // cmdWho: /who [PATTERN]
 func (c *connection) cmdWho(ctx actor.Context, args string) {
-	c.ask(ctx, c.roomPID, &messages.ListMembers{Pattern: args, Limit: maxListed}, waitMembers, "/who")
+	c.ask(ctx, c.roomPID, &messages.ListMembers{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitMembers, "/who")
 }
 
 func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberList) {
@@ -220,7 +221,7 @@ func (c *connection) listed(ctx actor.Context, lines int, kind waitKind) {
 
 // cmdUsers: /users [PATTERN]
 func (c *connection) cmdUsers(ctx actor.Context, args string) {
-	c.ask(ctx, c.srv.registry, &messages.ListUsers{Pattern: args, Limit: maxListed}, waitUsers, "/users")
+	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitUsers, "/users")
 }
 
 func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
@@ -245,7 +246,7 @@ func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
 
 // cmdWhois: /whois NICK
 func (c *connection) cmdWhois(ctx actor.Context, args string) {
-	c.ask(ctx, c.srv.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0]}, waitWhois, "/whois")
+	c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0], ReplyTo: refOf(ctx.Self())}, waitWhois, "/whois")
 }
 
 func (c *connection) handleUserDescription(ctx actor.Context, msg *messages.UserDescription) {
@@ -295,15 +296,15 @@ func (c *connection) moveTo(ctx actor.Context, room string) {
 	}
 	// Join once the old room has answered (RoomLeft), so that all it sent us
 	// comes before anything from the new one. Lines wait meanwhile.
-	c.leaving = c.roomPID
+	c.leaving, c.leavingPID = c.room, c.roomPID
 	c.room = room
 	c.roomPID = nil
-	c.ask(ctx, c.leaving, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART}, waitLeave, "/join "+room)
+	c.ask(ctx, c.leavingPID, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())}, waitLeave, "/join "+room)
 }
 
 // cmdRooms: /rooms [PATTERN]
 func (c *connection) cmdRooms(ctx actor.Context, args string) {
-	c.ask(ctx, c.srv.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed}, waitRooms, "/rooms")
+	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitRooms, "/rooms")
 }
 
 func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
@@ -336,9 +337,9 @@ func (c *connection) cmdTopic(ctx actor.Context, args string) {
 			c.sendNotice(ctx, "Topic: "+c.topic)
 		}
 	case "-":
-		c.ask(ctx, c.roomPID, &messages.SetTopic{}, waitTopic, "/topic")
+		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member}, waitTopic, "/topic")
 	default:
-		c.ask(ctx, c.roomPID, &messages.SetTopic{Topic: args}, waitTopic, "/topic")
+		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member, Topic: args}, waitTopic, "/topic")
 	}
 }
 
@@ -370,9 +371,9 @@ func (c *connection) cmdBack(ctx actor.Context, _ string) {
 // and private messages), and waits for the registry.
 func (c *connection) setAway(ctx actor.Context, message string) {
 	if c.roomPID != nil {
-		ctx.Request(c.roomPID, &messages.SetAway{Message: message})
+		c.toRoom(ctx, &messages.SetAway{MemberId: c.member, Message: message})
 	}
-	c.ask(ctx, c.srv.registry, &messages.SetAway{Message: message}, waitAway, "/away")
+	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message, ReplyTo: refOf(ctx.Self())}, waitAway, "/away")
 }
 
 func (c *connection) handleAwaySet(ctx actor.Context, msg *messages.AwaySet) {
@@ -421,14 +422,14 @@ func (c *connection) cmdIgnore(ctx actor.Context, args string) {
 	}
 	nick := strings.Fields(args)[0]
 	c.resolve(ctx, "/ignore", nick, func(r *messages.NickResolved) {
-		if r.GetConnId() == c.id {
+		if r.GetMemberId() == c.member {
 			c.sendError(ctx, "you cannot ignore yourself")
 			return
 		}
 		if c.ignored == nil {
-			c.ignored = make(map[uint64]string)
+			c.ignored = make(map[string]string)
 		}
-		c.ignored[r.GetConnId()] = r.GetNick()
+		c.ignored[r.GetMemberId()] = r.GetNick()
 		c.sendNotice(ctx, fmt.Sprintf("Ignoring %s for this session.", r.GetNick()))
 	})
 }
@@ -440,22 +441,23 @@ func (c *connection) listIgnored(ctx actor.Context) {
 		c.sendNotice(ctx, "You ignore nobody.")
 		return
 	}
-	ids := make([]uint64, 0, len(c.ignored))
+	ids := make([]string, 0, len(c.ignored))
 	for id := range c.ignored {
 		ids = append(ids, id)
 	}
-	c.ask(ctx, c.srv.registry, &messages.DescribeConnections{ConnIds: ids}, waitIgnored, "/ignore")
+	slices.Sort(ids)
+	c.ask(ctx, c.env.registry, &messages.DescribeMembers{MemberIds: ids, ReplyTo: refOf(ctx.Self())}, waitIgnored, "/ignore")
 }
 
-// handleConnectionsDescribed shows the ignore list with current nicks and
-// forgets the users who have left (their connections never come back).
-func (c *connection) handleConnectionsDescribed(ctx actor.Context, msg *messages.ConnectionsDescribed) {
+// handleMembersDescribed shows the ignore list with current nicks and
+// forgets the users who have left (their member ids never come back).
+func (c *connection) handleMembersDescribed(ctx actor.Context, msg *messages.MembersDescribed) {
 	if !c.answered(waitIgnored) {
 		return
 	}
-	online := make(map[uint64]string, len(msg.GetUsers()))
+	online := make(map[string]string, len(msg.GetUsers()))
 	for _, u := range msg.GetUsers() {
-		online[u.GetConnId()] = u.GetNick()
+		online[u.GetMemberId()] = u.GetNick()
 	}
 	for id := range c.ignored {
 		if nick, ok := online[id]; ok {
@@ -489,11 +491,11 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 		}
 	}
 	c.resolve(ctx, "/unignore", nick, func(r *messages.NickResolved) {
-		if _, ok := c.ignored[r.GetConnId()]; !ok {
+		if _, ok := c.ignored[r.GetMemberId()]; !ok {
 			c.sendError(ctx, fmt.Sprintf("you are not ignoring %s", r.GetNick()))
 			return
 		}
-		delete(c.ignored, r.GetConnId())
+		delete(c.ignored, r.GetMemberId())
 		c.sendNotice(ctx, fmt.Sprintf("No longer ignoring %s.", r.GetNick()))
 	})
 }
@@ -503,7 +505,7 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 // the pinned protoactor a continuation is a system message and would overtake
 // what the registry sent before it.
 func (c *connection) resolve(ctx actor.Context, command, nick string, then func(*messages.NickResolved)) {
-	c.ask(ctx, c.srv.registry, &messages.ResolveNick{Nick: nick}, waitResolve, command)
+	c.ask(ctx, c.env.registry, &messages.ResolveNick{Nick: nick, ReplyTo: refOf(ctx.Self())}, waitResolve, command)
 	c.wait.then = then
 }
 

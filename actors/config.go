@@ -3,6 +3,8 @@ package actors
 import (
 	"log/slog"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // Config holds everything a server needs that is not an actor. Start from
@@ -29,8 +31,35 @@ type Config struct {
 	IdleTimeout     time.Duration // disconnect a client that sends nothing for this long; 0: never
 	KeepAlive       time.Duration // TCP keepalive idle time, so dead peers are found; probes follow every 10s, 3 times
 	SendBuffer      int           // SO_SNDBUF of client sockets in bytes; 0: the kernel's default (autotuned)
+	NodeID          string        // this process's id in member ids; empty: a random one
 	Logger          *slog.Logger  // nil: discard
 	Metrics         *Metrics      // nil: a fresh set
+
+	// Middleware is added to every actor. It is for tests only (fault
+	// injection, package internal/faults); production leaves it nil, so that
+	// no message can stall an actor on purpose.
+	Middleware []actor.ReceiverMiddleware
+}
+
+// connectionConfig is the part of Config that connection actors use.
+type connectionConfig struct {
+	Version         string
+	FloodRate       float64
+	FloodBurst      int
+	FloodQueueLines int
+	FloodQueueBytes int
+	FloodStrikes    int
+	RequestTimeout  time.Duration
+	IdleTimeout     time.Duration
+	FlushTimeout    time.Duration
+}
+
+func (c Config) connectionConfig() connectionConfig {
+	return connectionConfig{
+		Version: c.Version, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
+		FloodQueueBytes: c.FloodQueueBytes, FloodStrikes: c.FloodStrikes, RequestTimeout: c.RequestTimeout,
+		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout,
+	}
 }
 
 // DefaultConfig returns the defaults that chatd's flags start from.

@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/time/rate"
 
+	"github.com/actorchat/actorchat/internal/netio"
+	"github.com/actorchat/actorchat/internal/telnet"
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -29,21 +33,23 @@ const floodStrikeRecovery = 1
 // Every end of a connection is this actor stopping; see handleStopping.
 type connection struct {
 	// Static after construction.
-	id        uint64
+	id        uint64 // this node's number for the connection, in its actor name and logs
+	member    string // its user's member id, unique across nodes: how every other actor knows it
 	remote    string
-	srv       *serverDeps
-	sock      *socket
+	env       *connectionEnv
+	sock      *netio.Socket
 	logger    *slog.Logger // the server's; every line about this connection adds its conn and remote
 	connected time.Time
 
 	// Owned by Receive.
 	nick       string                           // empty until the registry names us
 	room       string                           // the room we are in or on our way to; empty when no room would have us
-	roomPID    *actor.PID                       // nil while joining or moving
-	leaving    *actor.PID                       // the room we are moving out of, until it answers RoomLeft
+	roomPID    *actor.PID                       // where room is (see toRoom); nil while joining or moving
+	leaving    string                           // the room we are moving out of, until it answers RoomLeft
+	leavingPID *actor.PID                       // where it is
 	topic      string                           // our room's topic, for /topic
 	away       string                           // our away message; empty: not away
-	noBell     bool                             // /bell off: no BEL on mentions and private messages
+	noBell     bool                             // /bell off: no BEL on text.Mentions and private messages
 	wait       replyWait                        // the answer the next line waits for
 	gate       *floodGate                       // nil: no flood control
 	releasing  bool                             // a ReleaseQueuedLines is on its way
@@ -55,7 +61,7 @@ type connection struct {
 	quitMsg    string                           // what the user said with /quit
 	goodbye    string                           // the notice to send before bye... at shutdown
 	lastPM     *messages.PrivateMessageReceived // for /reply
-	ignored    map[uint64]string                // connection id -> nick, for /ignore
+	ignored    map[string]string                // member id -> nick, for /ignore
 	scratch    []byte                           // reused buffer for rendering lines
 }
 
@@ -65,14 +71,28 @@ type pendingLine struct {
 	credit bool // it still holds its reader credit (see socket.lineHandled)
 }
 
-func newConnection(id uint64, remote string, sock *socket, srv *serverDeps) actor.Producer {
+// connectionEnv is what every connection actor of a server shares; nothing
+// in it changes after the server has started (the MOTD is swapped
+// atomically).
+type connectionEnv struct {
+	cfg      connectionConfig
+	logger   *slog.Logger
+	metrics  *Metrics
+	commands *commandSet
+	registry *actor.PID
+	rooms    *actor.PID
+	motd     *atomic.Pointer[[]string] // the message of the day, sanitized lines
+}
+
+func newConnection(id uint64, member, remote string, sock *netio.Socket, env *connectionEnv) actor.Producer {
 	return func() actor.Actor {
 		return &connection{
 			id:     id,
+			member: member,
 			remote: remote,
-			srv:    srv,
+			env:    env,
 			sock:   sock,
-			logger: srv.logger,
+			logger: env.logger,
 		}
 	}
 }
@@ -95,7 +115,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.IdleCheck:
 		c.handleIdleCheck(ctx)
 	case *messages.LineTooLong:
-		c.srv.metrics.linesRefused.WithLabelValues(refusedTooLong).Inc()
+		c.env.metrics.linesRefused.WithLabelValues(refusedTooLong).Inc()
 		c.sendError(ctx, fmt.Sprintf("line too long (the limit is %d bytes); it was discarded", msg.GetLimitBytes()))
 	case *messages.InputOverflow:
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
@@ -115,7 +135,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.RoomJoined:
 		c.handleRoomJoined(ctx, msg)
 	case *messages.RoomLeft:
-		c.handleRoomLeft(ctx)
+		c.handleRoomLeft(ctx, msg)
 	case *messages.NickChanged:
 		c.handleNickChanged(ctx, msg)
 	case *messages.PrivateMessageSent:
@@ -128,8 +148,8 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleRoomList(ctx, msg)
 	case *messages.NickResolved:
 		c.handleNickResolved(ctx, msg)
-	case *messages.ConnectionsDescribed:
-		c.handleConnectionsDescribed(ctx, msg)
+	case *messages.MembersDescribed:
+		c.handleMembersDescribed(ctx, msg)
 	case *messages.UserDescription:
 		c.handleUserDescription(ctx, msg)
 	case *messages.AwaySet:
@@ -143,7 +163,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.MemberJoined:
 		c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
 	case *messages.MemberLeft:
-		c.writeLine(ctx, appendMemberLeft(c.scratch[:0], msg))
+		c.writeLine(ctx, text.AppendMemberLeft(c.scratch[:0], msg))
 	case *messages.MemberRenamed:
 		c.handleMemberRenamed(ctx, msg)
 	case *messages.TopicChanged:
@@ -151,15 +171,13 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.PrivateMessageReceived:
 		c.handlePrivateReceived(ctx, msg)
 	case *messages.DescribeUser:
-		c.handleDescribeUser(ctx)
+		c.handleDescribeUser(ctx, msg)
 
 	// From the server.
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	case *messages.Shutdown:
 		c.handleShutdown(ctx, msg)
-	case *messages.InjectFault:
-		injectFault(fmt.Sprintf("connection %d", c.id), msg)
 	}
 }
 
@@ -169,7 +187,7 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote)
 	c.connected = time.Now()
 	c.lastInput = c.connected
-	cfg := c.srv.cfg
+	cfg := c.env.cfg
 	if cfg.FloodRate > 0 {
 		c.gate = newFloodGate(floodGateConfig{
 			rate: cfg.FloodRate, burst: cfg.FloodBurst,
@@ -180,9 +198,9 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	if cfg.IdleTimeout > 0 {
 		c.armIdleTimer(ctx, cfg.IdleTimeout)
 	}
-	c.write(ctx, telnetOffer) // first, before any line: see telnetOffer
-	c.sock.start(ctx.ActorSystem(), ctx.Self(), &c.srv.sockets.wg)
-	c.ask(ctx, c.srv.registry, &messages.RegisterConnection{ConnId: c.id, RemoteAddr: c.remote}, waitRegister, "")
+	c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
+	c.sock.Start(ctx.ActorSystem(), ctx.Self())
+	c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitRegister, "")
 }
 
 func (c *connection) handleRegistered(ctx actor.Context, msg *messages.ConnectionRegistered) {
@@ -190,7 +208,7 @@ func (c *connection) handleRegistered(ctx actor.Context, msg *messages.Connectio
 		return
 	}
 	c.nick = msg.GetNick()
-	c.sendNotice(ctx, fmt.Sprintf("Welcome to actorchat %s, a chat server built on actors.", c.srv.cfg.Version))
+	c.sendNotice(ctx, fmt.Sprintf("Welcome to actorchat %s, a chat server built on actors.", c.env.cfg.Version))
 	c.sendNotice(ctx, fmt.Sprintf("You are %s. Change it with /nick NAME. Type /help for commands, /quit to leave.", c.nick))
 	c.sendMOTD(ctx)
 	c.join(ctx, lobbyName)
@@ -199,7 +217,7 @@ func (c *connection) handleRegistered(ctx actor.Context, msg *messages.Connectio
 // sendMOTD shows the message of the day, if there is one, and reports
 // whether there was.
 func (c *connection) sendMOTD(ctx actor.Context) bool {
-	motd := c.srv.motd.Load()
+	motd := c.env.motd.Load()
 	if motd == nil || len(*motd) == 0 {
 		return false
 	}
@@ -213,28 +231,28 @@ func (c *connection) sendMOTD(ctx actor.Context) bool {
 func (c *connection) join(ctx actor.Context, room string) {
 	c.room = room
 	c.roomPID = nil
-	c.ask(ctx, c.srv.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, ConnId: c.id, Away: c.away}, waitJoin, "/join "+room)
+	c.ask(ctx, c.env.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self())}, waitJoin, "/join "+room)
 }
 
 // handleRoomJoined enters the room we asked for. A room we no longer want
 // (its answer came after we gave up on it) is left at once.
 func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	if c.roomPID != nil || msg.GetRoom() != c.room {
-		ctx.Request(ctx.Sender(), &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
+		ctx.Send(pidOf(msg.GetRoomRef()), &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
 		return
 	}
 	c.answered(waitJoin)
-	c.roomPID = ctx.Sender()
+	c.roomPID = pidOf(msg.GetRoomRef())
 	c.topic = msg.GetTopic()
-	ctx.Request(c.srv.registry, &messages.UserMoved{Room: c.room})
+	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
 
 	c.sendNotice(ctx, fmt.Sprintf("You are in room %s with %s.", c.room, namesList(msg.GetMembers(), int(msg.GetMemberCount())-1)))
 	if c.topic != "" {
 		c.sendNotice(ctx, "Topic: "+c.topic)
 	}
 	for _, m := range msg.GetHistory() {
-		if _, ignored := c.ignored[m.GetSenderConnId()]; !ignored {
-			c.writeLine(ctx, appendHistory(c.scratch[:0], m))
+		if _, ignored := c.ignored[m.GetSenderMemberId()]; !ignored {
+			c.writeLine(ctx, text.AppendHistory(c.scratch[:0], m))
 		}
 	}
 	c.flushPending(ctx)
@@ -242,13 +260,20 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 
 // handleRoomLeft: the room we are moving out of has let us go; on to the
 // next one.
-func (c *connection) handleRoomLeft(ctx actor.Context) {
-	if c.wait.kind != waitLeave || !ctx.Sender().Equal(c.leaving) {
+func (c *connection) handleRoomLeft(ctx actor.Context, msg *messages.RoomLeft) {
+	if c.wait.kind != waitLeave || msg.GetRoom() != c.leaving {
 		return // a room we had already given up on
 	}
 	c.answered(waitLeave)
-	c.leaving = nil
+	c.leaving, c.leavingPID = "", nil
 	c.join(ctx, c.room)
+}
+
+// toRoom sends msg to our room. It is the one place that finds the room: by
+// the reference its RoomJoined gave (in a cluster, where the room's grain
+// lives).
+func (c *connection) toRoom(ctx actor.Context, msg any) {
+	ctx.Send(c.roomPID, msg)
 }
 
 // namesList renders who else is in a room, for the join notice: some of
@@ -291,7 +316,7 @@ func (c *connection) flushPending(ctx actor.Context) {
 // the line is acted on; over it the line waits its turn, or past the queue
 // is dropped (see floodGate).
 func (c *connection) handleInput(ctx actor.Context, line string) {
-	c.srv.metrics.linesReceived.Inc()
+	c.env.metrics.linesReceived.Inc()
 	c.lastInput = time.Now()
 	if c.gate == nil {
 		c.handleLine(ctx, line, true)
@@ -301,14 +326,14 @@ func (c *connection) handleInput(ctx actor.Context, line string) {
 	case admitRun:
 		c.handleLine(ctx, line, true)
 	case admitQueued:
-		c.sock.lineHandled() // the queue bounds itself; the reader may read on
+		c.sock.LineHandled() // the queue bounds itself; the reader may read on
 		c.armRelease(ctx, c.gate.untilNext(c.lastInput))
 	case admitDropped:
-		c.sock.lineHandled()
-		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
+		c.sock.LineHandled()
+		c.env.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
 	case admitDisconnect:
-		c.sock.lineHandled()
-		c.srv.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
+		c.sock.LineHandled()
+		c.env.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
 	}
 }
@@ -333,7 +358,7 @@ func (c *connection) handleRelease(ctx actor.Context) {
 	}
 	if dropped := c.gate.takeDropped(); dropped > 0 {
 		c.sendError(ctx, fmt.Sprintf("slow down: %d %s dropped; lines over %g a second wait their turn, at most %d of them",
-			dropped, plural(dropped, "line was", "lines were"), c.srv.cfg.FloodRate, c.srv.cfg.FloodQueueLines))
+			dropped, plural(dropped, "line was", "lines were"), c.env.cfg.FloodRate, c.env.cfg.FloodQueueLines))
 	}
 	lines, next := c.gate.release(time.Now())
 	for _, line := range lines {
@@ -365,7 +390,7 @@ func (c *connection) armIdleTimer(ctx actor.Context, d time.Duration) {
 // handleIdleCheck disconnects a user idle past the idle timeout, or checks
 // again when the timeout would run out counting from the last input.
 func (c *connection) handleIdleCheck(ctx actor.Context) {
-	idle := c.srv.cfg.IdleTimeout
+	idle := c.env.cfg.IdleTimeout
 	if since := time.Since(c.lastInput); since < idle {
 		c.armIdleTimer(ctx, idle-since)
 		return
@@ -387,31 +412,32 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 		return
 	}
 	if credit {
-		defer c.sock.lineHandled()
+		defer c.sock.LineHandled()
 	}
-	in := parseInput(line)
-	switch in.kind {
-	case inputChat:
+	in := text.Parse(line)
+	switch in.Kind {
+	case text.InputChat:
 		if c.roomPID == nil {
 			c.sendError(ctx, "you are not in a room; /join ROOM")
 			return
 		}
-		ctx.Request(c.roomPID, &messages.PostMessage{Text: in.text})
-	case inputCommand:
+		c.toRoom(ctx, &messages.PostMessage{MemberId: c.member, Text: in.Text})
+	case text.InputCommand:
 		c.runCommand(ctx, in)
 	}
 }
 
 func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
-	if msg.GetSenderConnId() == c.id && msg.GetAction() {
+	own := msg.GetSenderMemberId() == c.member
+	if own && msg.GetAction() {
 		c.answered(waitAction) // our own /me, back from the room
-	} else if _, ignored := c.ignored[msg.GetSenderConnId()]; ignored {
+	} else if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored {
 		return
 	}
-	c.srv.metrics.deliveries.Inc()
-	line := appendPosted(c.scratch[:0], msg)
-	if !c.noBell && msg.GetSenderConnId() != c.id && mentions(msg.GetText(), c.nick) {
-		line = withBell(line)
+	c.env.metrics.deliveries.Inc()
+	line := text.AppendPosted(c.scratch[:0], msg)
+	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
+		line = text.WithBell(line)
 	}
 	c.writeLine(ctx, line)
 	if c.wait.kind == waitNone && len(c.pending) > 0 {
@@ -430,11 +456,12 @@ func (c *connection) handleNickChanged(ctx actor.Context, msg *messages.NickChan
 		c.flushPending(ctx)
 		return
 	}
+	rename := &messages.RenameMember{MemberId: c.member, NewNick: c.nick}
 	if waited {
-		c.ask(ctx, c.roomPID, &messages.RenameMember{NewNick: c.nick}, waitRename, "/nick")
+		c.ask(ctx, c.roomPID, rename, waitRename, "/nick")
 		return
 	}
-	ctx.Request(c.roomPID, &messages.RenameMember{NewNick: c.nick})
+	c.toRoom(ctx, rename)
 }
 
 func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.MemberRenamed) {
@@ -457,22 +484,22 @@ func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicCh
 }
 
 func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
-	if _, ignored := c.ignored[msg.GetFromConnId()]; ignored {
+	if _, ignored := c.ignored[msg.GetFromMemberId()]; ignored {
 		return
 	}
 	c.lastPM = msg
-	c.srv.metrics.deliveries.Inc()
-	c.srv.metrics.privateMessages.Inc()
-	line := appendPrivateReceived(c.scratch[:0], msg.GetFromNick(), msg.GetText())
+	c.env.metrics.deliveries.Inc()
+	c.env.metrics.privateMessages.Inc()
+	line := text.AppendPrivateReceived(c.scratch[:0], msg.GetFromNick(), msg.GetText())
 	if !c.noBell {
-		line = withBell(line)
+		line = text.WithBell(line)
 	}
 	c.writeLine(ctx, line)
 }
 
 // handleDescribeUser answers another user's /whois about us.
-func (c *connection) handleDescribeUser(ctx actor.Context) {
-	ctx.Respond(&messages.UserDescription{
+func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.DescribeUser) {
+	reply(ctx, msg.GetReplyTo(), &messages.UserDescription{
 		Nick:                c.nick,
 		Room:                c.room,
 		ConnectedUnixMillis: c.connected.UnixMilli(),
@@ -549,7 +576,7 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	}
 	// Counted before anyone can read the leave notice, so that whoever has
 	// seen it also sees the count.
-	c.srv.metrics.disconnects.WithLabelValues(reasonLabel(c.reason)).Inc()
+	c.env.metrics.disconnects.WithLabelValues(reasonLabel(c.reason)).Inc()
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
@@ -558,12 +585,12 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	}
 	// The registry first: by the time anyone reads the leave notice, the
 	// nick is free.
-	ctx.Request(c.srv.registry, &messages.UnregisterConnection{})
+	ctx.Send(c.env.registry, &messages.UnregisterConnection{MemberId: c.member})
 	if c.roomPID != nil {
-		ctx.Request(c.roomPID, &messages.LeaveRoom{Reason: c.reason, Message: c.quitMsg})
+		c.toRoom(ctx, &messages.LeaveRoom{MemberId: c.member, Reason: c.reason, Message: c.quitMsg})
 	}
-	c.sock.finish(c.farewell(), c.srv.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
-	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", reasonText(c.reason))
+	c.sock.Finish(c.farewell(), c.env.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
+	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", text.LeaveReason(c.reason))
 }
 
 // farewell is what the client reads last, by reason.
@@ -573,27 +600,27 @@ func (c *connection) farewell() []byte {
 	case messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST:
 		return nil // nobody is listening
 	case messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER:
-		b = appendError(b, "disconnected: you are not reading fast enough (slow consumer)")
+		b = text.AppendError(b, "disconnected: you are not reading fast enough (slow consumer)")
 	case messages.LeaveReason_LEAVE_REASON_FLOODING:
-		b = appendError(b, "disconnected: you sent too much too fast (flooding)")
+		b = text.AppendError(b, "disconnected: you sent too much too fast (flooding)")
 	case messages.LeaveReason_LEAVE_REASON_IDLE:
-		b = appendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.srv.cfg.IdleTimeout))
+		b = text.AppendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.env.cfg.IdleTimeout))
 	case messages.LeaveReason_LEAVE_REASON_ERROR:
-		b = appendError(b, "internal server error; your connection is closed (sorry)")
+		b = text.AppendError(b, "internal server error; your connection is closed (sorry)")
 	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
 		if c.goodbye != "" {
-			b = appendNotice(b, c.goodbye)
+			b = text.AppendNotice(b, c.goodbye)
 		}
 	}
-	return append(b, byeLine...)
+	return append(b, text.ByeLine...)
 }
 
-func (c *connection) sendNotice(ctx actor.Context, text string) {
-	c.writeLine(ctx, appendNotice(c.scratch[:0], text))
+func (c *connection) sendNotice(ctx actor.Context, line string) {
+	c.writeLine(ctx, text.AppendNotice(c.scratch[:0], line))
 }
 
-func (c *connection) sendError(ctx actor.Context, text string) {
-	c.writeLine(ctx, appendError(c.scratch[:0], text))
+func (c *connection) sendError(ctx actor.Context, line string) {
+	c.writeLine(ctx, text.AppendError(c.scratch[:0], line))
 }
 
 // writeLine queues a rendered line and keeps the grown buffer for the next.
@@ -605,7 +632,7 @@ func (c *connection) writeLine(ctx actor.Context, line []byte) {
 // write queues bytes for the client; a client whose outbox is full is a slow
 // consumer and is disconnected.
 func (c *connection) write(ctx actor.Context, p []byte) {
-	if err := c.sock.out.write(p); err != nil {
+	if err := c.sock.Write(p); err != nil { // netio.ErrOutboxFull
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 	}
 }

@@ -3,12 +3,15 @@ package actors
 import (
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/actorchat/actorchat/internal/netio"
+	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -22,7 +25,8 @@ type connHarness struct {
 	rooms    *probe
 	room     *probe // plays the room the connection joins
 	conn     *actor.PID
-	deps     *serverDeps
+	env      *connectionEnv
+	table    *netio.Table
 }
 
 func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
@@ -42,20 +46,34 @@ func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
 		room:     newProbe(t, system),
 	}
 	cfg = cfg.withDefaults()
-	h.deps = &serverDeps{cfg: cfg, logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(), sockets: newSockets(0, 0, cfg.Metrics)}
-	h.deps.registry, h.deps.rooms = h.registry.pid, h.rooms.pid
-	connections := supervisedProps(t, system, connectionsProps(h.deps), actor.ResumeDirective)
+	h.env = &connectionEnv{cfg: cfg.connectionConfig(), logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(),
+		registry: h.registry.pid, rooms: h.rooms.pid, motd: &atomic.Pointer[[]string]{}}
+	h.table = netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})
+	connections := supervisedProps(t, system, connectionsProps(connectionsDeps{
+		env: h.env, table: h.table, node: "test", middleware: faultMiddleware(t),
+		sockCfg: netio.Config{MaxLineBytes: cfg.MaxLineBytes, WriteTimeout: cfg.WriteTimeout, LingerTimeout: cfg.LingerTimeout, OutboxBytes: cfg.OutboxBytes},
+	}), actor.ResumeDirective)
 
 	server, client := net.Pipe()
 	t.Cleanup(func() { client.Close() })
 	h.client = newLineConn(t, client)
-	if err := h.deps.sockets.park(1, server); err != nil {
+	if err := h.table.Park(1, server); err != nil {
 		t.Fatal(err)
 	}
 	system.Root.Send(connections, &messages.SpawnConnection{ConnId: 1, RemoteAddr: "pipe"})
-	_, h.conn = expectFrom[*messages.RegisterConnection](t, h.registry)
+	reg := expect[*messages.RegisterConnection](t, h.registry)
+	if reg.GetMemberId() != "test.1" {
+		t.Fatalf("member id %q, want test.1 (node test, connection 1)", reg.GetMemberId())
+	}
+	h.conn = pidOf(reg.GetReplyTo())
 	return h
 }
+
+// member is the harness connection's member id.
+const member = "test.1"
+
+// roomRef is the probe that plays the room, as RoomJoined names it.
+func (h *connHarness) roomRef() *messages.ActorRef { return refOf(h.room.pid) }
 
 // welcome registers the connection as nick and has it join the probe room.
 func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
@@ -63,10 +81,10 @@ func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
 	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: nick})
 	h.client.expectPrefix("*** Welcome to actorchat test")
 	h.client.expect("*** You are " + nick + ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
-	if join := expect[*messages.JoinRoom](t, h.rooms); join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetConnId() != 1 {
+	if join := expect[*messages.JoinRoom](t, h.rooms); join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetMemberId() != member || !pidOf(join.GetReplyTo()).Equal(h.conn) {
 		t.Fatalf("got %v, want a join of the lobby", join)
 	}
-	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: members, MemberCount: uint32(1 + len(members))})
+	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: members, MemberCount: uint32(1 + len(members)), RoomRef: h.roomRef()})
 	others := "nobody else"
 	if len(members) > 0 {
 		others = strings.Join(members, ", ")
@@ -102,7 +120,7 @@ func TestConnectionChatAndEvents(t *testing.T) {
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "waves" || !post.GetAction() {
 		t.Errorf("got %v", post)
 	}
-	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "guest1", SenderConnId: 1, Text: "waves", Action: true})
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "guest1", SenderMemberId: member, Text: "waves", Action: true})
 	h.client.expect("* guest1 waves") // the room's echo, which /me waits for
 	h.client.send("   ")              // blank: nothing
 
@@ -118,7 +136,7 @@ func TestConnectionChatAndEvents(t *testing.T) {
 		{&messages.MemberLeft{Room: "lobby", Nick: "erin", Reason: messages.LeaveReason_LEAVE_REASON_PART}, "*** erin left lobby"},
 		{&messages.MemberRenamed{Room: "lobby", OldNick: "bob", NewNick: "robert"}, "*** bob is now known as robert"},
 		{&messages.TopicChanged{Room: "lobby", Nick: "robert", Topic: "actors"}, "*** robert set the topic: actors"},
-		{&messages.PrivateMessageReceived{FromNick: "robert", FromConnId: 2, Text: "psst"}, "[pm] <robert> psst\a"},
+		{&messages.PrivateMessageReceived{FromNick: "robert", FromMemberId: "m2", Text: "psst"}, "[pm] <robert> psst\a"},
 	}
 	for _, e := range events {
 		h.room.send(h.conn, e.msg)
@@ -211,7 +229,7 @@ func TestConnectionHelp(t *testing.T) {
 	h.client.send("/help")
 	h.client.expectPrefix("*** Commands")
 	listed := map[string]bool{}
-	for range h.deps.commands.list {
+	for range h.env.commands.list {
 		line := h.client.expectPrefix("***   /")
 		listed[strings.Fields(strings.TrimPrefix(line, "***   /"))[0]] = true
 	}
@@ -249,7 +267,7 @@ func TestConnectionQuit(t *testing.T) {
 func TestConnectionTelnetInterruptQuits(t *testing.T) {
 	h := newConnHarness(t, nil)
 	h.welcome(t, "guest1")
-	_, _ = h.client.conn.Write([]byte{telnetIAC, telnetIP})
+	_, _ = h.client.conn.Write([]byte{telnet.IAC, telnet.IP})
 	h.client.expect("bye...")
 	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_QUIT {
 		t.Errorf("got %v", leave)
@@ -264,7 +282,7 @@ func TestConnectionLost(t *testing.T) {
 		t.Errorf("got %v, want connection lost", leave)
 	}
 	h.waitStopped(t)
-	eventually(t, "the socket to close", func() bool { return h.deps.sockets.count() == 0 })
+	eventually(t, "the socket to close", func() bool { return h.table.Count() == 0 })
 }
 
 // TestConnectionPanicStopsOnlyIt injects a panic: the supervisor stops the
@@ -329,35 +347,35 @@ func TestConnectionIgnore(t *testing.T) {
 	h.client.expect("*** You ignore nobody.")
 
 	h.client.send("/ignore bob")
-	r, future := expectFrom[*messages.ResolveNick](t, h.registry)
+	r := expect[*messages.ResolveNick](t, h.registry)
 	if r.GetNick() != "bob" {
 		t.Fatalf("got %v", r)
 	}
-	h.registry.send(future, &messages.NickResolved{Nick: "Bob", ConnId: 2})
+	h.registry.send(h.conn, &messages.NickResolved{Nick: "Bob", MemberId: "m2"})
 	h.client.expect("*** Ignoring Bob for this session.")
 
-	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderConnId: 2, Text: "spam"})
-	h.room.send(h.conn, &messages.PrivateMessageReceived{FromNick: "Bob", FromConnId: 2, Text: "more spam"})
-	h.room.send(h.conn, &messages.MessagePosted{Nick: "carol", SenderConnId: 3, Text: "hello"})
+	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderMemberId: "m2", Text: "spam"})
+	h.room.send(h.conn, &messages.PrivateMessageReceived{FromNick: "Bob", FromMemberId: "m2", Text: "more spam"})
+	h.room.send(h.conn, &messages.MessagePosted{Nick: "carol", SenderMemberId: "m3", Text: "hello"})
 	h.client.expect("<carol> hello") // Bob's two lines never came
 	h.client.send("/reply hi")
 	h.client.expect("!!! nobody has sent you a private message yet")
 
 	h.client.send("/ignore")
-	d, future := expectFrom[*messages.DescribeConnections](t, h.registry)
-	if ids := d.GetConnIds(); len(ids) != 1 || ids[0] != 2 {
-		t.Fatalf("got %v, want connection 2 described", d)
+	d := expect[*messages.DescribeMembers](t, h.registry)
+	if ids := d.GetMemberIds(); len(ids) != 1 || ids[0] != "m2" {
+		t.Fatalf("got %v, want member m2 described", d)
 	}
-	h.registry.send(future, &messages.ConnectionsDescribed{Users: []*messages.NickResolved{{Nick: "Bob", ConnId: 2}}})
+	h.registry.send(h.conn, &messages.MembersDescribed{Users: []*messages.NickResolved{{Nick: "Bob", MemberId: "m2"}}})
 	h.client.expect("*** You ignore: Bob")
 	h.client.send("/unignore bob")
 	h.client.expect("*** No longer ignoring Bob.")
-	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderConnId: 2, Text: "back"})
+	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderMemberId: "m2", Text: "back"})
 	h.client.expect("<Bob> back")
 
 	h.client.send("/ignore nobody")
-	_, future = expectFrom[*messages.ResolveNick](t, h.registry)
-	h.registry.send(future, &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
+	expect[*messages.ResolveNick](t, h.registry)
+	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
 	h.client.expect("!!! no such nick: nobody")
 }
 
@@ -380,7 +398,7 @@ func TestConnectionTimeoutKeepsInputFlowing(t *testing.T) {
 	}
 	h.room.send(h.conn, &messages.MemberList{Room: "lobby", Members: []*messages.UserInfo{{Nick: "guest1"}}, Total: 1, Matched: 1})
 	h.client.expect("*** 1 in lobby: guest1")
-	if got := testutil.ToFloat64(h.deps.metrics.requestTimeouts); got != 1 {
+	if got := testutil.ToFloat64(h.env.metrics.requestTimeouts); got != 1 {
 		t.Errorf("request timeouts %v, want 1", got)
 	}
 }
@@ -409,8 +427,10 @@ func TestConnectionJoinTimeout(t *testing.T) {
 	h.welcome(t, "guest1")
 	h.client.send("/join tea")
 	h.client.send("hello lobby")
-	_, lobby := expectFrom[*messages.LeaveRoom](t, h.room)
-	h.room.send(lobby, &messages.RoomLeft{Room: "lobby"})
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetMemberId() != member || !pidOf(leave.GetReplyTo()).Equal(h.conn) {
+		t.Fatalf("got %v", leave)
+	}
+	h.room.send(h.conn, &messages.RoomLeft{Room: "lobby"})
 	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "tea" {
 		t.Fatalf("got %v", j)
 	}
@@ -418,13 +438,13 @@ func TestConnectionJoinTimeout(t *testing.T) {
 	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "lobby" {
 		t.Fatalf("got %v, want a join of the lobby", j)
 	}
-	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1})
+	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1, RoomRef: h.roomRef()})
 	h.client.expect("*** You are in room lobby with nobody else.")
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello lobby" {
 		t.Errorf("got %v", post)
 	}
 	late := newProbe(t, h.system)
-	late.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1})
+	late.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(late.pid)})
 	if leave := expect[*messages.LeaveRoom](t, late); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
 		t.Errorf("got %v, want the unwanted room left", leave)
 	}
@@ -441,7 +461,7 @@ func TestConnectionLeaveTimeout(t *testing.T) {
 		t.Fatalf("got %v", j)
 	}
 	expect[*messages.LeaveRoom](t, h.room) // asked again
-	h.room.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1})
+	h.room.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: h.roomRef()})
 	h.client.expect("*** You are in room tea with nobody else.")
 }
 

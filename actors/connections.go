@@ -2,10 +2,12 @@ package actors
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -14,23 +16,38 @@ import (
 // an error line and bye..., the others chat on), and at shutdown tells every
 // connection to say goodbye and answers once none is left.
 type connections struct {
-	srv *serverDeps
+	// Static after construction.
+	env        *connectionEnv // what every connection actor shares
+	table      *netio.Table   // where the accept loop parks sockets
+	sockCfg    netio.Config
+	node       string // this node's id, the first part of every member id
+	logger     *slog.Logger
+	middleware []actor.ReceiverMiddleware // for the connections it spawns (tests only)
 
 	// Owned by Receive.
-	live        int        // connection actors not yet terminated
-	draining    bool       // shutdown has begun: new connections are told goodbye at once
-	notice      string     // the shutdown notice
-	drainWaiter *actor.PID // who gets ConnectionsDrained
+	live        int                // connection actors not yet terminated
+	draining    bool               // shutdown has begun: new connections are told goodbye at once
+	notice      string             // the shutdown notice
+	drainWaiter *messages.ActorRef // who gets ConnectionsDrained
+}
+
+// connectionsDeps is what the connections supervisor is built from.
+type connectionsDeps struct {
+	env        *connectionEnv
+	table      *netio.Table
+	sockCfg    netio.Config
+	node       string
+	middleware []actor.ReceiverMiddleware
 }
 
 // connectionsProps returns the props of the connections supervisor: a panic
 // in a connection actor stops it.
-func connectionsProps(srv *serverDeps) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &connections{srv: srv} },
-		actor.WithSupervisor(panicSupervisor{logger: srv.logger, metrics: srv.metrics, directive: actor.StopDirective}))
+func connectionsProps(d connectionsDeps) *actor.Props {
+	return props(func() actor.Actor {
+		return &connections{env: d.env, table: d.table, sockCfg: d.sockCfg, node: d.node, logger: d.env.logger, middleware: d.middleware}
+	}, d.middleware, actor.WithSupervisor(panicSupervisor{logger: d.env.logger, metrics: d.env.metrics, directive: actor.StopDirective}))
 }
 
-// Receive handles one message.
 func (c *connections) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
@@ -43,25 +60,21 @@ func (c *connections) Receive(ctx actor.Context) {
 		c.handleShutdown(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
-	case *messages.InjectFault:
-		injectFault("connections", msg)
 	}
 }
 
 // handleSpawn claims an accepted socket and starts its connection actor.
 func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnection) {
 	id := msg.GetConnId()
-	conn, ok := c.srv.sockets.claim(id)
+	conn, ok := c.table.Claim(id)
 	if !ok {
 		return // closed by a shutdown that passed its deadline
 	}
-	sock := newSocket(conn, c.srv.socketConfig(), c.srv.cfg.OutboxBytes, func() { c.srv.sockets.closed(id) })
-	c.srv.sockets.serve(id, sock)
-	props := actor.PropsFromProducer(newConnection(id, msg.GetRemoteAddr(), sock, c.srv))
-	pid, err := ctx.SpawnNamed(props, "conn-"+strconv.FormatUint(id, 10))
-	if err != nil { // cannot happen: ids are unique
-		_ = conn.Close()
-		c.srv.sockets.closed(id)
+	sock := c.table.NewSocket(id, conn, c.sockCfg)
+	p := props(newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), sock, c.env), c.middleware)
+	pid, err := ctx.SpawnNamed(p, "conn-"+strconv.FormatUint(id, 10))
+	if err != nil { // the accept loop numbers connections: a second spawn of one id is a bug
+		sock.Abort()
 		panic(fmt.Sprintf("spawn connection %d: %v", id, err))
 	}
 	c.live++
@@ -79,16 +92,17 @@ func (c *connections) handleTerminated(ctx actor.Context) {
 func (c *connections) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
 	c.draining = true
 	c.notice = msg.GetNotice()
-	c.drainWaiter = ctx.Sender()
+	c.drainWaiter = msg.GetReplyTo()
+	goodbye := &messages.Shutdown{Notice: msg.GetNotice()}
 	for _, pid := range ctx.Children() {
-		ctx.Send(pid, msg)
+		ctx.Send(pid, goodbye)
 	}
 	c.answerIfDrained(ctx)
 }
 
 func (c *connections) answerIfDrained(ctx actor.Context) {
 	if c.draining && c.live == 0 && c.drainWaiter != nil {
-		ctx.Send(c.drainWaiter, &messages.ConnectionsDrained{})
+		reply(ctx, c.drainWaiter, &messages.ConnectionsDrained{})
 		c.drainWaiter = nil
 	}
 }

@@ -352,7 +352,7 @@ func TestFeatureIgnore(t *testing.T) {
 func TestFeatureHelpForEachCommand(t *testing.T) {
 	s := startServer(t, nil)
 	c, _ := s.dial()
-	for _, cmd := range s.deps.commands.list {
+	for _, cmd := range newCommandSet().list {
 		c.send("/help " + cmd.name)
 		c.expect("*** " + cmd.usage + " - " + cmd.summary)
 		if len(cmd.aliases) > 0 {

@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/actorchat/actorchat/internal/faults"
+	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -46,6 +50,7 @@ func newTestSystem(t *testing.T) *actor.ActorSystem {
 type probe struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
+	member string // the member id the probe speaks as
 	got    chan any
 }
 
@@ -69,11 +74,23 @@ func newProbe(t *testing.T, system *actor.ActorSystem) *probe {
 	t.Helper()
 	got := make(chan any, 4096)
 	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &probeActor{got: got} }))
-	return &probe{system: system, pid: pid, got: got}
+	return &probe{system: system, pid: pid, member: "m-" + pid.GetId(), got: got}
 }
 
-// send delivers msg to target with the probe as its sender.
+// send delivers msg to target with the probe as its sender. The probe speaks
+// as itself: a member_id or reply_to the message leaves empty is filled in
+// with the probe's.
 func (p *probe) send(target *actor.PID, msg any) {
+	if m, ok := msg.(proto.Message); ok {
+		r := m.ProtoReflect()
+		fields := r.Descriptor().Fields()
+		if f := fields.ByName("member_id"); f != nil && f.Kind() == protoreflect.StringKind && r.Get(f).String() == "" {
+			r.Set(f, protoreflect.ValueOfString(p.member))
+		}
+		if f := fields.ByName("reply_to"); f != nil && !r.Has(f) {
+			r.Set(f, protoreflect.ValueOfMessage(refOf(p.pid).ProtoReflect()))
+		}
+	}
 	p.system.Root.RequestWithCustomSender(target, msg, p.pid)
 }
 
@@ -101,18 +118,6 @@ func expect[T any](t *testing.T, p *probe) T {
 	return m
 }
 
-// expectFrom is expect that also returns the sender.
-func expectFrom[T any](t *testing.T, p *probe) (T, *actor.PID) {
-	t.Helper()
-	e := p.next(t)
-	m, ok := e.msg.(T)
-	if !ok {
-		var want T
-		t.Fatalf("probe got %T %v, want %T", e.msg, e.msg, want)
-	}
-	return m, e.sender
-}
-
 // sync pings target from the probe and waits for its Pong. Whatever target
 // sent the probe before it handled the ping arrives first, so after sync a
 // test can assert that nothing else was sent.
@@ -132,11 +137,20 @@ func (p *probe) expectQuiet(t *testing.T) {
 	}
 }
 
-// supervised spawns the actor made by producer under a parent that applies
-// directive to its failures, as the server does.
+// supervised spawns the actor made by producer, with the tests' fault
+// injection, under a parent that applies directive to its failures, as the
+// server does.
 func supervised(t *testing.T, system *actor.ActorSystem, producer actor.Producer, directive actor.Directive) *actor.PID {
 	t.Helper()
-	return supervisedProps(t, system, actor.PropsFromProducer(producer), directive)
+	return supervisedProps(t, system, props(producer, faultMiddleware(t)), directive)
+}
+
+// faultMiddleware is the tests' fault injection (package faults): actors
+// with it act on InjectFault. What it wedges is released when the test ends.
+func faultMiddleware(t testing.TB) []actor.ReceiverMiddleware {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	return []actor.ReceiverMiddleware{faults.New(release).Middleware}
 }
 
 // supervisedProps is supervised for an actor with props of its own.
@@ -196,7 +210,7 @@ func (c *lineConn) line() string {
 	if !strings.HasSuffix(s, "\r\n") {
 		c.t.Fatalf("line %q does not end with CRLF", s)
 	}
-	s = strings.TrimPrefix(s, string(telnetOffer)) // what a telnet client consumes
+	s = strings.TrimPrefix(s, telnet.Offer) // what a telnet client consumes
 	return strings.TrimSuffix(s, "\r\n")
 }
 

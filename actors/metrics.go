@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/actorchat/actorchat/internal/netio"
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -29,7 +31,7 @@ type Metrics struct {
 	panics              *prometheus.CounterVec // by actor kind and directive
 	requestTimeouts     prometheus.Counter
 
-	served atomic.Pointer[sockets] // the table the outbox gauge sums; set by Start
+	served atomic.Pointer[netio.Table] // the table the outbox gauge sums; set by Start
 }
 
 // NewMetrics returns a fresh set of metrics with its own registry, which
@@ -81,7 +83,7 @@ func NewMetrics() *Metrics {
 		Name: "chatd_outbox_bytes", Help: "Bytes queued in client outboxes, waiting for their writers.",
 	}, func() float64 {
 		if t := m.served.Load(); t != nil {
-			return float64(t.queuedBytes())
+			return float64(t.QueuedBytes())
 		}
 		return 0
 	})
@@ -100,14 +102,14 @@ func NewMetrics() *Metrics {
 			m.disconnects.WithLabelValues(reasonLabel(messages.LeaveReason(r)))
 		}
 	}
-	for _, r := range []string{rejectServerFull, rejectPerIP} {
+	for _, r := range []string{netio.RejectServerFull, netio.RejectPerIP} {
 		m.connectionsRejected.WithLabelValues(r)
 	}
 	for _, r := range []string{refusedFlood, refusedTooLong} {
 		m.linesRefused.WithLabelValues(r)
 	}
 	m.panics.WithLabelValues("connection", "stop")
-	for _, kind := range []string{"registry", "rooms", "room", "connections"} {
+	for _, kind := range []string{"server", "registry", "rooms", "room", "connections"} {
 		m.panics.WithLabelValues(kind, "resume")
 	}
 	return m
@@ -116,13 +118,11 @@ func NewMetrics() *Metrics {
 // reasonLabel is a leave reason as a metric label value: snake case, like
 // every label value.
 func reasonLabel(r messages.LeaveReason) string {
-	return strings.ReplaceAll(reasonText(r), " ", "_")
+	return strings.ReplaceAll(text.LeaveReason(r), " ", "_")
 }
 
 // Label values.
 const (
-	rejectServerFull = "server_full"
-	rejectPerIP      = "per_ip"
-	refusedFlood     = "flood"
-	refusedTooLong   = "too_long"
+	refusedFlood   = "flood"
+	refusedTooLong = "too_long"
 )

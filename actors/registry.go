@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -21,58 +22,59 @@ const maxNickLen = 20
 // online and in which room. It watches every registered connection and forgets
 // it when its actor stops, which frees the nick.
 //
+// Users are keyed by member id, which every request names; the registry never
+// takes the transport's sender as proof of who asks. Answers go to the
+// request's reply_to.
+//
 // Nicks are unique case-insensitively; "guest" followed by digits is reserved
 // for the guest nicks the registry hands out.
 type registry struct {
+	// Static after construction.
 	logger  *slog.Logger
 	metrics *Metrics
 
 	// Owned by Receive.
 	byNick    map[string]*registeredUser // lower-case nick -> user
-	byPID     map[string]*registeredUser // connection actor's PID id -> user
-	byConn    map[uint64]*registeredUser // connection id -> user
+	byMember  map[string]*registeredUser // member id -> user
+	byPID     map[string]*registeredUser // pidKey of the connection -> user, for Terminated
 	lastGuest uint64                     // number of the last guest nick handed out
 }
 
 // registeredUser is the registry's record of one connection.
 type registeredUser struct {
-	nick   string
-	pid    *actor.PID
-	connID uint64
-	room   string
-	away   string // away message; empty: not away
+	nick     string
+	memberID string
+	pid      *actor.PID // the connection actor
+	room     string
+	away     string // away message; empty: not away
 }
 
 func newRegistry(logger *slog.Logger, metrics *Metrics) actor.Producer {
 	return func() actor.Actor {
 		return &registry{
-			logger:  logger,
-			metrics: metrics,
-			byNick:  make(map[string]*registeredUser),
-			byPID:   make(map[string]*registeredUser),
-			byConn:  make(map[uint64]*registeredUser),
+			logger:   logger,
+			metrics:  metrics,
+			byNick:   make(map[string]*registeredUser),
+			byMember: make(map[string]*registeredUser),
+			byPID:    make(map[string]*registeredUser),
 		}
 	}
 }
 
-// Receive handles one message.
 func (r *registry) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
-		r.forget(msg.GetWho())
-	case *messages.UnregisterConnection:
-		if sender := ctx.Sender(); sender != nil {
-			ctx.Unwatch(sender)
-			r.forget(sender)
-		}
+		r.forget(r.byPID[pidKey(msg.GetWho())])
 
 	case *messages.RegisterConnection:
 		r.handleRegister(ctx, msg)
+	case *messages.UnregisterConnection:
+		r.handleUnregister(ctx, msg)
 	case *messages.SetNick:
 		r.handleSetNick(ctx, msg)
 	case *messages.UserMoved:
-		r.handleUserMoved(ctx, msg)
+		r.handleUserMoved(msg)
 	case *messages.SendPrivateMessage:
 		r.handlePrivateMessage(ctx, msg)
 	case *messages.ResolveNick:
@@ -83,33 +85,42 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.handleSetAway(ctx, msg)
 	case *messages.WhoisUser:
 		r.handleWhois(ctx, msg)
-	case *messages.DescribeConnections:
-		r.handleDescribeConnections(ctx, msg)
+	case *messages.DescribeMembers:
+		r.handleDescribeMembers(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
-	case *messages.InjectFault:
-		injectFault("registry", msg)
 	}
+}
+
+// reply sends an answer to a request's reply_to.
+func reply(ctx actor.Context, to *messages.ActorRef, msg any) {
+	if pid := pidOf(to); pid != nil {
+		ctx.Send(pid, msg)
+	}
+}
+
+// reject answers a request that cannot be done.
+func reject(ctx actor.Context, to *messages.ActorRef, req messages.Request, reason string) {
+	reply(ctx, to, &messages.CommandRejected{Reason: reason, Request: req})
 }
 
 // handleRegister gives a new connection its guest nick and watches it.
 func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConnection) {
-	sender := ctx.Sender()
-	if sender == nil {
+	pid := pidOf(msg.GetReplyTo())
+	if pid == nil || msg.GetMemberId() == "" {
 		return
 	}
-	if u, ok := r.byPID[sender.Id]; ok { // a repeated request gets the same answer
-		ctx.Respond(&messages.ConnectionRegistered{Nick: u.nick})
+	if u, ok := r.byMember[msg.GetMemberId()]; ok { // a repeated request gets the same answer
+		ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
 		return
 	}
-	nick := r.nextGuestNick()
-	u := &registeredUser{nick: nick, pid: sender, connID: msg.GetConnId()}
-	r.byNick[strings.ToLower(nick)] = u
-	r.byPID[sender.Id] = u
-	r.byConn[u.connID] = u
-	r.metrics.nicks.Set(float64(len(r.byPID)))
-	ctx.Watch(sender)
-	ctx.Respond(&messages.ConnectionRegistered{Nick: nick})
+	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid}
+	r.byNick[strings.ToLower(u.nick)] = u
+	r.byMember[u.memberID] = u
+	r.byPID[pidKey(pid)] = u
+	r.metrics.nicks.Set(float64(len(r.byMember)))
+	ctx.Watch(pid)
+	ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
 }
 
 func (r *registry) nextGuestNick() string {
@@ -122,95 +133,101 @@ func (r *registry) nextGuestNick() string {
 	}
 }
 
-// forget drops a connection that is stopping or stopped, freeing its nick.
-func (r *registry) forget(pid *actor.PID) {
-	u, ok := r.byPID[pid.GetId()]
-	if !ok {
-		return
+// handleUnregister forgets a connection that is stopping: its nick is free
+// at once.
+func (r *registry) handleUnregister(ctx actor.Context, msg *messages.UnregisterConnection) {
+	if u, ok := r.byMember[msg.GetMemberId()]; ok {
+		ctx.Unwatch(u.pid)
+		r.forget(u)
 	}
-	delete(r.byPID, u.pid.Id)
-	delete(r.byNick, strings.ToLower(u.nick))
-	delete(r.byConn, u.connID)
-	r.metrics.nicks.Set(float64(len(r.byPID)))
 }
 
-// handleSetNick renames the sender if the nick is valid and free.
-func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
-	reject := func(reason string) {
-		ctx.Respond(&messages.CommandRejected{Reason: reason, Request: messages.Request_REQUEST_NICK})
+// forget drops a user, freeing the nick; nil is nobody.
+func (r *registry) forget(u *registeredUser) {
+	if u == nil || r.byMember[u.memberID] != u {
+		return
 	}
-	u, ok := r.byPID[ctx.Sender().GetId()]
+	delete(r.byMember, u.memberID)
+	delete(r.byPID, pidKey(u.pid))
+	delete(r.byNick, strings.ToLower(u.nick))
+	r.metrics.nicks.Set(float64(len(r.byMember)))
+}
+
+// handleSetNick renames a member if the nick is valid and free.
+func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
+	fail := func(reason string) { reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_NICK, reason) }
+	u, ok := r.byMember[msg.GetMemberId()]
 	if !ok {
-		reject("you are not registered yet")
+		fail("you are not registered yet")
 		return
 	}
 	nick := msg.GetNick()
 	if err := validateNick(nick); err != nil {
-		reject(err.Error())
+		fail(err.Error())
 		return
 	}
 	key := strings.ToLower(nick)
 	if holder, taken := r.byNick[key]; taken && holder != u {
-		reject(fmt.Sprintf("nick %s is taken", nick))
+		fail(fmt.Sprintf("nick %s is taken", nick))
 		return
 	}
 	if nick == u.nick {
-		reject(fmt.Sprintf("you are already %s", nick))
+		fail(fmt.Sprintf("you are already %s", nick))
 		return
 	}
 	old := u.nick
 	delete(r.byNick, strings.ToLower(old))
 	u.nick = nick
 	r.byNick[key] = u
-	r.logger.Info("nick changed", "conn", u.connID, "old", old, "nick", nick)
-	ctx.Respond(&messages.NickChanged{OldNick: old, NewNick: nick})
+	r.logger.Info("nick changed", "member", u.memberID, "old", old, "nick", nick)
+	reply(ctx, msg.GetReplyTo(), &messages.NickChanged{OldNick: old, NewNick: nick})
 }
 
-func (r *registry) handleUserMoved(ctx actor.Context, msg *messages.UserMoved) {
-	if u, ok := r.byPID[ctx.Sender().GetId()]; ok {
+func (r *registry) handleUserMoved(msg *messages.UserMoved) {
+	if u, ok := r.byMember[msg.GetMemberId()]; ok {
 		u.room = msg.GetRoom()
 	}
 }
 
 // handlePrivateMessage delivers text to one user and confirms it to the sender.
 func (r *registry) handlePrivateMessage(ctx actor.Context, msg *messages.SendPrivateMessage) {
-	from, ok := r.byPID[ctx.Sender().GetId()]
+	from, ok := r.byMember[msg.GetMemberId()]
 	if !ok {
-		ctx.Respond(&messages.CommandRejected{Reason: "you are not registered yet", Request: messages.Request_REQUEST_MSG})
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_MSG, "you are not registered yet")
 		return
 	}
-	to := r.lookup(msg.GetToNick(), msg.GetToConnId())
+	to := r.lookup(msg.GetToNick(), msg.GetToMemberId())
 	if to == nil {
-		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetToNick()), Request: messages.Request_REQUEST_MSG})
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_MSG, fmt.Sprintf("no such nick: %s", msg.GetToNick()))
 		return
 	}
-	ctx.Send(to.pid, &messages.PrivateMessageReceived{FromNick: from.nick, FromConnId: from.connID, Text: msg.GetText()})
-	ctx.Respond(&messages.PrivateMessageSent{ToNick: to.nick, Text: msg.GetText(), Away: to.away})
+	ctx.Send(to.pid, &messages.PrivateMessageReceived{FromNick: from.nick, FromMemberId: from.memberID, Text: msg.GetText()})
+	reply(ctx, msg.GetReplyTo(), &messages.PrivateMessageSent{ToNick: to.nick, Text: msg.GetText(), Away: to.away})
 }
 
-// lookup finds a user by connection id when one is given, else by nick.
-func (r *registry) lookup(nick string, connID uint64) *registeredUser {
-	if connID != 0 {
-		return r.byConn[connID]
+// lookup finds a user by member id when one is given, else by nick.
+func (r *registry) lookup(nick, member string) *registeredUser {
+	if member != "" {
+		return r.byMember[member]
 	}
 	return r.byNick[strings.ToLower(nick)]
 }
 
 func (r *registry) handleResolveNick(ctx actor.Context, msg *messages.ResolveNick) {
-	u := r.lookup(msg.GetNick(), 0)
+	u := r.lookup(msg.GetNick(), "")
 	if u == nil {
-		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetNick()), Request: messages.Request_REQUEST_RESOLVE})
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_RESOLVE, fmt.Sprintf("no such nick: %s", msg.GetNick()))
 		return
 	}
-	ctx.Respond(&messages.NickResolved{Nick: u.nick, ConnId: u.connID})
+	reply(ctx, msg.GetReplyTo(), &messages.NickResolved{Nick: u.nick, MemberId: u.memberID})
 }
 
 // handleListUsers answers with the first users (by nick) that match the
 // pattern, at most the limit asked for, and how many there are.
 func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	var users []*messages.UserInfo
-	for _, u := range r.byPID {
-		if matchesPattern(msg.GetPattern(), u.nick) {
+	for _, u := range r.byMember {
+		if text.MatchPattern(msg.GetPattern(), u.nick) {
 			users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room, Away: u.away})
 		}
 	}
@@ -221,41 +238,41 @@ func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	if limit := int(msg.GetLimit()); limit > 0 && len(users) > limit {
 		users = users[:limit]
 	}
-	ctx.Respond(&messages.UserList{Users: users, Total: uint32(len(r.byPID)), Matched: uint32(matched)})
+	reply(ctx, msg.GetReplyTo(), &messages.UserList{Users: users, Total: uint32(len(r.byMember)), Matched: uint32(matched)})
 }
 
-// handleSetAway marks the sender away (or back, with no message).
+// handleSetAway marks a member away (or back, with no message).
 func (r *registry) handleSetAway(ctx actor.Context, msg *messages.SetAway) {
-	u, ok := r.byPID[ctx.Sender().GetId()]
+	u, ok := r.byMember[msg.GetMemberId()]
 	if !ok {
-		ctx.Respond(&messages.CommandRejected{Reason: "you are not registered yet", Request: messages.Request_REQUEST_AWAY})
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_AWAY, "you are not registered yet")
 		return
 	}
 	u.away = msg.GetMessage()
-	ctx.Respond(&messages.AwaySet{Message: u.away})
+	reply(ctx, msg.GetReplyTo(), &messages.AwaySet{Message: u.away})
 }
 
 // handleWhois hands the question to the user's own connection, which knows
 // how long its user has been idle; it answers the asker directly.
 func (r *registry) handleWhois(ctx actor.Context, msg *messages.WhoisUser) {
-	u := r.lookup(msg.GetNick(), 0)
+	u := r.lookup(msg.GetNick(), "")
 	if u == nil {
-		ctx.Respond(&messages.CommandRejected{Reason: fmt.Sprintf("no such nick: %s", msg.GetNick()), Request: messages.Request_REQUEST_WHOIS})
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_WHOIS, fmt.Sprintf("no such nick: %s", msg.GetNick()))
 		return
 	}
-	ctx.RequestWithCustomSender(u.pid, &messages.DescribeUser{}, ctx.Sender())
+	ctx.Send(u.pid, &messages.DescribeUser{ReplyTo: msg.GetReplyTo()})
 }
 
-// handleDescribeConnections answers with the current nick of each
-// connection that is still online.
-func (r *registry) handleDescribeConnections(ctx actor.Context, msg *messages.DescribeConnections) {
+// handleDescribeMembers answers with the current nick of each member that
+// is still online.
+func (r *registry) handleDescribeMembers(ctx actor.Context, msg *messages.DescribeMembers) {
 	var users []*messages.NickResolved
-	for _, id := range msg.GetConnIds() {
-		if u, ok := r.byConn[id]; ok {
-			users = append(users, &messages.NickResolved{Nick: u.nick, ConnId: id})
+	for _, id := range msg.GetMemberIds() {
+		if u, ok := r.byMember[id]; ok {
+			users = append(users, &messages.NickResolved{Nick: u.nick, MemberId: id})
 		}
 	}
-	ctx.Respond(&messages.ConnectionsDescribed{Users: users})
+	reply(ctx, msg.GetReplyTo(), &messages.MembersDescribed{Users: users})
 }
 
 // validateNick checks the rules for a nick a user picks.
@@ -264,7 +281,7 @@ func validateNick(nick string) error {
 		return fmt.Errorf("a nick has 1 to %d characters", maxNickLen)
 	}
 	for _, c := range []byte(nick) {
-		if !isNickByte(c) {
+		if !text.IsNickByte(c) {
 			return errors.New("a nick may only use letters, digits and the characters . _ -")
 		}
 	}
@@ -272,10 +289,6 @@ func validateNick(nick string) error {
 		return fmt.Errorf("nicks like %s are reserved for guests", nick)
 	}
 	return nil
-}
-
-func isNickByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
 
 // isGuestNick reports whether nick is "guest" followed by one or more digits,

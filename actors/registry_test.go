@@ -16,9 +16,9 @@ func newTestRegistry(t *testing.T, system *actor.ActorSystem) *actor.PID {
 }
 
 // register makes p a registered connection and returns its guest nick.
-func register(t *testing.T, p *probe, registry *actor.PID, connID uint64) string {
+func register(t *testing.T, p *probe, registry *actor.PID) string {
 	t.Helper()
-	p.send(registry, &messages.RegisterConnection{ConnId: connID})
+	p.send(registry, &messages.RegisterConnection{})
 	return expect[*messages.ConnectionRegistered](t, p).GetNick()
 }
 
@@ -29,8 +29,8 @@ func twoRegistered(t *testing.T) (*actor.ActorSystem, *actor.PID, *probe, *probe
 	system := newTestSystem(t)
 	reg := newTestRegistry(t, system)
 	a, b := newProbe(t, system), newProbe(t, system)
-	register(t, a, reg, 1)
-	register(t, b, reg, 2)
+	register(t, a, reg)
+	register(t, b, reg)
 	return system, reg, a, b
 }
 
@@ -48,13 +48,13 @@ func TestRegistryGuestNicksAreUnique(t *testing.T) {
 	system := newTestSystem(t)
 	reg := newTestRegistry(t, system)
 	a, b := newProbe(t, system), newProbe(t, system)
-	if got := register(t, a, reg, 1); got != "guest1" {
+	if got := register(t, a, reg); got != "guest1" {
 		t.Errorf("first guest: got %q, want guest1", got)
 	}
-	if got := register(t, b, reg, 2); got != "guest2" {
+	if got := register(t, b, reg); got != "guest2" {
 		t.Errorf("second guest: got %q, want guest2", got)
 	}
-	if got := register(t, a, reg, 1); got != "guest1" {
+	if got := register(t, a, reg); got != "guest1" {
 		t.Errorf("repeated registration: got %q, want guest1 again", got)
 	}
 }
@@ -107,7 +107,7 @@ func TestRegistryNickRace(t *testing.T) {
 	probes := make([]*probe, racers)
 	for i := range probes {
 		probes[i] = newProbe(t, system)
-		register(t, probes[i], reg, uint64(i+1))
+		register(t, probes[i], reg)
 	}
 	var wg sync.WaitGroup
 	for _, p := range probes {
@@ -152,17 +152,17 @@ func TestRegistryPrivateMessages(t *testing.T) {
 
 	a.send(reg, &messages.SendPrivateMessage{ToNick: "BOB", Text: "psst"})
 	got := expect[*messages.PrivateMessageReceived](t, b)
-	if got.GetFromNick() != "guest1" || got.GetFromConnId() != 1 || got.GetText() != "psst" {
+	if got.GetFromNick() != "guest1" || got.GetFromMemberId() != a.member || got.GetText() != "psst" {
 		t.Errorf("delivered %v", got)
 	}
 	if sent := expect[*messages.PrivateMessageSent](t, a); sent.GetToNick() != "bob" {
 		t.Errorf("confirmation %v, want to bob", sent)
 	}
 
-	// By connection id (what /reply uses), the target's rename does not matter.
+	// By member id (what /reply uses), the target's rename does not matter.
 	b.send(reg, &messages.SetNick{Nick: "robert"})
 	expect[*messages.NickChanged](t, b)
-	a.send(reg, &messages.SendPrivateMessage{ToNick: "bob", ToConnId: 2, Text: "still you?"})
+	a.send(reg, &messages.SendPrivateMessage{ToNick: "bob", ToMemberId: b.member, Text: "still you?"})
 	expect[*messages.PrivateMessageReceived](t, b)
 	if sent := expect[*messages.PrivateMessageSent](t, a); sent.GetToNick() != "robert" {
 		t.Errorf("confirmation %v, want to robert", sent)
@@ -184,7 +184,7 @@ func TestRegistryKeepsStateAcrossPanic(t *testing.T) {
 	probes := make([]*probe, 3)
 	for i := range probes {
 		probes[i] = newProbe(t, system)
-		register(t, probes[i], reg, uint64(i+1))
+		register(t, probes[i], reg)
 		probes[i].send(reg, &messages.UserMoved{Room: "lobby"})
 	}
 	probes[0].send(reg, &messages.SetNick{Nick: "alice"})
@@ -201,7 +201,7 @@ func TestRegistryKeepsStateAcrossPanic(t *testing.T) {
 		t.Errorf("after panic: got %q, want alice still taken", r.GetReason())
 	}
 	p := newProbe(t, system)
-	if got := register(t, p, reg, 9); got != fmt.Sprintf("guest%d", len(probes)+1) {
+	if got := register(t, p, reg); got != fmt.Sprintf("guest%d", len(probes)+1) {
 		t.Errorf("after panic: new guest %q, want the count to go on", got)
 	}
 }

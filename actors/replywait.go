@@ -45,16 +45,17 @@ type replyWait struct {
 	then    func(*messages.NickResolved)
 }
 
-// ask sends msg to pid and holds the input that follows until the answer of
-// kind comes (see answered) or the request timeout passes.
+// ask sends msg (whose reply_to is us) to pid and holds the input that
+// follows until the answer of kind comes (see answered) or the request
+// timeout passes.
 func (c *connection) ask(ctx actor.Context, pid *actor.PID, msg any, kind waitKind, command string) {
 	c.wait.seq++
 	seq := c.wait.seq
 	c.wait.kind = kind
 	c.wait.command = command
 	system, self := ctx.ActorSystem(), ctx.Self()
-	c.wait.timer = time.AfterFunc(c.srv.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{Seq: seq}) })
-	ctx.Request(pid, msg)
+	c.wait.timer = time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{Seq: seq}) })
+	ctx.Send(pid, msg)
 }
 
 // answered ends the wait if it is for kind, and reports whether it was. The
@@ -78,8 +79,8 @@ func (c *connection) handleReplyTimedOut(ctx actor.Context, msg *messages.ReplyT
 	}
 	w := c.wait
 	c.wait = replyWait{seq: c.wait.seq}
-	c.srv.metrics.requestTimeouts.Inc()
-	c.logger.Warn("no answer in time", "conn", c.id, "nick", c.nick, "command", w.command, "timeout", c.srv.cfg.RequestTimeout)
+	c.env.metrics.requestTimeouts.Inc()
+	c.logger.Warn("no answer in time", "conn", c.id, "nick", c.nick, "command", w.command, "timeout", c.env.cfg.RequestTimeout)
 	switch w.kind {
 	case waitRegister:
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_ERROR)
@@ -87,8 +88,8 @@ func (c *connection) handleReplyTimedOut(ctx actor.Context, msg *messages.ReplyT
 	case waitLeave:
 		// Ask the old room once more, without waiting, and go on to the new
 		// one: the user asked to move, and the move goes on.
-		ctx.Request(c.leaving, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
-		c.leaving = nil
+		ctx.Send(c.leavingPID, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
+		c.leaving, c.leavingPID = "", nil
 		c.join(ctx, c.room)
 		return
 	case waitJoin:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -15,8 +16,10 @@ import (
 const maxNamesShown = 20
 
 // room holds one room's members, topic and recent history, and fans every
-// post out to its members. Members are connection actors; the room watches
-// each one, so a member that stops without saying goodbye still leaves.
+// post out to its members. Members are connection actors, known by member id
+// (every message names the member it is about; the room never takes the
+// transport's sender as proof of who posts); the room watches each one, so a
+// member that stops without saying goodbye still leaves.
 //
 // Every delivery goes through the members' mailboxes in the order the room
 // handles posts, so each member sees the room's messages in the same order.
@@ -25,6 +28,7 @@ const maxNamesShown = 20
 type room struct {
 	// Static after construction.
 	name       string
+	instance   uint64 // tells this room from an earlier one of the same name, for the rooms actor
 	historyLen int
 	quietSize  int // above this many members, joins and leaves are not announced; 0: always
 	logger     *slog.Logger
@@ -32,8 +36,9 @@ type room struct {
 	now        func() time.Time
 
 	// Owned by Receive.
-	members   []*roomMember             // in join order: the fan-out list
-	index     map[string]int            // member PID id -> position in members
+	members   []*roomMember             // the fan-out list
+	index     map[string]int            // member id -> position in members
+	watched   map[string]string         // pidKey of a member's connection -> member id, for Terminated
 	topic     string                    // empty: none
 	history   []*messages.MessagePosted // ring of the latest posts, oldest at historyAt
 	historyAt int                       // where the oldest entry is once the ring is full
@@ -42,27 +47,28 @@ type room struct {
 
 // roomMember is one member of a room.
 type roomMember struct {
-	pid    *actor.PID
-	nick   string
-	connID uint64
-	away   string // away message, for /who; empty: not away
+	id   string     // member id
+	pid  *actor.PID // the member's connection
+	nick string
+	away string // away message, for /who; empty: not away
 }
 
-func newRoom(name string, historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) actor.Producer {
+func newRoom(name string, instance uint64, historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) actor.Producer {
 	return func() actor.Actor {
 		return &room{
 			name:       name,
+			instance:   instance,
 			historyLen: historyLen,
 			quietSize:  quietSize,
 			logger:     logger,
 			metrics:    metrics,
 			now:        time.Now,
 			index:      make(map[string]int),
+			watched:    make(map[string]string),
 		}
 	}
 }
 
-// Receive handles one message.
 func (r *room) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
@@ -70,7 +76,7 @@ func (r *room) Receive(ctx actor.Context) {
 		// Look at it behind whatever the member sent before it stopped (its
 		// LeaveRoom, with the real reason): system messages overtake user
 		// messages, a message to ourselves does not.
-		ctx.Send(ctx.Self(), &messages.MemberTerminated{PidId: msg.GetWho().GetId()})
+		ctx.Send(ctx.Self(), &messages.MemberTerminated{Who: refOf(msg.GetWho())})
 	case *messages.MemberTerminated:
 		r.handleMemberTerminated(ctx, msg)
 
@@ -87,51 +93,49 @@ func (r *room) Receive(ctx actor.Context) {
 	case *messages.ListMembers:
 		r.handleListMembers(ctx, msg)
 	case *messages.SetAway:
-		r.handleSetAway(ctx, msg)
+		r.handleSetAway(msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
-	case *messages.InjectFault:
-		injectFault("room "+r.name, msg)
 	}
 }
 
-// handleJoin adds the sender, answers with the room's state, and tells the
+// handleJoin adds a member, answers with the room's state, and tells the
 // others.
 func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	r.joinsSeen++
-	sender := ctx.Sender()
-	if sender == nil {
+	pid := pidOf(msg.GetReplyTo())
+	if pid == nil || msg.GetMemberId() == "" {
 		r.report(ctx)
 		return
 	}
-	if _, ok := r.index[sender.Id]; !ok {
-		ctx.Watch(sender)
-		r.index[sender.Id] = len(r.members)
-		r.members = append(r.members, &roomMember{pid: sender, nick: msg.GetNick(), connID: msg.GetConnId(), away: msg.GetAway()})
+	if _, ok := r.index[msg.GetMemberId()]; !ok {
+		ctx.Watch(pid)
+		r.watched[pidKey(pid)] = msg.GetMemberId()
+		r.index[msg.GetMemberId()] = len(r.members)
+		r.members = append(r.members, &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway()})
 		if r.announces() {
-			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, sender)
+			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, msg.GetMemberId())
 		}
 	}
-	// Request, not Respond: the joiner learns the room's PID from the sender.
-	ctx.Request(sender, &messages.RoomJoined{Room: r.name, Topic: r.topic, History: r.historyInOrder(),
-		Members: r.newestNicks(sender.Id, maxNamesShown), MemberCount: uint32(len(r.members))})
+	ctx.Send(pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, History: r.historyInOrder(),
+		Members: r.newestNicks(msg.GetMemberId(), maxNamesShown), MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
 	r.report(ctx)
 }
 
-// handleLeave removes the sender and tells the others why it left. A leave
+// handleLeave removes a member and tells the others why it left. A leave
 // for shutdown is not announced: everyone is being told goodbye.
 func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
-	m := r.remove(ctx.Sender().GetId())
+	m := r.remove(msg.GetMemberId())
 	if m == nil {
 		return
 	}
 	if msg.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
 		// It lives on elsewhere; any other leaver is stopping.
 		ctx.Unwatch(m.pid)
-		ctx.Request(m.pid, &messages.RoomLeft{Room: r.name})
+		reply(ctx, msg.GetReplyTo(), &messages.RoomLeft{Room: r.name})
 	}
 	if msg.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN && r.announces() {
-		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}, nil)
+		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}, "")
 	}
 	r.report(ctx)
 }
@@ -139,12 +143,12 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 // handleMemberTerminated removes a member whose actor stopped without
 // leaving first.
 func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTerminated) {
-	m := r.remove(msg.GetPidId())
+	m := r.remove(r.watched[pidKey(pidOf(msg.GetWho()))])
 	if m == nil {
 		return
 	}
 	if r.announces() {
-		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, nil)
+		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, "")
 	}
 	r.report(ctx)
 }
@@ -152,47 +156,46 @@ func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTer
 // handlePost delivers a chat line to every other member, or an action to
 // every member, and keeps it in the history.
 func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
-	sender := ctx.Sender()
-	i, ok := r.index[sender.GetId()]
+	i, ok := r.index[msg.GetMemberId()]
 	if !ok {
 		return // not (or no longer) a member
 	}
 	m := r.members[i]
 	posted := &messages.MessagePosted{
-		Room:         r.name,
-		Nick:         m.nick,
-		SenderConnId: m.connID,
-		Text:         msg.GetText(),
-		Action:       msg.GetAction(),
-		UnixMillis:   r.now().UnixMilli(),
+		Room:           r.name,
+		Nick:           m.nick,
+		SenderMemberId: m.id,
+		Text:           msg.GetText(),
+		Action:         msg.GetAction(),
+		UnixMillis:     r.now().UnixMilli(),
 	}
 	r.metrics.messagesPosted.Inc()
 	r.remember(posted)
-	except := sender
+	except := m.id
 	if msg.GetAction() {
-		except = nil
+		except = ""
 	}
 	r.broadcast(ctx, posted, except)
 }
 
 func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
-	i, ok := r.index[ctx.Sender().GetId()]
+	i, ok := r.index[msg.GetMemberId()]
 	if !ok {
 		return
 	}
 	m := r.members[i]
 	old := m.nick
 	m.nick = msg.GetNewNick()
-	r.broadcast(ctx, &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}, nil)
+	r.broadcast(ctx, &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}, "")
 }
 
 func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
-	i, ok := r.index[ctx.Sender().GetId()]
+	i, ok := r.index[msg.GetMemberId()]
 	if !ok {
 		return
 	}
 	r.topic = msg.GetTopic()
-	r.broadcast(ctx, &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: r.topic}, nil)
+	r.broadcast(ctx, &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: r.topic}, "")
 	r.report(ctx)
 }
 
@@ -204,13 +207,13 @@ func (r *room) announces() bool {
 	return r.quietSize <= 0 || len(r.members) <= r.quietSize
 }
 
-// broadcast sends the same message to every member but except (nil: all).
-func (r *room) broadcast(ctx actor.Context, msg any, except *actor.PID) {
+// broadcast sends the same message to every member but the one with member
+// id except (empty: all).
+func (r *room) broadcast(ctx actor.Context, msg any, except string) {
 	for _, m := range r.members {
-		if except != nil && m.pid.Id == except.Id {
-			continue
+		if m.id != except {
+			ctx.Send(m.pid, msg)
 		}
-		ctx.Send(m.pid, msg)
 	}
 }
 
@@ -218,17 +221,18 @@ func (r *room) broadcast(ctx actor.Context, msg any, except *actor.PID) {
 // member takes its place. The order of the fan-out list does not matter,
 // since every member gets the room's messages in the order the room handles
 // them whatever the order it sends them in.
-func (r *room) remove(pidID string) *roomMember {
-	i, ok := r.index[pidID]
+func (r *room) remove(id string) *roomMember {
+	i, ok := r.index[id]
 	if !ok {
 		return nil
 	}
 	m := r.members[i]
-	delete(r.index, pidID)
+	delete(r.index, id)
+	delete(r.watched, pidKey(m.pid))
 	last := len(r.members) - 1
 	if i != last {
 		r.members[i] = r.members[last]
-		r.index[r.members[i].pid.Id] = i
+		r.index[r.members[i].id] = i
 	}
 	r.members[last] = nil
 	r.members = r.members[:last]
@@ -236,11 +240,11 @@ func (r *room) remove(pidID string) *roomMember {
 }
 
 // newestNicks returns the nicks of up to n members, newest first, leaving
-// out the member whose PID id is self.
+// out the member self.
 func (r *room) newestNicks(self string, n int) []string {
 	out := make([]string, 0, min(n, len(r.members)))
 	for i := len(r.members) - 1; i >= 0 && len(out) < n; i-- {
-		if m := r.members[i]; m.pid.Id != self {
+		if m := r.members[i]; m.id != self {
 			out = append(out, m.nick)
 		}
 	}
@@ -251,7 +255,7 @@ func (r *room) newestNicks(self string, n int) []string {
 // room and stop it once it is empty.
 func (r *room) report(ctx actor.Context) {
 	if parent := ctx.Parent(); parent != nil {
-		ctx.Request(parent, &messages.RoomUpdated{Room: r.name, Members: uint32(len(r.members)), Topic: r.topic, JoinsSeen: r.joinsSeen})
+		ctx.Send(parent, &messages.RoomUpdated{Room: r.name, Instance: r.instance, Members: uint32(len(r.members)), Topic: r.topic, JoinsSeen: r.joinsSeen})
 	}
 }
 
@@ -279,7 +283,7 @@ func (r *room) historyInOrder() []*messages.MessagePosted {
 func (r *room) handleListMembers(ctx actor.Context, msg *messages.ListMembers) {
 	var list []*messages.UserInfo
 	for _, m := range r.members {
-		if matchesPattern(msg.GetPattern(), m.nick) {
+		if text.MatchPattern(msg.GetPattern(), m.nick) {
 			list = append(list, &messages.UserInfo{Nick: m.nick, Away: m.away})
 		}
 	}
@@ -290,12 +294,12 @@ func (r *room) handleListMembers(ctx actor.Context, msg *messages.ListMembers) {
 	if limit := int(msg.GetLimit()); limit > 0 && len(list) > limit {
 		list = list[:limit]
 	}
-	ctx.Respond(&messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: uint32(matched)})
+	reply(ctx, msg.GetReplyTo(), &messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: uint32(matched)})
 }
 
 // handleSetAway records a member's away message for /who.
-func (r *room) handleSetAway(ctx actor.Context, msg *messages.SetAway) {
-	if i, ok := r.index[ctx.Sender().GetId()]; ok {
+func (r *room) handleSetAway(msg *messages.SetAway) {
+	if i, ok := r.index[msg.GetMemberId()]; ok {
 		r.members[i].away = msg.GetMessage()
 	}
 }

@@ -12,14 +12,15 @@ import (
 )
 
 func newTestRoom(t *testing.T, system *actor.ActorSystem, historyLen int) *actor.PID {
-	return supervised(t, system, newRoom("dev", historyLen, 0, testLogger(), NewMetrics()), actor.ResumeDirective)
+	return supervised(t, system, newRoom("dev", 1, historyLen, 0, testLogger(), NewMetrics()), actor.ResumeDirective)
 }
 
 // joinRoom has p join room as nick and returns the room's answer.
-func joinRoom(t *testing.T, p *probe, room *actor.PID, nick string, connID uint64) *messages.RoomJoined {
+func joinRoom(t *testing.T, p *probe, room *actor.PID, nick string) *messages.RoomJoined {
 	t.Helper()
-	p.send(room, &messages.JoinRoom{Room: "dev", Nick: nick, ConnId: connID})
-	joined, from := expectFrom[*messages.RoomJoined](t, p)
+	p.send(room, &messages.JoinRoom{Room: "dev", Nick: nick})
+	joined := expect[*messages.RoomJoined](t, p)
+	from := pidOf(joined.GetRoomRef())
 	if from.GetId() != room.GetId() {
 		t.Fatalf("RoomJoined from %v, want the room %v", from, room)
 	}
@@ -31,16 +32,16 @@ func TestRoomJoinAndFanOut(t *testing.T) {
 	room := newTestRoom(t, system, 20)
 	alice, bob, carol := newProbe(t, system), newProbe(t, system), newProbe(t, system)
 
-	if got := joinRoom(t, alice, room, "alice", 1); len(got.GetMembers()) != 0 || got.GetMemberCount() != 1 {
+	if got := joinRoom(t, alice, room, "alice"); len(got.GetMembers()) != 0 || got.GetMemberCount() != 1 {
 		t.Errorf("alice joined %v, want nobody else, 1 member", got)
 	}
-	if got := joinRoom(t, bob, room, "bob", 2); !slices.Equal(got.GetMembers(), []string{"alice"}) || got.GetMemberCount() != 2 {
+	if got := joinRoom(t, bob, room, "bob"); !slices.Equal(got.GetMembers(), []string{"alice"}) || got.GetMemberCount() != 2 {
 		t.Errorf("bob joined %v, want alice, 2 members", got)
 	}
 	if got := expect[*messages.MemberJoined](t, alice); got.GetNick() != "bob" || got.GetRoom() != "dev" {
 		t.Errorf("alice saw %v", got)
 	}
-	joinRoom(t, carol, room, "carol", 3)
+	joinRoom(t, carol, room, "carol")
 	expect[*messages.MemberJoined](t, alice)
 	expect[*messages.MemberJoined](t, bob)
 
@@ -50,7 +51,7 @@ func TestRoomJoinAndFanOut(t *testing.T) {
 	for _, p := range []*probe{bob, carol} {
 		for i := range 5 {
 			got := expect[*messages.MessagePosted](t, p)
-			if got.GetNick() != "alice" || got.GetSenderConnId() != 1 || got.GetText() != fmt.Sprintf("line %d", i) {
+			if got.GetNick() != "alice" || got.GetSenderMemberId() != alice.member || got.GetText() != fmt.Sprintf("line %d", i) {
 				t.Errorf("got %v, want alice's line %d", got, i)
 			}
 		}
@@ -71,7 +72,7 @@ func TestRoomIgnoresPostsFromNonMembers(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 20)
 	alice, mallory := newProbe(t, system), newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, alice, room, "alice")
 	mallory.send(room, &messages.PostMessage{Text: "spoof"})
 	alice.sync(t, room)
 	alice.expectQuiet(t)
@@ -81,9 +82,9 @@ func TestRoomLeaveReasons(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 20)
 	alice, bob, carol, dave := newProbe(t, system), newProbe(t, system), newProbe(t, system), newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, alice, room, "alice")
 	for i, p := range []*probe{bob, carol, dave} {
-		joinRoom(t, p, room, []string{"bob", "carol", "dave"}[i], uint64(i+2))
+		joinRoom(t, p, room, []string{"bob", "carol", "dave"}[i])
 		expect[*messages.MemberJoined](t, alice)
 	}
 
@@ -123,10 +124,10 @@ func TestRoomLeaveBeforeTermination(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 20)
 	alice := newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, alice, room, "alice")
 	for i := range 20 {
 		p := newProbe(t, system)
-		joinRoom(t, p, room, fmt.Sprintf("m%d", i), uint64(i+2))
+		joinRoom(t, p, room, fmt.Sprintf("m%d", i))
 		expect[*messages.MemberJoined](t, alice)
 		p.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_FLOODING})
 		system.Root.Stop(p.pid)
@@ -142,8 +143,8 @@ func TestRoomShutdownLeaveIsSilent(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 20)
 	alice, bob := newProbe(t, system), newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
-	joinRoom(t, bob, room, "bob", 2)
+	joinRoom(t, alice, room, "alice")
+	joinRoom(t, bob, room, "bob")
 	expect[*messages.MemberJoined](t, alice)
 	bob.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_SHUTDOWN})
 	alice.sync(t, room)
@@ -154,8 +155,8 @@ func TestRoomRenameAndTopic(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 20)
 	alice, bob := newProbe(t, system), newProbe(t, system)
-	joinRoom(t, alice, room, "guest1", 1)
-	joinRoom(t, bob, room, "bob", 2)
+	joinRoom(t, alice, room, "guest1")
+	joinRoom(t, bob, room, "bob")
 	expect[*messages.MemberJoined](t, alice)
 
 	alice.send(room, &messages.RenameMember{NewNick: "alice"})
@@ -176,7 +177,7 @@ func TestRoomRenameAndTopic(t *testing.T) {
 		}
 	}
 	carol := newProbe(t, system)
-	if got := joinRoom(t, carol, room, "carol", 3).GetTopic(); got != "actors" {
+	if got := joinRoom(t, carol, room, "carol").GetTopic(); got != "actors" {
 		t.Errorf("joiner saw topic %q, want actors", got)
 	}
 }
@@ -185,7 +186,7 @@ func TestRoomHistory(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 3)
 	alice := newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
+	joinRoom(t, alice, room, "alice")
 	for i := range 5 {
 		alice.send(room, &messages.PostMessage{Text: fmt.Sprintf("m%d", i)})
 	}
@@ -193,7 +194,7 @@ func TestRoomHistory(t *testing.T) {
 	expect[*messages.MessagePosted](t, alice) // her own action
 
 	bob := newProbe(t, system)
-	history := joinRoom(t, bob, room, "bob", 2).GetHistory()
+	history := joinRoom(t, bob, room, "bob").GetHistory()
 	var got []string
 	for _, m := range history {
 		got = append(got, m.GetText())
@@ -212,8 +213,8 @@ func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 20)
 	alice, bob := newProbe(t, system), newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
-	joinRoom(t, bob, room, "bob", 2)
+	joinRoom(t, alice, room, "alice")
+	joinRoom(t, bob, room, "bob")
 	expect[*messages.MemberJoined](t, alice)
 	alice.send(room, &messages.SetTopic{Topic: "before"})
 	expect[*messages.TopicChanged](t, alice)
@@ -228,7 +229,7 @@ func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
 		t.Errorf("after panic: bob got %v", got)
 	}
 	carol := newProbe(t, system)
-	joined := joinRoom(t, carol, room, "carol", 3)
+	joined := joinRoom(t, carol, room, "carol")
 	if got := joined.GetMembers(); !slices.Equal(got, []string{"bob", "alice"}) || joined.GetMemberCount() != 3 {
 		t.Errorf("after panic: joined %v, want bob and alice (newest first), 3 members", joined)
 	}
@@ -241,12 +242,12 @@ func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
 // and leaves; back at or under it, it does again.
 func TestRoomQuietWhenLarge(t *testing.T) {
 	system := newTestSystem(t)
-	room := supervised(t, system, newRoom("big", 20, 2, testLogger(), NewMetrics()), actor.ResumeDirective)
+	room := supervised(t, system, newRoom("big", 1, 20, 2, testLogger(), NewMetrics()), actor.ResumeDirective)
 	alice, bob, carol := newProbe(t, system), newProbe(t, system), newProbe(t, system)
-	joinRoom(t, alice, room, "alice", 1)
-	joinRoom(t, bob, room, "bob", 2)
+	joinRoom(t, alice, room, "alice")
+	joinRoom(t, bob, room, "bob")
 	expect[*messages.MemberJoined](t, alice) // 2 members: announced
-	joinRoom(t, carol, room, "carol", 3)     // 3 members: quiet
+	joinRoom(t, carol, room, "carol")        // 3 members: quiet
 	carol.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_QUIT})
 	// Leaving brought it back to 2: that leave is announced.
 	if got := expect[*messages.MemberLeft](t, alice); got.GetNick() != "carol" {
@@ -266,9 +267,9 @@ func TestRoomJoinNamesAreBounded(t *testing.T) {
 	system := newTestSystem(t)
 	room := newTestRoom(t, system, 0)
 	for i := range 30 {
-		joinRoom(t, newProbe(t, system), room, fmt.Sprintf("m%02d", i), uint64(i+1))
+		joinRoom(t, newProbe(t, system), room, fmt.Sprintf("m%02d", i))
 	}
-	joined := joinRoom(t, newProbe(t, system), room, "last", 99)
+	joined := joinRoom(t, newProbe(t, system), room, "last")
 	if got := joined.GetMembers(); len(got) != maxNamesShown || got[0] != "m29" || got[19] != "m10" {
 		t.Errorf("named %v, want m29 down to m10", got)
 	}

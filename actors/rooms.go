@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -36,16 +37,19 @@ type rooms struct {
 	quietSize  int
 	logger     *slog.Logger
 	metrics    *Metrics
+	middleware []actor.ReceiverMiddleware // for the rooms it spawns (tests only)
 
 	// Owned by Receive.
-	byName map[string]*roomEntry
-	byPID  map[string]*roomEntry // room actor's PID id -> entry
-	spawns uint64                // rooms spawned so far, for unique actor names
+	byName     map[string]*roomEntry
+	byInstance map[uint64]*roomEntry // a room's instance number -> entry
+	byPID      map[string]*roomEntry // pidKey of a room actor -> entry, for Terminated
+	spawns     uint64                // rooms spawned so far: instance numbers, and unique actor names
 }
 
 // roomEntry is what the rooms actor knows of one room.
 type roomEntry struct {
 	name           string
+	instance       uint64
 	pid            *actor.PID
 	members        uint32
 	topic          string
@@ -54,20 +58,21 @@ type roomEntry struct {
 
 // roomsProps returns the props of the rooms actor: a panic in a room resumes
 // it, so that it loses none of its members, topic or history.
-func roomsProps(historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
+func roomsProps(historyLen, quietSize int, logger *slog.Logger, metrics *Metrics, middleware []actor.ReceiverMiddleware) *actor.Props {
+	return props(func() actor.Actor {
 		return &rooms{
 			historyLen: historyLen,
 			quietSize:  quietSize,
 			logger:     logger,
 			metrics:    metrics,
+			middleware: middleware,
 			byName:     make(map[string]*roomEntry),
+			byInstance: make(map[uint64]*roomEntry),
 			byPID:      make(map[string]*roomEntry),
 		}
-	}, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: metrics, directive: actor.ResumeDirective}))
+	}, middleware, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: metrics, directive: actor.ResumeDirective}))
 }
 
-// Receive handles one message.
 func (r *rooms) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
@@ -84,8 +89,6 @@ func (r *rooms) Receive(ctx actor.Context) {
 		r.handleListRooms(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
-	case *messages.InjectFault:
-		injectFault("rooms", msg)
 	}
 }
 
@@ -94,7 +97,7 @@ func (r *rooms) Receive(ctx actor.Context) {
 func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	name, err := normalizeRoomName(msg.GetRoom())
 	if err != nil {
-		ctx.Respond(&messages.CommandRejected{Reason: err.Error(), Request: messages.Request_REQUEST_JOIN})
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_JOIN, err.Error())
 		return
 	}
 	e, ok := r.byName[name]
@@ -103,22 +106,23 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	}
 	e.joinsForwarded++
 	if name != msg.GetRoom() {
-		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), ConnId: msg.GetConnId(), Away: msg.GetAway()}
+		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), MemberId: msg.GetMemberId(), Away: msg.GetAway(), ReplyTo: msg.GetReplyTo()}
 	}
-	ctx.RequestWithCustomSender(e.pid, msg, ctx.Sender())
+	ctx.Send(e.pid, msg)
 }
 
 func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	r.spawns++
-	props := actor.PropsFromProducer(newRoom(name, r.historyLen, r.quietSize, r.logger, r.metrics))
-	pid, err := ctx.SpawnNamed(props, name+"-"+strconv.FormatUint(r.spawns, 10))
+	p := props(newRoom(name, r.spawns, r.historyLen, r.quietSize, r.logger, r.metrics), r.middleware)
+	pid, err := ctx.SpawnNamed(p, name+"-"+strconv.FormatUint(r.spawns, 10))
 	if err != nil { // cannot happen: the sequence number makes every name unique
 		panic(fmt.Sprintf("spawn room %s: %v", name, err))
 	}
 	ctx.Watch(pid)
-	e := &roomEntry{name: name, pid: pid}
+	e := &roomEntry{name: name, instance: r.spawns, pid: pid}
 	r.byName[name] = e
-	r.byPID[pid.Id] = e
+	r.byInstance[e.instance] = e
+	r.byPID[pidKey(pid)] = e
 	r.metrics.rooms.Inc()
 	r.logger.Debug("room created", "room", name)
 	return e
@@ -127,7 +131,7 @@ func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 // handleRoomUpdated records a room's report and stops the room if it is empty,
 // is not the lobby, and has no join on its way to it.
 func (r *rooms) handleRoomUpdated(ctx actor.Context, msg *messages.RoomUpdated) {
-	e, ok := r.byPID[ctx.Sender().GetId()]
+	e, ok := r.byInstance[msg.GetInstance()]
 	if !ok {
 		return
 	}
@@ -142,16 +146,17 @@ func (r *rooms) handleRoomUpdated(ctx actor.Context, msg *messages.RoomUpdated) 
 
 // handleTerminated forgets a room that stopped for any other reason.
 func (r *rooms) handleTerminated(msg *actor.Terminated) {
-	if e, ok := r.byPID[msg.GetWho().GetId()]; ok {
+	if e, ok := r.byPID[pidKey(msg.GetWho())]; ok {
 		r.forget(e)
 	}
 }
 
 func (r *rooms) forget(e *roomEntry) {
-	if _, ok := r.byPID[e.pid.Id]; ok {
+	if _, ok := r.byInstance[e.instance]; ok {
 		r.metrics.rooms.Dec()
 	}
-	delete(r.byPID, e.pid.Id)
+	delete(r.byInstance, e.instance)
+	delete(r.byPID, pidKey(e.pid))
 	if r.byName[e.name] == e {
 		delete(r.byName, e.name)
 	}
@@ -162,7 +167,7 @@ func (r *rooms) forget(e *roomEntry) {
 func (r *rooms) handleListRooms(ctx actor.Context, msg *messages.ListRooms) {
 	var list []*messages.RoomInfo
 	for _, e := range r.byName {
-		if matchesPattern(msg.GetPattern(), e.name) {
+		if text.MatchPattern(msg.GetPattern(), e.name) {
 			list = append(list, &messages.RoomInfo{Name: e.name, Members: e.members, Topic: e.topic})
 		}
 	}
@@ -171,7 +176,7 @@ func (r *rooms) handleListRooms(ctx actor.Context, msg *messages.ListRooms) {
 	if limit := int(msg.GetLimit()); limit > 0 && len(list) > limit {
 		list = list[:limit]
 	}
-	ctx.Respond(&messages.RoomList{Rooms: list, Total: uint32(len(r.byName)), Matched: uint32(matched)})
+	reply(ctx, msg.GetReplyTo(), &messages.RoomList{Rooms: list, Total: uint32(len(r.byName)), Matched: uint32(matched)})
 }
 
 // normalizeRoomName accepts "#name" or "name", in any case, and returns the

@@ -9,7 +9,7 @@ import (
 )
 
 func newTestRooms(t *testing.T, system *actor.ActorSystem) *actor.PID {
-	return supervisedProps(t, system, roomsProps(20, 0, testLogger(), NewMetrics()), actor.ResumeDirective)
+	return supervisedProps(t, system, roomsProps(20, 0, testLogger(), NewMetrics(), faultMiddleware(t)), actor.ResumeDirective)
 }
 
 func listRooms(t *testing.T, p *probe, rooms *actor.PID) map[string]uint32 {
@@ -27,15 +27,16 @@ func TestRoomsCreatesOnJoinAndStopsWhenEmpty(t *testing.T) {
 	rooms := newTestRooms(t, system)
 	alice, bob := newProbe(t, system), newProbe(t, system)
 
-	alice.send(rooms, &messages.JoinRoom{Room: "#Dev", Nick: "alice", ConnId: 1})
-	joined, devPID := expectFrom[*messages.RoomJoined](t, alice)
+	alice.send(rooms, &messages.JoinRoom{Room: "#Dev", Nick: "alice"})
+	joined := expect[*messages.RoomJoined](t, alice)
+	devPID := pidOf(joined.GetRoomRef())
 	if joined.GetRoom() != "dev" {
 		t.Errorf("joined %q, want dev (normalized)", joined.GetRoom())
 	}
 	eventually(t, "dev to be listed with 1 member", func() bool { return listRooms(t, bob, rooms)["dev"] == 1 })
 
-	bob.send(rooms, &messages.JoinRoom{Room: "dev", Nick: "bob", ConnId: 2})
-	if _, pid := expectFrom[*messages.RoomJoined](t, bob); pid.GetId() != devPID.GetId() {
+	bob.send(rooms, &messages.JoinRoom{Room: "dev", Nick: "bob"})
+	if pid := pidOf(expect[*messages.RoomJoined](t, bob).GetRoomRef()); pid.GetId() != devPID.GetId() {
 		t.Errorf("bob joined %v, want the same room actor %v", pid, devPID)
 	}
 	expect[*messages.MemberJoined](t, alice)
@@ -55,8 +56,8 @@ func TestRoomsCreatesOnJoinAndStopsWhenEmpty(t *testing.T) {
 	}
 
 	// The name is free again: a new actor serves it.
-	alice.send(rooms, &messages.JoinRoom{Room: "dev", Nick: "alice", ConnId: 1})
-	if _, pid := expectFrom[*messages.RoomJoined](t, alice); pid.GetId() == devPID.GetId() {
+	alice.send(rooms, &messages.JoinRoom{Room: "dev", Nick: "alice"})
+	if pid := pidOf(expect[*messages.RoomJoined](t, alice).GetRoomRef()); pid.GetId() == devPID.GetId() {
 		t.Errorf("rejoined the stopped room actor %v", pid)
 	}
 }
@@ -65,8 +66,8 @@ func TestRoomsLobbyNeverStops(t *testing.T) {
 	system := newTestSystem(t)
 	rooms := newTestRooms(t, system)
 	alice := newProbe(t, system)
-	alice.send(rooms, &messages.JoinRoom{Room: "lobby", Nick: "alice", ConnId: 1})
-	_, lobby := expectFrom[*messages.RoomJoined](t, alice)
+	alice.send(rooms, &messages.JoinRoom{Room: "lobby", Nick: "alice"})
+	lobby := pidOf(expect[*messages.RoomJoined](t, alice).GetRoomRef())
 	alice.send(lobby, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
 	expect[*messages.RoomLeft](t, alice)
 	alice.sync(t, rooms)
@@ -83,8 +84,8 @@ func TestRoomsJoinRacingEmptyRoom(t *testing.T) {
 	rooms := newTestRooms(t, system)
 	alice := newProbe(t, system)
 	for range 200 {
-		alice.send(rooms, &messages.JoinRoom{Room: "flaky", Nick: "alice", ConnId: 1})
-		_, pid := expectFrom[*messages.RoomJoined](t, alice)
+		alice.send(rooms, &messages.JoinRoom{Room: "flaky", Nick: "alice"})
+		pid := pidOf(expect[*messages.RoomJoined](t, alice).GetRoomRef())
 		alice.send(pid, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
 		expect[*messages.RoomLeft](t, alice)
 	}
@@ -99,7 +100,7 @@ func TestRoomsRejectsBadNames(t *testing.T) {
 	rooms := newTestRooms(t, system)
 	alice := newProbe(t, system)
 	for _, name := range []string{"", "#", "has space", "caf\u00e9", "a23456789012345678901234567890123"} {
-		alice.send(rooms, &messages.JoinRoom{Room: name, Nick: "alice", ConnId: 1})
+		alice.send(rooms, &messages.JoinRoom{Room: name, Nick: "alice"})
 		if r := expect[*messages.CommandRejected](t, alice); r.GetRequest() != messages.Request_REQUEST_JOIN {
 			t.Errorf("%q: got %v", name, r)
 		}

@@ -2,10 +2,13 @@ package actors
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,11 +16,18 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/netio"
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
 // shutdownNotice is what every user reads before bye... at shutdown.
 const shutdownNotice = "The server is shutting down. Goodbye!"
+
+// ShutdownMargin is how long Shutdown may take past its deadline: the time to
+// abort what did not stop, and for the goroutines of aborted sockets to end.
+// The README states it.
+const ShutdownMargin = 500 * time.Millisecond
 
 // Accept back-off after a failed Accept (for example out of file descriptors).
 const (
@@ -25,46 +35,32 @@ const (
 	maxAcceptBackoff = time.Second
 )
 
-// serverDeps is what the server's actors share: configuration, the PIDs of
-// the long-lived actors and the socket table. It is filled in by the server
-// actor's Started, before the accept loop runs, and never changed after.
-type serverDeps struct {
-	cfg      Config
-	logger   *slog.Logger
-	metrics  *Metrics
-	commands *commandSet
-	sockets  *sockets
-
-	registry    *actor.PID
-	rooms       *actor.PID
-	connections *actor.PID
-
-	motd atomic.Pointer[[]string] // the message of the day, sanitized lines; set by Server.SetMOTD
-}
-
-func (d *serverDeps) socketConfig() socketConfig {
-	return socketConfig{
-		maxLineBytes:  d.cfg.MaxLineBytes,
-		writeTimeout:  d.cfg.WriteTimeout,
-		lingerTimeout: d.cfg.LingerTimeout,
-	}
-}
-
 // server is the guardian actor. It starts the registry, the rooms and the
 // connections supervisor, runs the accept loop, and owns the shutdown order:
 // stop accepting, have every connection say goodbye, then (when the caller
-// stops this actor) stop the rest.
+// stops this actor) stop the rest. Its own guardian resumes it after a
+// panic: it is never started twice.
 type server struct {
-	srv      *serverDeps
-	listener net.Listener
-	started  chan struct{} // closed at the end of Started: the children run, the accept loop too
-	stopped  chan struct{} // closed in Stopped: every child has stopped
+	// Static after construction.
+	cfg        Config
+	node       string
+	env        *connectionEnv // filled in here, in Started: the registry's and rooms' PIDs
+	table      *netio.Table
+	listener   net.Listener
+	children   *serverChildren // filled in Started, read by Server after started
+	started    chan struct{}   // closed at the end of Started
+	stopped    chan struct{}   // closed in Stopped: every child has stopped
+	acceptDone chan struct{}   // closed when the accept loop returns
 
 	// Owned by Receive.
-	shutdownWaiter *actor.PID
+	startedOnce bool
 }
 
-// Receive handles one message.
+// serverChildren are the PIDs of the server's children.
+type serverChildren struct {
+	registry, rooms, connections *actor.PID
+}
+
 func (s *server) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
@@ -77,53 +73,53 @@ func (s *server) Receive(ctx actor.Context) {
 
 	case *messages.Shutdown:
 		s.handleShutdown(ctx, msg)
-	case *messages.ConnectionsDrained:
-		if s.shutdownWaiter != nil {
-			ctx.Send(s.shutdownWaiter, msg)
-		}
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}
 }
 
 func (s *server) handleStarted(ctx actor.Context) {
-	d := s.srv
-	d.registry = s.spawn(ctx, actor.PropsFromProducer(newRegistry(d.logger, d.metrics)), "registry")
-	d.rooms = s.spawn(ctx, roomsProps(d.cfg.HistoryLen, d.cfg.QuietRoomSize, d.logger, d.metrics), "rooms")
-	d.connections = s.spawn(ctx, connectionsProps(d), "connections")
+	if s.startedOnce {
+		return // defensive: Started runs once, as the guardian never restarts us
+	}
+	s.startedOnce = true
+	c, cfg := s.children, s.cfg
+	c.registry = s.spawn(ctx, props(newRegistry(cfg.Logger, cfg.Metrics), cfg.Middleware), "registry")
+	c.rooms = s.spawn(ctx, roomsProps(cfg.HistoryLen, cfg.QuietRoomSize, cfg.Logger, cfg.Metrics, cfg.Middleware), "rooms")
+	s.env.registry, s.env.rooms = c.registry, c.rooms
+	c.connections = s.spawn(ctx, connectionsProps(connectionsDeps{
+		env: s.env, table: s.table, node: s.node, middleware: cfg.Middleware,
+		sockCfg: netio.Config{MaxLineBytes: cfg.MaxLineBytes, WriteTimeout: cfg.WriteTimeout, LingerTimeout: cfg.LingerTimeout, OutboxBytes: cfg.OutboxBytes},
+	}), "connections")
 
-	d.sockets.wg.Add(1)
-	go func() {
-		defer d.sockets.wg.Done()
-		acceptLoop(s.listener, ctx.ActorSystem(), d)
-	}()
+	system, logger := ctx.ActorSystem(), cfg.Logger
+	s.table.Go(func() {
+		defer close(s.acceptDone)
+		acceptLoop(s.listener, system, c.connections, s.table, cfg, logger)
+	})
 	close(s.started)
 }
 
-func (s *server) spawn(ctx actor.Context, props *actor.Props, name string) *actor.PID {
-	pid, err := ctx.SpawnNamed(props, name)
-	if err != nil { // cannot happen: the server is started once per actor system
+// spawn starts a child; a failure is a bug (every name is spawned once).
+func (s *server) spawn(ctx actor.Context, p *actor.Props, name string) *actor.PID {
+	pid, err := ctx.SpawnNamed(p, name)
+	if err != nil {
 		panic(fmt.Sprintf("spawn %s: %v", name, err))
 	}
 	return pid
 }
 
 // handleShutdown stops accepting and asks every connection to say goodbye;
-// the answer comes once they all have.
+// the answer goes to the request's reply_to once they all have.
 func (s *server) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
 	_ = s.listener.Close()
-	s.shutdownWaiter = ctx.Sender()
-	ctx.Request(s.srv.connections, msg)
+	ctx.Send(s.children.connections, msg)
 }
-
-// rejectTimeout bounds the one-line explanation written to a connection over
-// a limit; a fresh socket's buffer takes it at once.
-const rejectTimeout = 100 * time.Millisecond
 
 // acceptLoop hands every accepted socket to the connections supervisor, or,
 // over a connection limit, tells the client why in one line and closes it
 // before any actor exists for it. It returns when the listener is closed.
-func acceptLoop(ln net.Listener, system *actor.ActorSystem, d *serverDeps) {
+func acceptLoop(ln net.Listener, system *actor.ActorSystem, connections *actor.PID, table *netio.Table, cfg Config, logger *slog.Logger) {
 	var lastID uint64
 	backoff := time.Duration(0)
 	for {
@@ -133,23 +129,23 @@ func acceptLoop(ln net.Listener, system *actor.ActorSystem, d *serverDeps) {
 				return
 			}
 			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
-			d.logger.Warn("accept failed", "error", err, "retry_in", backoff)
-			time.Sleep(backoff)
+			logger.Warn("accept failed", "error", err, "retry_in", backoff)
+			time.Sleep(backoff) // back off before the next Accept, as net/http does
 			continue
 		}
 		backoff = 0
 		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: d.cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
-			if d.cfg.SendBuffer > 0 {
-				_ = tc.SetWriteBuffer(d.cfg.SendBuffer)
+			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
+			if cfg.SendBuffer > 0 {
+				_ = tc.SetWriteBuffer(cfg.SendBuffer)
 			}
 		}
 		lastID++
-		if err := d.sockets.park(lastID, conn); err != nil {
-			reject(conn, err, d.logger)
+		if err := table.Park(lastID, conn); err != nil {
+			rejectConn(conn, err, logger)
 			continue
 		}
-		system.Root.Send(d.connections, &messages.SpawnConnection{ConnId: lastID, RemoteAddr: conn.RemoteAddr().String()})
+		system.Root.Send(connections, &messages.SpawnConnection{ConnId: lastID, RemoteAddr: conn.RemoteAddr().String()})
 	}
 }
 
@@ -160,15 +156,15 @@ const (
 	keepAliveProbes   = 3
 )
 
-// reject tells a client over a connection limit why, and closes it.
-func reject(conn net.Conn, err error, logger *slog.Logger) {
+// rejectConn tells a client over a connection limit why, and closes it.
+func rejectConn(conn net.Conn, err error, logger *slog.Logger) {
 	var line []byte
-	if errors.Is(err, errServerFull) {
-		line = appendError(nil, "the server is full; try again later")
+	if errors.Is(err, netio.ErrServerFull) {
+		line = text.AppendError(nil, "the server is full; try again later")
 	} else {
-		line = appendError(nil, "too many connections from your address; close one and try again")
+		line = text.AppendError(nil, "too many connections from your address; close one and try again")
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(rejectTimeout))
+	_ = conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
 	_, _ = conn.Write(line)
 	_ = conn.Close()
 	logger.Debug("connection rejected", "remote", conn.RemoteAddr().String(), "reason", err)
@@ -176,13 +172,17 @@ func reject(conn net.Conn, err error, logger *slog.Logger) {
 
 // Server is a running chat server: an actor system serving one listener.
 type Server struct {
-	cfg     Config
-	system  *actor.ActorSystem
-	pid     *actor.PID
-	deps    *serverDeps
-	ln      net.Listener
-	stopped chan struct{}
-	ready   atomic.Bool
+	cfg        Config
+	node       string
+	system     *actor.ActorSystem
+	pid        *actor.PID
+	children   *serverChildren
+	table      *netio.Table
+	motd       *atomic.Pointer[[]string]
+	ln         net.Listener
+	stopped    chan struct{}
+	acceptDone chan struct{}
+	ready      atomic.Bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -196,25 +196,50 @@ func Start(ln net.Listener, cfg Config) *Server {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
 		return protoactorLogger(logger)
 	}))
-	deps := &serverDeps{cfg: cfg, logger: logger, metrics: cfg.Metrics, commands: newCommandSet(),
-		sockets: newSockets(cfg.MaxConns, cfg.MaxConnsPerIP, cfg.Metrics)}
-	cfg.Metrics.served.Store(deps.sockets)
-	deps.motd.Store(motdLines(cfg.MOTD))
-	started, stopped := make(chan struct{}), make(chan struct{})
-	props := actor.PropsFromProducer(func() actor.Actor {
-		return &server{srv: deps, listener: ln, started: started, stopped: stopped}
-	}, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
-	pid, err := system.Root.SpawnNamed(props, "server")
-	if err != nil { // cannot happen in a fresh actor system
+	s := &Server{
+		cfg:    cfg,
+		node:   cfg.NodeID,
+		system: system,
+		table: netio.NewTable(cfg.MaxConns, cfg.MaxConnsPerIP, netio.TableMetrics{
+			Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected,
+		}),
+		motd:       &atomic.Pointer[[]string]{},
+		ln:         ln,
+		children:   &serverChildren{},
+		stopped:    make(chan struct{}),
+		acceptDone: make(chan struct{}),
+	}
+	if s.node == "" {
+		s.node = newNodeID()
+	}
+	cfg.Metrics.served.Store(s.table)
+	s.motd.Store(motdLines(cfg.MOTD))
+	started := make(chan struct{})
+	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(), motd: s.motd}
+	p := props(func() actor.Actor {
+		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, children: s.children,
+			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
+	}, cfg.Middleware, actor.WithGuardian(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}),
+		actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
+	pid, err := system.Root.SpawnNamed(p, "server")
+	if err != nil { // a fresh actor system has no actor of that name
 		panic(fmt.Sprintf("spawn server: %v", err))
 	}
-	// Once Started has run, the actors' PIDs are set (and visible to the
-	// caller: the channel orders it) and connections are accepted.
+	s.pid = pid
+	// Once Started has run, the children's PIDs are set (and visible here:
+	// the channel orders it) and connections are accepted.
 	<-started
-	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version)
-	s := &Server{cfg: cfg, system: system, pid: pid, deps: deps, ln: ln, stopped: stopped}
+	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version, "node", s.node)
 	s.ready.Store(true)
 	return s
+}
+
+// newNodeID returns a random id for this process: the first part of every
+// member id, so that member ids never collide across processes.
+func newNodeID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Metrics returns the server's metrics.
@@ -224,29 +249,29 @@ func (s *Server) Metrics() *Metrics { return s.cfg.Metrics }
 // Shutdown begins.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// maxMOTDBytes bounds the message of the day.
-const maxMOTDBytes = 16 << 10
+// MaxMOTDBytes bounds the message of the day.
+const MaxMOTDBytes = 16 << 10
 
-// ErrMOTDTooLarge reports a message of the day over 16 KiB.
-var ErrMOTDTooLarge = errors.New("message of the day over 16 KiB")
+// ErrMOTDTooLarge reports a message of the day over MaxMOTDBytes.
+var ErrMOTDTooLarge = fmt.Errorf("message of the day over %d bytes", MaxMOTDBytes)
 
 // SetMOTD sets the message of the day that every new connection reads after
-// the welcome. Control characters and escape sequences are removed, as from
-// any text a user sees.
-func (s *Server) SetMOTD(text string) error {
-	if len(text) > maxMOTDBytes {
+// the welcome (and /motd shows). Control characters and escape sequences are
+// removed, as from any text a user sees.
+func (s *Server) SetMOTD(motd string) error {
+	if len(motd) > MaxMOTDBytes {
 		return ErrMOTDTooLarge
 	}
-	s.deps.motd.Store(motdLines(text))
+	s.motd.Store(motdLines(motd))
 	return nil
 }
 
 // motdLines splits a message of the day into sanitized lines.
-func motdLines(text string) *[]string {
+func motdLines(motd string) *[]string {
 	var lines []string
-	if text = strings.TrimRight(text, "\r\n"); text != "" {
-		for _, l := range strings.Split(text, "\n") {
-			lines = append(lines, sanitizeLine([]byte(strings.TrimRight(l, "\r"))))
+	if motd = strings.TrimRight(motd, "\r\n"); motd != "" {
+		for _, l := range strings.Split(motd, "\n") {
+			lines = append(lines, text.Sanitize([]byte(strings.TrimRight(l, "\r"))))
 		}
 	}
 	return &lines
@@ -265,7 +290,7 @@ func (s *Server) Ping(timeout time.Duration) error {
 	actors := []struct {
 		name string
 		pid  *actor.PID
-	}{{"the registry", s.deps.registry}, {"the rooms actor", s.deps.rooms}}
+	}{{"the registry", s.children.registry}, {"the rooms actor", s.children.rooms}}
 	futures := make([]*actor.Future, len(actors))
 	for i, a := range actors {
 		futures[i] = s.system.Root.RequestFuture(a.pid, &messages.Ping{}, timeout)
@@ -291,33 +316,38 @@ func (s *Server) Ping(timeout time.Duration) error {
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// System returns the server's actor system, for tests and fault injection.
+// Node returns this server's node id, the first part of its member ids.
+func (s *Server) Node() string { return s.node }
+
+// System returns the server's actor system, for tests.
 func (s *Server) System() *actor.ActorSystem { return s.system }
 
 // PID returns the server actor's PID.
 func (s *Server) PID() *actor.PID { return s.pid }
 
 // Registry returns the registry actor's PID.
-func (s *Server) Registry() *actor.PID { return s.deps.registry }
+func (s *Server) Registry() *actor.PID { return s.children.registry }
 
 // Rooms returns the rooms actor's PID.
-func (s *Server) Rooms() *actor.PID { return s.deps.rooms }
+func (s *Server) Rooms() *actor.PID { return s.children.rooms }
 
 // Connections returns the connections supervisor's PID.
-func (s *Server) Connections() *actor.PID { return s.deps.connections }
+func (s *Server) Connections() *actor.PID { return s.children.connections }
 
 // OpenSockets returns how many client sockets are open.
-func (s *Server) OpenSockets() int { return s.deps.sockets.count() }
+func (s *Server) OpenSockets() int { return s.table.Count() }
 
-// ErrShutdownTimeout reports that shutdown passed its deadline and closed the
-// sockets that were left without a goodbye.
-var ErrShutdownTimeout = errors.New("shutdown deadline passed; remaining sockets were closed")
+// ErrShutdownTimeout reports that shutdown passed its deadline: actors that
+// did not stop were abandoned, and the sockets left were closed without a
+// goodbye. chatd exits non-zero for it.
+var ErrShutdownTimeout = errors.New("shutdown deadline passed; actors that did not stop were abandoned")
 
-// Shutdown stops the server gracefully within the configured shutdown timeout
-// (or ctx's deadline, if sooner): no new connections, a notice and bye... to
-// every user, every socket closed, every actor and goroutine stopped. It
-// returns once nothing of the server is left running, and is safe to call more
-// than once.
+// Shutdown stops the server within the configured shutdown timeout (or
+// ctx's deadline, if sooner) plus ShutdownMargin, whatever any actor does: no
+// new connections, a notice and bye... to every user, every socket closed,
+// every actor and goroutine stopped. What could not be stopped in time is
+// logged by name and abandoned, and Shutdown returns ErrShutdownTimeout. It
+// is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
 	return s.shutdownErr
@@ -327,45 +357,90 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	logger := s.cfg.Logger
-	logger.Info("shutting down", "connections", s.deps.sockets.count(), "timeout", s.cfg.ShutdownTimeout)
+	logger.Info("shutting down", "connections", s.table.Count(), "timeout", s.cfg.ShutdownTimeout)
+	goodbye := text.AppendNotice(nil, shutdownNotice)
+	goodbye = append(goodbye, text.ByeLine...)
 
 	// 1-2. Stop accepting; every connection says goodbye and stops.
-	remaining := time.Until(deadlineOf(ctx))
-	drained := s.system.Root.RequestFuture(s.pid, &messages.Shutdown{Notice: shutdownNotice}, max(remaining, time.Millisecond))
-	if _, err := drained.Result(); err != nil {
-		logger.Warn("connections did not all stop before the deadline", "error", err)
-	}
+	drained := actor.NewFuture(s.system, max(time.Until(deadline), time.Millisecond))
+	s.system.Root.Send(s.pid, &messages.Shutdown{Notice: shutdownNotice, ReplyTo: refOf(drained.PID())})
+	_, err := drained.Result()
+	inTime := err == nil
 
 	// 3. Stop the server actor and with it every actor left.
 	s.system.Root.Stop(s.pid)
-	var err error
-	select {
-	case <-s.stopped:
-	case <-ctx.Done():
-		err = ErrShutdownTimeout
+	inTime = waitUntil(ctx, s.stopped) && inTime
+
+	// A socket accepted while its SpawnConnection raced shutdown reached no
+	// actor: it gets the goodbye here.
+	if waitUntil(ctx, s.acceptDone) {
+		if n := s.table.Unclaimed(goodbye); n > 0 {
+			logger.Info("said goodbye to connections that shutdown kept from their actors", "connections", n)
+		}
 	}
 
-	// Every reader, writer and the accept loop end once their sockets close.
-	// Past the deadline, close what is left.
+	// 4. Every reader and writer ends once its socket closes.
 	ioDone := make(chan struct{})
 	go func() {
-		s.deps.sockets.wg.Wait()
+		s.table.Wait()
 		close(ioDone)
 	}()
-	select {
-	case <-ioDone:
-	case <-ctx.Done():
-		err = ErrShutdownTimeout
-		s.deps.sockets.closeAll()
-		<-ioDone
+	inTime = waitUntil(ctx, ioDone) && inTime
+	if !inTime {
+		s.abandon(goodbye, ioDone)
 	}
 	s.system.Shutdown()
-	logger.Info("shutdown complete", "error", err)
-	return err
+	if !inTime {
+		logger.Warn("shutdown complete, past its deadline", "error", ErrShutdownTimeout)
+		return ErrShutdownTimeout
+	}
+	logger.Info("shutdown complete")
+	return nil
 }
 
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
+// abandon is shutdown past its deadline: it names the actors that have not
+// stopped, ends every socket left without its actor, and gives their
+// goroutines ShutdownMargin to end.
+func (s *Server) abandon(goodbye []byte, ioDone <-chan struct{}) {
+	logger := s.cfg.Logger
+	if alive := s.liveActors(); len(alive) > 0 {
+		const shown = 20
+		names := alive[:min(len(alive), shown)]
+		logger.Warn("actors did not stop before the shutdown deadline; abandoning them", "actors", strings.Join(names, ","), "count", len(alive))
+	}
+	if ids := s.table.AbortAll(goodbye); len(ids) > 0 {
+		slices.Sort(ids)
+		logger.Warn("closed connections whose actors did not stop", "conns", fmt.Sprint(ids), "count", len(ids))
+	}
+	select {
+	case <-ioDone:
+	case <-time.After(ShutdownMargin):
+		logger.Warn("socket goroutines still running after the shutdown margin; abandoning them")
+	}
+}
+
+// liveActors lists the server's actors that are still running, by id.
+func (s *Server) liveActors() []string {
+	var out []string
+	for _, bucket := range s.system.ProcessRegistry.LocalPIDs.LocalPIDs {
+		for _, id := range bucket.Keys() {
+			if id == "server" || strings.HasPrefix(id, "server/") {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitUntil waits for done or the end of ctx, and reports whether done came.
+func waitUntil(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -56,6 +56,7 @@ func startUnmanagedServer(t *testing.T, mutate func(*Config)) *testServer {
 	// set them back.
 	cfg.FloodRate = 0
 	cfg.MaxConnsPerIP = 0
+	cfg.Middleware = faultMiddleware(t)
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -238,7 +239,7 @@ func TestServerHelpAndUnknownCommand(t *testing.T) {
 	c, _ := s.dial()
 	c.send("/help")
 	c.expectPrefix("*** Commands")
-	for range s.deps.commands.list {
+	for range newCommandSet().list {
 		c.expectPrefix("***   /")
 	}
 	c.send("/dance wildly")
@@ -313,8 +314,8 @@ func (s *testServer) connPID(t *testing.T, nick string) *actor.PID {
 	t.Helper()
 	p := newProbe(t, s.System())
 	p.send(s.Registry(), &messages.ResolveNick{Nick: nick})
-	id := expect[*messages.NickResolved](t, p).GetConnId()
-	return s.System().NewLocalPID(fmt.Sprintf("server/connections/conn-%d", id))
+	id := expect[*messages.NickResolved](t, p).GetMemberId()
+	return s.System().NewLocalPID("server/connections/conn-" + id[strings.LastIndexByte(id, '.')+1:])
 }
 
 // TestServerRegistryAndRoomPanics injects panics into the registry, the rooms

@@ -4,18 +4,17 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
-
-	"github.com/actorchat/actorchat/messages"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// panicSupervisor is the supervisor strategy of every actor with children:
-// it logs a child's panic once, with what it was handling, and applies one
-// directive. Connections are stopped (their user is told and disconnected);
-// the registry and rooms are resumed, so that a panic loses none of their
-// state, only the message that caused it.
+// panicSupervisor is the supervisor strategy of every actor with children
+// (and the guardian of the server actor): it logs a child's panic once, with
+// what it was handling, and applies one directive. Connections are stopped
+// (their user is told and disconnected); the server, the registry and rooms
+// are resumed, so that a panic loses none of their state, only the message
+// that caused it. Nothing is restarted: a restart would run start-up again on
+// an actor whose children and state already exist.
 type panicSupervisor struct {
 	logger    *slog.Logger
 	metrics   *Metrics // nil: not counted
@@ -31,14 +30,11 @@ func (s panicSupervisor) HandleFailure(_ *actor.ActorSystem, supervisor actor.Su
 	}
 	s.logger.Error("actor panicked", "actor", child.GetId(), "panic", fmt.Sprint(reason),
 		"message", fmt.Sprintf("%T", message), "directive", s.directive.String())
-	switch s.directive {
-	case actor.ResumeDirective:
+	if s.directive == actor.ResumeDirective {
 		supervisor.ResumeChildren(child)
-	case actor.RestartDirective:
-		supervisor.RestartChildren(child)
-	default:
-		supervisor.StopChildren(child)
+		return
 	}
+	supervisor.StopChildren(child)
 }
 
 // actorKind names the kind of actor from its id ("server/rooms/dev-2" is a
@@ -55,16 +51,17 @@ func actorKind(id string) string {
 		return "registry"
 	case id == "server/connections":
 		return "connections"
+	case id == "server":
+		return "server"
 	}
 	return "other"
 }
 
-// injectFault carries out an InjectFault inside the actor named what: it
-// blocks the actor for the stall, or panics.
-func injectFault(what string, msg *messages.InjectFault) {
-	if d := msg.GetStallMillis(); d > 0 {
-		time.Sleep(time.Duration(d) * time.Millisecond) // a wedged actor, on purpose
-		return
+// props makes the props of an actor, with the test-only middleware (fault
+// injection; see Config.Middleware) when there is any.
+func props(producer actor.Producer, middleware []actor.ReceiverMiddleware, opts ...actor.PropsOption) *actor.Props {
+	if len(middleware) > 0 {
+		opts = append(opts, actor.WithReceiverMiddleware(middleware...))
 	}
-	panic(fmt.Sprintf("injected fault in %s: %s", what, msg.GetReason()))
+	return actor.PropsFromProducer(producer, opts...)
 }

@@ -3,12 +3,13 @@ package actors
 import (
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestOrderPipelinedBurst sends a script of commands in one write, as

@@ -104,6 +104,62 @@ func (LeaveReason) EnumDescriptor() ([]byte, []int) {
 	return file_chat_v1_connection_proto_rawDescGZIP(), []int{0}
 }
 
+// ActorRef names an actor anywhere: the address of its node and its id
+// there (protoactor's PID, as data). A message that wants an answer carries
+// one as reply_to, so that the answer never depends on the transport's
+// idea of the sender.
+type ActorRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActorRef) Reset() {
+	*x = ActorRef{}
+	mi := &file_chat_v1_connection_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActorRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActorRef) ProtoMessage() {}
+
+func (x *ActorRef) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActorRef.ProtoReflect.Descriptor instead.
+func (*ActorRef) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ActorRef) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ActorRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 // LineReceived is one decoded input line, sent by a connection's reader
 // goroutine to its connection actor. Telnet commands and the line end are
 // already removed; the text is valid UTF-8.
@@ -116,7 +172,7 @@ type LineReceived struct {
 
 func (x *LineReceived) Reset() {
 	*x = LineReceived{}
-	mi := &file_chat_v1_connection_proto_msgTypes[0]
+	mi := &file_chat_v1_connection_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -128,7 +184,7 @@ func (x *LineReceived) String() string {
 func (*LineReceived) ProtoMessage() {}
 
 func (x *LineReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[0]
+	mi := &file_chat_v1_connection_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -141,7 +197,7 @@ func (x *LineReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineReceived.ProtoReflect.Descriptor instead.
 func (*LineReceived) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{0}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *LineReceived) GetText() string {
@@ -162,7 +218,7 @@ type LineTooLong struct {
 
 func (x *LineTooLong) Reset() {
 	*x = LineTooLong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[1]
+	mi := &file_chat_v1_connection_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +230,7 @@ func (x *LineTooLong) String() string {
 func (*LineTooLong) ProtoMessage() {}
 
 func (x *LineTooLong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[1]
+	mi := &file_chat_v1_connection_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +243,7 @@ func (x *LineTooLong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LineTooLong.ProtoReflect.Descriptor instead.
 func (*LineTooLong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{1}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *LineTooLong) GetLimitBytes() uint32 {
@@ -200,15 +256,14 @@ func (x *LineTooLong) GetLimitBytes() uint32 {
 // InputOverflow tells the connection actor that the client sent more than the
 // reader will discard without a line end: it is flooding.
 type InputOverflow struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	DiscardedBytes uint64                 `protobuf:"varint,1,opt,name=discarded_bytes,json=discardedBytes,proto3" json:"discarded_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InputOverflow) Reset() {
 	*x = InputOverflow{}
-	mi := &file_chat_v1_connection_proto_msgTypes[2]
+	mi := &file_chat_v1_connection_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -220,7 +275,7 @@ func (x *InputOverflow) String() string {
 func (*InputOverflow) ProtoMessage() {}
 
 func (x *InputOverflow) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[2]
+	mi := &file_chat_v1_connection_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -233,14 +288,7 @@ func (x *InputOverflow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputOverflow.ProtoReflect.Descriptor instead.
 func (*InputOverflow) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *InputOverflow) GetDiscardedBytes() uint64 {
-	if x != nil {
-		return x.DiscardedBytes
-	}
-	return 0
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{3}
 }
 
 // InterruptReceived is telnet's "interrupt process" or "break" (what telnet
@@ -253,7 +301,7 @@ type InterruptReceived struct {
 
 func (x *InterruptReceived) Reset() {
 	*x = InterruptReceived{}
-	mi := &file_chat_v1_connection_proto_msgTypes[3]
+	mi := &file_chat_v1_connection_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +313,7 @@ func (x *InterruptReceived) String() string {
 func (*InterruptReceived) ProtoMessage() {}
 
 func (x *InterruptReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[3]
+	mi := &file_chat_v1_connection_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +326,7 @@ func (x *InterruptReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InterruptReceived.ProtoReflect.Descriptor instead.
 func (*InterruptReceived) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{3}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{4}
 }
 
 // NegotiationReply carries telnet option negotiation bytes that the reader's
@@ -292,7 +340,7 @@ type NegotiationReply struct {
 
 func (x *NegotiationReply) Reset() {
 	*x = NegotiationReply{}
-	mi := &file_chat_v1_connection_proto_msgTypes[4]
+	mi := &file_chat_v1_connection_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +352,7 @@ func (x *NegotiationReply) String() string {
 func (*NegotiationReply) ProtoMessage() {}
 
 func (x *NegotiationReply) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[4]
+	mi := &file_chat_v1_connection_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +365,7 @@ func (x *NegotiationReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NegotiationReply.ProtoReflect.Descriptor instead.
 func (*NegotiationReply) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{4}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NegotiationReply) GetData() []byte {
@@ -339,7 +387,7 @@ type InputClosed struct {
 
 func (x *InputClosed) Reset() {
 	*x = InputClosed{}
-	mi := &file_chat_v1_connection_proto_msgTypes[5]
+	mi := &file_chat_v1_connection_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +399,7 @@ func (x *InputClosed) String() string {
 func (*InputClosed) ProtoMessage() {}
 
 func (x *InputClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[5]
+	mi := &file_chat_v1_connection_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +412,7 @@ func (x *InputClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputClosed.ProtoReflect.Descriptor instead.
 func (*InputClosed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{5}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InputClosed) GetError() string {
@@ -386,7 +434,7 @@ type OutputFailed struct {
 
 func (x *OutputFailed) Reset() {
 	*x = OutputFailed{}
-	mi := &file_chat_v1_connection_proto_msgTypes[6]
+	mi := &file_chat_v1_connection_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -398,7 +446,7 @@ func (x *OutputFailed) String() string {
 func (*OutputFailed) ProtoMessage() {}
 
 func (x *OutputFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[6]
+	mi := &file_chat_v1_connection_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -411,7 +459,7 @@ func (x *OutputFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputFailed.ProtoReflect.Descriptor instead.
 func (*OutputFailed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{6}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OutputFailed) GetReason() LeaveReason {
@@ -441,7 +489,7 @@ type SpawnConnection struct {
 
 func (x *SpawnConnection) Reset() {
 	*x = SpawnConnection{}
-	mi := &file_chat_v1_connection_proto_msgTypes[7]
+	mi := &file_chat_v1_connection_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -453,7 +501,7 @@ func (x *SpawnConnection) String() string {
 func (*SpawnConnection) ProtoMessage() {}
 
 func (x *SpawnConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[7]
+	mi := &file_chat_v1_connection_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -466,7 +514,7 @@ func (x *SpawnConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnConnection.ProtoReflect.Descriptor instead.
 func (*SpawnConnection) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{7}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SpawnConnection) GetConnId() uint64 {
@@ -483,19 +531,20 @@ func (x *SpawnConnection) GetRemoteAddr() string {
 	return ""
 }
 
-// Shutdown asks the connections supervisor (and then every connection) to
-// say goodbye and stop. The supervisor replies with ConnectionsDrained once
-// every connection has stopped.
+// Shutdown asks the server actor, then the connections supervisor, then
+// every connection to say goodbye and stop. ConnectionsDrained goes to
+// reply_to once every connection has stopped.
 type Shutdown struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Notice        string                 `protobuf:"bytes,1,opt,name=notice,proto3" json:"notice,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	mi := &file_chat_v1_connection_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +556,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	mi := &file_chat_v1_connection_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +569,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{8}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Shutdown) GetNotice() string {
@@ -528,6 +577,13 @@ func (x *Shutdown) GetNotice() string {
 		return x.Notice
 	}
 	return ""
+}
+
+func (x *Shutdown) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // ConnectionsDrained answers Shutdown: no connection actor is left.
@@ -539,7 +595,7 @@ type ConnectionsDrained struct {
 
 func (x *ConnectionsDrained) Reset() {
 	*x = ConnectionsDrained{}
-	mi := &file_chat_v1_connection_proto_msgTypes[9]
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +607,7 @@ func (x *ConnectionsDrained) String() string {
 func (*ConnectionsDrained) ProtoMessage() {}
 
 func (x *ConnectionsDrained) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[9]
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +620,7 @@ func (x *ConnectionsDrained) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionsDrained.ProtoReflect.Descriptor instead.
 func (*ConnectionsDrained) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
 }
 
 // IdleCheck is a connection's timer telling it to check whether its user has
@@ -577,7 +633,7 @@ type IdleCheck struct {
 
 func (x *IdleCheck) Reset() {
 	*x = IdleCheck{}
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +645,7 @@ func (x *IdleCheck) String() string {
 func (*IdleCheck) ProtoMessage() {}
 
 func (x *IdleCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +658,7 @@ func (x *IdleCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdleCheck.ProtoReflect.Descriptor instead.
 func (*IdleCheck) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
 }
 
 // ReplyTimedOut is a connection's timer firing: the reply it waits for
@@ -616,7 +672,7 @@ type ReplyTimedOut struct {
 
 func (x *ReplyTimedOut) Reset() {
 	*x = ReplyTimedOut{}
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +684,7 @@ func (x *ReplyTimedOut) String() string {
 func (*ReplyTimedOut) ProtoMessage() {}
 
 func (x *ReplyTimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +697,7 @@ func (x *ReplyTimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyTimedOut.ProtoReflect.Descriptor instead.
 func (*ReplyTimedOut) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReplyTimedOut) GetSeq() uint64 {
@@ -661,7 +717,7 @@ type ReleaseQueuedLines struct {
 
 func (x *ReleaseQueuedLines) Reset() {
 	*x = ReleaseQueuedLines{}
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +729,7 @@ func (x *ReleaseQueuedLines) String() string {
 func (*ReleaseQueuedLines) ProtoMessage() {}
 
 func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,23 +742,30 @@ func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseQueuedLines.ProtoReflect.Descriptor instead.
 func (*ReleaseQueuedLines) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
 }
 
-// InjectFault makes the receiving actor panic while handling it, or, with
-// stall_millis, block for that long (a wedged actor). It exists for tests and
-// fault injection; nothing a user types can produce it.
+// InjectFault is for tests only: the fault-injection middleware that test
+// builds add to every actor makes the receiver panic, block for stall_millis
+// (a busy actor) or block for good (wedge: a deadlocked actor), now or, with
+// on_message, while it handles the next message of that type (a panic in
+// the middle of a request). Production actors ignore it: nothing a user or
+// another node sends can stall them.
 type InjectFault struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	StallMillis   uint32                 `protobuf:"varint,2,opt,name=stall_millis,json=stallMillis,proto3" json:"stall_millis,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Reason      string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	StallMillis uint32                 `protobuf:"varint,2,opt,name=stall_millis,json=stallMillis,proto3" json:"stall_millis,omitempty"`
+	Wedge       bool                   `protobuf:"varint,3,opt,name=wedge,proto3" json:"wedge,omitempty"`
+	// The protobuf name of a message type, such as "JoinRoom": the fault
+	// strikes while the actor handles the next one.
+	OnMessage     string `protobuf:"bytes,4,opt,name=on_message,json=onMessage,proto3" json:"on_message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[13]
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +777,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[13]
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +790,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *InjectFault) GetReason() string {
@@ -744,6 +807,20 @@ func (x *InjectFault) GetStallMillis() uint32 {
 	return 0
 }
 
+func (x *InjectFault) GetWedge() bool {
+	if x != nil {
+		return x.Wedge
+	}
+	return false
+}
+
+func (x *InjectFault) GetOnMessage() string {
+	if x != nil {
+		return x.OnMessage
+	}
+	return ""
+}
+
 // Ping asks an actor whether it is processing messages; it answers Pong.
 type Ping struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -753,7 +830,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +842,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +855,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
 }
 
 // Pong answers Ping.
@@ -790,7 +867,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[15]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +879,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[15]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,21 +892,23 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
 
 const file_chat_v1_connection_proto_rawDesc = "" +
 	"\n" +
-	"\x18chat/v1/connection.proto\x12\achat.v1\"\"\n" +
+	"\x18chat/v1/connection.proto\x12\achat.v1\"4\n" +
+	"\bActorRef\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"\"\n" +
 	"\fLineReceived\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\".\n" +
 	"\vLineTooLong\x12\x1f\n" +
 	"\vlimit_bytes\x18\x01 \x01(\rR\n" +
-	"limitBytes\"8\n" +
-	"\rInputOverflow\x12'\n" +
-	"\x0fdiscarded_bytes\x18\x01 \x01(\x04R\x0ediscardedBytes\"\x13\n" +
+	"limitBytes\"\x0f\n" +
+	"\rInputOverflow\"\x13\n" +
 	"\x11InterruptReceived\"&\n" +
 	"\x10NegotiationReply\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"#\n" +
@@ -841,17 +920,21 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x0fSpawnConnection\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\x04R\x06connId\x12\x1f\n" +
 	"\vremote_addr\x18\x02 \x01(\tR\n" +
-	"remoteAddr\"\"\n" +
+	"remoteAddr\"P\n" +
 	"\bShutdown\x12\x16\n" +
-	"\x06notice\x18\x01 \x01(\tR\x06notice\"\x14\n" +
+	"\x06notice\x18\x01 \x01(\tR\x06notice\x12,\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x14\n" +
 	"\x12ConnectionsDrained\"\v\n" +
 	"\tIdleCheck\"!\n" +
 	"\rReplyTimedOut\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x14\n" +
-	"\x12ReleaseQueuedLines\"H\n" +
+	"\x12ReleaseQueuedLines\"}\n" +
 	"\vInjectFault\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
-	"\fstall_millis\x18\x02 \x01(\rR\vstallMillis\"\x06\n" +
+	"\fstall_millis\x18\x02 \x01(\rR\vstallMillis\x12\x14\n" +
+	"\x05wedge\x18\x03 \x01(\bR\x05wedge\x12\x1d\n" +
+	"\n" +
+	"on_message\x18\x04 \x01(\tR\tonMessage\"\x06\n" +
 	"\x04Ping\"\x06\n" +
 	"\x04Pong*\x80\x02\n" +
 	"\vLeaveReason\x12\x1c\n" +
@@ -878,33 +961,35 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
-	(*LineReceived)(nil),       // 1: chat.v1.LineReceived
-	(*LineTooLong)(nil),        // 2: chat.v1.LineTooLong
-	(*InputOverflow)(nil),      // 3: chat.v1.InputOverflow
-	(*InterruptReceived)(nil),  // 4: chat.v1.InterruptReceived
-	(*NegotiationReply)(nil),   // 5: chat.v1.NegotiationReply
-	(*InputClosed)(nil),        // 6: chat.v1.InputClosed
-	(*OutputFailed)(nil),       // 7: chat.v1.OutputFailed
-	(*SpawnConnection)(nil),    // 8: chat.v1.SpawnConnection
-	(*Shutdown)(nil),           // 9: chat.v1.Shutdown
-	(*ConnectionsDrained)(nil), // 10: chat.v1.ConnectionsDrained
-	(*IdleCheck)(nil),          // 11: chat.v1.IdleCheck
-	(*ReplyTimedOut)(nil),      // 12: chat.v1.ReplyTimedOut
-	(*ReleaseQueuedLines)(nil), // 13: chat.v1.ReleaseQueuedLines
-	(*InjectFault)(nil),        // 14: chat.v1.InjectFault
-	(*Ping)(nil),               // 15: chat.v1.Ping
-	(*Pong)(nil),               // 16: chat.v1.Pong
+	(*ActorRef)(nil),           // 1: chat.v1.ActorRef
+	(*LineReceived)(nil),       // 2: chat.v1.LineReceived
+	(*LineTooLong)(nil),        // 3: chat.v1.LineTooLong
+	(*InputOverflow)(nil),      // 4: chat.v1.InputOverflow
+	(*InterruptReceived)(nil),  // 5: chat.v1.InterruptReceived
+	(*NegotiationReply)(nil),   // 6: chat.v1.NegotiationReply
+	(*InputClosed)(nil),        // 7: chat.v1.InputClosed
+	(*OutputFailed)(nil),       // 8: chat.v1.OutputFailed
+	(*SpawnConnection)(nil),    // 9: chat.v1.SpawnConnection
+	(*Shutdown)(nil),           // 10: chat.v1.Shutdown
+	(*ConnectionsDrained)(nil), // 11: chat.v1.ConnectionsDrained
+	(*IdleCheck)(nil),          // 12: chat.v1.IdleCheck
+	(*ReplyTimedOut)(nil),      // 13: chat.v1.ReplyTimedOut
+	(*ReleaseQueuedLines)(nil), // 14: chat.v1.ReleaseQueuedLines
+	(*InjectFault)(nil),        // 15: chat.v1.InjectFault
+	(*Ping)(nil),               // 16: chat.v1.Ping
+	(*Pong)(nil),               // 17: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	1, // 1: chat.v1.Shutdown.reply_to:type_name -> chat.v1.ActorRef
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_connection_proto_init() }
@@ -918,7 +1003,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -88,12 +88,13 @@ func (Request) EnumDescriptor() ([]byte, []int) {
 }
 
 // RegisterConnection is a connection actor's first request to the registry.
-// The registry watches the sender and answers ConnectionRegistered with a
-// fresh guest nick.
+// The registry watches reply_to and answers it ConnectionRegistered with a
+// fresh guest nick. member_id names the user on every node for as long as
+// the connection lasts.
 type RegisterConnection struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConnId        uint64                 `protobuf:"varint,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
-	RemoteAddr    string                 `protobuf:"bytes,2,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -128,18 +129,18 @@ func (*RegisterConnection) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *RegisterConnection) GetConnId() uint64 {
+func (x *RegisterConnection) GetMemberId() string {
 	if x != nil {
-		return x.ConnId
-	}
-	return 0
-}
-
-func (x *RegisterConnection) GetRemoteAddr() string {
-	if x != nil {
-		return x.RemoteAddr
+		return x.MemberId
 	}
 	return ""
+}
+
+func (x *RegisterConnection) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // ConnectionRegistered answers RegisterConnection.
@@ -194,6 +195,7 @@ func (x *ConnectionRegistered) GetNick() string {
 // without saying it.
 type UnregisterConnection struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,11 +230,20 @@ func (*UnregisterConnection) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{2}
 }
 
-// SetNick asks the registry to rename the sender. It answers NickChanged or
+func (x *UnregisterConnection) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+// SetNick asks the registry to rename a member. It answers NickChanged or
 // CommandRejected.
 type SetNick struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Nick          string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +278,13 @@ func (*SetNick) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{3}
 }
 
+func (x *SetNick) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 func (x *SetNick) GetNick() string {
 	if x != nil {
 		return x.Nick
@@ -274,7 +292,14 @@ func (x *SetNick) GetNick() string {
 	return ""
 }
 
-// NickChanged answers SetNick when the new nick was free and valid.
+func (x *SetNick) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// NickChanged answers SetNick.
 type NickChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OldNick       string                 `protobuf:"bytes,1,opt,name=old_nick,json=oldNick,proto3" json:"old_nick,omitempty"`
@@ -327,10 +352,11 @@ func (x *NickChanged) GetNewNick() string {
 	return ""
 }
 
-// UserMoved tells the registry which room the sender is in now (for /users).
+// UserMoved tells the registry which room a member is in now, for /users.
 type UserMoved struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Room          string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +391,13 @@ func (*UserMoved) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{5}
 }
 
+func (x *UserMoved) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 func (x *UserMoved) GetRoom() string {
 	if x != nil {
 		return x.Room
@@ -372,16 +405,17 @@ func (x *UserMoved) GetRoom() string {
 	return ""
 }
 
-// SendPrivateMessage asks the registry to deliver text to one user only. The
-// registry sends PrivateMessageReceived to the target and answers the sender
-// with PrivateMessageSent or CommandRejected.
+// SendPrivateMessage asks the registry to deliver text to the user with
+// to_nick, or, when to_member_id is set (/reply), to that member whatever
+// its nick is now. The registry sends the recipient PrivateMessageReceived
+// and answers PrivateMessageSent or CommandRejected.
 type SendPrivateMessage struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	ToNick string                 `protobuf:"bytes,1,opt,name=to_nick,json=toNick,proto3" json:"to_nick,omitempty"`
-	Text   string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
-	// When set, the target is this connection whatever its nick is now (/reply
-	// follows a user who renamed); to_nick is then only used in errors.
-	ToConnId      uint64 `protobuf:"varint,3,opt,name=to_conn_id,json=toConnId,proto3" json:"to_conn_id,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	ToNick        string                 `protobuf:"bytes,2,opt,name=to_nick,json=toNick,proto3" json:"to_nick,omitempty"`
+	ToMemberId    string                 `protobuf:"bytes,3,opt,name=to_member_id,json=toMemberId,proto3" json:"to_member_id,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,9 +450,23 @@ func (*SendPrivateMessage) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
+func (x *SendPrivateMessage) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 func (x *SendPrivateMessage) GetToNick() string {
 	if x != nil {
 		return x.ToNick
+	}
+	return ""
+}
+
+func (x *SendPrivateMessage) GetToMemberId() string {
+	if x != nil {
+		return x.ToMemberId
 	}
 	return ""
 }
@@ -430,18 +478,18 @@ func (x *SendPrivateMessage) GetText() string {
 	return ""
 }
 
-func (x *SendPrivateMessage) GetToConnId() uint64 {
+func (x *SendPrivateMessage) GetReplyTo() *ActorRef {
 	if x != nil {
-		return x.ToConnId
+		return x.ReplyTo
 	}
-	return 0
+	return nil
 }
 
-// PrivateMessageReceived is a private message delivered to its target.
+// PrivateMessageReceived is a private message, delivered to its recipient.
 type PrivateMessageReceived struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FromNick      string                 `protobuf:"bytes,1,opt,name=from_nick,json=fromNick,proto3" json:"from_nick,omitempty"`
-	FromConnId    uint64                 `protobuf:"varint,2,opt,name=from_conn_id,json=fromConnId,proto3" json:"from_conn_id,omitempty"`
+	FromMemberId  string                 `protobuf:"bytes,2,opt,name=from_member_id,json=fromMemberId,proto3" json:"from_member_id,omitempty"`
 	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -484,11 +532,11 @@ func (x *PrivateMessageReceived) GetFromNick() string {
 	return ""
 }
 
-func (x *PrivateMessageReceived) GetFromConnId() uint64 {
+func (x *PrivateMessageReceived) GetFromMemberId() string {
 	if x != nil {
-		return x.FromConnId
+		return x.FromMemberId
 	}
-	return 0
+	return ""
 }
 
 func (x *PrivateMessageReceived) GetText() string {
@@ -498,7 +546,7 @@ func (x *PrivateMessageReceived) GetText() string {
 	return ""
 }
 
-// PrivateMessageSent confirms a private message to its sender.
+// PrivateMessageSent answers SendPrivateMessage.
 type PrivateMessageSent struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	ToNick string                 `protobuf:"bytes,1,opt,name=to_nick,json=toNick,proto3" json:"to_nick,omitempty"`
@@ -560,11 +608,12 @@ func (x *PrivateMessageSent) GetAway() string {
 	return ""
 }
 
-// ResolveNick asks the registry who holds a nick. It answers NickResolved or
-// CommandRejected.
+// ResolveNick asks the registry who holds a nick (for /ignore). It answers
+// NickResolved or CommandRejected.
 type ResolveNick struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,11 +655,18 @@ func (x *ResolveNick) GetNick() string {
 	return ""
 }
 
+func (x *ResolveNick) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
 // NickResolved answers ResolveNick.
 type NickResolved struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
-	ConnId        uint64                 `protobuf:"varint,2,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -652,20 +708,21 @@ func (x *NickResolved) GetNick() string {
 	return ""
 }
 
-func (x *NickResolved) GetConnId() uint64 {
+func (x *NickResolved) GetMemberId() string {
 	if x != nil {
-		return x.ConnId
+		return x.MemberId
 	}
-	return 0
+	return ""
 }
 
-// ListUsers asks the registry for everyone online; it answers UserList.
+// ListUsers asks the registry who is online. It answers UserList.
 type ListUsers struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only users whose nick matches (see docs/protocol.md); empty: everyone.
 	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
 	// At most this many users are listed; the counts say how many there are.
-	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit         uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -714,7 +771,14 @@ func (x *ListUsers) GetLimit() uint32 {
 	return 0
 }
 
-// UserInfo is one user in a UserList.
+func (x *ListUsers) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// UserInfo is one user in a listing.
 type UserInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Nick  string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
@@ -839,11 +903,14 @@ func (x *UserList) GetMatched() uint32 {
 	return 0
 }
 
-// SetAway marks the sender as away with a message, or back when the message
-// is empty. The registry answers AwaySet; the connection tells its room too.
+// SetAway marks a member as away with a message, or back when the message
+// is empty. The registry answers AwaySet; the connection tells its room too
+// (which does not answer).
 type SetAway struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -878,11 +945,25 @@ func (*SetAway) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
+func (x *SetAway) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 func (x *SetAway) GetMessage() string {
 	if x != nil {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *SetAway) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // AwaySet answers SetAway.
@@ -930,13 +1011,13 @@ func (x *AwaySet) GetMessage() string {
 	return ""
 }
 
-// WhoisUser asks the registry about a user. The registry forwards it to the
-// user's connection as DescribeUser, with the asker as the sender, and the
-// connection answers the asker with UserDescription; an unknown nick gets
-// CommandRejected.
+// WhoisUser asks the registry about a user. The registry hands it to the
+// user's connection as DescribeUser, which answers reply_to with
+// UserDescription; an unknown nick gets CommandRejected.
 type WhoisUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -978,9 +1059,17 @@ func (x *WhoisUser) GetNick() string {
 	return ""
 }
 
-// DescribeUser asks a connection to describe its user to the sender.
+func (x *WhoisUser) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// DescribeUser asks a connection to describe its user to reply_to.
 type DescribeUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,1,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1013,6 +1102,13 @@ func (x *DescribeUser) ProtoReflect() protoreflect.Message {
 // Deprecated: Use DescribeUser.ProtoReflect.Descriptor instead.
 func (*DescribeUser) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DescribeUser) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // UserDescription answers DescribeUser: what /whois shows.
@@ -1092,30 +1188,31 @@ func (x *UserDescription) GetAway() string {
 	return ""
 }
 
-// DescribeConnections asks the registry for the current nicks of
-// connections, for the /ignore list. Connections that are gone are left
-// out of the answer, ConnectionsDescribed.
-type DescribeConnections struct {
+// DescribeMembers asks the registry for the current nicks of members, for
+// the /ignore list. Members that are gone are left out of the answer,
+// MembersDescribed.
+type DescribeMembers struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConnIds       []uint64               `protobuf:"varint,1,rep,packed,name=conn_ids,json=connIds,proto3" json:"conn_ids,omitempty"`
+	MemberIds     []string               `protobuf:"bytes,1,rep,name=member_ids,json=memberIds,proto3" json:"member_ids,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *DescribeConnections) Reset() {
-	*x = DescribeConnections{}
+func (x *DescribeMembers) Reset() {
+	*x = DescribeMembers{}
 	mi := &file_chat_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *DescribeConnections) String() string {
+func (x *DescribeMembers) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*DescribeConnections) ProtoMessage() {}
+func (*DescribeMembers) ProtoMessage() {}
 
-func (x *DescribeConnections) ProtoReflect() protoreflect.Message {
+func (x *DescribeMembers) ProtoReflect() protoreflect.Message {
 	mi := &file_chat_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1127,40 +1224,47 @@ func (x *DescribeConnections) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use DescribeConnections.ProtoReflect.Descriptor instead.
-func (*DescribeConnections) Descriptor() ([]byte, []int) {
+// Deprecated: Use DescribeMembers.ProtoReflect.Descriptor instead.
+func (*DescribeMembers) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
-func (x *DescribeConnections) GetConnIds() []uint64 {
+func (x *DescribeMembers) GetMemberIds() []string {
 	if x != nil {
-		return x.ConnIds
+		return x.MemberIds
 	}
 	return nil
 }
 
-// ConnectionsDescribed answers DescribeConnections.
-type ConnectionsDescribed struct {
+func (x *DescribeMembers) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// MembersDescribed answers DescribeMembers.
+type MembersDescribed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Users         []*NickResolved        `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ConnectionsDescribed) Reset() {
-	*x = ConnectionsDescribed{}
+func (x *MembersDescribed) Reset() {
+	*x = MembersDescribed{}
 	mi := &file_chat_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ConnectionsDescribed) String() string {
+func (x *MembersDescribed) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ConnectionsDescribed) ProtoMessage() {}
+func (*MembersDescribed) ProtoMessage() {}
 
-func (x *ConnectionsDescribed) ProtoReflect() protoreflect.Message {
+func (x *MembersDescribed) ProtoReflect() protoreflect.Message {
 	mi := &file_chat_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1172,12 +1276,12 @@ func (x *ConnectionsDescribed) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ConnectionsDescribed.ProtoReflect.Descriptor instead.
-func (*ConnectionsDescribed) Descriptor() ([]byte, []int) {
+// Deprecated: Use MembersDescribed.ProtoReflect.Descriptor instead.
+func (*MembersDescribed) Descriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
-func (x *ConnectionsDescribed) GetUsers() []*NickResolved {
+func (x *MembersDescribed) GetUsers() []*NickResolved {
 	if x != nil {
 		return x.Users
 	}
@@ -1242,43 +1346,49 @@ var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16chat/v1/registry.proto\x12\achat.v1\"N\n" +
-	"\x12RegisterConnection\x12\x17\n" +
-	"\aconn_id\x18\x01 \x01(\x04R\x06connId\x12\x1f\n" +
-	"\vremote_addr\x18\x02 \x01(\tR\n" +
-	"remoteAddr\"*\n" +
+	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"_\n" +
+	"\x12RegisterConnection\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
-	"\x04nick\x18\x01 \x01(\tR\x04nick\"\x16\n" +
-	"\x14UnregisterConnection\"\x1d\n" +
-	"\aSetNick\x12\x12\n" +
-	"\x04nick\x18\x01 \x01(\tR\x04nick\"C\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\"3\n" +
+	"\x14UnregisterConnection\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"h\n" +
+	"\aSetNick\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04nick\x18\x02 \x01(\tR\x04nick\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"C\n" +
 	"\vNickChanged\x12\x19\n" +
 	"\bold_nick\x18\x01 \x01(\tR\aoldNick\x12\x19\n" +
-	"\bnew_nick\x18\x02 \x01(\tR\anewNick\"\x1f\n" +
-	"\tUserMoved\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\"_\n" +
-	"\x12SendPrivateMessage\x12\x17\n" +
-	"\ato_nick\x18\x01 \x01(\tR\x06toNick\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1c\n" +
-	"\n" +
-	"to_conn_id\x18\x03 \x01(\x04R\btoConnId\"k\n" +
+	"\bnew_nick\x18\x02 \x01(\tR\anewNick\"<\n" +
+	"\tUserMoved\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\"\xae\x01\n" +
+	"\x12SendPrivateMessage\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x17\n" +
+	"\ato_nick\x18\x02 \x01(\tR\x06toNick\x12 \n" +
+	"\fto_member_id\x18\x03 \x01(\tR\n" +
+	"toMemberId\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12,\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"o\n" +
 	"\x16PrivateMessageReceived\x12\x1b\n" +
-	"\tfrom_nick\x18\x01 \x01(\tR\bfromNick\x12 \n" +
-	"\ffrom_conn_id\x18\x02 \x01(\x04R\n" +
-	"fromConnId\x12\x12\n" +
+	"\tfrom_nick\x18\x01 \x01(\tR\bfromNick\x12$\n" +
+	"\x0efrom_member_id\x18\x02 \x01(\tR\ffromMemberId\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\"U\n" +
 	"\x12PrivateMessageSent\x12\x17\n" +
 	"\ato_nick\x18\x01 \x01(\tR\x06toNick\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
-	"\x04away\x18\x03 \x01(\tR\x04away\"!\n" +
+	"\x04away\x18\x03 \x01(\tR\x04away\"O\n" +
 	"\vResolveNick\x12\x12\n" +
-	"\x04nick\x18\x01 \x01(\tR\x04nick\";\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12,\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"?\n" +
 	"\fNickResolved\x12\x12\n" +
-	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x17\n" +
-	"\aconn_id\x18\x02 \x01(\x04R\x06connId\";\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\"i\n" +
 	"\tListUsers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"F\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"F\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x12\n" +
@@ -1286,24 +1396,30 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\bUserList\x12'\n" +
 	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +
-	"\amatched\x18\x03 \x01(\rR\amatched\"#\n" +
-	"\aSetAway\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"#\n" +
+	"\amatched\x18\x03 \x01(\rR\amatched\"n\n" +
+	"\aSetAway\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"#\n" +
 	"\aAwaySet\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"\x1f\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"M\n" +
 	"\tWhoisUser\x12\x12\n" +
-	"\x04nick\x18\x01 \x01(\tR\x04nick\"\x0e\n" +
-	"\fDescribeUser\"\xa2\x01\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12,\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"<\n" +
+	"\fDescribeUser\x12,\n" +
+	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xa2\x01\n" +
 	"\x0fUserDescription\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x122\n" +
 	"\x15connected_unix_millis\x18\x03 \x01(\x03R\x13connectedUnixMillis\x12\x1f\n" +
 	"\vidle_millis\x18\x04 \x01(\x03R\n" +
 	"idleMillis\x12\x12\n" +
-	"\x04away\x18\x05 \x01(\tR\x04away\"0\n" +
-	"\x13DescribeConnections\x12\x19\n" +
-	"\bconn_ids\x18\x01 \x03(\x04R\aconnIds\"C\n" +
-	"\x14ConnectionsDescribed\x12+\n" +
+	"\x04away\x18\x05 \x01(\tR\x04away\"^\n" +
+	"\x0fDescribeMembers\x12\x1d\n" +
+	"\n" +
+	"member_ids\x18\x01 \x03(\tR\tmemberIds\x12,\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"?\n" +
+	"\x10MembersDescribed\x12+\n" +
 	"\x05users\x18\x01 \x03(\v2\x15.chat.v1.NickResolvedR\x05users\"U\n" +
 	"\x0fCommandRejected\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12*\n" +
@@ -1353,19 +1469,29 @@ var file_chat_v1_registry_proto_goTypes = []any{
 	(*WhoisUser)(nil),              // 17: chat.v1.WhoisUser
 	(*DescribeUser)(nil),           // 18: chat.v1.DescribeUser
 	(*UserDescription)(nil),        // 19: chat.v1.UserDescription
-	(*DescribeConnections)(nil),    // 20: chat.v1.DescribeConnections
-	(*ConnectionsDescribed)(nil),   // 21: chat.v1.ConnectionsDescribed
+	(*DescribeMembers)(nil),        // 20: chat.v1.DescribeMembers
+	(*MembersDescribed)(nil),       // 21: chat.v1.MembersDescribed
 	(*CommandRejected)(nil),        // 22: chat.v1.CommandRejected
+	(*ActorRef)(nil),               // 23: chat.v1.ActorRef
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	13, // 0: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
-	11, // 1: chat.v1.ConnectionsDescribed.users:type_name -> chat.v1.NickResolved
-	0,  // 2: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
-	3,  // [3:3] is the sub-list for method output_type
-	3,  // [3:3] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	23, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
+	23, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
+	23, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
+	23, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
+	23, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
+	13, // 5: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
+	23, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
+	23, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
+	23, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
+	23, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
+	11, // 10: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
+	0,  // 11: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_registry_proto_init() }
@@ -1373,6 +1499,7 @@ func file_chat_v1_registry_proto_init() {
 	if File_chat_v1_registry_proto != nil {
 		return
 	}
+	file_chat_v1_connection_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

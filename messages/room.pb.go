@@ -21,15 +21,17 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// JoinRoom asks the rooms actor to put the sender into a room, creating the
-// room on first use. The room answers RoomJoined and watches the sender.
+// JoinRoom asks the rooms actor to put a member into a room, creating the
+// room on first use. The room watches reply_to (the member's connection) and
+// answers it RoomJoined.
 type JoinRoom struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Room   string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Nick   string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
-	ConnId uint64                 `protobuf:"varint,3,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Room     string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Nick     string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
+	MemberId string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// The joiner's away message, for /who; empty when not away.
-	Away          string `protobuf:"bytes,4,opt,name=away,proto3" json:"away,omitempty"`
+	Away          string    `protobuf:"bytes,4,opt,name=away,proto3" json:"away,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -78,11 +80,11 @@ func (x *JoinRoom) GetNick() string {
 	return ""
 }
 
-func (x *JoinRoom) GetConnId() uint64 {
+func (x *JoinRoom) GetMemberId() string {
 	if x != nil {
-		return x.ConnId
+		return x.MemberId
 	}
-	return 0
+	return ""
 }
 
 func (x *JoinRoom) GetAway() string {
@@ -92,7 +94,14 @@ func (x *JoinRoom) GetAway() string {
 	return ""
 }
 
-// RoomJoined answers JoinRoom; the sender of the reply is the room actor.
+func (x *JoinRoom) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// RoomJoined answers JoinRoom.
 type RoomJoined struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Room  string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
@@ -104,7 +113,9 @@ type RoomJoined struct {
 	// of thousands stays cheap.
 	Members []string `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
 	// How many members the room has, the joiner included.
-	MemberCount   uint32 `protobuf:"varint,5,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	MemberCount uint32 `protobuf:"varint,5,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// The room actor, where the member sends what it has for the room.
+	RoomRef       *ActorRef `protobuf:"bytes,6,opt,name=room_ref,json=roomRef,proto3" json:"room_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,12 +185,22 @@ func (x *RoomJoined) GetMemberCount() uint32 {
 	return 0
 }
 
-// LeaveRoom removes the sender from the room.
+func (x *RoomJoined) GetRoomRef() *ActorRef {
+	if x != nil {
+		return x.RoomRef
+	}
+	return nil
+}
+
+// LeaveRoom removes a member from the room. For a move to another room
+// (reason PART) the room answers reply_to RoomLeft.
 type LeaveRoom struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Reason LeaveReason            `protobuf:"varint,1,opt,name=reason,proto3,enum=chat.v1.LeaveReason" json:"reason,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Reason   LeaveReason            `protobuf:"varint,2,opt,name=reason,proto3,enum=chat.v1.LeaveReason" json:"reason,omitempty"`
 	// What the user said on leaving (/quit REASON); may be empty.
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Message       string    `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,4,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,6 +235,13 @@ func (*LeaveRoom) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{2}
 }
 
+func (x *LeaveRoom) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 func (x *LeaveRoom) GetReason() LeaveReason {
 	if x != nil {
 		return x.Reason
@@ -226,6 +254,13 @@ func (x *LeaveRoom) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *LeaveRoom) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // RoomLeft answers a LeaveRoom for a move to another room (reason PART),
@@ -275,13 +310,14 @@ func (x *RoomLeft) GetRoom() string {
 	return ""
 }
 
-// PostMessage sends text to the sender's room. The room knows the sender's
+// PostMessage sends text to the member's room. The room knows the member's
 // nick from its membership, so the message cannot speak for someone else.
 type PostMessage struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
-	// An action (/me): shown as "* nick text" and delivered to the sender too.
-	Action        bool `protobuf:"varint,2,opt,name=action,proto3" json:"action,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Text     string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// An action (/me): shown as "* nick text" and delivered to the member too.
+	Action        bool `protobuf:"varint,3,opt,name=action,proto3" json:"action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -316,6 +352,13 @@ func (*PostMessage) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{4}
 }
 
+func (x *PostMessage) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 func (x *PostMessage) GetText() string {
 	if x != nil {
 		return x.Text
@@ -333,12 +376,12 @@ func (x *PostMessage) GetAction() bool {
 // MessagePosted is a chat line or action, as delivered to the room's members.
 // One instance is built per post and shared by every recipient.
 type MessagePosted struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Room         string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Nick         string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
-	SenderConnId uint64                 `protobuf:"varint,3,opt,name=sender_conn_id,json=senderConnId,proto3" json:"sender_conn_id,omitempty"`
-	Text         string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
-	Action       bool                   `protobuf:"varint,5,opt,name=action,proto3" json:"action,omitempty"`
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Room           string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Nick           string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
+	SenderMemberId string                 `protobuf:"bytes,3,opt,name=sender_member_id,json=senderMemberId,proto3" json:"sender_member_id,omitempty"`
+	Text           string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	Action         bool                   `protobuf:"varint,5,opt,name=action,proto3" json:"action,omitempty"`
 	// When the room received it, in Unix milliseconds.
 	UnixMillis    int64 `protobuf:"varint,6,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -389,11 +432,11 @@ func (x *MessagePosted) GetNick() string {
 	return ""
 }
 
-func (x *MessagePosted) GetSenderConnId() uint64 {
+func (x *MessagePosted) GetSenderMemberId() string {
 	if x != nil {
-		return x.SenderConnId
+		return x.SenderMemberId
 	}
-	return 0
+	return ""
 }
 
 func (x *MessagePosted) GetText() string {
@@ -540,10 +583,11 @@ func (x *MemberLeft) GetMessage() string {
 	return ""
 }
 
-// RenameMember tells the sender's room about a nick the registry accepted.
+// RenameMember tells the member's room about a nick the registry accepted.
 type RenameMember struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	NewNick       string                 `protobuf:"bytes,1,opt,name=new_nick,json=newNick,proto3" json:"new_nick,omitempty"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	NewNick       string                 `protobuf:"bytes,2,opt,name=new_nick,json=newNick,proto3" json:"new_nick,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -576,6 +620,13 @@ func (x *RenameMember) ProtoReflect() protoreflect.Message {
 // Deprecated: Use RenameMember.ProtoReflect.Descriptor instead.
 func (*RenameMember) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RenameMember) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
 }
 
 func (x *RenameMember) GetNewNick() string {
@@ -646,10 +697,11 @@ func (x *MemberRenamed) GetNewNick() string {
 	return ""
 }
 
-// SetTopic changes the sender's room topic.
+// SetTopic changes the member's room topic.
 type SetTopic struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,6 +734,13 @@ func (x *SetTopic) ProtoReflect() protoreflect.Message {
 // Deprecated: Use SetTopic.ProtoReflect.Descriptor instead.
 func (*SetTopic) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SetTopic) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
 }
 
 func (x *SetTopic) GetTopic() string {
@@ -752,13 +811,14 @@ func (x *TopicChanged) GetTopic() string {
 	return ""
 }
 
-// ListMembers asks a room for its members; it answers MemberList.
+// ListMembers asks a room for its members; it answers reply_to MemberList.
 type ListMembers struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only members whose nick matches (see docs/protocol.md); empty: everyone.
 	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
 	// At most this many members are listed; the counts say how many there are.
-	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit         uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -805,6 +865,13 @@ func (x *ListMembers) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *ListMembers) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // MemberList answers ListMembers.
@@ -883,7 +950,7 @@ func (x *MemberList) GetMatched() uint32 {
 // while stopping, so that the member's own reason wins.
 type MemberTerminated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	PidId         string                 `protobuf:"bytes,1,opt,name=pid_id,json=pidId,proto3" json:"pid_id,omitempty"`
+	Who           *ActorRef              `protobuf:"bytes,1,opt,name=who,proto3" json:"who,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -918,22 +985,24 @@ func (*MemberTerminated) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{14}
 }
 
-func (x *MemberTerminated) GetPidId() string {
+func (x *MemberTerminated) GetWho() *ActorRef {
 	if x != nil {
-		return x.PidId
+		return x.Who
 	}
-	return ""
+	return nil
 }
 
 // RoomUpdated is a room's report to the rooms actor after any change of
-// membership or topic. joins_seen lets the rooms actor tell an empty room
-// from one with a join still in flight.
+// membership or topic. instance tells this room from an earlier one of the
+// same name that is stopping; joins_seen lets the rooms actor tell an empty
+// room from one with a join still in flight.
 type RoomUpdated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Members       uint32                 `protobuf:"varint,2,opt,name=members,proto3" json:"members,omitempty"`
-	Topic         string                 `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
-	JoinsSeen     uint64                 `protobuf:"varint,4,opt,name=joins_seen,json=joinsSeen,proto3" json:"joins_seen,omitempty"`
+	Instance      uint64                 `protobuf:"varint,2,opt,name=instance,proto3" json:"instance,omitempty"`
+	Members       uint32                 `protobuf:"varint,3,opt,name=members,proto3" json:"members,omitempty"`
+	Topic         string                 `protobuf:"bytes,4,opt,name=topic,proto3" json:"topic,omitempty"`
+	JoinsSeen     uint64                 `protobuf:"varint,5,opt,name=joins_seen,json=joinsSeen,proto3" json:"joins_seen,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -975,6 +1044,13 @@ func (x *RoomUpdated) GetRoom() string {
 	return ""
 }
 
+func (x *RoomUpdated) GetInstance() uint64 {
+	if x != nil {
+		return x.Instance
+	}
+	return 0
+}
+
 func (x *RoomUpdated) GetMembers() uint32 {
 	if x != nil {
 		return x.Members
@@ -996,13 +1072,14 @@ func (x *RoomUpdated) GetJoinsSeen() uint64 {
 	return 0
 }
 
-// ListRooms asks the rooms actor for every room; it answers RoomList.
+// ListRooms asks the rooms actor for the rooms; it answers reply_to RoomList.
 type ListRooms struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only rooms whose name matches (see docs/protocol.md); empty: every room.
 	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
 	// At most this many rooms are listed; the counts say how many there are.
-	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit         uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1049,6 +1126,13 @@ func (x *ListRooms) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *ListRooms) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // RoomInfo is one room in a RoomList.
@@ -1177,31 +1261,36 @@ var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"_\n" +
+	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\x91\x01\n" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
-	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x17\n" +
-	"\aconn_id\x18\x03 \x01(\x04R\x06connId\x12\x12\n" +
-	"\x04away\x18\x04 \x01(\tR\x04away\"\xa5\x01\n" +
+	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x1b\n" +
+	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04away\x18\x04 \x01(\tR\x04away\x12,\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xd3\x01\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x120\n" +
 	"\ahistory\x18\x03 \x03(\v2\x16.chat.v1.MessagePostedR\ahistory\x12\x18\n" +
 	"\amembers\x18\x04 \x03(\tR\amembers\x12!\n" +
-	"\fmember_count\x18\x05 \x01(\rR\vmemberCount\"S\n" +
-	"\tLeaveRoom\x12,\n" +
-	"\x06reason\x18\x01 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x1e\n" +
+	"\fmember_count\x18\x05 \x01(\rR\vmemberCount\x12,\n" +
+	"\broom_ref\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\aroomRef\"\x9e\x01\n" +
+	"\tLeaveRoom\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12,\n" +
+	"\breply_to\x18\x04 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x1e\n" +
 	"\bRoomLeft\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\"9\n" +
-	"\vPostMessage\x12\x12\n" +
-	"\x04text\x18\x01 \x01(\tR\x04text\x12\x16\n" +
-	"\x06action\x18\x02 \x01(\bR\x06action\"\xaa\x01\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"V\n" +
+	"\vPostMessage\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\bR\x06action\"\xae\x01\n" +
 	"\rMessagePosted\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
-	"\x04nick\x18\x02 \x01(\tR\x04nick\x12$\n" +
-	"\x0esender_conn_id\x18\x03 \x01(\x04R\fsenderConnId\x12\x12\n" +
+	"\x04nick\x18\x02 \x01(\tR\x04nick\x12(\n" +
+	"\x10sender_member_id\x18\x03 \x01(\tR\x0esenderMemberId\x12\x12\n" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\bR\x06action\x12\x1f\n" +
 	"\vunix_millis\x18\x06 \x01(\x03R\n" +
@@ -1214,39 +1303,44 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12,\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\")\n" +
-	"\fRenameMember\x12\x19\n" +
-	"\bnew_nick\x18\x01 \x01(\tR\anewNick\"Y\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"F\n" +
+	"\fRenameMember\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
+	"\bnew_nick\x18\x02 \x01(\tR\anewNick\"Y\n" +
 	"\rMemberRenamed\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x19\n" +
 	"\bold_nick\x18\x02 \x01(\tR\aoldNick\x12\x19\n" +
-	"\bnew_nick\x18\x03 \x01(\tR\anewNick\" \n" +
-	"\bSetTopic\x12\x14\n" +
-	"\x05topic\x18\x01 \x01(\tR\x05topic\"L\n" +
+	"\bnew_nick\x18\x03 \x01(\tR\anewNick\"=\n" +
+	"\bSetTopic\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\"L\n" +
 	"\fTopicChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05topic\x18\x03 \x01(\tR\x05topic\"=\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\"k\n" +
 	"\vListMembers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"}\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"}\n" +
 	"\n" +
 	"MemberList\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12+\n" +
 	"\amembers\x18\x02 \x03(\v2\x11.chat.v1.UserInfoR\amembers\x12\x14\n" +
 	"\x05total\x18\x03 \x01(\rR\x05total\x12\x18\n" +
-	"\amatched\x18\x04 \x01(\rR\amatched\")\n" +
-	"\x10MemberTerminated\x12\x15\n" +
-	"\x06pid_id\x18\x01 \x01(\tR\x05pidId\"p\n" +
+	"\amatched\x18\x04 \x01(\rR\amatched\"7\n" +
+	"\x10MemberTerminated\x12#\n" +
+	"\x03who\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\x03who\"\x8c\x01\n" +
 	"\vRoomUpdated\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\x12\x18\n" +
-	"\amembers\x18\x02 \x01(\rR\amembers\x12\x14\n" +
-	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x1d\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1a\n" +
+	"\binstance\x18\x02 \x01(\x04R\binstance\x12\x18\n" +
+	"\amembers\x18\x03 \x01(\rR\amembers\x12\x14\n" +
+	"\x05topic\x18\x04 \x01(\tR\x05topic\x12\x1d\n" +
 	"\n" +
-	"joins_seen\x18\x04 \x01(\x04R\tjoinsSeen\";\n" +
+	"joins_seen\x18\x05 \x01(\x04R\tjoinsSeen\"i\n" +
 	"\tListRooms\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"N\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"N\n" +
 	"\bRoomInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\amembers\x18\x02 \x01(\rR\amembers\x12\x14\n" +
@@ -1289,20 +1383,27 @@ var file_chat_v1_room_proto_goTypes = []any{
 	(*ListRooms)(nil),        // 16: chat.v1.ListRooms
 	(*RoomInfo)(nil),         // 17: chat.v1.RoomInfo
 	(*RoomList)(nil),         // 18: chat.v1.RoomList
-	(LeaveReason)(0),         // 19: chat.v1.LeaveReason
-	(*UserInfo)(nil),         // 20: chat.v1.UserInfo
+	(*ActorRef)(nil),         // 19: chat.v1.ActorRef
+	(LeaveReason)(0),         // 20: chat.v1.LeaveReason
+	(*UserInfo)(nil),         // 21: chat.v1.UserInfo
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
-	5,  // 0: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
-	19, // 1: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
-	19, // 2: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	20, // 3: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
-	17, // 4: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	19, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
+	5,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
+	19, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
+	20, // 3: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
+	19, // 4: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
+	20, // 5: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
+	19, // 6: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
+	21, // 7: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	19, // 8: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
+	19, // 9: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
+	17, // 10: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_room_proto_init() }

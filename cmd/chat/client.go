@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/actorchat/actorchat/internal/netio"
 )
 
 // byeLine is the server's last line before it closes a connection it ends
@@ -86,7 +88,7 @@ func (s *scanLines) SetReadDeadline(t time.Time) error {
 func run(ctx context.Context, opts options, stdin lineSource, stdout, stderr io.Writer) int {
 	conn, err := net.DialTimeout("tcp", opts.addr, dialTimeout)
 	if err != nil {
-		fmt.Fprintf(stderr, "chat: cannot connect to %s: %v\n", opts.addr, dialReason(err))
+		fmt.Fprintf(stderr, "chat: cannot connect to %s: %v\n", opts.addr, netio.Cause(err))
 		return 1
 	}
 	defer conn.Close()
@@ -254,21 +256,7 @@ func report(end serverEnd, stderr io.Writer) int {
 	case end.err == nil || errors.Is(end.err, io.EOF):
 		fmt.Fprintln(stderr, "chat: connection lost: the server closed the connection without a goodbye")
 	default:
-		fmt.Fprintf(stderr, "chat: connection lost: %v\n", dialReason(end.err))
+		fmt.Fprintf(stderr, "chat: connection lost: %v\n", netio.Cause(end.err))
 	}
 	return 1
-}
-
-// dialReason shortens a dial or read error to its cause ("connection
-// refused", "connection reset by peer").
-func dialReason(err error) error {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Err != nil {
-		var sysErr *os.SyscallError
-		if errors.As(opErr.Err, &sysErr) {
-			return sysErr.Err
-		}
-		return opErr.Err
-	}
-	return err
 }

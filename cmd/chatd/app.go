@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/actorchat/actorchat/actors"
+	"github.com/actorchat/actorchat/internal/netio"
 )
 
 // healthTimeout bounds how long /healthz waits for the actors to answer.
@@ -51,7 +52,7 @@ func start(cfg config, logger *slog.Logger) (*app, error) {
 	var adminL net.Listener
 	if cfg.admin != "" {
 		if adminL, err = net.Listen("tcp", cfg.admin); err != nil {
-			return nil, fmt.Errorf("admin endpoint: listen on %s: %w", cfg.admin, unwrapOpError(err))
+			return nil, fmt.Errorf("admin endpoint: listen on %s: %w", cfg.admin, netio.Cause(err))
 		}
 	}
 	ln, err := listen(cfg.listen, logger)
@@ -62,6 +63,7 @@ func start(cfg config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 
+	cfg.server.Middleware = append(cfg.server.Middleware, faultMiddleware()...)
 	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), adminL: adminL, stopWD: make(chan struct{})}
 	if adminL != nil {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
@@ -98,27 +100,10 @@ func listen(addr string, logger *slog.Logger) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, unwrapOpError(err))
+		return nil, fmt.Errorf("listen on %s: %w", addr, netio.Cause(err))
 	}
 	return ln, nil
 }
-
-// unwrapOpError drops the repetition in a net.OpError ("listen tcp :7666:
-// bind: address already in use" becomes "address already in use").
-func unwrapOpError(err error) error {
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Err != nil {
-		var sysErr *os.SyscallError
-		if errors.As(opErr.Err, &sysErr) {
-			return sysErr.Err
-		}
-		return opErr.Err
-	}
-	return err
-}
-
-// maxMOTDFileBytes bounds the message of the day file.
-const maxMOTDFileBytes = 16 << 10
 
 // readMOTD reads the message of the day; no path means none.
 func readMOTD(path string) (string, error) {
@@ -130,12 +115,12 @@ func readMOTD(path string) (string, error) {
 		return "", fmt.Errorf("read motd: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMOTDFileBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, actors.MaxMOTDBytes+1))
 	if err != nil {
 		return "", fmt.Errorf("read motd %s: %w", path, err)
 	}
-	if len(b) > maxMOTDFileBytes {
-		return "", fmt.Errorf("read motd %s: larger than %d bytes", path, maxMOTDFileBytes)
+	if len(b) > actors.MaxMOTDBytes {
+		return "", fmt.Errorf("read motd %s: larger than %d bytes", path, actors.MaxMOTDBytes)
 	}
 	return string(b), nil
 }
@@ -169,17 +154,20 @@ func (a *app) reload() {
 	a.logger.Info("reloaded", "motd", a.cfg.motdPath)
 }
 
-// shutdown stops everything, telling systemd first.
-func (a *app) shutdown() {
+// shutdown stops everything, telling systemd first. It returns the chat
+// server's error: actors.ErrShutdownTimeout when its deadline had to
+// abandon actors that did not stop.
+func (a *app) shutdown() error {
 	notify(a.logger, daemon.SdNotifyStopping)
 	close(a.stopWD)
-	_ = a.srv.Shutdown(context.Background())
+	err := a.srv.Shutdown(context.Background())
 	if a.admin != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), adminShutdownTimeout)
 		_ = a.admin.Shutdown(ctx)
 		cancel()
 	}
 	a.wg.Wait()
+	return err
 }
 
 // startWatchdog pings systemd's watchdog at half its interval, but only when

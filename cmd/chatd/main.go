@@ -7,7 +7,8 @@
 // become underscores: CHATD_SHUTDOWN_TIMEOUT); a flag on the command line
 // wins. Exit codes: 0 after a clean shutdown, 1 when the server cannot run
 // (address in use, unreadable MOTD, ...), 2 for a bad flag or environment
-// value.
+// value, 3 when shutdown had to abandon actors that did not stop within
+// -shutdown-timeout (it still exits within the timeout plus half a second).
 package main
 
 import (
@@ -35,9 +36,10 @@ var version = "0.1.0"
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitRuntime = 1 // the server could not start or run
-	exitUsage   = 2 // a bad flag or environment value
+	exitOK        = 0
+	exitRuntime   = 1 // the server could not start or run
+	exitUsage     = 2 // a bad flag or environment value
+	exitAbandoned = 3 // shutdown's deadline passed: actors that did not stop were abandoned
 )
 
 // envPrefix starts the environment variable of every flag.
@@ -87,7 +89,9 @@ func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	}
 	a.serve(ctx, hup)
 	stop() // a second signal during shutdown ends the process at once
-	a.shutdown()
+	if err := a.shutdown(); err != nil {
+		return exitAbandoned
+	}
 	return exitOK
 }
 

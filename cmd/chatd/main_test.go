@@ -20,10 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
+	"github.com/actorchat/actorchat/actors"
+	"github.com/actorchat/actorchat/internal/faults"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -141,7 +144,7 @@ func TestProcessErrors(t *testing.T) {
 	}
 	defer busy.Close()
 	huge := filepath.Join(t.TempDir(), "huge-motd")
-	if err := os.WriteFile(huge, bytes.Repeat([]byte("x"), maxMOTDFileBytes+1), 0o644); err != nil {
+	if err := os.WriteFile(huge, bytes.Repeat([]byte("x"), actors.MaxMOTDBytes+1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	unreadable := filepath.Join(t.TempDir(), "motd")
@@ -278,6 +281,11 @@ func testConfig(t *testing.T, args ...string) config {
 		t.Fatal(err)
 	}
 	cfg.server.Logger = slog.New(slog.DiscardHandler)
+	// The tests' fault injection; what it wedges is released when the test
+	// ends.
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	cfg.server.Middleware = []actor.ReceiverMiddleware{faults.New(release).Middleware}
 	return cfg
 }
 
@@ -357,19 +365,22 @@ func TestWatchdogNeedsLiveActors(t *testing.T) {
 	const stall = 1500 * time.Millisecond
 	a.srv.System().Root.Send(a.srv.Registry(), &messages.InjectFault{Reason: "test", StallMillis: uint32(stall / time.Millisecond)})
 	wedged := time.Now()
-	// Drain pings already on their way (sent before the wedge took hold),
-	// then no ping may come while the registry is stuck.
+	// Pings already on their way (sent before the wedge took hold) may still
+	// come; none may come later while the registry is stuck. The window is
+	// fixed, so a regression that kept pings coming fails instead of hanging.
 	var lastPing time.Time
+	window := time.NewTimer(stall / 2)
+	defer window.Stop()
+drain:
 	for {
 		select {
 		case m := <-n.msgs:
 			if m == "WATCHDOG=1" {
 				lastPing = time.Now()
 			}
-			continue
-		case <-time.After(stall / 2):
+		case <-window.C:
+			break drain
 		}
-		break
 	}
 	if !lastPing.IsZero() && lastPing.Sub(wedged) > 300*time.Millisecond {
 		t.Errorf("a watchdog ping came %v after the registry was wedged", lastPing.Sub(wedged))

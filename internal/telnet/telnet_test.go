@@ -1,4 +1,4 @@
-package actors
+package telnet
 
 import (
 	"bytes"
@@ -9,19 +9,19 @@ import (
 
 // decoded is a decoder event in a comparable form.
 type decoded struct {
-	kind decodeEventKind
+	kind EventKind
 	line string
 }
 
 func (d decoded) String() string {
 	switch d.kind {
-	case eventLine:
+	case EventLine:
 		return fmt.Sprintf("line(%q)", d.line)
-	case eventTooLong:
+	case EventTooLong:
 		return "tooLong"
-	case eventInterrupt:
+	case EventInterrupt:
 		return "interrupt"
-	case eventOverflow:
+	case EventOverflow:
 		return "overflow"
 	}
 	return "?"
@@ -30,14 +30,14 @@ func (d decoded) String() string {
 // decodeAll feeds chunks to a fresh decoder and returns its events and
 // negotiation replies.
 func decodeAll(maxLine int, chunks ...[]byte) ([]decoded, []byte) {
-	d := newLineDecoder(maxLine)
+	d := NewDecoder(maxLine)
 	var out []decoded
 	var replies []byte
 	for _, c := range chunks {
-		for _, ev := range d.feed(c) {
-			out = append(out, decoded{ev.kind, string(ev.line)})
+		for _, ev := range d.Feed(c) {
+			out = append(out, decoded{ev.Kind, string(ev.Line)})
 		}
-		replies = append(replies, d.takeReplies()...)
+		replies = append(replies, d.TakeReplies()...)
 	}
 	return out, replies
 }
@@ -45,7 +45,7 @@ func decodeAll(maxLine int, chunks ...[]byte) ([]decoded, []byte) {
 func lines(ss ...string) []decoded {
 	out := make([]decoded, len(ss))
 	for i, s := range ss {
-		out[i] = decoded{eventLine, s}
+		out[i] = decoded{EventLine, s}
 	}
 	return out
 }
@@ -105,8 +105,8 @@ func TestDecoderTelnet(t *testing.T) {
 		{"subnegotiation consumed", "a" + iac + sb + "\x18\x00xterm" + iac + se + "b\n", lines("ab"), ""},
 		{"iac iac inside subnegotiation", iac + sb + "\x18" + iac + iac + "x" + iac + se + "c\n", lines("c"), ""},
 		{"iac iac is a data byte", "a" + iac + iac + "b\n", lines("a\xffb"), ""},
-		{"interrupt process", "abc" + iac + "\xf4", []decoded{{kind: eventInterrupt}}, ""},
-		{"break", iac + "\xf3", []decoded{{kind: eventInterrupt}}, ""},
+		{"interrupt process", "abc" + iac + "\xf4", []decoded{{kind: EventInterrupt}}, ""},
+		{"break", iac + "\xf3", []decoded{{kind: EventInterrupt}}, ""},
 		{"erase char", "abc" + iac + "\xf7" + "\n", lines("ab"), ""},
 		{"erase line", "abc" + iac + "\xf8" + "xy\n", lines("xy"), ""},
 		{"nop and ga ignored", "a" + iac + "\xf1" + "b" + iac + "\xf9" + "\n", lines("ab"), ""},
@@ -155,7 +155,7 @@ func TestDecoderBinary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, replies := decodeAll(1024, []byte(tt.in+"\n"))
-			if len(got) != 1 || got[0].kind != eventLine {
+			if len(got) != 1 || got[0].kind != EventLine {
 				t.Fatalf("events: got %v, want one line", got)
 			}
 			if string(replies) != tt.replies {
@@ -170,9 +170,9 @@ func TestDecoderBinary(t *testing.T) {
 }
 
 func TestDecoderRefusalsAreBounded(t *testing.T) {
-	in := bytes.Repeat([]byte{telnetIAC, telnetDO, 1}, 10*maxRefusals)
+	in := bytes.Repeat([]byte{IAC, DO, 1}, 10*MaxRefusals)
 	_, replies := decodeAll(1024, in)
-	if got, want := len(replies), 3*maxRefusals; got != want {
+	if got, want := len(replies), 3*MaxRefusals; got != want {
 		t.Errorf("got %d reply bytes, want %d", got, want)
 	}
 }
@@ -185,10 +185,10 @@ func TestDecoderLongLine(t *testing.T) {
 		want   []decoded
 	}{
 		{"exactly the limit", [][]byte{long[:10], []byte("\n")}, lines("xxxxxxxxxx")},
-		{"over the limit", [][]byte{long, []byte("\nok\n")}, []decoded{{kind: eventTooLong}, {eventLine, "ok"}}},
-		{"over across reads", [][]byte{long[:8], long[:8], []byte("\r\nok\r\n")}, []decoded{{kind: eventTooLong}, {eventLine, "ok"}}},
-		{"reported once", [][]byte{long, long, long, []byte("\n")}, []decoded{{kind: eventTooLong}}},
-		{"no line end", [][]byte{long, long}, []decoded{{kind: eventTooLong}}},
+		{"over the limit", [][]byte{long, []byte("\nok\n")}, []decoded{{kind: EventTooLong}, {EventLine, "ok"}}},
+		{"over across reads", [][]byte{long[:8], long[:8], []byte("\r\nok\r\n")}, []decoded{{kind: EventTooLong}, {EventLine, "ok"}}},
+		{"reported once", [][]byte{long, long, long, []byte("\n")}, []decoded{{kind: EventTooLong}}},
+		{"no line end", [][]byte{long, long}, []decoded{{kind: EventTooLong}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,22 +201,22 @@ func TestDecoderLongLine(t *testing.T) {
 }
 
 // TestDecoderMemoryBounded feeds 100 MB without a line end: the decoder must
-// hold no more than the limit, and report the overflow once, after maxDiscard.
+// hold no more than the limit, and report the overflow once, after MaxDiscard.
 func TestDecoderMemoryBounded(t *testing.T) {
-	d := newLineDecoder(1024)
+	d := NewDecoder(1024)
 	chunk := bytes.Repeat([]byte("a"), 64<<10)
-	var kinds []decodeEventKind
+	var kinds []EventKind
 	fed := 0
 	for range (100 << 20) / len(chunk) {
-		for _, ev := range d.feed(chunk) {
-			kinds = append(kinds, ev.kind)
-			if ev.kind == eventOverflow && fed > maxDiscard+len(chunk) {
-				t.Errorf("overflow reported after %d bytes, want about %d", fed, maxDiscard)
+		for _, ev := range d.Feed(chunk) {
+			kinds = append(kinds, ev.Kind)
+			if ev.Kind == EventOverflow && fed > MaxDiscard+len(chunk) {
+				t.Errorf("overflow reported after %d bytes, want about %d", fed, MaxDiscard)
 			}
 		}
 		fed += len(chunk)
 	}
-	if !slices.Equal(kinds, []decodeEventKind{eventTooLong, eventOverflow}) {
+	if !slices.Equal(kinds, []EventKind{EventTooLong, EventOverflow}) {
 		t.Errorf("events %v, want too long then overflow, once each", kinds)
 	}
 	if cap(d.line) > 2048 || cap(d.arena) > 2048 {

@@ -1,4 +1,10 @@
-package actors
+// Package netio is the I/O side of a client connection: a reader goroutine
+// that decodes the socket's bytes (package telnet) into messages for the
+// connection actor, a writer goroutine that owns every write and the close,
+// the bounded outbox between the actor and its writer, and the table of the
+// server's open sockets. Actors use it; it never calls into them beyond
+// sending their PID messages.
+package netio
 
 import (
 	"errors"
@@ -11,6 +17,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/telnet"
+	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -30,9 +38,9 @@ const maxUnhandledLines = 64
 // idle connections give their memory back.
 const maxSpareOutboxBytes = 64 << 10
 
-// errOutboxFull is what outbox.write reports when the client is not reading
+// ErrOutboxFull is what outbox.write reports when the client is not reading
 // fast enough for what the server has queued for it.
-var errOutboxFull = errors.New("outbox full")
+var ErrOutboxFull = errors.New("outbox full")
 
 // outbox is the bounded queue of bytes between a connection actor (which
 // appends rendered lines) and its writer goroutine (which takes everything
@@ -52,7 +60,7 @@ func newOutbox(limit int) *outbox {
 	return &outbox{limit: limit, ready: make(chan struct{}, 1)}
 }
 
-// write queues p. It reports errOutboxFull, and queues nothing, when p would
+// write queues p. It reports ErrOutboxFull, and queues nothing, when p would
 // take the queue past its limit.
 func (o *outbox) write(p []byte) error {
 	o.mu.Lock()
@@ -62,7 +70,7 @@ func (o *outbox) write(p []byte) error {
 	}
 	if len(o.buf)+len(p) > o.limit {
 		o.mu.Unlock()
-		return errOutboxFull
+		return ErrOutboxFull
 	}
 	o.buf = append(o.buf, p...)
 	o.mu.Unlock()
@@ -126,29 +134,33 @@ func (o *outbox) fail() {
 	o.mu.Unlock()
 }
 
-// socketConfig holds the limits of one connection's I/O.
-type socketConfig struct {
-	maxLineBytes  int           // longest input line
-	writeTimeout  time.Duration // longest a single write may block before the client counts as a slow consumer
-	lingerTimeout time.Duration // how long to drain input after the goodbye before closing
+// Config holds the limits of one connection's I/O.
+type Config struct {
+	MaxLineBytes  int           // longest input line
+	WriteTimeout  time.Duration // longest a single write may block before the client counts as a slow consumer
+	LingerTimeout time.Duration // how long to drain input after the goodbye before closing
+	OutboxBytes   int           // bytes queued for the client at most; past it the client is a slow consumer
 }
 
-// socket is the I/O side of one connection: a reader goroutine that turns
+// Socket is the I/O side of one connection: a reader goroutine that turns
 // bytes into messages for the connection actor, and a writer goroutine that
 // owns every write and, at the end, the close.
 //
-// How it ends: the connection actor, in *actor.Stopping, calls finish. The
+// How it ends: the connection actor, in *actor.Stopping, calls Finish. The
 // reader stops sending, the writer flushes the goodbye within a deadline,
 // half-closes the socket so the client sees its end of stream after the last
 // line, drains whatever the client still sends (closing with unread input
 // would reset the connection and could destroy the goodbye), and closes.
-// Closing unblocks the reader. Both goroutines are counted in wg.
-type socket struct {
+// Closing unblocks the reader. Both goroutines are counted in the socket
+// table's wait group. When shutdown cannot wait for the actor (it is wedged),
+// the table aborts the socket: see Abort.
+type Socket struct {
 	// Static after construction.
 	conn    net.Conn
-	cfg     socketConfig
+	cfg     Config
 	out     *outbox
-	onClose func() // called once, after the socket is closed
+	wg      *sync.WaitGroup // counts the two goroutines (see Table.Park)
+	onClose func()          // called once, after the socket is closed
 
 	started    atomic.Bool   // the goroutines run; a restarted actor must not start them again
 	stopping   atomic.Bool   // the actor is stopping: the reader sends nothing more
@@ -157,11 +169,14 @@ type socket struct {
 	readerDone chan struct{} // closed when the reader goroutine returns
 }
 
-func newSocket(conn net.Conn, cfg socketConfig, outboxBytes int, onClose func()) *socket {
-	return &socket{
+// NewSocket returns the I/O side of conn; its goroutines are counted in wg,
+// and onClose runs once the writer has closed conn.
+func NewSocket(conn net.Conn, cfg Config, wg *sync.WaitGroup, onClose func()) *Socket {
+	return &Socket{
 		conn:       conn,
 		cfg:        cfg,
-		out:        newOutbox(outboxBytes),
+		wg:         wg,
+		out:        newOutbox(cfg.OutboxBytes),
 		onClose:    onClose,
 		finished:   make(chan struct{}),
 		credits:    make(chan struct{}, maxUnhandledLines),
@@ -169,24 +184,33 @@ func newSocket(conn net.Conn, cfg socketConfig, outboxBytes int, onClose func())
 	}
 }
 
-// start runs the reader and writer goroutines for the actor at pid. wg
-// already counts them (see sockets.park).
-func (s *socket) start(system *actor.ActorSystem, pid *actor.PID, wg *sync.WaitGroup) {
+// Start runs the reader and writer goroutines for the actor at pid. The wait
+// group already counts them (see Table.Park).
+func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
 	if !s.started.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
-		defer wg.Done()
+		defer s.wg.Done()
 		s.readLoop(system, pid)
 	}()
 	go func() {
-		defer wg.Done()
+		defer s.wg.Done()
 		s.writeLoop(system, pid)
 	}()
 }
 
-// finish starts the end of the socket: see socket. It never blocks.
-func (s *socket) finish(last []byte, flushTimeout time.Duration, discard bool) {
+// Write queues bytes for the client. It reports ErrOutboxFull, and queues
+// nothing, when the client is not reading fast enough for what is queued.
+func (s *Socket) Write(p []byte) error { return s.out.write(p) }
+
+// Queued returns how many bytes wait for the writer.
+func (s *Socket) Queued() int { return s.out.queued() }
+
+// Finish starts the end of the socket, with last as the final bytes: see
+// Socket. With discard, what was queued before is dropped (a slow consumer's
+// backlog). It never blocks.
+func (s *Socket) Finish(last []byte, flushTimeout time.Duration, discard bool) {
 	if s.stopping.Swap(true) {
 		return
 	}
@@ -197,30 +221,49 @@ func (s *socket) finish(last []byte, flushTimeout time.Duration, discard bool) {
 	_ = s.conn.SetWriteDeadline(deadline)
 }
 
-func (s *socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
+// Abort ends the socket without its actor: shutdown's last resort for a
+// connection whose actor is wedged. The writer gives up its queue, the
+// reader stops waiting for credit, and closing the socket unblocks both.
+func (s *Socket) Abort() {
+	if !s.stopping.Swap(true) {
+		close(s.finished)
+	}
+	s.out.close(nil, time.Now(), true)
+	_ = s.conn.Close()
+	if s.started.CompareAndSwap(false, true) {
+		// Its actor never started it: nothing else will close it or count
+		// its goroutines done.
+		s.wg.Add(-socketGoroutines)
+		if s.onClose != nil {
+			s.onClose()
+		}
+	}
+}
+
+func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 	defer close(s.readerDone)
-	dec := newLineDecoder(s.cfg.maxLineBytes)
+	dec := telnet.NewDecoder(s.cfg.MaxLineBytes)
 	buf := make([]byte, readBufferBytes)
 	for {
 		n, err := s.conn.Read(buf)
 		if n > 0 && !s.stopping.Load() {
-			events := dec.feed(buf[:n])
-			if replies := dec.takeReplies(); len(replies) > 0 {
+			events := dec.Feed(buf[:n])
+			if replies := dec.TakeReplies(); len(replies) > 0 {
 				system.Root.Send(pid, &messages.NegotiationReply{Data: replies})
 			}
 			for _, ev := range events {
-				switch ev.kind {
-				case eventLine:
+				switch ev.Kind {
+				case telnet.EventLine:
 					if !s.takeCredit() {
 						continue // finishing: the rest is drained unread
 					}
-					system.Root.Send(pid, &messages.LineReceived{Text: sanitizeLine(ev.line)})
-				case eventTooLong:
-					system.Root.Send(pid, &messages.LineTooLong{LimitBytes: uint32(s.cfg.maxLineBytes)})
-				case eventInterrupt:
+					system.Root.Send(pid, &messages.LineReceived{Text: text.Sanitize(ev.Line)})
+				case telnet.EventTooLong:
+					system.Root.Send(pid, &messages.LineTooLong{LimitBytes: uint32(s.cfg.MaxLineBytes)})
+				case telnet.EventInterrupt:
 					system.Root.Send(pid, &messages.InterruptReceived{})
-				case eventOverflow:
-					system.Root.Send(pid, &messages.InputOverflow{DiscardedBytes: maxDiscard})
+				case telnet.EventOverflow:
+					system.Root.Send(pid, &messages.InputOverflow{})
 				}
 			}
 		}
@@ -235,7 +278,7 @@ func (s *socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 
 // takeCredit waits until the actor has room for one more line. It reports
 // false once the socket is finishing.
-func (s *socket) takeCredit() bool {
+func (s *Socket) takeCredit() bool {
 	select {
 	case s.credits <- struct{}{}:
 		return true
@@ -244,9 +287,9 @@ func (s *socket) takeCredit() bool {
 	}
 }
 
-// lineHandled gives back the credit of a line the actor has handled. Only the
-// connection actor calls it.
-func (s *socket) lineHandled() {
+// LineHandled gives back the credit of a line the actor has handled. Only
+// the connection actor calls it.
+func (s *Socket) LineHandled() {
 	select {
 	case <-s.credits:
 	default:
@@ -261,14 +304,14 @@ func readError(err error) string {
 	return err.Error()
 }
 
-func (s *socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
+func (s *Socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
 	defer s.closeSocket()
 	var spare []byte
 	for {
 		data, final, deadline := s.out.take(spare)
 		if len(data) > 0 {
 			if !final {
-				deadline = time.Now().Add(s.cfg.writeTimeout)
+				deadline = time.Now().Add(s.cfg.WriteTimeout)
 			}
 			_ = s.conn.SetWriteDeadline(deadline)
 			if _, err := s.conn.Write(data); err != nil {
@@ -302,11 +345,11 @@ func writeFailure(err error) *messages.OutputFailed {
 
 // closeSocket half-closes, drains input for at most the linger timeout, and
 // closes. It runs on the writer goroutine after its last write.
-func (s *socket) closeSocket() {
+func (s *Socket) closeSocket() {
 	if hc, ok := s.conn.(interface{ CloseWrite() error }); ok {
 		_ = hc.CloseWrite()
 	}
-	_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.lingerTimeout))
+	_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.LingerTimeout))
 	<-s.readerDone
 	_ = s.conn.Close()
 	if s.onClose != nil {

@@ -1,11 +1,11 @@
-package actors
+package text
 
 import (
 	"strings"
 	"unicode/utf8"
 )
 
-// sanitizeLine makes one input line safe to relay to other users' terminals:
+// Sanitize makes one input line safe to relay to other users' terminals:
 //   - invalid UTF-8 becomes U+FFFD;
 //   - ANSI/VT escape sequences (CSI, OSC, DCS and the other string controls,
 //     and two-byte ESC sequences) are removed whole, and every other control
@@ -19,7 +19,7 @@ import (
 //
 // The result holds no byte that can move a terminal's cursor, change its
 // colours or retitle its window. docs/protocol.md lists what is removed.
-func sanitizeLine(p []byte) string {
+func Sanitize(p []byte) string {
 	if isPlainPrintable(p) {
 		return string(p)
 	}

@@ -1,4 +1,4 @@
-package actors
+package text
 
 import (
 	"strings"
@@ -20,14 +20,14 @@ import (
 //	[history 15:04:05Z] ...     a chat or action line replayed on join
 //	bye...                      the last line before the server closes
 const (
-	noticePrefix  = "*** "
-	errorPrefix   = "!!! "
+	NoticePrefix  = "*** "
+	ErrorPrefix   = "!!! "
 	historyFormat = "15:04:05Z"
-	byeLine       = "bye...\r\n"
+	ByeLine       = "bye...\r\n"
 	crlf          = "\r\n"
 )
 
-func appendChat(dst []byte, nick, text string) []byte {
+func AppendChat(dst []byte, nick, text string) []byte {
 	dst = append(dst, '<')
 	dst = append(dst, nick...)
 	dst = append(dst, "> "...)
@@ -35,7 +35,7 @@ func appendChat(dst []byte, nick, text string) []byte {
 	return append(dst, crlf...)
 }
 
-func appendAction(dst []byte, nick, text string) []byte {
+func AppendAction(dst []byte, nick, text string) []byte {
 	dst = append(dst, "* "...)
 	dst = append(dst, nick...)
 	dst = append(dst, ' ')
@@ -43,36 +43,36 @@ func appendAction(dst []byte, nick, text string) []byte {
 	return append(dst, crlf...)
 }
 
-// appendPosted renders a chat line or an action.
-func appendPosted(dst []byte, m *messages.MessagePosted) []byte {
+// AppendPosted renders a chat line or an action.
+func AppendPosted(dst []byte, m *messages.MessagePosted) []byte {
 	if m.GetAction() {
-		return appendAction(dst, m.GetNick(), m.GetText())
+		return AppendAction(dst, m.GetNick(), m.GetText())
 	}
-	return appendChat(dst, m.GetNick(), m.GetText())
+	return AppendChat(dst, m.GetNick(), m.GetText())
 }
 
-// appendHistory renders a message replayed from a room's history, marked so
+// AppendHistory renders a message replayed from a room's history, marked so
 // that it is not mistaken for new chat.
-func appendHistory(dst []byte, m *messages.MessagePosted) []byte {
+func AppendHistory(dst []byte, m *messages.MessagePosted) []byte {
 	dst = append(dst, "[history "...)
 	dst = time.UnixMilli(m.GetUnixMillis()).UTC().AppendFormat(dst, historyFormat)
 	dst = append(dst, "] "...)
-	return appendPosted(dst, m)
+	return AppendPosted(dst, m)
 }
 
-func appendNotice(dst []byte, text string) []byte {
-	dst = append(dst, noticePrefix...)
+func AppendNotice(dst []byte, text string) []byte {
+	dst = append(dst, NoticePrefix...)
 	dst = append(dst, text...)
 	return append(dst, crlf...)
 }
 
-func appendError(dst []byte, text string) []byte {
-	dst = append(dst, errorPrefix...)
+func AppendError(dst []byte, text string) []byte {
+	dst = append(dst, ErrorPrefix...)
 	dst = append(dst, text...)
 	return append(dst, crlf...)
 }
 
-func appendPrivateReceived(dst []byte, from, text string) []byte {
+func AppendPrivateReceived(dst []byte, from, text string) []byte {
 	dst = append(dst, "[pm] <"...)
 	dst = append(dst, from...)
 	dst = append(dst, "> "...)
@@ -80,7 +80,7 @@ func appendPrivateReceived(dst []byte, from, text string) []byte {
 	return append(dst, crlf...)
 }
 
-func appendPrivateSent(dst []byte, to, text string) []byte {
+func AppendPrivateSent(dst []byte, to, text string) []byte {
 	dst = append(dst, "[pm -> "...)
 	dst = append(dst, to...)
 	dst = append(dst, "] "...)
@@ -88,9 +88,9 @@ func appendPrivateSent(dst []byte, to, text string) []byte {
 	return append(dst, crlf...)
 }
 
-// reasonText is how a leave reason reads in "<nick> left (<reason>)" and in
+// LeaveReason is how a leave reason reads in "<nick> left (<reason>)" and in
 // logs.
-func reasonText(r messages.LeaveReason) string {
+func LeaveReason(r messages.LeaveReason) string {
 	switch r {
 	case messages.LeaveReason_LEAVE_REASON_PART:
 		return "part"
@@ -112,18 +112,18 @@ func reasonText(r messages.LeaveReason) string {
 	return "unknown"
 }
 
-// appendMemberLeft renders a leave notice: a move to another room reads
+// AppendMemberLeft renders a leave notice: a move to another room reads
 // "bob left lobby", any other reason "bob left (quit)", or with what the
 // user said on leaving, "bob left (quit: see you)".
-func appendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
-	dst = append(dst, noticePrefix...)
+func AppendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
+	dst = append(dst, NoticePrefix...)
 	dst = append(dst, m.GetNick()...)
 	if m.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
 		dst = append(dst, " left "...)
 		dst = append(dst, m.GetRoom()...)
 	} else {
 		dst = append(dst, " left ("...)
-		dst = append(dst, reasonText(m.GetReason())...)
+		dst = append(dst, LeaveReason(m.GetReason())...)
 		if m.GetMessage() != "" {
 			dst = append(dst, ": "...)
 			dst = append(dst, m.GetMessage()...)
@@ -133,17 +133,17 @@ func appendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
 	return append(dst, crlf...)
 }
 
-// withBell puts a BEL before a rendered line's CRLF, so that the terminal
+// WithBell puts a BEL before a rendered line's CRLF, so that the terminal
 // rings when the line arrives.
-func withBell(line []byte) []byte {
+func WithBell(line []byte) []byte {
 	line = append(line[:len(line)-len(crlf)], '\a')
 	return append(line, crlf...)
 }
 
-// mentions reports whether text names nick as a word, whatever the case:
+// Mentions reports whether text names nick as a word, whatever the case:
 // "bob:", "hi Bob!" and "@bob" do, "bobby" and "kabob" do not. Nicks are
 // ASCII, so the comparison folds ASCII only.
-func mentions(text, nick string) bool {
+func Mentions(text, nick string) bool {
 	n := len(nick)
 	if n == 0 {
 		return false
@@ -152,7 +152,7 @@ func mentions(text, nick string) bool {
 		if !strings.EqualFold(text[i:i+n], nick) {
 			continue
 		}
-		if (i == 0 || !isNickByte(text[i-1])) && (i+n == len(text) || !isNickByte(text[i+n])) {
+		if (i == 0 || !IsNickByte(text[i-1])) && (i+n == len(text) || !IsNickByte(text[i+n])) {
 			return true
 		}
 	}

@@ -1,11 +1,11 @@
-package actors
+package text
 
 import (
 	"testing"
 	"unicode/utf8"
 )
 
-func TestSanitizeLine(t *testing.T) {
+func TestSanitize(t *testing.T) {
 	tests := []struct {
 		name, in, want string
 	}{
@@ -47,21 +47,21 @@ func TestSanitizeLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := sanitizeLine([]byte(tt.in)); got != tt.want {
-				t.Errorf("sanitizeLine(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := Sanitize([]byte(tt.in)); got != tt.want {
+				t.Errorf("Sanitize(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
 }
 
-// FuzzSanitizeLine checks that no output holds invalid UTF-8 or a control
+// FuzzSanitize checks that no output holds invalid UTF-8 or a control
 // character, whatever the input.
-func FuzzSanitizeLine(f *testing.F) {
+func FuzzSanitize(f *testing.F) {
 	for _, s := range []string{"hi", "\x1b[2J", "\x1b]0;t\x07", "a\xffb", "\u009b1m", "\t", "a\u202eb", "\u2067\u202bx\u2069\u202c", "b\u200do"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out := sanitizeLine(in)
+		out := Sanitize(in)
 		if !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 in %q", out)
 		}
