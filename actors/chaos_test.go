@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -67,9 +68,12 @@ func (c *chaosClient) snapshot() ([]string, bool) {
 // has a deadline.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
+		t.Skip("heavy (300 clients and injected panics): skipped with -short")
+	}
+	if testing.Short() {
 		t.Skip("chaos test skipped in -short mode")
 	}
-	defer goleak.VerifyNone(t, leakOptions...)
+	defer goleak.VerifyNone(t, testkit.LeakOptions()...)
 	const (
 		clients   = 300
 		steps     = 60 // random operations per client
@@ -172,7 +176,7 @@ func TestChaos(t *testing.T) {
 		if c.fate != "panic" {
 			continue
 		}
-		eventually(t, fmt.Sprintf("p%d to be named", c.id), func() bool {
+		testkit.Eventually(t, fmt.Sprintf("p%d to be named", c.id), func() bool {
 			probe.send(srv.Registry(), &messages.ResolveNick{Nick: fmt.Sprintf("p%d", c.id)})
 			switch m := probe.next(t).msg.(type) {
 			case *messages.NickResolved:
@@ -207,7 +211,7 @@ func TestChaos(t *testing.T) {
 			t.Logf("registry: %v\nwant:     %v\nrooms: %v, want %v", lastUsers, wantUsers, lastRooms, wantRooms)
 		}
 	}()
-	eventually(t, "the registry and rooms to hold exactly the survivors", func() bool {
+	testkit.Eventually(t, "the registry and rooms to hold exactly the survivors", func() bool {
 		probe.send(srv.Registry(), &messages.ListUsers{})
 		var users []string
 		for _, u := range expect[*messages.UserList](t, probe).GetUsers() {
@@ -227,7 +231,7 @@ func TestChaos(t *testing.T) {
 	if got := len(actorsUnder(srv.System(), "server/rooms/")); got != len(wantRooms) {
 		t.Errorf("%d room actors (%v), want %d", got, actorsUnder(srv.System(), "server/rooms/"), len(wantRooms))
 	}
-	eventually(t, "only the survivors' connections to be left", func() bool {
+	testkit.Eventually(t, "only the survivors' connections to be left", func() bool {
 		return len(actorsUnder(srv.System(), "server/connections/")) == len(survivors) && s.OpenSockets() == len(survivors)
 	})
 
@@ -268,7 +272,7 @@ func TestChaos(t *testing.T) {
 		}
 		want := len(senders) * checkMsgs
 		var lines []string
-		eventually(t, fmt.Sprintf("s%d to get its room's %d check lines", rcv.id, want), func() bool {
+		testkit.Eventually(t, fmt.Sprintf("s%d to get its room's %d check lines", rcv.id, want), func() bool {
 			all, ended := rcv.snapshot()
 			if ended {
 				t.Fatalf("survivor s%d was disconnected; its last lines: %q", rcv.id, all[max(0, len(all)-5):])

@@ -12,6 +12,7 @@ import (
 
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/telnet"
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -98,7 +99,7 @@ func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
 // waitStopped waits until the connection actor is gone.
 func (h *connHarness) waitStopped(t *testing.T) {
 	t.Helper()
-	eventually(t, "the connection actor to stop", func() bool {
+	testkit.Eventually(t, "the connection actor to stop", func() bool {
 		_, alive := h.system.ProcessRegistry.Get(h.conn)
 		return !alive
 	})
@@ -282,7 +283,7 @@ func TestConnectionLost(t *testing.T) {
 		t.Errorf("got %v, want connection lost", leave)
 	}
 	h.waitStopped(t)
-	eventually(t, "the socket to close", func() bool { return h.table.Count() == 0 })
+	testkit.Eventually(t, "the socket to close", func() bool { return h.table.Count() == 0 })
 }
 
 // TestConnectionPanicStopsOnlyIt injects a panic: the supervisor stops the

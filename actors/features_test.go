@@ -14,6 +14,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -231,7 +232,7 @@ func TestFeatureJoinLeaveAndRoomLifetime(t *testing.T) {
 	b.expect("*** alice joined lobby")
 
 	// dev is empty: its actor stops and it is no longer listed.
-	eventually(t, "dev to close", func() bool {
+	testkit.Eventually(t, "dev to close", func() bool {
 		p := newProbe(t, s.System())
 		p.send(s.Rooms(), &messages.ListRooms{})
 		rooms := expect[*messages.RoomList](t, p).GetRooms()
@@ -470,7 +471,7 @@ func TestFeatureConcurrentConsistency(t *testing.T) {
 		}
 		return got
 	}
-	eventually(t, "users and rooms to settle", func() bool {
+	testkit.Eventually(t, "users and rooms to settle", func() bool {
 		return slices.Equal(users(), want) && fmt.Sprint(listRooms()) == fmt.Sprint(wantRooms)
 	})
 	close(stop)
@@ -504,7 +505,9 @@ func TestFeatureConcurrentConsistency(t *testing.T) {
 func roomPID(t *testing.T, s *testServer, name string) *actor.PID {
 	t.Helper()
 	for _, id := range roomActors(s) {
-		if strings.HasPrefix(id, name+"-") {
+		// Room actors are named <room>-<instance>, and room names may hold
+		// dashes: "red-team-2-7" is room red-team-2, not red.
+		if i := strings.LastIndexByte(id, '-'); i >= 0 && id[:i] == name {
 			return s.System().NewLocalPID("server/rooms/" + id)
 		}
 	}

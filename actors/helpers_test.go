@@ -17,12 +17,12 @@ import (
 
 	"github.com/actorchat/actorchat/internal/faults"
 	"github.com/actorchat/actorchat/internal/telnet"
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
-// waitTimeout bounds every wait in these tests: generous, because a loaded
-// 2-core CI machine is slow, and only reached when a test fails.
-const waitTimeout = 10 * time.Second
+// waitTimeout bounds every wait in these tests (see testkit.WaitTimeout).
+const waitTimeout = testkit.WaitTimeout
 
 // testLogger logs to stderr when CHATD_TEST_LOG is set, else nowhere.
 func testLogger() *slog.Logger {
@@ -164,18 +164,6 @@ func supervisedProps(t *testing.T, system *actor.ActorSystem, props *actor.Props
 	}, actor.WithSupervisor(panicSupervisor{logger: testLogger(), directive: directive}))
 	system.Root.Spawn(parent)
 	return <-child
-}
-
-// eventually polls cond until it holds or the wait times out.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // lineConn reads and writes lines on a client connection, with a deadline

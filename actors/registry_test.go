@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -138,7 +139,7 @@ func TestRegistryFreesNickWhenConnectionStops(t *testing.T) {
 	expect[*messages.NickChanged](t, a)
 
 	system.Root.Stop(a.pid)
-	eventually(t, "alice to be forgotten", func() bool {
+	testkit.Eventually(t, "alice to be forgotten", func() bool {
 		return slices.Equal(listUsers(t, b, reg), []string{"guest2@"})
 	})
 	b.send(reg, &messages.SetNick{Nick: "alice"})

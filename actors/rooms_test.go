@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -33,7 +34,7 @@ func TestRoomsCreatesOnJoinAndStopsWhenEmpty(t *testing.T) {
 	if joined.GetRoom() != "dev" {
 		t.Errorf("joined %q, want dev (normalized)", joined.GetRoom())
 	}
-	eventually(t, "dev to be listed with 1 member", func() bool { return listRooms(t, bob, rooms)["dev"] == 1 })
+	testkit.Eventually(t, "dev to be listed with 1 member", func() bool { return listRooms(t, bob, rooms)["dev"] == 1 })
 
 	bob.send(rooms, &messages.JoinRoom{Room: "dev", Nick: "bob"})
 	if pid := pidOf(expect[*messages.RoomJoined](t, bob).GetRoomRef()); pid.GetId() != devPID.GetId() {
@@ -46,7 +47,7 @@ func TestRoomsCreatesOnJoinAndStopsWhenEmpty(t *testing.T) {
 	expect[*messages.MemberLeft](t, bob)
 	bob.send(devPID, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
 	expect[*messages.RoomLeft](t, bob)
-	eventually(t, "dev to close", func() bool {
+	testkit.Eventually(t, "dev to close", func() bool {
 		_, listed := listRooms(t, bob, rooms)["dev"]
 		_, alive := system.ProcessRegistry.Get(devPID)
 		return !listed && !alive
@@ -89,7 +90,7 @@ func TestRoomsJoinRacingEmptyRoom(t *testing.T) {
 		alice.send(pid, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_PART})
 		expect[*messages.RoomLeft](t, alice)
 	}
-	eventually(t, "flaky to close", func() bool {
+	testkit.Eventually(t, "flaky to close", func() bool {
 		_, listed := listRooms(t, alice, rooms)["flaky"]
 		return !listed
 	})

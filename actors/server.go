@@ -367,11 +367,18 @@ func (s *Server) shutdown(ctx context.Context) error {
 	drained := actor.NewFuture(s.system, max(time.Until(deadline), time.Millisecond))
 	s.system.Root.Send(s.pid, &messages.Shutdown{Notice: shutdownNotice, ReplyTo: refOf(drained.PID())})
 	_, err := drained.Result()
-	inTime := err == nil
+	actorsInTime := err == nil
 
 	// 3. Stop the server actor and with it every actor left.
 	s.system.Root.Stop(s.pid)
-	inTime = waitUntil(ctx, s.stopped) && inTime
+	actorsInTime = waitUntil(ctx, s.stopped) && actorsInTime
+	if !actorsInTime {
+		if alive := s.liveActors(); len(alive) > 0 {
+			const shown = 20
+			logger.Warn("actors did not stop before the shutdown deadline; abandoning them",
+				"actors", strings.Join(alive[:min(len(alive), shown)], ","), "count", len(alive))
+		}
+	}
 
 	// A socket accepted while its SpawnConnection raced shutdown reached no
 	// actor: it gets the goodbye here.
@@ -381,18 +388,19 @@ func (s *Server) shutdown(ctx context.Context) error {
 		}
 	}
 
-	// 4. Every reader and writer ends once its socket closes.
+	// 4. Every reader and writer ends once its socket closes: after the
+	// goodbye is flushed and the client's input drained (the linger), or at
+	// the deadline, when what is left is closed.
 	ioDone := make(chan struct{})
 	go func() {
 		s.table.Wait()
 		close(ioDone)
 	}()
-	inTime = waitUntil(ctx, ioDone) && inTime
-	if !inTime {
-		s.abandon(goodbye, ioDone)
+	if !waitUntil(ctx, ioDone) {
+		s.closeRest(goodbye, actorsInTime, ioDone)
 	}
 	s.system.Shutdown()
-	if !inTime {
+	if !actorsInTime {
 		logger.Warn("shutdown complete, past its deadline", "error", ErrShutdownTimeout)
 		return ErrShutdownTimeout
 	}
@@ -400,19 +408,20 @@ func (s *Server) shutdown(ctx context.Context) error {
 	return nil
 }
 
-// abandon is shutdown past its deadline: it names the actors that have not
-// stopped, ends every socket left without its actor, and gives their
+// closeRest is shutdown at its deadline: it closes every socket still open
+// (still flushing its goodbye to a client that does not read, draining a
+// client's input, or served by an actor that did not stop) and gives their
 // goroutines ShutdownMargin to end.
-func (s *Server) abandon(goodbye []byte, ioDone <-chan struct{}) {
+func (s *Server) closeRest(goodbye []byte, actorsInTime bool, ioDone <-chan struct{}) {
 	logger := s.cfg.Logger
-	if alive := s.liveActors(); len(alive) > 0 {
-		const shown = 20
-		names := alive[:min(len(alive), shown)]
-		logger.Warn("actors did not stop before the shutdown deadline; abandoning them", "actors", strings.Join(names, ","), "count", len(alive))
-	}
 	if ids := s.table.AbortAll(goodbye); len(ids) > 0 {
 		slices.Sort(ids)
-		logger.Warn("closed connections whose actors did not stop", "conns", fmt.Sprint(ids), "count", len(ids))
+		level := slog.LevelInfo
+		msg := "closed sockets still flushing or draining at the shutdown deadline"
+		if !actorsInTime {
+			level, msg = slog.LevelWarn, "closed sockets at the shutdown deadline, some of actors that did not stop"
+		}
+		logger.Log(context.Background(), level, msg, "conns", fmt.Sprint(ids), "count", len(ids))
 	}
 	select {
 	case <-ioDone:

@@ -12,40 +12,19 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/actorchat/actorchat/actors"
+	"github.com/actorchat/actorchat/internal/testkit"
 )
 
-const waitTimeout = 10 * time.Second
+const waitTimeout = testkit.WaitTimeout
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
-	)
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and polling readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	goleak.VerifyTestMain(m, testkit.LeakOptions()...)
 }
 
 // startChatd runs a real server on loopback for the test.
@@ -66,8 +45,8 @@ func startChatd(t *testing.T) *actors.Server {
 // session is one run of the client with pipes for stdin and stdout.
 type session struct {
 	stdin  *os.File // the test's end: what the user types
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testkit.SyncBuffer
+	stderr *testkit.SyncBuffer
 	code   chan int
 }
 
@@ -78,7 +57,7 @@ func startClient(t *testing.T, ctx context.Context, opts options) *session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	s := &session{stdin: w, stdout: &syncBuffer{}, stderr: &syncBuffer{}, code: make(chan int, 1)}
+	s := &session{stdin: w, stdout: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}, code: make(chan int, 1)}
 	if opts.quitTimeout == 0 {
 		opts.quitTimeout = 5 * time.Second
 	}

@@ -77,8 +77,9 @@ func TestSmokeConnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ConnsPerSec <= 0 {
-		t.Errorf("connections/s %v", res.ConnsPerSec)
+	// connectStorm fails unless every client read its welcome.
+	if res.Clients != 30 || res.Seconds <= 0 || res.ConnsPerSec != 30/res.Seconds {
+		t.Errorf("%d clients in %vs at %v/s, want 30 clients and their rate", res.Clients, res.Seconds, res.ConnsPerSec)
 	}
 }
 

@@ -63,7 +63,7 @@ func start(cfg config, logger *slog.Logger) (*app, error) {
 		return nil, err
 	}
 
-	cfg.server.Middleware = append(cfg.server.Middleware, faultMiddleware()...)
+	cfg.server.Middleware = append(cfg.server.Middleware, faultMiddleware(logger)...)
 	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), adminL: adminL, stopWD: make(chan struct{})}
 	if adminL != nil {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,14 +26,17 @@ import (
 
 	"github.com/actorchat/actorchat/actors"
 	"github.com/actorchat/actorchat/internal/faults"
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
-const waitTimeout = 10 * time.Second
+const waitTimeout = testkit.WaitTimeout
 
 // chatdBin is the chatd binary that the tests of the process (exit codes,
-// socket activation) run; TestMain builds it.
-var chatdBin string
+// socket activation) run; chatdFaultsBin is the same built with the
+// chatdfaults tag, whose clients can inject faults ("!fault ..."). TestMain
+// builds both.
+var chatdBin, chatdFaultsBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "chatd-test")
@@ -42,10 +44,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	chatdBin = filepath.Join(dir, "chatd")
-	if out, err := exec.Command("go", "build", "-o", chatdBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build chatd: %v\n%s", err, out)
-		os.Exit(1)
+	chatdBin, chatdFaultsBin = filepath.Join(dir, "chatd"), filepath.Join(dir, "chatd-faults")
+	for _, build := range [][]string{{"-o", chatdBin}, {"-tags", "chatdfaults", "-o", chatdFaultsBin}} {
+		if out, err := exec.Command("go", append(append([]string{"build"}, build...), ".")...).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build chatd %v: %v\n%s", build, err, out)
+			os.Exit(1)
+		}
 	}
 	code := 0
 	func() {
@@ -53,10 +57,7 @@ func TestMain(m *testing.M) {
 		code = m.Run()
 	}()
 	if code == 0 {
-		if err := goleak.Find(
-			goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1"),
-			goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
-		); err != nil {
+		if err := goleak.Find(testkit.LeakOptions()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
 			code = 1
 		}
@@ -411,7 +412,7 @@ func TestSocketActivation(t *testing.T) {
 	// execs chatd, which keeps it.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -listen 127.0.0.1:1`, chatdBin)
 	cmd.ExtraFiles = []*os.File{f}
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -579,7 +580,7 @@ func TestReadyzDuringShutdown(t *testing.T) {
 	h := a.adminHandler()
 	done := make(chan struct{})
 	go func() { _ = a.srv.Shutdown(context.Background()); close(done) }()
-	eventually(t, "readyz to fail", func() bool {
+	testkit.Eventually(t, "readyz to fail", func() bool {
 		rec := &recorder{header: http.Header{}}
 		req, _ := http.NewRequest("GET", "/readyz", nil)
 		h.ServeHTTP(rec, req)
@@ -634,7 +635,7 @@ func TestReloadMOTD(t *testing.T) {
 		t.Fatal(err)
 	}
 	reload <- os.Signal(nil)
-	eventually(t, "the new motd", func() bool {
+	testkit.Eventually(t, "the new motd", func() bool {
 		c, r := dialLines(t, a.srv.Addr().String())
 		defer c.Close()
 		readLine(t, r)
@@ -717,37 +718,7 @@ func matches(got, want map[string]float64) bool {
 
 func eventuallyMetric(t *testing.T, base, key string, want float64) {
 	t.Helper()
-	eventually(t, key+" to reach "+fmt.Sprint(want), func() bool { return scrape(t, base+"/metrics")[key] == want })
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's writes and the test's
-// reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	testkit.Eventually(t, key+" to reach "+fmt.Sprint(want), func() bool { return scrape(t, base+"/metrics")[key] == want })
 }
 
 // TestProcessSignals runs the real binary: SIGHUP rereads the message of the
@@ -758,9 +729,9 @@ func TestProcessSignals(t *testing.T) {
 	if err := os.WriteFile(motd, []byte("first motd\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	cmd := exec.Command(chatdBin, "-listen", addr, "-motd", motd, "-log-format", "json")
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -776,7 +747,7 @@ func TestProcessSignals(t *testing.T) {
 	}()
 	var first net.Conn
 	var r1 *bufio.Reader
-	eventually(t, "chatd to accept", func() bool {
+	testkit.Eventually(t, "chatd to accept", func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			return false
@@ -798,7 +769,7 @@ func TestProcessSignals(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the reloaded motd", func() bool {
+	testkit.Eventually(t, "the reloaded motd", func() bool {
 		c, r := dialLines(t, addr)
 		defer c.Close()
 		readLine(t, r)
@@ -837,14 +808,4 @@ func TestProcessSignals(t *testing.T) {
 			t.Errorf("logs lack %s", want)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -21,7 +21,8 @@ import (
 // Injector holds the faults armed for later messages, and the channel that
 // releases wedged actors.
 type Injector struct {
-	release <-chan struct{} // closed: wedged actors return (tests end)
+	release <-chan struct{}                            // closed: wedged actors return (tests end)
+	strikes func(self string, f *messages.InjectFault) // told of each fault as it strikes; may be nil
 
 	mu    sync.Mutex
 	armed map[string]*messages.InjectFault // actor id -> fault for its next message of a type; guarded by mu
@@ -31,6 +32,13 @@ type Injector struct {
 // closed (nil: for good).
 func New(release <-chan struct{}) *Injector {
 	return &Injector{release: release, armed: make(map[string]*messages.InjectFault)}
+}
+
+// OnStrike has f told of each fault as it strikes, inside the actor, before
+// it panics, blocks or sleeps: a test can wait for a fault to be in effect.
+func (in *Injector) OnStrike(f func(self string, fault *messages.InjectFault)) *Injector {
+	in.strikes = f
+	return in
 }
 
 // Middleware is the receiver middleware to add to every actor's props.
@@ -66,6 +74,9 @@ func (in *Injector) Middleware(next actor.ReceiverFunc) actor.ReceiverFunc {
 
 // strike carries out a fault inside the actor's Receive.
 func (in *Injector) strike(self string, f *messages.InjectFault) {
+	if in.strikes != nil {
+		in.strikes(self, f)
+	}
 	switch {
 	case f.GetWedge():
 		if in.release == nil {
