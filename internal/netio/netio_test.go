@@ -1,0 +1,186 @@
+package netio
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/actorchat/actorchat/internal/testkit"
+	"github.com/actorchat/actorchat/messages"
+)
+
+func testMetrics() TableMetrics {
+	return TableMetrics{
+		Open:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "open"}),
+		Total:    prometheus.NewCounter(prometheus.CounterOpts{Name: "total"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rejected"}, []string{"reason"}),
+	}
+}
+
+func TestOutboxBound(t *testing.T) {
+	o := newOutbox(10)
+	if err := o.write([]byte("12345")); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.write([]byte("123456")); !errors.Is(err, ErrOutboxFull) {
+		t.Fatalf("got %v, want ErrOutboxFull past the limit", err)
+	}
+	if got := o.queued(); got != 5 {
+		t.Errorf("queued %d, want 5: a refused write queues nothing", got)
+	}
+	data, final, _ := o.take(nil)
+	if string(data) != "12345" || final {
+		t.Errorf("took %q (final %v)", data, final)
+	}
+	o.close([]byte("bye"), time.Now(), false)
+	if err := o.write([]byte("late")); err != nil {
+		t.Errorf("a write after close: %v, want it dropped silently", err)
+	}
+	if data, final, _ := o.take(nil); string(data) != "bye" || !final {
+		t.Errorf("took %q (final %v), want the last bytes", data, final)
+	}
+}
+
+func TestTableLimits(t *testing.T) {
+	m := testMetrics()
+	tab := NewTable(2, 1, m)
+	a1, a2 := net.Pipe()
+	defer a1.Close()
+	defer a2.Close()
+	b1, b2 := net.Pipe()
+	defer b1.Close()
+	defer b2.Close()
+	if err := tab.Park(1, a1); err != nil {
+		t.Fatal(err)
+	}
+	// net.Pipe addresses are all "pipe": one "IP".
+	if err := tab.Park(2, b1); !errors.Is(err, ErrPerIP) {
+		t.Errorf("got %v, want the per-IP limit", err)
+	}
+	if got := testutil.ToFloat64(m.Rejected.WithLabelValues(RejectPerIP)); got != 1 {
+		t.Errorf("per-IP rejections %v, want 1", got)
+	}
+	if tab.Count() != 1 {
+		t.Errorf("%d open, want 1", tab.Count())
+	}
+}
+
+// TestTableUnclaimed: a parked socket that no actor claims gets the last
+// bytes, is closed, and is no longer waited for.
+func TestTableUnclaimed(t *testing.T) {
+	tab := NewTable(0, 0, testMetrics())
+	server, client := net.Pipe()
+	defer client.Close()
+	if err := tab.Park(1, server); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan string, 1)
+	go func() {
+		_ = client.SetReadDeadline(time.Now().Add(testkit.WaitTimeout))
+		line, _ := bufio.NewReader(client).ReadString('\n')
+		read <- line
+	}()
+	if n := tab.Unclaimed([]byte("bye...\r\n")); n != 1 {
+		t.Errorf("%d unclaimed, want 1", n)
+	}
+	if got := <-read; got != "bye...\r\n" {
+		t.Errorf("read %q", got)
+	}
+	done := make(chan struct{})
+	go func() { tab.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(testkit.WaitTimeout):
+		t.Fatal("Wait still counts the unclaimed socket's goroutines")
+	}
+	if _, ok := tab.Claim(1); ok {
+		t.Errorf("a closed socket can still be claimed")
+	}
+}
+
+// sink is an actor that counts what a socket's reader sends it.
+type sink struct{ lines *atomic.Int64 }
+
+func (s sink) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*messages.LineReceived); ok {
+		s.lines.Add(1)
+	}
+}
+
+// TestAbortWakesBlockedGoroutines is what the shutdown deadline relies on:
+// a socket whose actor is wedged (it never takes lines, never finishes) has
+// a reader waiting for credit and a writer waiting for its outbox; Abort ends
+// both.
+func TestAbortWakesBlockedGoroutines(t *testing.T) {
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	var lines atomic.Int64
+	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sink{&lines} }))
+
+	tab := NewTable(0, 0, testMetrics())
+	server, client := net.Pipe()
+	defer client.Close()
+	if err := tab.Park(1, server); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := tab.Claim(1)
+	sock := tab.NewSocket(1, conn, Config{MaxLineBytes: 1024, WriteTimeout: time.Second, LingerTimeout: time.Second, OutboxBytes: 1 << 10})
+	sock.Start(system, pid)
+	// More lines than the reader has credits for: nobody gives them back.
+	go func() {
+		_ = client.SetWriteDeadline(time.Now().Add(testkit.WaitTimeout))
+		_, _ = client.Write([]byte(strings.Repeat("x\n", 2*maxUnhandledLines)))
+	}()
+	testkit.Eventually(t, "the reader to run out of credit", func() bool { return lines.Load() == maxUnhandledLines })
+
+	sock.Abort()
+	done := make(chan struct{})
+	go func() { tab.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(testkit.WaitTimeout):
+		t.Fatal("the socket's goroutines did not end after Abort")
+	}
+	if tab.Count() != 0 {
+		t.Errorf("%d sockets open after Abort", tab.Count())
+	}
+}
+
+// TestAbortNeverStarted: a socket whose actor never started it is closed
+// and counted done by Abort.
+func TestAbortNeverStarted(t *testing.T) {
+	tab := NewTable(0, 0, testMetrics())
+	server, client := net.Pipe()
+	defer client.Close()
+	_ = tab.Park(1, server)
+	conn, _ := tab.Claim(1)
+	tab.NewSocket(1, conn, Config{MaxLineBytes: 64, OutboxBytes: 64})
+	if ids := tab.AbortAll(nil); len(ids) != 1 || ids[0] != 1 {
+		t.Errorf("aborted %v, want [1]", ids)
+	}
+	done := make(chan struct{})
+	go func() { tab.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(testkit.WaitTimeout):
+		t.Fatal("Wait still counts a socket that never started")
+	}
+}
+
+func TestCause(t *testing.T) {
+	_, err := net.Dial("tcp", "127.0.0.1:1")
+	if err == nil {
+		t.Skip("something listens on port 1")
+	}
+	if got := Cause(err).Error(); got != "connection refused" {
+		t.Errorf("got %q", got)
+	}
+}
