@@ -10,11 +10,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/faults"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -61,17 +65,16 @@ func (c *chaosClient) snapshot() ([]string, bool) {
 
 // TestChaos has a few hundred clients connect, chat, rename, join rooms,
 // quit, reset and get killed at random while panics are injected into
-// connections, rooms, the rooms actor and the registry. Then every
-// survivor's view is consistent, every message a survivor sends reaches
-// every survivor in its room in order, and once the server stops nothing is
-// left running. It is bounded: a fixed number of operations, and every wait
-// has a deadline.
+// connections, rooms, the rooms actor and the registry, between requests
+// and in the middle of them (the request that panics is lost: its client's
+// wait times out, and the client goes on from a consistent state). Then
+// every survivor's view is consistent, every survivor gets an answer to
+// /who, every message a survivor sends reaches every survivor in its room in
+// order, and once the server stops nothing is left running. It is bounded:
+// a fixed number of operations, and every wait has a deadline.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("heavy (300 clients and injected panics): skipped with -short")
-	}
-	if testing.Short() {
-		t.Skip("chaos test skipped in -short mode")
 	}
 	defer goleak.VerifyNone(t, testkit.LeakOptions()...)
 	const (
@@ -81,9 +84,15 @@ func TestChaos(t *testing.T) {
 	)
 	rooms := []string{"lobby", "red", "green", "blue", "gold"}
 
+	release := make(chan struct{})
+	defer close(release)
+	var struck atomic.Int64
+	injector := faults.New(release).OnStrike(func(string, *messages.InjectFault) { struck.Add(1) })
 	s := startUnmanagedServer(t, func(c *Config) {
 		c.HistoryLen = 0
 		c.ShutdownTimeout = 5 * time.Second
+		c.RequestTimeout = time.Second // a request that panicked fails fast
+		c.Middleware = []actor.ReceiverMiddleware{injector.Middleware}
 	})
 	srv := s.Server
 	defer func() { _ = srv.Shutdown(context.Background()) }()
@@ -146,8 +155,18 @@ func TestChaos(t *testing.T) {
 		})
 	}
 	probe := newProbe(t, srv.System())
+	// Panics between requests, and armed to strike in the middle of the next
+	// request of a kind: a join, a leave, a rename, a post, a listing.
+	lobby := roomPID(t, s, "lobby")
+	armed := []struct {
+		target *actor.PID
+		on     string
+	}{
+		{srv.Registry(), "SetNick"}, {srv.Rooms(), "JoinRoom"}, {lobby, "JoinRoom"}, {lobby, "LeaveRoom"},
+		{srv.Registry(), "UserMoved"}, {lobby, "PostMessage"}, {lobby, "ListMembers"}, {lobby, "RenameMember"},
+	}
+	midRequest := 0
 	wg.Go(func() {
-		rng := rand.New(rand.NewPCG(7, 7))
 		for i := range 30 {
 			switch i % 3 {
 			case 0:
@@ -155,14 +174,33 @@ func TestChaos(t *testing.T) {
 			case 1:
 				srv.System().Root.Send(srv.Rooms(), &messages.InjectFault{Reason: "chaos"})
 			default:
-				if ids := actorsUnder(srv.System(), "server/rooms/"); len(ids) > 0 {
-					pid := srv.System().NewLocalPID("server/rooms/" + ids[rng.IntN(len(ids))])
-					srv.System().Root.Send(pid, &messages.InjectFault{Reason: "chaos"})
+				a := armed[(i/3)%len(armed)]
+				before := struck.Load()
+				srv.System().Root.Send(a.target, &messages.InjectFault{Reason: "chaos in " + a.on, OnMessage: a.on})
+				// Give the clients' traffic a moment to run into it.
+				for range 50 {
+					if struck.Load() > before {
+						midRequest++
+						break
+					}
+					time.Sleep(10 * time.Millisecond) // polling, bounded
 				}
 			}
 		}
 	})
 	wg.Wait()
+	// Faults still armed strike here, on requests of the test's own, so that
+	// none is left for the checks below.
+	for _, a := range armed {
+		trigger := map[string]any{
+			"SetNick": &messages.SetNick{Nick: "x"}, "JoinRoom": &messages.JoinRoom{Room: "lobby"}, "LeaveRoom": &messages.LeaveRoom{},
+			"UserMoved": &messages.UserMoved{}, "PostMessage": &messages.PostMessage{}, "ListMembers": &messages.ListMembers{},
+			"RenameMember": &messages.RenameMember{},
+		}[a.on]
+		// Sent bare (no member, no reply_to), it changes nothing.
+		srv.System().Root.Send(a.target, trigger)
+		probe.sync(t, a.target)
+	}
 
 	// The "panic" clients: each takes a known nick, then its connection
 	// actor panics.
@@ -209,6 +247,8 @@ func TestChaos(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("registry: %v\nwant:     %v\nrooms: %v, want %v", lastUsers, wantUsers, lastRooms, wantRooms)
+			probe.send(roomPID(t, s, "lobby"), &messages.ListMembers{})
+			t.Logf("lobby: %v", memberNicks(expect[*messages.MemberList](t, probe)))
 		}
 	}()
 	testkit.Eventually(t, "the registry and rooms to hold exactly the survivors", func() bool {
@@ -250,6 +290,18 @@ func TestChaos(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("room %s: members %v, want %v", name, got, want)
 		}
+	}
+
+	// Every survivor gets an answer to /who: nobody was left waiting.
+	for _, c := range survivors {
+		c.send("/who")
+	}
+	for _, c := range survivors {
+		want := fmt.Sprintf("*** %d in %s: ", wantRooms[rooms[c.id%len(rooms)]], rooms[c.id%len(rooms)])
+		testkit.Eventually(t, fmt.Sprintf("s%d's answer to /who", c.id), func() bool {
+			lines, _ := c.snapshot()
+			return slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) })
+		})
 	}
 
 	// Every survivor sends numbered lines; every other survivor in its room
@@ -305,7 +357,7 @@ func TestChaos(t *testing.T) {
 			t.Errorf("s%d got %d check lines, want %d", rcv.id, len(lines), want)
 		}
 	}
-	t.Logf("%d clients, %d survivors, %d connection panics", clients, len(survivors), panicked)
+	t.Logf("%d clients, %d survivors, %d connection panics, %d faults struck (%d in the middle of a client's request)", clients, len(survivors), panicked, struck.Load(), midRequest)
 
 	if err := srv.Shutdown(context.Background()); err != nil {
 		t.Errorf("shutdown: %v", err)
