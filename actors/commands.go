@@ -18,6 +18,17 @@ const maxQuitMessageLen = 200
 // maxAwayMessageLen bounds an away message.
 const maxAwayMessageLen = 200
 
+// maxListed bounds how many entries one listing (/who, /users, /rooms)
+// shows: with thousands online, an 8-byte command must not be answered with
+// a hundred kilobytes. The listing says how many more there are, and a
+// pattern narrows it.
+const maxListed = 50
+
+// listingLinesPerLine is how many lines of a listing cost the user as much of
+// their flood allowance as one line they send: a listing's output counts
+// against the same budget as chat.
+const listingLinesPerLine = 10
+
 // command is one slash command a user can type.
 type command struct {
 	name     string   // what /help lists
@@ -212,7 +223,7 @@ func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberLis
 // allowance: a listing's output counts like the lines a user sends.
 func (c *connection) listed(ctx actor.Context, lines int, kind waitKind) {
 	if c.gate != nil {
-		c.gate.charge(lines/listingLinesPerLine, time.Now())
+		c.gate.Charge(lines/listingLinesPerLine, time.Now())
 	}
 	if c.answered(kind) {
 		c.flushPending(ctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/time/rate"
 
+	"github.com/actorchat/actorchat/internal/flood"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/internal/text"
@@ -41,7 +42,7 @@ type connection struct {
 	logger    *slog.Logger // the server's; every line about this connection adds its conn and remote
 	connected time.Time
 
-	// Owned by Receive.
+	// Owned by Receive: who and where the user is.
 	nick       string                           // empty until the registry names us
 	room       string                           // the room we are in or on our way to; empty when no room would have us
 	roomPID    *actor.PID                       // where room is (see toRoom); nil while joining or moving
@@ -49,26 +50,31 @@ type connection struct {
 	leavingPID *actor.PID                       // where it is
 	topic      string                           // our room's topic, for /topic
 	away       string                           // our away message; empty: not away
-	noBell     bool                             // /bell off: no BEL on text.Mentions and private messages
-	wait       replyWait                        // the answer the next line waits for
-	gate       *floodGate                       // nil: no flood control
-	releasing  bool                             // a ReleaseQueuedLines is on its way
-	pending    []pendingLine                    // lines that wait for the answer; see ready
-	inputEnded bool                             // the client half-closed: leave once every line is answered
-	lastInput  time.Time                        // when the user last sent a line, for the idle timeout and /whois
-	idleTimer  *time.Timer                      // sends IdleCheck; nil without an idle timeout
-	reason     messages.LeaveReason             // why we stop; unset means the supervisor stopped us after a failure
-	quitMsg    string                           // what the user said with /quit
-	goodbye    string                           // the notice to send before bye... at shutdown
+	noBell     bool                             // /bell off: no BEL on mentions and private messages
 	lastPM     *messages.PrivateMessageReceived // for /reply
 	ignored    map[string]string                // member id -> nick, for /ignore
-	scratch    []byte                           // reused buffer for rendering lines
+
+	// Owned by Receive: the input and what it waits for.
+	wait       replyWait     // the answer the next line waits for
+	pending    []pendingLine // lines that wait for the answer; see ready
+	gate       *flood.Gate   // nil: no flood control
+	releasing  bool          // a ReleaseQueuedLines is on its way
+	inputEnded bool          // the client half-closed: leave once every line is answered
+	lastInput  time.Time     // when the user last sent a line, for the idle timeout and /whois
+	idleTimer  *time.Timer   // sends IdleCheck; nil without an idle timeout
+
+	// Owned by Receive: the end.
+	reason  messages.LeaveReason // why we stop; unset means the supervisor stopped us after a failure
+	quitMsg string               // what the user said with /quit
+	goodbye string               // the notice to send before bye... at shutdown
+
+	scratch []byte // reused buffer for rendering lines
 }
 
 // pendingLine is an input line waiting for an answer to an earlier one.
 type pendingLine struct {
 	text   string
-	credit bool // it still holds its reader credit (see socket.lineHandled)
+	credit bool // it still holds its reader credit (see netio.Socket.LineHandled)
 }
 
 // connectionEnv is what every connection actor of a server shares; nothing
@@ -189,10 +195,10 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	c.lastInput = c.connected
 	cfg := c.env.cfg
 	if cfg.FloodRate > 0 {
-		c.gate = newFloodGate(floodGateConfig{
-			rate: cfg.FloodRate, burst: cfg.FloodBurst,
-			maxLines: cfg.FloodQueueLines, maxBytes: cfg.FloodQueueBytes,
-			strikes: cfg.FloodStrikes, strikeRate: rate.Limit(floodStrikeRecovery),
+		c.gate = flood.New(flood.Config{
+			Rate: cfg.FloodRate, Burst: cfg.FloodBurst,
+			MaxLines: cfg.FloodQueueLines, MaxBytes: cfg.FloodQueueBytes,
+			Strikes: cfg.FloodStrikes, StrikeRate: rate.Limit(floodStrikeRecovery),
 		})
 	}
 	if cfg.IdleTimeout > 0 {
@@ -307,7 +313,7 @@ func (c *connection) flushPending(ctx actor.Context) {
 	if len(c.pending) == 0 {
 		c.pending = nil
 	}
-	if c.inputEnded && c.ready() && len(c.pending) == 0 && (c.gate == nil || c.gate.waiting() == 0) {
+	if c.inputEnded && c.ready() && len(c.pending) == 0 && (c.gate == nil || c.gate.Waiting() == 0) {
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_QUIT)
 	}
 }
@@ -322,16 +328,16 @@ func (c *connection) handleInput(ctx actor.Context, line string) {
 		c.handleLine(ctx, line, true)
 		return
 	}
-	switch c.gate.admit(line, c.lastInput) {
-	case admitRun:
+	switch c.gate.Admit(line, c.lastInput) {
+	case flood.Run:
 		c.handleLine(ctx, line, true)
-	case admitQueued:
+	case flood.Queued:
 		c.sock.LineHandled() // the queue bounds itself; the reader may read on
-		c.armRelease(ctx, c.gate.untilNext(c.lastInput))
-	case admitDropped:
+		c.armRelease(ctx, c.gate.UntilNext(c.lastInput))
+	case flood.Dropped:
 		c.sock.LineHandled()
 		c.env.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
-	case admitDisconnect:
+	case flood.Disconnect:
 		c.sock.LineHandled()
 		c.env.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
@@ -356,11 +362,11 @@ func (c *connection) handleRelease(ctx actor.Context) {
 	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		return
 	}
-	if dropped := c.gate.takeDropped(); dropped > 0 {
+	if dropped := c.gate.TakeDropped(); dropped > 0 {
 		c.sendError(ctx, fmt.Sprintf("slow down: %d %s dropped; lines over %g a second wait their turn, at most %d of them",
 			dropped, plural(dropped, "line was", "lines were"), c.env.cfg.FloodRate, c.env.cfg.FloodQueueLines))
 	}
-	lines, next := c.gate.release(time.Now())
+	lines, next := c.gate.Release(time.Now())
 	for _, line := range lines {
 		c.handleLine(ctx, line, false)
 	}
