@@ -412,23 +412,12 @@ func TestSocketActivation(t *testing.T) {
 	// execs chatd, which keeps it.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -listen 127.0.0.1:1`, chatdBin)
 	cmd.ExtraFiles = []*os.File{f}
-	var stderr testkit.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p := testkit.StartCmd(t, cmd)
+	stderr := p.Stderr
 	defer func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("chatd exited with %v; stderr:\n%s", err, stderr.String())
-			}
-		case <-time.After(waitTimeout):
-			_ = cmd.Process.Kill()
-			t.Errorf("chatd did not stop on SIGINT")
+		if code := p.Wait(t); code != exitOK {
+			t.Errorf("chatd exited with %d; stderr:\n%s", code, stderr)
 		}
 	}()
 
@@ -730,21 +719,8 @@ func TestProcessSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := testkit.FreeAddr(t)
-	cmd := exec.Command(chatdBin, "-listen", addr, "-motd", motd, "-log-format", "json")
-	var stderr testkit.SyncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
+	p := testkit.Start(t, chatdBin, nil, "-listen", addr, "-motd", motd, "-log-format", "json")
+	cmd, stderr := p.Cmd, p.Stderr
 	var first net.Conn
 	var r1 *bufio.Reader
 	testkit.Eventually(t, "chatd to accept", func() bool {
@@ -783,14 +759,8 @@ func TestProcessSignals(t *testing.T) {
 	// The first client, connected all along, gets the goodbye.
 	for readLine(t, r1) != "bye..." {
 	}
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("chatd exited with %v", err)
-		}
-	case <-time.After(waitTimeout):
-		t.Fatalf("chatd did not exit after SIGTERM")
+	if code := p.Wait(t); code != exitOK {
+		t.Errorf("chatd exited with %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	for _, l := range lines {

@@ -85,11 +85,19 @@ type Process struct {
 // when the test ends if it is still running.
 func Start(t testing.TB, bin string, env []string, args ...string) *Process {
 	t.Helper()
-	p := &Process{Cmd: exec.Command(bin, args...), Stderr: &SyncBuffer{}, exited: make(chan struct{})}
-	p.Cmd.Env = append(p.Cmd.Environ(), env...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cmd.Environ(), env...)
+	return StartCmd(t, cmd)
+}
+
+// StartCmd is Start for a command the test has set up itself (extra files,
+// a shell in front).
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p := &Process{Cmd: cmd, Stderr: &SyncBuffer{}, exited: make(chan struct{})}
 	p.Cmd.Stderr = p.Stderr
 	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
 	go func() {
 		p.err = p.Cmd.Wait()

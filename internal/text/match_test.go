@@ -1,6 +1,9 @@
 package text
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMatchPattern(t *testing.T) {
 	for _, tt := range []struct {
@@ -47,4 +50,32 @@ func TestWithBell(t *testing.T) {
 	if got := string(WithBell(AppendChat(nil, "a", "hi bob"))); got != "<a> hi bob\a\r\n" {
 		t.Errorf("got %q", got)
 	}
+}
+
+// mentionsNaive is Mentions written the obvious way, for comparison.
+func mentionsNaive(text, nick string) bool {
+	for i := 0; i+len(nick) <= len(text) && len(nick) > 0; i++ {
+		if strings.EqualFold(text[i:i+len(nick)], nick) &&
+			(i == 0 || !IsNickByte(text[i-1])) && (i+len(nick) == len(text) || !IsNickByte(text[i+len(nick)])) {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzMentions(f *testing.F) {
+	for _, s := range []string{"hi bob", "Bob!", "bobby", "xbob", "b", "", "_bob", "BOB bob", "1x 1X"} {
+		f.Add(s, "bob")
+		f.Add(s, "1x")
+	}
+	f.Fuzz(func(t *testing.T, text, nick string) {
+		for _, c := range []byte(nick) {
+			if !IsNickByte(c) {
+				return // nicks are ASCII nick bytes
+			}
+		}
+		if got, want := Mentions(text, nick), mentionsNaive(text, nick); got != want {
+			t.Fatalf("Mentions(%q, %q) = %v, want %v", text, nick, got, want)
+		}
+	})
 }

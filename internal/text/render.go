@@ -142,19 +142,38 @@ func WithBell(line []byte) []byte {
 
 // Mentions reports whether text names nick as a word, whatever the case:
 // "bob:", "hi Bob!" and "@bob" do, "bobby" and "kabob" do not. Nicks are
-// ASCII, so the comparison folds ASCII only.
+// ASCII, so the comparison folds ASCII only. Every delivery asks, so it
+// looks for the nick's first letter with IndexByte, in each case, and
+// compares only there.
 func Mentions(text, nick string) bool {
 	n := len(nick)
-	if n == 0 {
+	if n == 0 || len(text) < n {
 		return false
 	}
-	for i := 0; i+n <= len(text); i++ {
-		if !strings.EqualFold(text[i:i+n], nick) {
-			continue
+	first := nick[0]
+	lower, upper := first|0x20, first&^0x20
+	if !isLetter(first) {
+		lower, upper = first, first
+	}
+	return mentionsFrom(text, nick, lower) || (upper != lower && mentionsFrom(text, nick, upper))
+}
+
+// mentionsFrom checks each place where text has the byte first.
+func mentionsFrom(text, nick string, first byte) bool {
+	n := len(nick)
+	for i := 0; i+n <= len(text); {
+		j := strings.IndexByte(text[i:len(text)-n+1], first)
+		if j < 0 {
+			return false
 		}
-		if (i == 0 || !IsNickByte(text[i-1])) && (i+n == len(text) || !IsNickByte(text[i+n])) {
+		k := i + j
+		if strings.EqualFold(text[k:k+n], nick) &&
+			(k == 0 || !IsNickByte(text[k-1])) && (k+n == len(text) || !IsNickByte(text[k+n])) {
 			return true
 		}
+		i = k + 1
 	}
 	return false
 }
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
