@@ -383,9 +383,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// A socket accepted while its SpawnConnection raced shutdown reached no
 	// actor: it gets the goodbye here.
 	if waitUntil(ctx, s.acceptDone) {
-		if n := s.table.Unclaimed(goodbye); n > 0 {
-			logger.Info("said goodbye to connections that shutdown kept from their actors", "connections", n)
-		}
+		s.sayGoodbyeToUnclaimed(goodbye)
 	}
 
 	// 4. Every reader and writer ends once its socket closes: after the
@@ -396,7 +394,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.table.Wait()
 		close(ioDone)
 	}()
-	if !waitUntil(ctx, ioDone) {
+	if !waitUntil(ctx, ioDone) || !actorsInTime {
 		s.closeRest(goodbye, actorsInTime, ioDone)
 	}
 	s.system.Shutdown()
@@ -414,6 +412,14 @@ func (s *Server) shutdown(ctx context.Context) error {
 // goroutines ShutdownMargin to end.
 func (s *Server) closeRest(goodbye []byte, actorsInTime bool, ioDone <-chan struct{}) {
 	logger := s.cfg.Logger
+	// The server actor closes the listener; if it is wedged, nobody else
+	// would, and the accept loop would go on parking sockets.
+	_ = s.ln.Close()
+	select {
+	case <-s.acceptDone:
+	case <-time.After(ShutdownMargin / 2):
+	}
+	s.sayGoodbyeToUnclaimed(goodbye)
 	if ids := s.table.AbortAll(goodbye); len(ids) > 0 {
 		slices.Sort(ids)
 		level := slog.LevelInfo
@@ -427,6 +433,14 @@ func (s *Server) closeRest(goodbye []byte, actorsInTime bool, ioDone <-chan stru
 	case <-ioDone:
 	case <-time.After(ShutdownMargin):
 		logger.Warn("socket goroutines still running after the shutdown margin; abandoning them")
+	}
+}
+
+// sayGoodbyeToUnclaimed closes, with the goodbye, the sockets that were
+// accepted but never reached an actor.
+func (s *Server) sayGoodbyeToUnclaimed(goodbye []byte) {
+	if n := s.table.Unclaimed(goodbye); n > 0 {
+		s.cfg.Logger.Info("said goodbye to connections that shutdown kept from their actors", "connections", n)
 	}
 }
 
@@ -445,7 +459,13 @@ func (s *Server) liveActors() []string {
 }
 
 // waitUntil waits for done or the end of ctx, and reports whether done came.
+// A done that is already closed wins over an ended ctx.
 func waitUntil(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+	}
 	select {
 	case <-done:
 		return true

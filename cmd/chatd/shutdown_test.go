@@ -164,3 +164,25 @@ func TestProductionIgnoresFaults(t *testing.T) {
 		t.Errorf("exit code %d, want 0; log:\n%s", code, p.Stderr)
 	}
 }
+
+// TestShutdownWedgedServerActor: with the server actor itself wedged,
+// nobody would close the listener or tell the connections; the deadline
+// still holds: the listener and every socket are closed, and chatd exits 3.
+func TestShutdownWedgedServerActor(t *testing.T) {
+	p, addr := chatdFaulty(t)
+	a := joined(t, addr)
+	a.Send("!fault server wedge")
+	testkit.Eventually(t, "the server actor to be wedged", func() bool {
+		return strings.Contains(p.Stderr.String(), `msg="fault injected" actor=server `)
+	})
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	a.EOF()
+	if code := p.Wait(t); code != exitAbandoned {
+		t.Errorf("exit code %d, want %d; log:\n%s", code, exitAbandoned, p.Stderr)
+	}
+	if log := p.Stderr.String(); !strings.Contains(log, "actors=server,") {
+		t.Errorf("the log does not name the server actor:\n%s", log)
+	}
+}
