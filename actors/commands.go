@@ -364,7 +364,7 @@ func (c *connection) cmdAway(ctx actor.Context, args string) {
 		args = "away"
 	}
 	if len(args) > maxAwayMessageLen {
-		args = strings.ToValidUTF8(args[:maxAwayMessageLen], "")
+		args = truncate(args, maxAwayMessageLen)
 	}
 	c.setAway(ctx, args)
 }
@@ -532,8 +532,18 @@ func (c *connection) handleNickResolved(ctx actor.Context, msg *messages.NickRes
 // cmdQuit: /quit [REASON], /bye, /exit, or a line that is just exit.
 func (c *connection) cmdQuit(ctx actor.Context, args string) {
 	if len(args) > maxQuitMessageLen {
-		args = strings.ToValidUTF8(args[:maxQuitMessageLen], "")
+		args = truncate(args, maxQuitMessageLen)
 	}
 	c.quitMsg = args
 	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_QUIT)
+}
+
+// truncate cuts user text to at most n bytes, and sanitizes the result
+// again: the cut may split a character, or drop the closers that Sanitize
+// added for a bidi override left open.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return text.Sanitize([]byte(s[:n]))
 }

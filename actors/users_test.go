@@ -316,3 +316,12 @@ func TestUnicodeFormattingCharacters(t *testing.T) {
 	b.send("fine \U0001F469\U0001F3FE\u200D\U0001F4BB \u2714\uFE0F")
 	a.expect("<bob> fine \U0001F469\U0001F3FE\u200D\U0001F4BB \u2714\uFE0F")
 }
+
+// TestLongQuitMessageKeepsBidiClosed: a quit message cut to its limit is
+// sanitized again, so an override cannot be left open by the cut.
+func TestLongQuitMessageKeepsBidiClosed(t *testing.T) {
+	_, a, b := aliceAndBob(t)
+	b.send("/quit " + strings.Repeat("x", 195) + "\u202Eabcdef")
+	// 195 + 3 bytes of U+202E + "ab" is 200 bytes; the closer is added back.
+	a.expect("*** bob left (quit: " + strings.Repeat("x", 195) + "\u202Eab\u202C)")
+}
