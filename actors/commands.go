@@ -321,9 +321,9 @@ func (c *connection) cmdRooms(ctx actor.Context, args string) {
 func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
 	list := msg.GetRooms()
 	if msg.GetMatched() == msg.GetTotal() {
-		c.sendNotice(ctx, fmt.Sprintf("%d rooms:", msg.GetTotal()))
+		c.sendNotice(ctx, fmt.Sprintf("%d %s:", msg.GetTotal(), plural(int(msg.GetTotal()), "room", "rooms")))
 	} else {
-		c.sendNotice(ctx, fmt.Sprintf("%d rooms, %d matching:", msg.GetTotal(), msg.GetMatched()))
+		c.sendNotice(ctx, fmt.Sprintf("%d %s, %d matching:", msg.GetTotal(), plural(int(msg.GetTotal()), "room", "rooms"), msg.GetMatched()))
 	}
 	for _, r := range list {
 		line := fmt.Sprintf("  %s (%d)", r.GetName(), r.GetMembers())

@@ -25,7 +25,7 @@ func TestOrderPipelinedBurst(t *testing.T) {
 	for _, want := range []string{
 		"*** 2 in lobby: alice, bob",
 		"*** 2 online:", "***   alice in lobby", "***   bob in lobby",
-		"*** 1 rooms:", "***   lobby (2)",
+		"*** 1 room:", "***   lobby (2)",
 		"*** alice is now known as carl",
 		"* carl waves",
 		"*** carl set the topic: tea",
@@ -291,7 +291,7 @@ func TestBoundedListings(t *testing.T) {
 	first.send("/who *9")
 	first.expect(fmt.Sprintf("*** %d in lobby, 6 matching: u09, u19, u29, u39, u49, u59", n))
 	first.send("/rooms nothing[")
-	first.expect("*** 1 rooms, 0 matching:")
+	first.expect("*** 1 room, 0 matching:")
 }
 
 // TestUnicodeFormattingCharacters: bidi overrides cannot reorder what
