@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,6 +22,7 @@ import (
 // sideBySide is what compare and sweep share: where the servers come from.
 type sideBySide struct {
 	chatdPkg    string
+	baseDir     string // a checkout of an earlier chatd, served as chatd-base; empty: none
 	naivehubDir string
 	runs        int
 	dir         string
@@ -28,6 +31,7 @@ type sideBySide struct {
 
 func (s *sideBySide) flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.chatdPkg, "chatd", "./cmd/chatd", "package of chatd to build (run chatbench from the repository root)")
+	fs.StringVar(&s.baseDir, "chatd-base", "", "a checkout of another chatd (git worktree add DIR REV) to build and serve as chatd-base, for before/after in one run")
 	fs.StringVar(&s.naivehubDir, "naivehub", "../shared/bench/naivehub", "directory of the naivehub baseline")
 	fs.IntVar(&s.runs, "runs", 3, "runs of each workload on each server; the median is reported")
 }
@@ -44,6 +48,15 @@ func (s *sideBySide) build() error {
 		return err
 	}
 	s.bins = map[string]string{"chatd": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub}
+	if s.baseDir != "" {
+		base := filepath.Join(dir, "chatd-base")
+		build := exec.Command("go", "build", "-o", base, "./cmd/chatd")
+		build.Dir = s.baseDir
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("build chatd-base in %s: %v\n%s", s.baseDir, err, out)
+		}
+		s.bins["chatd-base"] = base
+	}
 	return nil
 }
 
@@ -72,7 +85,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	s.flags(fs)
 	workloads := fs.String("workloads", "fanout-1k-sat,fanout-1k-paced,connect-storm-10k,idle-10k,rooms-100x100", "presets to run")
-	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, naivehub, naivehub-coalesce)")
+	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, naivehub, naivehub-coalesce, chatd-base with -chatd-base)")
 	jsonOut := fs.String("json", "", "also write every run as JSON lines to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -95,7 +108,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	serverList := splitList(*servers)
 	for _, srv := range serverList {
 		if _, ok := s.bins[srv]; !ok {
-			return usageError{fmt.Errorf("unknown server %q (chatd, naivehub, naivehub-coalesce)", srv)}
+			return usageError{fmt.Errorf("unknown server %q (chatd, naivehub, naivehub-coalesce; chatd-base with -chatd-base)", srv)}
 		}
 	}
 	var medians []summary
@@ -106,7 +119,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		var here []string
 		for _, srv := range serverList {
-			if !p.chatOnly || srv == "chatd" {
+			if !p.chatOnly || strings.HasPrefix(srv, "chatd") {
 				here = append(here, srv)
 			}
 		}

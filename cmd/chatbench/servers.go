@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -54,7 +55,7 @@ func startServer(name, bin string) (*server, error) {
 	}
 	var args []string
 	switch name {
-	case "chatd":
+	case "chatd", "chatd-base":
 		// Flood control off and no per-IP limit: the benchmark is one
 		// address sending as fast as it can.
 		args = []string{"-listen", addr, "-flood-rate", "0", "-max-conns", "0", "-max-conns-per-ip", "0", "-log-level", "warn"}
@@ -72,7 +73,7 @@ func startServer(name, bin string) (*server, error) {
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	cmd.Stdout, cmd.Stderr = os.Stderr, nil
-	if name == "chatd" {
+	if strings.HasPrefix(name, "chatd") {
 		cmd.Stderr = os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
