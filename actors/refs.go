@@ -25,9 +25,12 @@ func pidOf(ref *messages.ActorRef) *actor.PID {
 }
 
 // pidKey identifies a PID across nodes, for the maps that find a member by
-// the actor that protoactor reports stopped (Terminated).
-func pidKey(pid *actor.PID) string {
-	return pid.GetAddress() + "/" + pid.GetId()
+// the actor that protoactor reports stopped (Terminated). It shares the
+// PID's strings: no allocation per member.
+type pidKey struct{ address, id string }
+
+func keyOf(pid *actor.PID) pidKey {
+	return pidKey{pid.GetAddress(), pid.GetId()}
 }
 
 // memberID names a connection's user on every node: the node's id and the

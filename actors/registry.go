@@ -36,7 +36,7 @@ type registry struct {
 	// Owned by Receive.
 	byNick    map[string]*registeredUser // lower-case nick -> user
 	byMember  map[string]*registeredUser // member id -> user
-	byPID     map[string]*registeredUser // pidKey of the connection -> user, for Terminated
+	byPID     map[pidKey]*registeredUser // the key of the connection -> user, for Terminated
 	lastGuest uint64                     // number of the last guest nick handed out
 }
 
@@ -56,7 +56,7 @@ func newRegistry(logger *slog.Logger, metrics *Metrics) actor.Producer {
 			metrics:  metrics,
 			byNick:   make(map[string]*registeredUser),
 			byMember: make(map[string]*registeredUser),
-			byPID:    make(map[string]*registeredUser),
+			byPID:    make(map[pidKey]*registeredUser),
 		}
 	}
 }
@@ -65,7 +65,7 @@ func (r *registry) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
-		r.forget(r.byPID[pidKey(msg.GetWho())])
+		r.forget(r.byPID[keyOf(msg.GetWho())])
 
 	case *messages.RegisterConnection:
 		r.handleRegister(ctx, msg)
@@ -117,7 +117,7 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid}
 	r.byNick[strings.ToLower(u.nick)] = u
 	r.byMember[u.memberID] = u
-	r.byPID[pidKey(pid)] = u
+	r.byPID[keyOf(pid)] = u
 	r.metrics.nicks.Set(float64(len(r.byMember)))
 	ctx.Watch(pid)
 	ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
@@ -148,7 +148,7 @@ func (r *registry) forget(u *registeredUser) {
 		return
 	}
 	delete(r.byMember, u.memberID)
-	delete(r.byPID, pidKey(u.pid))
+	delete(r.byPID, keyOf(u.pid))
 	delete(r.byNick, strings.ToLower(u.nick))
 	r.metrics.nicks.Set(float64(len(r.byMember)))
 }

@@ -38,7 +38,7 @@ type room struct {
 	// Owned by Receive.
 	members   []*roomMember             // the fan-out list
 	index     map[string]int            // member id -> position in members
-	watched   map[string]string         // pidKey of a member's connection -> member id, for Terminated
+	watched   map[pidKey]string         // the key of a member's connection -> member id, for Terminated
 	topic     string                    // empty: none
 	history   []*messages.MessagePosted // ring of the latest posts, oldest at historyAt
 	historyAt int                       // where the oldest entry is once the ring is full
@@ -64,7 +64,7 @@ func newRoom(name string, instance uint64, historyLen, quietSize int, logger *sl
 			metrics:    metrics,
 			now:        time.Now,
 			index:      make(map[string]int),
-			watched:    make(map[string]string),
+			watched:    make(map[pidKey]string),
 		}
 	}
 }
@@ -110,7 +110,7 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	}
 	if _, ok := r.index[msg.GetMemberId()]; !ok {
 		ctx.Watch(pid)
-		r.watched[pidKey(pid)] = msg.GetMemberId()
+		r.watched[keyOf(pid)] = msg.GetMemberId()
 		r.index[msg.GetMemberId()] = len(r.members)
 		r.members = append(r.members, &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway()})
 		if r.announces() {
@@ -143,7 +143,7 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 // handleMemberTerminated removes a member whose actor stopped without
 // leaving first.
 func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTerminated) {
-	m := r.remove(r.watched[pidKey(pidOf(msg.GetWho()))])
+	m := r.remove(r.watched[keyOf(pidOf(msg.GetWho()))])
 	if m == nil {
 		return
 	}
@@ -228,7 +228,7 @@ func (r *room) remove(id string) *roomMember {
 	}
 	m := r.members[i]
 	delete(r.index, id)
-	delete(r.watched, pidKey(m.pid))
+	delete(r.watched, keyOf(m.pid))
 	last := len(r.members) - 1
 	if i != last {
 		r.members[i] = r.members[last]

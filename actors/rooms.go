@@ -42,7 +42,7 @@ type rooms struct {
 	// Owned by Receive.
 	byName     map[string]*roomEntry
 	byInstance map[uint64]*roomEntry // a room's instance number -> entry
-	byPID      map[string]*roomEntry // pidKey of a room actor -> entry, for Terminated
+	byPID      map[pidKey]*roomEntry // the key of a room actor -> entry, for Terminated
 	spawns     uint64                // rooms spawned so far: instance numbers, and unique actor names
 }
 
@@ -68,7 +68,7 @@ func roomsProps(historyLen, quietSize int, logger *slog.Logger, metrics *Metrics
 			middleware: middleware,
 			byName:     make(map[string]*roomEntry),
 			byInstance: make(map[uint64]*roomEntry),
-			byPID:      make(map[string]*roomEntry),
+			byPID:      make(map[pidKey]*roomEntry),
 		}
 	}, middleware, actor.WithSupervisor(panicSupervisor{logger: logger, metrics: metrics, directive: actor.ResumeDirective}))
 }
@@ -122,7 +122,7 @@ func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	e := &roomEntry{name: name, instance: r.spawns, pid: pid}
 	r.byName[name] = e
 	r.byInstance[e.instance] = e
-	r.byPID[pidKey(pid)] = e
+	r.byPID[keyOf(pid)] = e
 	r.metrics.rooms.Inc()
 	r.logger.Debug("room created", "room", name)
 	return e
@@ -146,7 +146,7 @@ func (r *rooms) handleRoomUpdated(ctx actor.Context, msg *messages.RoomUpdated) 
 
 // handleTerminated forgets a room that stopped for any other reason.
 func (r *rooms) handleTerminated(msg *actor.Terminated) {
-	if e, ok := r.byPID[pidKey(msg.GetWho())]; ok {
+	if e, ok := r.byPID[keyOf(msg.GetWho())]; ok {
 		r.forget(e)
 	}
 }
@@ -156,7 +156,7 @@ func (r *rooms) forget(e *roomEntry) {
 		r.metrics.rooms.Dec()
 	}
 	delete(r.byInstance, e.instance)
-	delete(r.byPID, pidKey(e.pid))
+	delete(r.byPID, keyOf(e.pid))
 	if r.byName[e.name] == e {
 		delete(r.byName, e.name)
 	}
