@@ -58,7 +58,7 @@ type connection struct {
 	wait       replyWait     // the answer the next line waits for
 	pending    []pendingLine // lines that wait for the answer; see ready
 	gate       *flood.Gate   // nil: no flood control
-	releasing  bool          // a ReleaseQueuedLines is on its way
+	release    *time.Timer   // sends ReleaseQueuedLines; nil when none is on its way
 	inputEnded bool          // the client half-closed: leave once every line is answered
 	lastInput  time.Time     // when the user last sent a line, for the idle timeout and /whois
 	idleTimer  *time.Timer   // sends IdleCheck; nil without an idle timeout
@@ -244,7 +244,9 @@ func (c *connection) join(ctx actor.Context, room string) {
 // (its answer came after we gave up on it) is left at once.
 func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	if c.roomPID != nil || msg.GetRoom() != c.room {
-		ctx.Send(pidOf(msg.GetRoomRef()), &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
+		if pid := pidOf(msg.GetRoomRef()); pid != nil {
+			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
+		}
 		return
 	}
 	c.answered(waitJoin)
@@ -320,7 +322,7 @@ func (c *connection) flushPending(ctx actor.Context) {
 
 // handleInput counts one input line against the flood allowance: within it
 // the line is acted on; over it the line waits its turn, or past the queue
-// is dropped (see floodGate).
+// is dropped (see flood.Gate).
 func (c *connection) handleInput(ctx actor.Context, line string) {
 	c.env.metrics.linesReceived.Inc()
 	c.lastInput = time.Now()
@@ -347,18 +349,17 @@ func (c *connection) handleInput(ctx actor.Context, line string) {
 // armRelease has a ReleaseQueuedLines sent to us after d, unless one is on
 // its way already.
 func (c *connection) armRelease(ctx actor.Context, d time.Duration) {
-	if c.releasing {
+	if c.release != nil {
 		return
 	}
-	c.releasing = true
 	system, self := ctx.ActorSystem(), ctx.Self()
-	time.AfterFunc(d, func() { system.Root.Send(self, &messages.ReleaseQueuedLines{}) })
+	c.release = time.AfterFunc(d, func() { system.Root.Send(self, &messages.ReleaseQueuedLines{}) })
 }
 
 // handleRelease acts on the queued lines the flood allowance lets go now,
 // and tells the user once how many lines were dropped since the last time.
 func (c *connection) handleRelease(ctx actor.Context) {
-	c.releasing = false
+	c.release = nil
 	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		return
 	}
@@ -586,8 +587,10 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	if c.wait.timer != nil {
-		c.wait.timer.Stop()
+	for _, t := range []*time.Timer{c.wait.timer, c.release} {
+		if t != nil {
+			t.Stop()
+		}
 	}
 	// The registry first: by the time anyone reads the leave notice, the
 	// nick is free.

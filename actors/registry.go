@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -231,14 +230,8 @@ func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 			users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room, Away: u.away})
 		}
 	}
-	slices.SortFunc(users, func(a, b *messages.UserInfo) int {
-		return strings.Compare(strings.ToLower(a.GetNick()), strings.ToLower(b.GetNick()))
-	})
-	matched := len(users)
-	if limit := int(msg.GetLimit()); limit > 0 && len(users) > limit {
-		users = users[:limit]
-	}
-	reply(ctx, msg.GetReplyTo(), &messages.UserList{Users: users, Total: uint32(len(r.byMember)), Matched: uint32(matched)})
+	users, matched := firstByName(users, (*messages.UserInfo).GetNick, msg.GetLimit())
+	reply(ctx, msg.GetReplyTo(), &messages.UserList{Users: users, Total: uint32(len(r.byMember)), Matched: matched})
 }
 
 // handleSetAway marks a member away (or back, with no message).

@@ -2,8 +2,6 @@ package actors
 
 import (
 	"log/slog"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -287,14 +285,8 @@ func (r *room) handleListMembers(ctx actor.Context, msg *messages.ListMembers) {
 			list = append(list, &messages.UserInfo{Nick: m.nick, Away: m.away})
 		}
 	}
-	slices.SortFunc(list, func(a, b *messages.UserInfo) int {
-		return strings.Compare(strings.ToLower(a.GetNick()), strings.ToLower(b.GetNick()))
-	})
-	matched := len(list)
-	if limit := int(msg.GetLimit()); limit > 0 && len(list) > limit {
-		list = list[:limit]
-	}
-	reply(ctx, msg.GetReplyTo(), &messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: uint32(matched)})
+	list, matched := firstByName(list, (*messages.UserInfo).GetNick, msg.GetLimit())
+	reply(ctx, msg.GetReplyTo(), &messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: matched})
 }
 
 // handleSetAway records a member's away message for /who.

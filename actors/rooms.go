@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -171,12 +170,8 @@ func (r *rooms) handleListRooms(ctx actor.Context, msg *messages.ListRooms) {
 			list = append(list, &messages.RoomInfo{Name: e.name, Members: e.members, Topic: e.topic})
 		}
 	}
-	slices.SortFunc(list, func(a, b *messages.RoomInfo) int { return strings.Compare(a.GetName(), b.GetName()) })
-	matched := len(list)
-	if limit := int(msg.GetLimit()); limit > 0 && len(list) > limit {
-		list = list[:limit]
-	}
-	reply(ctx, msg.GetReplyTo(), &messages.RoomList{Rooms: list, Total: uint32(len(r.byName)), Matched: uint32(matched)})
+	list, matched := firstByName(list, (*messages.RoomInfo).GetName, msg.GetLimit())
+	reply(ctx, msg.GetReplyTo(), &messages.RoomList{Rooms: list, Total: uint32(len(r.byName)), Matched: matched})
 }
 
 // normalizeRoomName accepts "#name" or "name", in any case, and returns the
