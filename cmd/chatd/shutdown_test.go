@@ -31,6 +31,15 @@ func joined(t *testing.T, addr string) *testkit.Client {
 	return c
 }
 
+// waitFault waits until the fault-injection build logs that a fault struck
+// the actor with id actor: from then on it is in effect.
+func waitFault(t *testing.T, p *testkit.Process, actor string) {
+	t.Helper()
+	testkit.Eventually(t, "the fault to strike "+actor, func() bool {
+		return strings.Contains(p.Stderr.String(), `msg="fault injected" actor=`+actor+` `)
+	})
+}
+
 const goodbye = "*** The server is shutting down. Goodbye!\r\nbye...\r\n"
 
 func TestShutdownBusyConnection(t *testing.T) {
@@ -38,6 +47,7 @@ func TestShutdownBusyConnection(t *testing.T) {
 	busy := joined(t, addr)
 	other := joined(t, addr)
 	busy.Send("!fault busy 30s")
+	waitFault(t, p, "server/connections/conn-1")
 	// The busy actor still has the line after the fault in its mailbox: it
 	// is handled only when the actor is free again.
 	busy.Send("/who")
@@ -66,6 +76,7 @@ func TestShutdownWedgedRegistry(t *testing.T) {
 	a := joined(t, addr)
 	b := joined(t, addr)
 	a.Send("!fault registry wedge")
+	waitFault(t, p, "server/registry")
 	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +103,7 @@ func TestShutdownSpawnRacingShutdown(t *testing.T) {
 	p := testkit.Start(t, chatdFaultsBin, nil, "-listen", addr, "-admin", admin, "-shutdown-timeout", "1s")
 	a := joined(t, addr)
 	a.Send("!fault connections busy 30s")
-	testkit.Eventually(t, "the connections supervisor to be busy", func() bool {
-		return strings.Contains(p.Stderr.String(), `msg="fault injected" actor=server/connections`)
-	})
+	waitFault(t, p, "server/connections")
 	// Accepted, parked, never spawned: the supervisor is busy.
 	late := make([]*testkit.Client, 3)
 	for i := range late {
@@ -172,9 +181,7 @@ func TestShutdownWedgedServerActor(t *testing.T) {
 	p, addr := chatdFaulty(t)
 	a := joined(t, addr)
 	a.Send("!fault server wedge")
-	testkit.Eventually(t, "the server actor to be wedged", func() bool {
-		return strings.Contains(p.Stderr.String(), `msg="fault injected" actor=server `)
-	})
+	waitFault(t, p, "server")
 	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
