@@ -441,8 +441,17 @@ func TestConnectionJoinTimeout(t *testing.T) {
 	}
 	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1, RoomRef: h.roomRef()})
 	h.client.expect("*** You are in room lobby with nobody else.")
-	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello lobby" {
-		t.Errorf("got %v", post)
+	// On a loaded machine the leave may have timed out too before the probe
+	// answered it; the connection then asks the old room once more.
+	for {
+		m := h.room.next(t).msg
+		if _, again := m.(*messages.LeaveRoom); again {
+			continue
+		}
+		if post, ok := m.(*messages.PostMessage); !ok || post.GetText() != "hello lobby" {
+			t.Errorf("got %T %v, want the line typed after /join", m, m)
+		}
+		break
 	}
 	late := newProbe(t, h.system)
 	late.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(late.pid)})
