@@ -28,13 +28,12 @@ func BenchmarkDecodeLines(b *testing.B) {
 func BenchmarkOutboxWriteTake(b *testing.B) {
 	o := newOutbox(1 << 20)
 	line := []byte("<alice> " + strings.Repeat("x", 64) + "\r\n")
-	var spare []byte
 	b.ReportAllocs()
 	for i := range b.N {
 		_ = o.write(line)
 		if i%64 == 63 {
-			data, _, _ := o.take(spare)
-			spare = data[:0]
+			data, _, _ := o.take()
+			putOutboxBuffer(data)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func TestOutboxBound(t *testing.T) {
 	if got := o.queued(); got != 5 {
 		t.Errorf("queued %d, want 5: a refused write queues nothing", got)
 	}
-	data, final, _ := o.take(nil)
+	data, final, _ := o.take()
 	if string(data) != "12345" || final {
 		t.Errorf("took %q (final %v)", data, final)
 	}
@@ -44,7 +44,7 @@ func TestOutboxBound(t *testing.T) {
 	if err := o.write([]byte("late")); err != nil {
 		t.Errorf("a write after close: %v, want it dropped silently", err)
 	}
-	if data, final, _ := o.take(nil); string(data) != "bye" || !final {
+	if data, final, _ := o.take(); string(data) != "bye" || !final {
 		t.Errorf("took %q (final %v), want the last bytes", data, final)
 	}
 }

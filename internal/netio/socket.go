@@ -42,10 +42,28 @@ var readBuffers = sync.Pool{New: func() any {
 // pushes back on the client: input is bounded without dropping lines.
 const maxUnhandledLines = 64
 
-// maxSpareOutboxBytes is the largest buffer the writer keeps for reuse after a
-// burst; a bigger one (left by a burst to a slow reader) is dropped so that
-// idle connections give their memory back.
-const maxSpareOutboxBytes = 64 << 10
+// maxPooledOutboxBytes is the largest outbox buffer given back for reuse
+// after a burst; a bigger one (left by a burst to a slow reader) is dropped.
+const maxPooledOutboxBytes = 64 << 10
+
+// outboxBuffers are the outbox buffers of every socket: an outbox takes one
+// when the first line of a burst is queued and its writer gives it back
+// after the write, so an idle connection holds none.
+var outboxBuffers sync.Pool
+
+func getOutboxBuffer() []byte {
+	if p, ok := outboxBuffers.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+func putOutboxBuffer(b []byte) {
+	if c := cap(b); c > 0 && c <= maxPooledOutboxBytes {
+		b = b[:0]
+		outboxBuffers.Put(&b)
+	}
+}
 
 // ErrOutboxFull is what outbox.write reports when the client is not reading
 // fast enough for what the server has queued for it.
@@ -59,7 +77,7 @@ type outbox struct {
 	ready chan struct{} // capacity 1: wakes the writer
 
 	mu       sync.Mutex
-	buf      []byte    // queued bytes; guarded by mu
+	buf      []byte    // queued bytes; nil between bursts; guarded by mu
 	closed   bool      // no more writes; the writer flushes and stops; guarded by mu
 	failed   bool      // the socket failed; writes are discarded; guarded by mu
 	deadline time.Time // after close: when the final flush gives up; guarded by mu
@@ -80,6 +98,9 @@ func (o *outbox) write(p []byte) error {
 	if len(o.buf)+len(p) > o.limit {
 		o.mu.Unlock()
 		return ErrOutboxFull
+	}
+	if o.buf == nil {
+		o.buf = getOutboxBuffer()
 	}
 	o.buf = append(o.buf, p...)
 	o.mu.Unlock()
@@ -119,13 +140,14 @@ func (o *outbox) wake() {
 }
 
 // take waits until there is something to write or the outbox is closed, and
-// returns the queued bytes, swapping in spare as the new queue. final is true
-// once the outbox is closed: what take returns then is the last of it.
-func (o *outbox) take(spare []byte) (data []byte, final bool, deadline time.Time) {
+// returns the queued bytes (the caller gives the buffer back with
+// putOutboxBuffer once written). final is true once the outbox is closed:
+// what take returns then is the last of it.
+func (o *outbox) take() (data []byte, final bool, deadline time.Time) {
 	for {
 		o.mu.Lock()
 		if len(o.buf) > 0 || o.closed {
-			data, o.buf = o.buf, spare[:0]
+			data, o.buf = o.buf, nil
 			final, deadline = o.closed, o.deadline
 			o.mu.Unlock()
 			return data, final, deadline
@@ -366,9 +388,8 @@ func readError(err error) string {
 
 func (s *Socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
 	defer s.closeSocket()
-	var spare []byte
 	for {
-		data, final, deadline := s.out.take(spare)
+		data, final, deadline := s.out.take()
 		if len(data) > 0 {
 			if !final {
 				deadline = time.Now().Add(s.cfg.WriteTimeout)
@@ -382,13 +403,9 @@ func (s *Socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
 				return
 			}
 		}
+		putOutboxBuffer(data)
 		if final {
 			return
-		}
-		if cap(data) <= maxSpareOutboxBytes {
-			spare = data[:0]
-		} else {
-			spare = nil
 		}
 	}
 }
