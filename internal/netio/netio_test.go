@@ -94,13 +94,7 @@ func TestTableUnclaimed(t *testing.T) {
 	if got := <-read; got != "bye...\r\n" {
 		t.Errorf("read %q", got)
 	}
-	done := make(chan struct{})
-	go func() { tab.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(testkit.WaitTimeout):
-		t.Fatal("Wait still counts the unclaimed socket's goroutines")
-	}
+	waitTable(t, tab, "Wait still counts the unclaimed socket's goroutines")
 	if _, ok := tab.Claim(1); ok {
 		t.Errorf("a closed socket can still be claimed")
 	}
@@ -142,13 +136,7 @@ func TestAbortWakesBlockedGoroutines(t *testing.T) {
 	testkit.Eventually(t, "the reader to run out of credit", func() bool { return lines.Load() == maxUnhandledLines })
 
 	sock.Abort()
-	done := make(chan struct{})
-	go func() { tab.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(testkit.WaitTimeout):
-		t.Fatal("the socket's goroutines did not end after Abort")
-	}
+	waitTable(t, tab, "the socket's goroutines did not end after Abort")
 	if tab.Count() != 0 {
 		t.Errorf("%d sockets open after Abort", tab.Count())
 	}
@@ -166,13 +154,7 @@ func TestAbortNeverStarted(t *testing.T) {
 	if ids := tab.AbortAll(nil); len(ids) != 1 || ids[0] != 1 {
 		t.Errorf("aborted %v, want [1]", ids)
 	}
-	done := make(chan struct{})
-	go func() { tab.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(testkit.WaitTimeout):
-		t.Fatal("Wait still counts a socket that never started")
-	}
+	waitTable(t, tab, "Wait still counts a socket that never started")
 }
 
 func TestCause(t *testing.T) {
@@ -182,5 +164,18 @@ func TestCause(t *testing.T) {
 	}
 	if got := Cause(err).Error(); got != "connection refused" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// waitTable waits, with a deadline, for every goroutine the table counts;
+// failing says why they should have ended.
+func waitTable(t *testing.T, tab *Table, failure string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { tab.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(testkit.WaitTimeout):
+		t.Fatal(failure)
 	}
 }
