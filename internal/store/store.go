@@ -1,0 +1,328 @@
+// Package store keeps room history and topics in a database: an embedded
+// SQLite file (modernc.org/sqlite, pure Go) by default, or PostgreSQL
+// (github.com/jackc/pgx/v5) when several nodes share one. Both backends take
+// the same SQL with numbered parameters ($1, $2, ...), so every query is
+// written once and every test runs against both.
+//
+// A DB is safe for concurrent use, but chatd calls it from one goroutine (the
+// store actor's worker), so writes reach the database in the order rooms
+// made them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// Post is one room post or action as stored.
+type Post struct {
+	Room   string
+	Nick   string
+	Text   string
+	Action bool
+	At     time.Time // millisecond precision
+}
+
+// Topic is a room's topic, who set it and when. An empty Text is a cleared
+// topic.
+type Topic struct {
+	Room string
+	Text string
+	Nick string
+	At   time.Time
+}
+
+// Batch is what one write stores: posts in the order rooms posted them, and
+// topic changes (only a room's latest topic is kept).
+type Batch struct {
+	Posts  []Post
+	Topics []Topic
+}
+
+// Len returns how many records the batch holds.
+func (b Batch) Len() int { return len(b.Posts) + len(b.Topics) }
+
+// Room is what is stored of one room: its latest posts, oldest first, and
+// its topic (Text empty when none was ever set).
+type Room struct {
+	History []Post
+	Topic   Topic
+}
+
+// Kind names a backend.
+type Kind string
+
+const (
+	SQLite   Kind = "sqlite"
+	Postgres Kind = "postgres"
+)
+
+// DB is an open store.
+type DB struct {
+	db   *sql.DB
+	kind Kind
+	path string // SQLite: the database file
+}
+
+// DatabaseFile is the name of the SQLite file in a data directory.
+const DatabaseFile = "chatd.db"
+
+// OpenSQLite opens (creating if needed) the embedded store in directory
+// dir, which is created readable by its owner only, as is the file, and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	path := filepath.Join(dir, DatabaseFile)
+	// Create the file ourselves so that its mode does not depend on the
+	// umask; SQLite gives its -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("database file: %w", err)
+	}
+	_ = f.Close()
+	db, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		return nil, err
+	}
+	// One connection: the file has one writer, and the pragmas below hold
+	// for the connection that set them.
+	db.SetMaxOpenConns(1)
+	return open(ctx, db, SQLite, path)
+}
+
+// sqliteDSN is the DSN of the database file at path: write-ahead logging,
+// so that a backup or a reader never blocks the writer; synchronous=FULL, so
+// that a committed batch survives a power loss as well as a crash; a busy
+// timeout for a backup taken by another process.
+func sqliteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_txlock=immediate"
+}
+
+// OpenPostgres connects to PostgreSQL at url (postgres://...) and brings its
+// schema up to date. It fails if the server cannot be reached now.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
+	return open(ctx, db, Postgres, "")
+}
+
+func open(ctx context.Context, db *sql.DB, kind Kind, path string) (*DB, error) {
+	d := &DB{db: db, kind: kind, path: path}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("%s: %w", kind, err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Kind returns the backend.
+func (d *DB) Kind() Kind { return d.kind }
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// rowsPerInsert bounds the rows of one INSERT: 5 parameters a row stays far
+// below both backends' parameter limits (SQLite 32766, PostgreSQL 65535).
+const rowsPerInsert = 200
+
+// Write stores a batch in one transaction: all of it or, on error, none.
+func (d *DB) Write(ctx context.Context, b Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for start := 0; start < len(b.Posts); start += rowsPerInsert {
+		chunk := b.Posts[start:min(start+rowsPerInsert, len(b.Posts))]
+		query, args := insertPosts(chunk)
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("store posts: %w", err)
+		}
+	}
+	for _, t := range b.Topics {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO topics (room, topic, nick, set_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (room) DO UPDATE SET topic = excluded.topic, nick = excluded.nick, set_at = excluded.set_at`,
+			t.Room, t.Text, t.Nick, t.At.UnixMilli()); err != nil {
+			return fmt.Errorf("store topic: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// insertPosts returns one INSERT for posts, with its parameters.
+func insertPosts(posts []Post) (string, []any) {
+	var q strings.Builder
+	q.WriteString("INSERT INTO posts (room, nick, body, action, posted_at) VALUES ")
+	args := make([]any, 0, 5*len(posts))
+	for i, p := range posts {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := 5 * i
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, p.Room, p.Nick, p.Text, p.Action, p.At.UnixMilli())
+	}
+	return q.String(), args
+}
+
+// LoadRoom returns a room's last limit posts, oldest first, and its topic.
+func (d *DB) LoadRoom(ctx context.Context, room string, limit int) (Room, error) {
+	r := Room{Topic: Topic{Room: room}}
+	if limit > 0 {
+		h, err := d.history(ctx, room, limit)
+		if err != nil {
+			return Room{}, err
+		}
+		r.History = h
+	}
+	var at int64
+	err := d.db.QueryRowContext(ctx, `SELECT topic, nick, set_at FROM topics WHERE room = $1`, room).Scan(&r.Topic.Text, &r.Topic.Nick, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return Room{}, fmt.Errorf("load topic: %w", err)
+	default:
+		r.Topic.At = time.UnixMilli(at)
+	}
+	return r, nil
+}
+
+func (d *DB) history(ctx context.Context, room string, limit int) ([]Post, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT nick, body, action, posted_at FROM posts WHERE room = $1 ORDER BY id DESC LIMIT $2`, room, limit)
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	defer rows.Close()
+	var out []Post
+	for rows.Next() {
+		p := Post{Room: room}
+		var at int64
+		if err := rows.Scan(&p.Nick, &p.Text, &p.Action, &at); err != nil {
+			return nil, fmt.Errorf("load history: %w", err)
+		}
+		p.At = time.UnixMilli(at)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// Retention says which posts to keep: none older than MaxAge (0: any age),
+// and at most PerRoom in each room (0: any number).
+type Retention struct {
+	MaxAge  time.Duration
+	PerRoom int
+}
+
+// Keeps reports whether the retention keeps everything.
+func (r Retention) Keeps() bool { return r.MaxAge <= 0 && r.PerRoom <= 0 }
+
+// Prune deletes the posts the retention does not keep, as of now, and
+// returns how many it deleted.
+func (d *DB) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {
+	var deleted int64
+	if r.MaxAge > 0 {
+		res, err := d.db.ExecContext(ctx, `DELETE FROM posts WHERE posted_at < $1`, now.Add(-r.MaxAge).UnixMilli())
+		if err != nil {
+			return 0, fmt.Errorf("prune by age: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += n
+	}
+	if r.PerRoom > 0 {
+		n, err := d.pruneRooms(ctx, r.PerRoom)
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}
+
+// pruneRooms keeps the newest keep posts of every room that has more.
+func (d *DB) pruneRooms(ctx context.Context, keep int) (int64, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT room FROM posts GROUP BY room HAVING COUNT(*) > $1`, keep)
+	if err != nil {
+		return 0, fmt.Errorf("prune by count: %w", err)
+	}
+	var rooms []string
+	for rows.Next() {
+		var room string
+		if err := rows.Scan(&room); err != nil {
+			_ = rows.Close()
+			return 0, fmt.Errorf("prune by count: %w", err)
+		}
+		rooms = append(rooms, room)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("prune by count: %w", err)
+	}
+	var deleted int64
+	for _, room := range rooms {
+		res, err := d.db.ExecContext(ctx, `DELETE FROM posts WHERE room = $1 AND id <=
+			(SELECT id FROM posts WHERE room = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`, room, keep)
+		if err != nil {
+			return deleted, fmt.Errorf("prune room %s: %w", room, err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += n
+	}
+	return deleted, nil
+}
+
+// ErrNotSQLite reports a backup asked of a PostgreSQL store: use its own
+// tools (pg_dump).
+var ErrNotSQLite = errors.New("backup is for the embedded store; back up PostgreSQL with pg_dump")
+
+// Backup writes a consistent copy of the embedded store to path (which must
+// not exist) while it may be in use by a running chatd: SQLite's VACUUM
+// INTO reads one snapshot and never blocks the writer. The copy is readable
+// by its owner only.
+func (d *DB) Backup(ctx context.Context, path string) error {
+	if d.kind != SQLite {
+		return ErrNotSQLite
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s already exists", path)
+	}
+	// Create it empty with the right mode first: VACUUM INTO accepts an
+	// empty file and keeps its mode.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_ = f.Close()
+	if _, err := d.db.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/actorchat/actorchat/internal/testkit"
+)
+
+// backends runs a test against the embedded store and against PostgreSQL
+// (skipped without its binaries, except under CI).
+func backends(t *testing.T, test func(t *testing.T, open func() *DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		test(t, func() *DB {
+			db, err := OpenSQLite(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			return db
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		pg := testkit.StartPostgres(t)
+		test(t, func() *DB {
+			db, err := OpenPostgres(context.Background(), pg.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			return db
+		})
+	})
+}
+
+var t0 = time.UnixMilli(1_790_000_000_000)
+
+func post(room, nick, text string, i int) Post {
+	return Post{Room: room, Nick: nick, Text: text, At: t0.Add(time.Duration(i) * time.Second)}
+}
+
+func TestWriteAndLoad(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		var b Batch
+		for i := range 450 { // more than one INSERT's worth
+			b.Posts = append(b.Posts, post("lobby", "alice", fmt.Sprintf("line %d", i), i))
+		}
+		b.Posts = append(b.Posts, Post{Room: "go", Nick: "bob", Text: "waves 👋 ünïcode", Action: true, At: t0})
+		b.Topics = append(b.Topics, Topic{Room: "go", Text: "gophers", Nick: "bob", At: t0},
+			Topic{Room: "go", Text: "gophers & friends", Nick: "carol", At: t0.Add(time.Minute)})
+		if err := db.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.LoadRoom(ctx, "lobby", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.History) != 20 || r.History[0].Text != "line 430" || r.History[19].Text != "line 449" {
+			t.Fatalf("lobby history: %d posts, first %+v", len(r.History), r.History[0])
+		}
+		if r.Topic.Text != "" {
+			t.Fatalf("lobby topic %+v", r.Topic)
+		}
+		if got := r.History[19]; got.Nick != "alice" || !got.At.Equal(t0.Add(449*time.Second)) || got.Action || got.Room != "lobby" {
+			t.Fatalf("last lobby post %+v", got)
+		}
+		r, err = db.LoadRoom(ctx, "go", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Topic{Room: "go", Text: "gophers & friends", Nick: "carol", At: t0.Add(time.Minute)}
+		if len(r.History) != 1 || !r.History[0].Action || r.History[0].Text != "waves 👋 ünïcode" || r.Topic != want {
+			t.Fatalf("go: %+v", r)
+		}
+		r, err = db.LoadRoom(ctx, "nowhere", 20)
+		if err != nil || len(r.History) != 0 || r.Topic.Text != "" {
+			t.Fatalf("empty room: %+v %v", r, err)
+		}
+	})
+}
+
+func TestSurvivesReopen(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		if err := db.Write(ctx, Batch{Posts: []Post{post("r", "a", "kept", 1)}, Topics: []Topic{{Room: "r", Text: "t", Nick: "a", At: t0}}}); err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Close()
+		db = open() // migrations run again and change nothing
+		r, err := db.LoadRoom(ctx, "r", 10)
+		if err != nil || len(r.History) != 1 || r.History[0].Text != "kept" || r.Topic.Text != "t" {
+			t.Fatalf("after reopen: %+v %v", r, err)
+		}
+	})
+}
+
+func TestQueriesTakeParameters(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		evil := `x'); DROP TABLE posts; --`
+		if err := db.Write(ctx, Batch{Posts: []Post{post(evil, evil, evil, 1)}, Topics: []Topic{{Room: evil, Text: evil, Nick: evil, At: t0}}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.LoadRoom(ctx, evil, 10)
+		if err != nil || len(r.History) != 1 || r.History[0].Text != evil || r.Topic.Text != evil {
+			t.Fatalf("%+v %v", r, err)
+		}
+	})
+}
+
+func TestPrune(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		var b Batch
+		for i := range 10 {
+			b.Posts = append(b.Posts, post("a", "n", fmt.Sprint(i), i*60)) // one a minute
+			b.Posts = append(b.Posts, post("b", "n", fmt.Sprint(i), i*60))
+		}
+		b.Posts = append(b.Posts, post("c", "n", "only", 9*60))
+		if err := db.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		now := t0.Add(9 * time.Minute)
+		n, err := db.Prune(ctx, Retention{MaxAge: 5*time.Minute + time.Second}, now)
+		if err != nil || n != 8 { // posts 0-3 of a and b
+			t.Fatalf("by age: deleted %d, %v", n, err)
+		}
+		n, err = db.Prune(ctx, Retention{PerRoom: 2}, now)
+		if err != nil || n != 8 { // 6 of a and b each remain; 4 each go
+			t.Fatalf("by count: deleted %d, %v", n, err)
+		}
+		for room, want := range map[string][]string{"a": {"8", "9"}, "b": {"8", "9"}, "c": {"only"}} {
+			r, err := db.LoadRoom(ctx, room, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range r.History {
+				got = append(got, p.Text)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("room %s keeps %v, want %v", room, got, want)
+			}
+		}
+		if n, err := db.Prune(ctx, Retention{}, now); err != nil || n != 0 {
+			t.Fatalf("keep all: %d %v", n, err)
+		}
+	})
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		db := open()
+		if _, err := db.db.Exec(`INSERT INTO chatd_schema (version, applied_at) VALUES ($1, 0)`, SchemaVersion()+1); err != nil {
+			t.Fatal(err)
+		}
+		err := db.migrate(context.Background())
+		if !errors.Is(err, ErrSchemaTooNew) {
+			t.Fatalf("got %v, want ErrSchemaTooNew", err)
+		}
+		t.Log(err)
+	})
+}
+
+func TestSQLiteFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "chatd")
+	db, err := OpenSQLite(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Write(context.Background(), Batch{Posts: []Post{post("r", "a", "x", 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, filepath.Join(dir, DatabaseFile): 0o600, filepath.Join(dir, DatabaseFile+"-wal"): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+		}
+	}
+}
+
+func TestBackup(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Write(ctx, Batch{Posts: []Post{post("r", "a", "backed up", 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "copy")
+	if err := db.Backup(ctx, filepath.Join(out, DatabaseFile)); err == nil {
+		t.Fatal("a backup into a missing directory succeeded")
+	}
+	if err := os.Mkdir(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(ctx, filepath.Join(out, DatabaseFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(ctx, filepath.Join(out, DatabaseFile)); err == nil {
+		t.Fatal("a backup over an existing file succeeded")
+	}
+	if fi, err := os.Stat(filepath.Join(out, DatabaseFile)); err != nil || fi.Mode() != 0o600 {
+		t.Fatalf("backup file: %v %v", fi, err)
+	}
+	copy, err := OpenSQLite(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copy.Close()
+	if r, err := copy.LoadRoom(ctx, "r", 5); err != nil || len(r.History) != 1 || r.History[0].Text != "backed up" {
+		t.Fatalf("the copy holds %+v, %v", r, err)
+	}
+}
