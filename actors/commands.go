@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ type commandSet struct {
 	byName map[string]*command
 }
 
-func newCommandSet() *commandSet {
+func newCommandSet(cfg connectionConfig) *commandSet {
 	list := []*command{
 		{name: "help", usage: "/help [COMMAND]", summary: "list the commands, or explain one", run: (*connection).cmdHelp},
 		{name: "nick", aliases: []string{"username"}, usage: "/nick NAME", summary: "change your nickname", minArgs: 1,
@@ -66,6 +67,10 @@ func newCommandSet() *commandSet {
 			run:    (*connection).cmdJoin},
 		{name: "leave", aliases: []string{"part"}, usage: "/leave", summary: "go back to the lobby", run: (*connection).cmdLeave},
 		{name: "rooms", usage: "/rooms [PATTERN]", summary: "the rooms, with their member counts and topics", detail: listingDetail, run: (*connection).cmdRooms},
+		{name: "history", usage: "/history [N]", summary: fmt.Sprintf("show the room's last N posts (%d if you leave N out)", cfg.HistoryLen),
+			detail: fmt.Sprintf("N is 1 to %d. They are marked [history TIME] like the posts shown when you join; times are UTC, with the date when not today's. "+
+				"The server keeps room posts and topics across restarts, never private messages.", cfg.HistoryMax),
+			needRoom: true, run: (*connection).cmdHistory},
 		{name: "topic", usage: "/topic [TEXT]", summary: "show the room's topic, or set it", detail: "/topic - clears it.", needRoom: true, run: (*connection).cmdTopic},
 		{name: "away", usage: "/away [MESSAGE]", summary: "mark yourself away; /who and /users show it, and private messages get it as an answer",
 			detail: "/back, or /away with nothing after it when you are away, marks you back.", run: (*connection).cmdAway},
@@ -338,13 +343,41 @@ func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
 	c.listed(ctx, len(list), waitRooms)
 }
 
+// cmdHistory: /history [N]
+func (c *connection) cmdHistory(ctx actor.Context, args string) {
+	n := c.env.cfg.HistoryLen
+	if args != "" {
+		v, err := strconv.Atoi(args)
+		if err != nil || v < 1 || v > c.env.cfg.HistoryMax {
+			c.sendError(ctx, fmt.Sprintf("usage: /history [N], N from 1 to %d", c.env.cfg.HistoryMax))
+			return
+		}
+		n = v
+	}
+	c.ask(ctx, c.roomPID, &messages.GetHistory{MemberId: c.member, Limit: uint32(n), ReplyTo: refOf(ctx.Self())}, waitHistory, "/history")
+}
+
+func (c *connection) handleHistoryShown(ctx actor.Context, msg *messages.HistoryShown) {
+	if !c.answered(waitHistory) {
+		return // too late: the user was told it failed
+	}
+	if len(msg.GetHistory()) == 0 {
+		c.sendNotice(ctx, "No history in "+msg.GetRoom()+" yet.")
+	}
+	c.writeHistory(ctx, msg.GetHistory())
+	c.flushPending(ctx)
+}
+
 // cmdTopic: /topic [TEXT]; "/topic -" clears it.
 func (c *connection) cmdTopic(ctx actor.Context, args string) {
 	switch args {
 	case "":
-		if c.topic == "" {
+		switch {
+		case c.topic == "":
 			c.sendNotice(ctx, c.room+" has no topic")
-		} else {
+		case c.topicBy != "":
+			c.sendNotice(ctx, "Topic: "+c.topic+" (set by "+c.topicBy+")")
+		default:
 			c.sendNotice(ctx, "Topic: "+c.topic)
 		}
 	case "-":

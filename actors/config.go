@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/store"
 )
 
 // Config holds everything a server needs that is not an actor. Start from
@@ -14,6 +16,7 @@ type Config struct {
 	MOTD            string        // message of the day, shown after the welcome; see Server.SetMOTD
 	ShutdownTimeout time.Duration // graceful shutdown must end within this
 	HistoryLen      int           // messages a room replays to a joiner
+	HistoryMax      int           // messages a room keeps for /history (at least HistoryLen)
 	QuietRoomSize   int           // rooms with more members do not announce joins and leaves; 0: always announce
 	MaxLineBytes    int           // longest input line; longer ones are refused
 	OutboxBytes     int           // bytes queued for one client before it counts as a slow consumer
@@ -32,8 +35,15 @@ type Config struct {
 	KeepAlive       time.Duration // TCP keepalive idle time, so dead peers are found; probes follow every 10s, 3 times
 	SendBuffer      int           // SO_SNDBUF of client sockets in bytes; 0: the kernel's default (autotuned)
 	NodeID          string        // this process's id in member ids; empty: a random one
-	Logger          *slog.Logger  // nil: discard
-	Metrics         *Metrics      // nil: a fresh set
+
+	// Store keeps history and topics across restarts; nil: memory only.
+	Store              Store
+	StoreFlushInterval time.Duration   // a post is written within this (plus one write) of being posted
+	StoreQueue         int             // records waiting for the store at most; past it they are not stored
+	StoreTimeout       time.Duration   // one call to the store at most
+	Retention          store.Retention // which stored posts to keep
+	Logger             *slog.Logger    // nil: discard
+	Metrics            *Metrics        // nil: a fresh set
 
 	// Middleware is added to every actor. It is for tests only (fault
 	// injection, package internal/faults); production leaves it nil, so that
@@ -41,9 +51,22 @@ type Config struct {
 	Middleware []actor.ReceiverMiddleware
 }
 
+// storePruneEvery is how often the retention is applied.
+const storePruneEvery = 10 * time.Minute
+
+// storeBatchMax bounds the records of one write to the store.
+const storeBatchMax = 1000
+
+func (c Config) storeConfig() storeConfig {
+	return storeConfig{FlushInterval: c.StoreFlushInterval, BatchMax: storeBatchMax, QueueMax: c.StoreQueue,
+		Timeout: c.StoreTimeout, Retention: c.Retention, PruneEvery: storePruneEvery}
+}
+
 // connectionConfig is the part of Config that connection actors use.
 type connectionConfig struct {
 	Version         string
+	HistoryLen      int // /history shows this many at first
+	HistoryMax      int // and this many at most
 	FloodRate       float64
 	FloodBurst      int
 	FloodQueueLines int
@@ -56,7 +79,7 @@ type connectionConfig struct {
 
 func (c Config) connectionConfig() connectionConfig {
 	return connectionConfig{
-		Version: c.Version, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
+		Version: c.Version, HistoryLen: c.HistoryLen, HistoryMax: c.HistoryMax, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
 		FloodQueueBytes: c.FloodQueueBytes, FloodStrikes: c.FloodStrikes, RequestTimeout: c.RequestTimeout,
 		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout,
 	}
@@ -68,6 +91,7 @@ func DefaultConfig() Config {
 		Version:         "dev",
 		ShutdownTimeout: 5 * time.Second,
 		HistoryLen:      20,
+		HistoryMax:      100,
 		QuietRoomSize:   200,
 		MaxLineBytes:    1024,
 		OutboxBytes:     1 << 20,
@@ -83,6 +107,10 @@ func DefaultConfig() Config {
 		MaxConns:        10000,
 		MaxConnsPerIP:   32,
 		KeepAlive:       30 * time.Second,
+
+		StoreFlushInterval: 200 * time.Millisecond,
+		StoreQueue:         100_000,
+		StoreTimeout:       5 * time.Second,
 	}
 }
 
@@ -97,6 +125,19 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HistoryLen < 0 {
 		c.HistoryLen = 0 // zero is valid: no history
+	}
+	if c.HistoryMax <= 0 {
+		c.HistoryMax = d.HistoryMax
+	}
+	c.HistoryMax = max(c.HistoryMax, c.HistoryLen)
+	if c.StoreFlushInterval <= 0 {
+		c.StoreFlushInterval = d.StoreFlushInterval
+	}
+	if c.StoreQueue <= 0 {
+		c.StoreQueue = d.StoreQueue
+	}
+	if c.StoreTimeout <= 0 {
+		c.StoreTimeout = d.StoreTimeout
 	}
 	if c.MaxLineBytes <= 0 {
 		c.MaxLineBytes = d.MaxLineBytes

@@ -49,6 +49,7 @@ type connection struct {
 	leaving    string                           // the room we are moving out of, until it answers RoomLeft
 	leavingPID *actor.PID                       // where it is
 	topic      string                           // our room's topic, for /topic
+	topicBy    string                           // who set it and when, for /topic; empty: unknown
 	away       string                           // our away message; empty: not away
 	noBell     bool                             // /bell off: no BEL on mentions and private messages
 	lastPM     *messages.PrivateMessageReceived // for /reply
@@ -160,6 +161,8 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleUserDescription(ctx, msg)
 	case *messages.AwaySet:
 		c.handleAwaySet(ctx, msg)
+	case *messages.HistoryShown:
+		c.handleHistoryShown(ctx, msg)
 	case *messages.CommandRejected:
 		c.handleRejected(ctx, msg)
 
@@ -251,19 +254,38 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	}
 	c.answered(waitJoin)
 	c.roomPID = pidOf(msg.GetRoomRef())
-	c.topic = msg.GetTopic()
+	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())
 	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
 
 	c.sendNotice(ctx, fmt.Sprintf("You are in room %s with %s.", c.room, namesList(msg.GetMembers(), int(msg.GetMemberCount())-1)))
 	if c.topic != "" {
 		c.sendNotice(ctx, "Topic: "+c.topic)
 	}
-	for _, m := range msg.GetHistory() {
+	c.writeHistory(ctx, msg.GetHistory())
+	c.flushPending(ctx)
+}
+
+// writeHistory writes posts replayed from the room's history, but for those
+// of users we ignore.
+func (c *connection) writeHistory(ctx actor.Context, history []*messages.MessagePosted) {
+	now := time.Now()
+	for _, m := range history {
 		if _, ignored := c.ignored[m.GetSenderMemberId()]; !ignored {
-			c.writeLine(ctx, text.AppendHistory(c.scratch[:0], m))
+			c.writeLine(ctx, text.AppendHistory(c.scratch[:0], m, now))
 		}
 	}
-	c.flushPending(ctx)
+}
+
+// topicBy says who set a topic and when, for /topic: "bob, 2026-11-27
+// 07:31Z"; empty when unknown.
+func topicBy(nick string, unixMillis int64) string {
+	if nick == "" {
+		return ""
+	}
+	if unixMillis == 0 {
+		return nick
+	}
+	return nick + ", " + time.UnixMilli(unixMillis).UTC().Format("2006-01-02 15:04Z")
 }
 
 // handleRoomLeft: the room we are moving out of has let us go; on to the
@@ -479,7 +501,7 @@ func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.Member
 }
 
 func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicChanged) {
-	c.topic = msg.GetTopic()
+	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetNick(), msg.GetUnixMillis())
 	if c.topic == "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s cleared the topic", msg.GetNick()))
 	} else {

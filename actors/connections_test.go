@@ -28,7 +28,7 @@ func newConnectionsHarness(t *testing.T) *connectionsHarness {
 	cfg := DefaultConfig().withDefaults()
 	h := &connectionsHarness{system: system, registry: newProbe(t, system)}
 	h.table = netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})
-	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(),
+	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()),
 		registry: h.registry.pid, rooms: newProbe(t, system).pid, motd: &atomic.Pointer[[]string]{}}
 	h.pid = system.Root.Spawn(connectionsProps(connectionsDeps{env: env, table: h.table, node: "n1", middleware: faultMiddleware(t),
 		sockCfg: netio.Config{MaxLineBytes: 64, WriteTimeout: time.Second, LingerTimeout: 50 * time.Millisecond, OutboxBytes: 1 << 16}}))

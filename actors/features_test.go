@@ -253,7 +253,10 @@ func TestFeatureTopic(t *testing.T) {
 	a.send("/topic welcome to the lobby")
 	a.expect("*** " + nickA + " set the topic: welcome to the lobby")
 	a.send("/topic")
-	a.expect("*** Topic: welcome to the lobby")
+	prefix := "*** Topic: welcome to the lobby (set by " + nickA + ", "
+	if by := strings.TrimPrefix(a.expectPrefix(prefix), prefix); !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\dZ\)$`).MatchString(by) {
+		t.Fatalf("/topic says when it was set as %q", by)
+	}
 
 	conn, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
@@ -353,7 +356,7 @@ func TestFeatureIgnore(t *testing.T) {
 func TestFeatureHelpForEachCommand(t *testing.T) {
 	s := startServer(t, nil)
 	c, _ := s.dial()
-	for _, cmd := range newCommandSet().list {
+	for _, cmd := range newCommandSet(DefaultConfig().connectionConfig()).list {
 		c.send("/help " + cmd.name)
 		c.expect("*** " + cmd.usage + " - " + cmd.summary)
 		if len(cmd.aliases) > 0 {

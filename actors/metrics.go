@@ -3,6 +3,7 @@ package actors
 import (
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,6 +31,17 @@ type Metrics struct {
 	nicks               prometheus.Gauge
 	panics              *prometheus.CounterVec // by actor kind and directive
 	requestTimeouts     prometheus.Counter
+
+	storeUp           prometheus.Gauge
+	storeWrites       prometheus.Counter
+	storeBatchRecords prometheus.Histogram
+	storeWriteSeconds prometheus.Histogram
+	storeQueued       prometheus.Gauge
+	storeDropped      prometheus.Counter
+	storeErrors       prometheus.Counter
+	storePruned       prometheus.Counter
+
+	storeDown atomic.Pointer[storeDown] // nil: the store writes (or there is none)
 
 	served atomic.Pointer[netio.Table] // the table the outbox gauge sums; set by Start
 }
@@ -78,6 +90,33 @@ func NewMetrics() *Metrics {
 		requestTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_request_timeouts_total", Help: "Requests of a connection to the registry or a room that got no answer within the request timeout.",
 		}),
+
+		storeUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatd_store_up", Help: "1 while the store's writes succeed, 0 while it is down (posts are queued and retried).",
+		}),
+		storeWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_store_writes_total", Help: "Records (posts and topics) written to the store.",
+		}),
+		storeBatchRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "chatd_store_batch_records", Help: "Records in each successful write to the store.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+		storeWriteSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "chatd_store_write_seconds", Help: "How long each write to the store took, failed ones included.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
+		}),
+		storeQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatd_store_queue_records", Help: "Records waiting to be written to the store.",
+		}),
+		storeDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_store_dropped_total", Help: "Records not stored because the store's queue was full (they were delivered).",
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_store_errors_total", Help: "Failed store calls (writes and prunes).",
+		}),
+		storePruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_store_pruned_total", Help: "Posts deleted by the retention.",
+		}),
 	}
 	outbox := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "chatd_outbox_bytes", Help: "Bytes queued in client outboxes, waiting for their writers.",
@@ -92,6 +131,7 @@ func NewMetrics() *Metrics {
 		m.connectionsOpen, m.connectionsTotal, m.connectionsRejected, m.disconnects,
 		m.linesReceived, m.linesRefused, m.messagesPosted, m.deliveries, m.privateMessages,
 		m.rooms, m.nicks, m.panics, m.requestTimeouts,
+		m.storeUp, m.storeWrites, m.storeBatchRecords, m.storeWriteSeconds, m.storeQueued, m.storeDropped, m.storeErrors, m.storePruned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -109,7 +149,7 @@ func NewMetrics() *Metrics {
 		m.linesRefused.WithLabelValues(r)
 	}
 	m.panics.WithLabelValues("connection", "stop")
-	for _, kind := range []string{"server", "registry", "rooms", "room", "connections"} {
+	for _, kind := range []string{"server", "registry", "rooms", "room", "connections", "store"} {
 		m.panics.WithLabelValues(kind, "resume")
 	}
 	return m
@@ -126,3 +166,9 @@ const (
 	refusedFlood   = "flood"
 	refusedTooLong = "too_long"
 )
+
+// storeDown is why and since when the store's writes fail.
+type storeDown struct {
+	since time.Time
+	err   string
+}

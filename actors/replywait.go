@@ -31,6 +31,7 @@ const (
 	waitIgnored           // ConnectionsDescribed
 	waitWhois             // UserDescription (or CommandRejected, WHOIS)
 	waitAway              // AwaySet (or CommandRejected, AWAY)
+	waitHistory           // HistoryShown
 )
 
 // replyWait is the one answer a connection waits for. Every wait ends, with

@@ -25,22 +25,29 @@ const maxNamesShown = 20
 // connection bounds its own outbox.
 type room struct {
 	// Static after construction.
-	name       string
-	instance   uint64 // tells this room from an earlier one of the same name, for the rooms actor
-	historyLen int
-	quietSize  int // above this many members, joins and leaves are not announced; 0: always
-	logger     *slog.Logger
-	metrics    *Metrics
-	now        func() time.Time
+	name        string
+	instance    uint64 // tells this room from an earlier one of the same name, for the rooms actor
+	historyLen  int    // posts replayed to a joiner
+	historyKeep int    // posts kept, for /history; at least historyLen
+	quietSize   int    // above this many members, joins and leaves are not announced; 0: always
+	store       *actor.PID
+	loadTimeout time.Duration
+	logger      *slog.Logger
+	metrics     *Metrics
+	now         func() time.Time
 
 	// Owned by Receive.
 	members   []*roomMember             // the fan-out list
 	index     map[string]int            // member id -> position in members
 	watched   map[pidKey]string         // the key of a member's connection -> member id, for Terminated
 	topic     string                    // empty: none
+	topicNick string                    // who set it; empty: unknown
+	topicAt   int64                     // when, in Unix milliseconds; 0: unknown
 	history   []*messages.MessagePosted // ring of the latest posts, oldest at historyAt
 	historyAt int                       // where the oldest entry is once the ring is full
 	joinsSeen uint64                    // JoinRoom messages handled, reported to the rooms actor
+	loading   bool                      // waiting for the store's RoomLoaded
+	stashed   []any                     // messages that came while loading, in order
 }
 
 // roomMember is one member of a room.
@@ -51,30 +58,67 @@ type roomMember struct {
 	away string // away message, for /who; empty: not away
 }
 
-func newRoom(name string, instance uint64, historyLen, quietSize int, logger *slog.Logger, metrics *Metrics) actor.Producer {
+// roomSettings are what every room of a server shares.
+type roomSettings struct {
+	historyLen  int
+	historyKeep int
+	quietSize   int
+	store       *actor.PID // nil: no store
+	loadTimeout time.Duration
+	logger      *slog.Logger
+	metrics     *Metrics
+}
+
+func newRoom(name string, instance uint64, set roomSettings) actor.Producer {
 	return func() actor.Actor {
 		return &room{
-			name:       name,
-			instance:   instance,
-			historyLen: historyLen,
-			quietSize:  quietSize,
-			logger:     logger,
-			metrics:    metrics,
-			now:        time.Now,
-			index:      make(map[string]int),
-			watched:    make(map[pidKey]string),
+			name:        name,
+			instance:    instance,
+			historyLen:  set.historyLen,
+			historyKeep: max(set.historyKeep, set.historyLen),
+			quietSize:   set.quietSize,
+			store:       set.store,
+			loadTimeout: set.loadTimeout,
+			logger:      set.logger,
+			metrics:     set.metrics,
+			now:         time.Now,
+			index:       make(map[string]int),
+			watched:     make(map[pidKey]string),
 		}
 	}
 }
 
+// Receive handles lifecycle messages and the store's answer at once; every
+// other message waits (in order) until the room has loaded its history and
+// topic from the store.
 func (r *room) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Started:
+		r.handleStarted(ctx)
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
 		// Look at it behind whatever the member sent before it stopped (its
 		// LeaveRoom, with the real reason): system messages overtake user
 		// messages, a message to ourselves does not.
 		ctx.Send(ctx.Self(), &messages.MemberTerminated{Who: refOf(msg.GetWho())})
+	case *messages.RoomLoaded:
+		r.handleLoaded(ctx, msg)
+	case *messages.ReplyTimedOut:
+		r.handleLoadTimedOut(ctx)
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
+	default:
+		if r.loading {
+			r.stashed = append(r.stashed, msg)
+			return
+		}
+		r.handle(ctx, msg)
+	}
+}
+
+// handle handles the room's protocol messages.
+func (r *room) handle(ctx actor.Context, message any) {
+	switch msg := message.(type) {
 	case *messages.MemberTerminated:
 		r.handleMemberTerminated(ctx, msg)
 
@@ -92,8 +136,59 @@ func (r *room) Receive(ctx actor.Context) {
 		r.handleListMembers(ctx, msg)
 	case *messages.SetAway:
 		r.handleSetAway(msg)
-	case *messages.Ping:
-		ctx.Respond(&messages.Pong{})
+	case *messages.GetHistory:
+		r.handleGetHistory(ctx, msg)
+	case *messages.DrainRoom:
+		r.handleDrain(ctx)
+	}
+}
+
+// handleStarted asks the store for the room's history and topic, if there
+// is a store. The room answers nobody until it has them (or the load
+// timeout passes), so that the first joiner sees the conversation as it was.
+func (r *room) handleStarted(ctx actor.Context) {
+	if r.store == nil || r.loading {
+		return
+	}
+	r.loading = true
+	ctx.Send(r.store, &messages.LoadRoom{Room: r.name, Limit: uint32(r.historyKeep), ReplyTo: refOf(ctx.Self())})
+	system, self := ctx.ActorSystem(), ctx.Self()
+	time.AfterFunc(r.loadTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{}) })
+}
+
+// handleLoaded takes the stored history and topic, then handles what waited.
+func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
+	if !r.loading {
+		return // late: the room went on without it
+	}
+	if msg.GetError() != "" {
+		r.logger.Warn("room history not loaded from the store", "room", r.name, "error", msg.GetError(), "queued_posts", len(msg.GetHistory()))
+	}
+	for _, m := range msg.GetHistory() {
+		r.remember(m)
+	}
+	r.topic, r.topicNick, r.topicAt = msg.GetTopic(), msg.GetTopicNick(), msg.GetTopicUnixMillis()
+	r.unstash(ctx)
+	if r.topic != "" {
+		r.report(ctx)
+	}
+}
+
+func (r *room) handleLoadTimedOut(ctx actor.Context) {
+	if !r.loading {
+		return
+	}
+	r.logger.Warn("room history not loaded: the store did not answer in time", "room", r.name, "timeout", r.loadTimeout)
+	r.unstash(ctx)
+}
+
+// unstash ends loading and handles the messages that waited, in order.
+func (r *room) unstash(ctx actor.Context) {
+	r.loading = false
+	stashed := r.stashed
+	r.stashed = nil
+	for _, m := range stashed {
+		r.handle(ctx, m)
 	}
 }
 
@@ -115,8 +210,9 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, msg.GetMemberId())
 		}
 	}
-	ctx.Send(pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, History: r.historyInOrder(),
-		Members: r.newestNicks(msg.GetMemberId(), maxNamesShown), MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
+	ctx.Send(pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt,
+		History: r.latest(r.historyLen), Members: r.newestNicks(msg.GetMemberId(), maxNamesShown),
+		MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
 	r.report(ctx)
 }
 
@@ -169,6 +265,9 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 	}
 	r.metrics.messagesPosted.Inc()
 	r.remember(posted)
+	if r.store != nil {
+		ctx.Send(r.store, posted)
+	}
 	except := m.id
 	if msg.GetAction() {
 		except = ""
@@ -192,8 +291,12 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 	if !ok {
 		return
 	}
-	r.topic = msg.GetTopic()
-	r.broadcast(ctx, &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: r.topic}, "")
+	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli()}
+	r.topic, r.topicNick, r.topicAt = changed.GetTopic(), changed.GetNick(), changed.GetUnixMillis()
+	r.broadcast(ctx, changed, "")
+	if r.store != nil {
+		ctx.Send(r.store, changed)
+	}
 	r.report(ctx)
 }
 
@@ -257,23 +360,49 @@ func (r *room) report(ctx actor.Context) {
 	}
 }
 
+// remember keeps a post in the ring of the latest historyKeep posts.
 func (r *room) remember(m *messages.MessagePosted) {
-	if r.historyLen <= 0 {
+	if r.historyKeep <= 0 {
 		return
 	}
-	if len(r.history) < r.historyLen {
+	if len(r.history) < r.historyKeep {
 		r.history = append(r.history, m)
 		return
 	}
 	r.history[r.historyAt] = m
-	r.historyAt = (r.historyAt + 1) % r.historyLen
+	r.historyAt = (r.historyAt + 1) % r.historyKeep
 }
 
-// historyInOrder returns the history, oldest first.
-func (r *room) historyInOrder() []*messages.MessagePosted {
-	out := make([]*messages.MessagePosted, 0, len(r.history))
-	out = append(out, r.history[r.historyAt:]...)
-	return append(out, r.history[:r.historyAt]...)
+// latest returns the latest n posts (fewer if the room has fewer), oldest
+// first.
+func (r *room) latest(n int) []*messages.MessagePosted {
+	n = min(n, len(r.history))
+	out := make([]*messages.MessagePosted, 0, n)
+	// In posting order the ring is history[historyAt:] then
+	// history[:historyAt]; the latest n are its last n.
+	skip := len(r.history) - n
+	for i := range n {
+		out = append(out, r.history[(r.historyAt+skip+i)%len(r.history)])
+	}
+	return out
+}
+
+// handleGetHistory answers /history with the latest posts, up to what the
+// room keeps.
+func (r *room) handleGetHistory(ctx actor.Context, msg *messages.GetHistory) {
+	var history []*messages.MessagePosted
+	if _, ok := r.index[msg.GetMemberId()]; ok { // only members read it
+		history = r.latest(int(msg.GetLimit()))
+	}
+	reply(ctx, msg.GetReplyTo(), &messages.HistoryShown{Room: r.name, History: history})
+}
+
+// handleDrain answers the rooms actor at shutdown: every post before this
+// message has been handed to the store.
+func (r *room) handleDrain(ctx actor.Context) {
+	if parent := ctx.Parent(); parent != nil {
+		ctx.Send(parent, &messages.RoomDrained{Instance: r.instance})
+	}
 }
 
 // handleListMembers answers with the first members (by nick) that match the

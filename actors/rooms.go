@@ -32,8 +32,7 @@ const maxRoomNameLen = 32
 // stopping.
 type rooms struct {
 	// Static after construction.
-	historyLen int
-	quietSize  int
+	set        roomSettings
 	logger     *slog.Logger
 	metrics    *Metrics
 	middleware []actor.ReceiverMiddleware // for the rooms it spawns (tests only)
@@ -43,6 +42,13 @@ type rooms struct {
 	byInstance map[uint64]*roomEntry // a room's instance number -> entry
 	byPID      map[pidKey]*roomEntry // the key of a room actor -> entry, for Terminated
 	spawns     uint64                // rooms spawned so far: instance numbers, and unique actor names
+	drain      *roomsDrain           // a shutdown's DrainRooms in progress; nil: none
+}
+
+// roomsDrain is a DrainRooms waiting for its rooms.
+type roomsDrain struct {
+	replyTo *messages.ActorRef
+	waiting map[uint64]bool // instances that have not answered DrainRoom
 }
 
 // roomEntry is what the rooms actor knows of one room.
@@ -57,11 +63,11 @@ type roomEntry struct {
 
 // roomsProps returns the props of the rooms actor: a panic in a room resumes
 // it, so that it loses none of its members, topic or history.
-func roomsProps(historyLen, quietSize int, logger *slog.Logger, metrics *Metrics, middleware []actor.ReceiverMiddleware) *actor.Props {
+func roomsProps(set roomSettings, middleware []actor.ReceiverMiddleware) *actor.Props {
+	logger, metrics := set.logger, set.metrics
 	return props(func() actor.Actor {
 		return &rooms{
-			historyLen: historyLen,
-			quietSize:  quietSize,
+			set:        set,
 			logger:     logger,
 			metrics:    metrics,
 			middleware: middleware,
@@ -78,7 +84,7 @@ func (r *rooms) Receive(ctx actor.Context) {
 		r.spawn(ctx, lobbyName)
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
-		r.handleTerminated(msg)
+		r.handleTerminated(ctx, msg)
 
 	case *messages.JoinRoom:
 		r.handleJoin(ctx, msg)
@@ -86,6 +92,10 @@ func (r *rooms) Receive(ctx actor.Context) {
 		r.handleRoomUpdated(ctx, msg)
 	case *messages.ListRooms:
 		r.handleListRooms(ctx, msg)
+	case *messages.DrainRooms:
+		r.handleDrainRooms(ctx, msg)
+	case *messages.RoomDrained:
+		r.drained(ctx, msg.GetInstance())
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}
@@ -112,7 +122,7 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 
 func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	r.spawns++
-	p := props(newRoom(name, r.spawns, r.historyLen, r.quietSize, r.logger, r.metrics), r.middleware)
+	p := props(newRoom(name, r.spawns, r.set), r.middleware)
 	pid, err := ctx.SpawnNamed(p, name+"-"+strconv.FormatUint(r.spawns, 10))
 	if err != nil { // cannot happen: the sequence number makes every name unique
 		panic(fmt.Sprintf("spawn room %s: %v", name, err))
@@ -137,28 +147,60 @@ func (r *rooms) handleRoomUpdated(ctx actor.Context, msg *messages.RoomUpdated) 
 	e.members = msg.GetMembers()
 	e.topic = msg.GetTopic()
 	if e.members == 0 && e.name != lobbyName && msg.GetJoinsSeen() == e.joinsForwarded {
-		r.forget(e)
+		r.forget(ctx, e)
 		ctx.Stop(e.pid)
 		r.logger.Debug("room closed", "room", e.name)
 	}
 }
 
 // handleTerminated forgets a room that stopped for any other reason.
-func (r *rooms) handleTerminated(msg *actor.Terminated) {
+func (r *rooms) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	if e, ok := r.byPID[keyOf(msg.GetWho())]; ok {
-		r.forget(e)
+		r.forget(ctx, e)
 	}
 }
 
-func (r *rooms) forget(e *roomEntry) {
+func (r *rooms) forget(ctx actor.Context, e *roomEntry) {
 	if _, ok := r.byInstance[e.instance]; ok {
 		r.metrics.rooms.Dec()
 	}
+	defer r.drained(ctx, e.instance) // a room that stopped has nothing more to hand over
 	delete(r.byInstance, e.instance)
 	delete(r.byPID, keyOf(e.pid))
 	if r.byName[e.name] == e {
 		delete(r.byName, e.name)
 	}
+}
+
+// handleDrainRooms asks every room to answer once it has handed the store
+// every post in its mailbox; then the store is asked to write everything,
+// and answers the request. It is sent at shutdown, after every connection has
+// stopped, so no post comes after it.
+func (r *rooms) handleDrainRooms(ctx actor.Context, msg *messages.DrainRooms) {
+	r.drain = &roomsDrain{replyTo: msg.GetReplyTo(), waiting: make(map[uint64]bool, len(r.byInstance))}
+	for _, e := range r.byInstance {
+		r.drain.waiting[e.instance] = true
+		ctx.Send(e.pid, &messages.DrainRoom{})
+	}
+	r.drained(ctx, 0)
+}
+
+// drained notes that a room has handed over everything (or stopped), and
+// when every room has, asks the store to write it all.
+func (r *rooms) drained(ctx actor.Context, instance uint64) {
+	if r.drain == nil {
+		return
+	}
+	delete(r.drain.waiting, instance)
+	if len(r.drain.waiting) > 0 {
+		return
+	}
+	if r.set.store != nil {
+		ctx.Send(r.set.store, &messages.FlushStore{ReplyTo: r.drain.replyTo})
+	} else {
+		reply(ctx, r.drain.replyTo, &messages.StoreFlushed{})
+	}
+	r.drain = nil
 }
 
 // handleListRooms answers with the first rooms (by name) that match the

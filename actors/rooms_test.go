@@ -10,7 +10,7 @@ import (
 )
 
 func newTestRooms(t *testing.T, system *actor.ActorSystem) *actor.PID {
-	return supervisedProps(t, system, roomsProps(20, 0, testLogger(), NewMetrics(), faultMiddleware(t)), actor.ResumeDirective)
+	return supervisedProps(t, system, roomsProps(roomSettings{historyLen: 20, logger: testLogger(), metrics: NewMetrics()}, faultMiddleware(t)), actor.ResumeDirective)
 }
 
 func listRooms(t *testing.T, p *probe, rooms *actor.PID) map[string]uint32 {

@@ -59,6 +59,7 @@ type server struct {
 // serverChildren are the PIDs of the server's children.
 type serverChildren struct {
 	registry, rooms, connections *actor.PID
+	store                        *actor.PID // nil: no store
 }
 
 func (s *server) Receive(ctx actor.Context) {
@@ -85,7 +86,13 @@ func (s *server) handleStarted(ctx actor.Context) {
 	s.startedOnce = true
 	c, cfg := s.children, s.cfg
 	c.registry = s.spawn(ctx, props(newRegistry(cfg.Logger, cfg.Metrics), cfg.Middleware), "registry")
-	c.rooms = s.spawn(ctx, roomsProps(cfg.HistoryLen, cfg.QuietRoomSize, cfg.Logger, cfg.Metrics, cfg.Middleware), "rooms")
+	if cfg.Store != nil {
+		c.store = s.spawn(ctx, props(newStoreActor(cfg.Store, cfg.storeConfig(), cfg.Logger, cfg.Metrics), cfg.Middleware), "store")
+	}
+	c.rooms = s.spawn(ctx, roomsProps(roomSettings{
+		historyLen: cfg.HistoryLen, historyKeep: cfg.HistoryMax, quietSize: cfg.QuietRoomSize,
+		store: c.store, loadTimeout: roomLoadTimeout(cfg), logger: cfg.Logger, metrics: cfg.Metrics,
+	}, cfg.Middleware), "rooms")
 	s.env.registry, s.env.rooms = c.registry, c.rooms
 	c.connections = s.spawn(ctx, connectionsProps(connectionsDeps{
 		env: s.env, table: s.table, node: s.node, middleware: cfg.Middleware,
@@ -99,6 +106,11 @@ func (s *server) handleStarted(ctx actor.Context) {
 	})
 	close(s.started)
 }
+
+// roomLoadTimeout is how long a new room waits for its history before it
+// goes on without: half the request timeout, so that its first joiner is
+// answered before giving up on it.
+func roomLoadTimeout(cfg Config) time.Duration { return cfg.RequestTimeout / 2 }
 
 // spawn starts a child; a failure is a bug (every name is spawned once).
 func (s *server) spawn(ctx actor.Context, p *actor.Props, name string) *actor.PID {
@@ -215,7 +227,7 @@ func Start(ln net.Listener, cfg Config) *Server {
 	cfg.Metrics.served.Store(s.table)
 	s.motd.Store(motdLines(cfg.MOTD))
 	started := make(chan struct{})
-	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(), motd: s.motd}
+	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
 	p := props(func() actor.Actor {
 		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, children: s.children,
 			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
@@ -337,6 +349,17 @@ func (s *Server) Connections() *actor.PID { return s.children.connections }
 // OpenSockets returns how many client sockets are open.
 func (s *Server) OpenSockets() int { return s.table.Count() }
 
+// flushStore waits, until the deadline, for every post the rooms handled to
+// be written to the store. A store that is down loses what it still holds;
+// the store actor logs how much when it stops.
+func (s *Server) flushStore(deadline time.Time) {
+	flushed := actor.NewFuture(s.system, max(time.Until(deadline), time.Millisecond))
+	s.system.Root.Send(s.children.rooms, &messages.DrainRooms{ReplyTo: refOf(flushed.PID())})
+	if _, err := flushed.Result(); err != nil {
+		s.cfg.Logger.Warn("store: not everything was written before the shutdown deadline", "error", err)
+	}
+}
+
 // ErrShutdownTimeout reports that shutdown passed its deadline: actors that
 // did not stop were abandoned, and the sockets left were closed without a
 // goodbye. chatd exits non-zero for it.
@@ -368,6 +391,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.system.Root.Send(s.pid, &messages.Shutdown{Notice: shutdownNotice, ReplyTo: refOf(drained.PID())})
 	_, err := drained.Result()
 	actorsInTime := err == nil
+
+	// 2b. Every room hands the store what it has, and the store writes it.
+	if s.children.store != nil && actorsInTime {
+		s.flushStore(deadline)
+	}
 
 	// 3. Stop the server actor and with it every actor left.
 	s.system.Root.Stop(s.pid)

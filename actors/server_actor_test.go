@@ -38,7 +38,7 @@ func newServerActor(t *testing.T) *serverActor {
 	sa := &serverActor{system: system, ln: ln, children: &serverChildren{}, stopped: make(chan struct{}),
 		table: netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})}
 	started := make(chan struct{})
-	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: cfg.Logger, metrics: cfg.Metrics, commands: newCommandSet(), motd: &atomic.Pointer[[]string]{}}
+	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: cfg.Logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: &atomic.Pointer[[]string]{}}
 	sa.pid, err = system.Root.SpawnNamed(props(func() actor.Actor {
 		return &server{cfg: cfg, node: "n1", env: env, table: sa.table, listener: ln, children: sa.children,
 			started: started, stopped: sa.stopped, acceptDone: make(chan struct{})}

@@ -234,7 +234,7 @@ func TestServerHelpAndUnknownCommand(t *testing.T) {
 	c, _ := s.dial()
 	c.send("/help")
 	c.expectPrefix("*** Commands")
-	for range newCommandSet().list {
+	for range newCommandSet(DefaultConfig().connectionConfig()).list {
 		c.expectPrefix("***   /")
 	}
 	c.send("/dance wildly")

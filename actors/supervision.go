@@ -49,6 +49,8 @@ func actorKind(id string) string {
 		return "rooms"
 	case id == "server/registry":
 		return "registry"
+	case id == "server/store":
+		return "store"
 	case id == "server/connections":
 		return "connections"
 	case id == "server":

@@ -115,9 +115,12 @@ type RoomJoined struct {
 	// How many members the room has, the joiner included.
 	MemberCount uint32 `protobuf:"varint,5,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// The room actor, where the member sends what it has for the room.
-	RoomRef       *ActorRef `protobuf:"bytes,6,opt,name=room_ref,json=roomRef,proto3" json:"room_ref,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RoomRef *ActorRef `protobuf:"bytes,6,opt,name=room_ref,json=roomRef,proto3" json:"room_ref,omitempty"`
+	// Who set the topic and when (Unix milliseconds); empty and 0 when unknown.
+	TopicNick       string `protobuf:"bytes,7,opt,name=topic_nick,json=topicNick,proto3" json:"topic_nick,omitempty"`
+	TopicUnixMillis int64  `protobuf:"varint,8,opt,name=topic_unix_millis,json=topicUnixMillis,proto3" json:"topic_unix_millis,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RoomJoined) Reset() {
@@ -190,6 +193,20 @@ func (x *RoomJoined) GetRoomRef() *ActorRef {
 		return x.RoomRef
 	}
 	return nil
+}
+
+func (x *RoomJoined) GetTopicNick() string {
+	if x != nil {
+		return x.TopicNick
+	}
+	return ""
+}
+
+func (x *RoomJoined) GetTopicUnixMillis() int64 {
+	if x != nil {
+		return x.TopicUnixMillis
+	}
+	return 0
 }
 
 // LeaveRoom removes a member from the room. For a move to another room
@@ -750,12 +767,15 @@ func (x *SetTopic) GetTopic() string {
 	return ""
 }
 
-// TopicChanged tells every member about a new topic.
+// TopicChanged tells every member about a new topic, and the store actor
+// what to keep. An empty topic is a cleared one.
 type TopicChanged struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Nick          string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
-	Topic         string                 `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Room  string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Nick  string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
+	Topic string                 `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
+	// When the room received it, in Unix milliseconds.
+	UnixMillis    int64 `protobuf:"varint,4,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -809,6 +829,13 @@ func (x *TopicChanged) GetTopic() string {
 		return x.Topic
 	}
 	return ""
+}
+
+func (x *TopicChanged) GetUnixMillis() int64 {
+	if x != nil {
+		return x.UnixMillis
+	}
+	return 0
 }
 
 // ListMembers asks a room for its members; it answers reply_to MemberList.
@@ -1257,6 +1284,252 @@ func (x *RoomList) GetMatched() uint32 {
 	return 0
 }
 
+// GetHistory asks a member's room for its latest posts; it answers reply_to
+// HistoryShown.
+type GetHistory struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// At most this many posts; the room caps it at what it keeps.
+	Limit         uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHistory) Reset() {
+	*x = GetHistory{}
+	mi := &file_chat_v1_room_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHistory) ProtoMessage() {}
+
+func (x *GetHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHistory.ProtoReflect.Descriptor instead.
+func (*GetHistory) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetHistory) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GetHistory) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *GetHistory) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// HistoryShown answers GetHistory: the room's latest posts, oldest first.
+type HistoryShown struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	History       []*MessagePosted       `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryShown) Reset() {
+	*x = HistoryShown{}
+	mi := &file_chat_v1_room_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryShown) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryShown) ProtoMessage() {}
+
+func (x *HistoryShown) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryShown.ProtoReflect.Descriptor instead.
+func (*HistoryShown) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *HistoryShown) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *HistoryShown) GetHistory() []*MessagePosted {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// DrainRooms asks the rooms actor, at shutdown once every connection has
+// stopped, to have every room hand what it has to the store, then the store
+// write it all; the store actor answers reply_to StoreFlushed.
+type DrainRooms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,1,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainRooms) Reset() {
+	*x = DrainRooms{}
+	mi := &file_chat_v1_room_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainRooms) ProtoMessage() {}
+
+func (x *DrainRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainRooms.ProtoReflect.Descriptor instead.
+func (*DrainRooms) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DrainRooms) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// DrainRoom asks a room to answer its parent RoomDrained, behind every post
+// already in its mailbox (and so behind everything it sent the store).
+type DrainRoom struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainRoom) Reset() {
+	*x = DrainRoom{}
+	mi := &file_chat_v1_room_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainRoom) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainRoom) ProtoMessage() {}
+
+func (x *DrainRoom) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainRoom.ProtoReflect.Descriptor instead.
+func (*DrainRoom) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{22}
+}
+
+// RoomDrained answers DrainRoom.
+type RoomDrained struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      uint64                 `protobuf:"varint,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomDrained) Reset() {
+	*x = RoomDrained{}
+	mi := &file_chat_v1_room_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomDrained) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomDrained) ProtoMessage() {}
+
+func (x *RoomDrained) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomDrained.ProtoReflect.Descriptor instead.
+func (*RoomDrained) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RoomDrained) GetInstance() uint64 {
+	if x != nil {
+		return x.Instance
+	}
+	return 0
+}
+
 var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
@@ -1267,7 +1540,7 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x1b\n" +
 	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04away\x18\x04 \x01(\tR\x04away\x12,\n" +
-	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xd3\x01\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x9e\x02\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -1275,7 +1548,10 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\ahistory\x18\x03 \x03(\v2\x16.chat.v1.MessagePostedR\ahistory\x12\x18\n" +
 	"\amembers\x18\x04 \x03(\tR\amembers\x12!\n" +
 	"\fmember_count\x18\x05 \x01(\rR\vmemberCount\x12,\n" +
-	"\broom_ref\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\aroomRef\"\x9e\x01\n" +
+	"\broom_ref\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\aroomRef\x12\x1d\n" +
+	"\n" +
+	"topic_nick\x18\a \x01(\tR\ttopicNick\x12*\n" +
+	"\x11topic_unix_millis\x18\b \x01(\x03R\x0ftopicUnixMillis\"\x9e\x01\n" +
 	"\tLeaveRoom\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
@@ -1313,11 +1589,13 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\bnew_nick\x18\x03 \x01(\tR\anewNick\"=\n" +
 	"\bSetTopic\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
-	"\x05topic\x18\x02 \x01(\tR\x05topic\"L\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\"m\n" +
 	"\fTopicChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x14\n" +
-	"\x05topic\x18\x03 \x01(\tR\x05topic\"k\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x1f\n" +
+	"\vunix_millis\x18\x04 \x01(\x03R\n" +
+	"unixMillis\"k\n" +
 	"\vListMembers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
@@ -1348,7 +1626,21 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\bRoomList\x12'\n" +
 	"\x05rooms\x18\x01 \x03(\v2\x11.chat.v1.RoomInfoR\x05rooms\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +
-	"\amatched\x18\x03 \x01(\rR\amatchedB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\amatched\x18\x03 \x01(\rR\amatched\"m\n" +
+	"\n" +
+	"GetHistory\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"T\n" +
+	"\fHistoryShown\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x120\n" +
+	"\ahistory\x18\x02 \x03(\v2\x16.chat.v1.MessagePostedR\ahistory\":\n" +
+	"\n" +
+	"DrainRooms\x12,\n" +
+	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\v\n" +
+	"\tDrainRoom\")\n" +
+	"\vRoomDrained\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\x04R\binstanceB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_room_proto_rawDescOnce sync.Once
@@ -1362,7 +1654,7 @@ func file_chat_v1_room_proto_rawDescGZIP() []byte {
 	return file_chat_v1_room_proto_rawDescData
 }
 
-var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_chat_v1_room_proto_goTypes = []any{
 	(*JoinRoom)(nil),         // 0: chat.v1.JoinRoom
 	(*RoomJoined)(nil),       // 1: chat.v1.RoomJoined
@@ -1383,27 +1675,35 @@ var file_chat_v1_room_proto_goTypes = []any{
 	(*ListRooms)(nil),        // 16: chat.v1.ListRooms
 	(*RoomInfo)(nil),         // 17: chat.v1.RoomInfo
 	(*RoomList)(nil),         // 18: chat.v1.RoomList
-	(*ActorRef)(nil),         // 19: chat.v1.ActorRef
-	(LeaveReason)(0),         // 20: chat.v1.LeaveReason
-	(*UserInfo)(nil),         // 21: chat.v1.UserInfo
+	(*GetHistory)(nil),       // 19: chat.v1.GetHistory
+	(*HistoryShown)(nil),     // 20: chat.v1.HistoryShown
+	(*DrainRooms)(nil),       // 21: chat.v1.DrainRooms
+	(*DrainRoom)(nil),        // 22: chat.v1.DrainRoom
+	(*RoomDrained)(nil),      // 23: chat.v1.RoomDrained
+	(*ActorRef)(nil),         // 24: chat.v1.ActorRef
+	(LeaveReason)(0),         // 25: chat.v1.LeaveReason
+	(*UserInfo)(nil),         // 26: chat.v1.UserInfo
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
-	19, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
+	24, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
 	5,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
-	19, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
-	20, // 3: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
-	19, // 4: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
-	20, // 5: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	19, // 6: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
-	21, // 7: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
-	19, // 8: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
-	19, // 9: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
+	24, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
+	25, // 3: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
+	24, // 4: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
+	25, // 5: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
+	24, // 6: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
+	26, // 7: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	24, // 8: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
+	24, // 9: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
 	17, // 10: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	24, // 11: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
+	5,  // 12: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
+	24, // 13: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_room_proto_init() }
@@ -1419,7 +1719,7 @@ func file_chat_v1_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_room_proto_rawDesc), len(file_chat_v1_room_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

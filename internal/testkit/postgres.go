@@ -20,12 +20,12 @@ import (
 // loopback port, with trust authentication. Stop and Start let a test take
 // it away and bring it back on the same port with the same data.
 type Postgres struct {
-	t       testing.TB
-	bin     string // directory of initdb, postgres
-	dir     string // data directory
-	port    int
-	cred    *syscall.Credential // run as this user (root cannot run PostgreSQL)
-	proc    *Process
+	t    testing.TB
+	bin  string // directory of initdb, postgres
+	dir  string // data directory
+	port int
+	cred *syscall.Credential // run as this user (root cannot run PostgreSQL)
+	proc *Process
 }
 
 // StartPostgres starts a PostgreSQL server for the test, stopped when the

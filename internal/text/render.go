@@ -23,6 +23,7 @@ const (
 	NoticePrefix  = "*** "
 	ErrorPrefix   = "!!! "
 	historyFormat = "15:04:05Z"
+	historyDated  = "2006-01-02 15:04:05Z"
 	ByeLine       = "bye...\r\n"
 	crlf          = "\r\n"
 )
@@ -52,10 +53,16 @@ func AppendPosted(dst []byte, m *messages.MessagePosted) []byte {
 }
 
 // AppendHistory renders a message replayed from a room's history, marked so
-// that it is not mistaken for new chat.
-func AppendHistory(dst []byte, m *messages.MessagePosted) []byte {
+// that it is not mistaken for new chat. Its time is in UTC, with the date
+// when it is not of now's (UTC) day: history outlives restarts.
+func AppendHistory(dst []byte, m *messages.MessagePosted, now time.Time) []byte {
 	dst = append(dst, "[history "...)
-	dst = time.UnixMilli(m.GetUnixMillis()).UTC().AppendFormat(dst, historyFormat)
+	at, now := time.UnixMilli(m.GetUnixMillis()).UTC(), now.UTC()
+	layout := historyFormat
+	if ay, am, ad := at.Date(); ay != now.Year() || am != now.Month() || ad != now.Day() {
+		layout = historyDated
+	}
+	dst = at.AppendFormat(dst, layout)
 	dst = append(dst, "] "...)
 	return AppendPosted(dst, m)
 }

@@ -1,0 +1,30 @@
+package text
+
+import (
+	"testing"
+	"time"
+
+	"github.com/actorchat/actorchat/messages"
+)
+
+func TestAppendHistory(t *testing.T) {
+	at := time.Date(2026, 11, 27, 7, 31, 5, 0, time.UTC)
+	chat := &messages.MessagePosted{Nick: "alice", Text: "hi", UnixMillis: at.UnixMilli()}
+	action := &messages.MessagePosted{Nick: "bob", Text: "waves", Action: true, UnixMillis: at.UnixMilli()}
+	for _, tc := range []struct {
+		m    *messages.MessagePosted
+		now  time.Time
+		want string
+	}{
+		{chat, at.Add(time.Hour), "[history 07:31:05Z] <alice> hi\r\n"},
+		{action, at.Add(time.Hour), "[history 07:31:05Z] * bob waves\r\n"},
+		// Another day (in UTC, whatever the server's zone): the date too.
+		{chat, at.Add(17 * time.Hour), "[history 2026-11-27 07:31:05Z] <alice> hi\r\n"},
+		{chat, at.Add(time.Hour).In(time.FixedZone("UTC+20", 20*3600)), "[history 07:31:05Z] <alice> hi\r\n"},
+		{chat, at.AddDate(-1, 0, 0), "[history 2026-11-27 07:31:05Z] <alice> hi\r\n"},
+	} {
+		if got := string(AppendHistory(nil, tc.m, tc.now)); got != tc.want {
+			t.Errorf("at %v: got %q, want %q", tc.now, got, tc.want)
+		}
+	}
+}
