@@ -325,6 +325,15 @@ func (s *Server) Ping(timeout time.Duration) error {
 	return nil
 }
 
+// StoreHealth returns why the store's writes fail (posts are queued and
+// retried meanwhile), or nil while they succeed or there is no store.
+func (s *Server) StoreHealth() error {
+	if d := s.cfg.Metrics.storeDown.Load(); d != nil {
+		return fmt.Errorf("the store is down since %s (posts are delivered, and queued for it): %s", d.since.UTC().Format(time.RFC3339), d.err)
+	}
+	return nil
+}
+
 // Addr returns the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 

@@ -19,10 +19,15 @@ import (
 
 	"github.com/actorchat/actorchat/actors"
 	"github.com/actorchat/actorchat/internal/netio"
+	"github.com/actorchat/actorchat/internal/store"
 )
 
 // healthTimeout bounds how long /healthz waits for the actors to answer.
 const healthTimeout = time.Second
+
+// storeOpenTimeout bounds connecting to the store and migrating it at
+// start-up.
+const storeOpenTimeout = 30 * time.Second
 
 // adminShutdownTimeout bounds the admin endpoint's own shutdown.
 const adminShutdownTimeout = time.Second
@@ -33,6 +38,7 @@ type app struct {
 	cfg    config
 	logger *slog.Logger
 	srv    *actors.Server
+	store  *store.DB      // nil: memory only
 	admin  *http.Server   // nil: no admin endpoint
 	adminL net.Listener   // the admin endpoint's listener
 	wg     sync.WaitGroup // the admin server and the watchdog
@@ -42,7 +48,7 @@ type app struct {
 // start opens the listener (systemd's, if it passed one), reads the message
 // of the day, starts the server and the admin endpoint, and tells systemd
 // that chatd is ready. Its errors say what, where and why in one line.
-func start(cfg config, logger *slog.Logger) (*app, error) {
+func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool)) (*app, error) {
 	motd, err := readMOTD(cfg.motdPath)
 	if err != nil {
 		return nil, err
@@ -62,9 +68,26 @@ func start(cfg config, logger *slog.Logger) (*app, error) {
 		}
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	db, where, err := openStore(ctx, cfg.storage, lookupEnv)
+	cancel()
+	if err != nil {
+		ln.Close()
+		if adminL != nil {
+			adminL.Close()
+		}
+		return nil, err
+	}
+	if db != nil {
+		cfg.server.Store = db
+		logger.Info("store opened", "kind", db.Kind(), "at", where, "flush", cfg.server.StoreFlushInterval,
+			"retention", ageValue{&cfg.server.Retention.MaxAge}.String(), "retention_posts", cfg.server.Retention.PerRoom)
+	} else {
+		logger.Warn("no store: " + where)
+	}
 
 	cfg.server.Middleware = append(cfg.server.Middleware, faultMiddleware(logger)...)
-	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), adminL: adminL, stopWD: make(chan struct{})}
+	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), store: db, adminL: adminL, stopWD: make(chan struct{})}
 	if adminL != nil {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		a.wg.Go(func() {
@@ -167,6 +190,9 @@ func (a *app) shutdown() error {
 		cancel()
 	}
 	a.wg.Wait()
+	if a.store != nil {
+		_ = a.store.Close()
+	}
 	return err
 }
 
@@ -215,6 +241,12 @@ func (a *app) adminHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := a.srv.Ping(healthTimeout); err != nil {
 			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		// A store that is down degrades chatd but does not stop the chat:
+		// 200, so that nobody restarts chatd for it, with the reason.
+		if err := a.srv.StoreHealth(); err != nil {
+			fmt.Fprintln(w, "degraded: "+err.Error())
 			return
 		}
 		fmt.Fprintln(w, "ok")

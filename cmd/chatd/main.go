@@ -53,6 +53,7 @@ type config struct {
 	logLevel  slog.Level
 	logFormat string
 	knownEnv  []string // the CHATD_ variable of every flag
+	storage   storageConfig
 	server    actors.Config
 }
 
@@ -62,6 +63,9 @@ func main() {
 
 // realMain is main without the process: it returns the exit code.
 func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "backup" {
+		return runBackup(args[1:], lookupEnv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, lookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -82,7 +86,7 @@ func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	a, err := start(cfg, logger)
+	a, err := start(cfg, logger, lookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatd: %v\n", err)
 		return exitRuntime
@@ -117,6 +121,14 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
 	fs.IntVar(&cfg.server.HistoryLen, "history", def.HistoryLen, "messages a room replays to a user who joins (0: none)")
+	fs.IntVar(&cfg.server.HistoryMax, "history-max", def.HistoryMax, "posts a room keeps in memory for /history N (N at most this)")
+	fs.StringVar(&cfg.storage.store, "store", storeEmbedded, "where history and topics are kept: sqlite (a file in -data), a postgres://user:password@host/db URL (shared by cluster nodes), or none (memory only)")
+	fs.StringVar(&cfg.storage.data, "data", "", "directory of the sqlite store, created readable by its owner only (default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/chatd or ~/.local/state/chatd)")
+	fs.DurationVar(&cfg.server.StoreFlushInterval, "store-flush", def.StoreFlushInterval, "posts are written to the store within this; after a crash (SIGKILL) at most the posts of this last interval are lost")
+	fs.IntVar(&cfg.server.StoreQueue, "store-queue", def.StoreQueue, "posts and topics waiting for the store at most; while the store is down, more are delivered but not stored")
+	fs.DurationVar(&cfg.server.StoreTimeout, "store-timeout", def.StoreTimeout, "longest one call to the store may take before it counts as failed (and is retried)")
+	fs.Var(ageValue{&cfg.server.Retention.MaxAge}, "retention", "delete stored posts older than this, e.g. 30d or 720h (0: keep them)")
+	fs.IntVar(&cfg.server.Retention.PerRoom, "retention-posts", 0, "keep at most this many stored posts per room, the newest (0: no limit)")
 	fs.IntVar(&cfg.server.QuietRoomSize, "quiet-room-size", def.QuietRoomSize, "rooms with more members than this do not announce joins and leaves (0: always announce)")
 	fs.IntVar(&cfg.server.MaxLineBytes, "max-line", def.MaxLineBytes, "longest input line in bytes; longer lines are refused")
 	fs.IntVar(&cfg.server.OutboxBytes, "outbox", def.OutboxBytes, "bytes queued for one client before it is disconnected as a slow consumer")
@@ -262,6 +274,10 @@ Every flag can also be set with the environment variable CHATD_<FLAG>
 the command line wins. SIGINT/SIGTERM shut down gracefully; SIGHUP reloads
 the message of the day.
 
+Room posts and topics are kept in the store (-store, -data) across restarts;
+private messages never are. chatd backup -o FILE copies the sqlite store
+while chatd runs (chatd backup -help).
+
 Flags:
 `)
 	fs.SetOutput(w)
@@ -276,6 +292,16 @@ func validate(cfg config) error {
 		return fmt.Errorf("-shutdown-timeout must be positive, got %v", s.ShutdownTimeout)
 	case s.HistoryLen < 0:
 		return fmt.Errorf("-history must be 0 or more, got %d", s.HistoryLen)
+	case s.HistoryMax < 1 || s.HistoryMax < s.HistoryLen || s.HistoryMax > 10000:
+		return fmt.Errorf("-history-max must be from -history (%d) to 10000, got %d", s.HistoryLen, s.HistoryMax)
+	case s.StoreFlushInterval < time.Millisecond:
+		return fmt.Errorf("-store-flush must be at least 1ms, got %v", s.StoreFlushInterval)
+	case s.StoreQueue < 1:
+		return fmt.Errorf("-store-queue must be at least 1, got %d", s.StoreQueue)
+	case s.StoreTimeout < 10*time.Millisecond:
+		return fmt.Errorf("-store-timeout must be at least 10ms, got %v", s.StoreTimeout)
+	case s.Retention.PerRoom < 0:
+		return fmt.Errorf("-retention-posts must be 0 or more, got %d", s.Retention.PerRoom)
 	case s.QuietRoomSize < 0:
 		return fmt.Errorf("-quiet-room-size must be 0 or more, got %d", s.QuietRoomSize)
 	case s.MaxLineBytes < 16:
@@ -306,6 +332,9 @@ func validate(cfg config) error {
 		return fmt.Errorf("-send-buffer must be 0 or more, got %d", s.SendBuffer)
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return fmt.Errorf("-log-format must be text or json, got %q", cfg.logFormat)
+	}
+	if err := validStore(cfg.storage.store); err != nil {
+		return err
 	}
 	if err := checkAddr("listen", cfg.listen); err != nil {
 		return err

@@ -45,6 +45,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	chatdBin, chatdFaultsBin = filepath.Join(dir, "chatd"), filepath.Join(dir, "chatd-faults")
+	// A chatd a test starts without -data or CHATD_DATA keeps its store
+	// here, not in the home directory. Tests give each chatd a store of its
+	// own, so that no test sees another's history.
+	if err := os.Setenv("XDG_STATE_HOME", dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	for _, build := range [][]string{{"-o", chatdBin}, {"-tags", "chatdfaults", "-o", chatdFaultsBin}} {
 		if out, err := exec.Command("go", append(append([]string{"build"}, build...), ".")...).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build chatd %v: %v\n%s", build, err, out)
@@ -125,7 +132,7 @@ func runChatd(t *testing.T, env []string, args ...string) (int, string, string) 
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chatdBin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "CHATD_DATA="+t.TempDir()), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -277,7 +284,7 @@ func (n *notifySocket) waitPing(t *testing.T) {
 
 func testConfig(t *testing.T, args ...string) config {
 	t.Helper()
-	cfg, err := parseConfig(append([]string{"-listen", "127.0.0.1:0"}, args...), noEnv, io.Discard)
+	cfg, err := parseConfig(append([]string{"-listen", "127.0.0.1:0", "-data", t.TempDir()}, args...), noEnv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +325,7 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 func TestSystemdNotifications(t *testing.T) {
 	n := newNotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "100000") // 100ms
-	a, err := start(testConfig(t), slog.New(slog.DiscardHandler))
+	a, err := start(testConfig(t), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +360,7 @@ func TestSystemdNotifications(t *testing.T) {
 func TestWatchdogNeedsLiveActors(t *testing.T) {
 	n := newNotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "200000") // 200ms: a ping every 100ms
-	a, err := start(testConfig(t), slog.New(slog.DiscardHandler))
+	a, err := start(testConfig(t), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,6 +419,7 @@ func TestSocketActivation(t *testing.T) {
 	// execs chatd, which keeps it.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -listen 127.0.0.1:1`, chatdBin)
 	cmd.ExtraFiles = []*os.File{f}
+	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())
 	p := testkit.StartCmd(t, cmd)
 	stderr := p.Stderr
 	defer func() {
@@ -437,7 +445,7 @@ func TestSocketActivation(t *testing.T) {
 // /healthz and /readyz through start and shutdown.
 func TestAdminEndpoint(t *testing.T) {
 	cfg := testConfig(t, "-admin", "127.0.0.1:0", "-flood-rate", "0")
-	a, err := start(cfg, slog.New(slog.DiscardHandler))
+	a, err := start(cfg, slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +548,7 @@ func TestUnknownEnv(t *testing.T) {
 // TestHealthzDuringShutdown: once shutdown begins /healthz says so in words,
 // not with a framework error.
 func TestHealthzDuringShutdown(t *testing.T) {
-	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler))
+	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,7 +570,7 @@ func TestHealthzDuringShutdown(t *testing.T) {
 }
 
 func TestReadyzDuringShutdown(t *testing.T) {
-	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler))
+	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +610,7 @@ func TestReloadMOTD(t *testing.T) {
 	if err := os.WriteFile(path, []byte("Be nice.\nNo \x1b[31mcolours\x1b[0m.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := start(testConfig(t, "-motd", path), slog.New(slog.DiscardHandler))
+	a, err := start(testConfig(t, "-motd", path), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

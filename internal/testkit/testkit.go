@@ -82,11 +82,13 @@ type Process struct {
 }
 
 // Start runs bin with args and extra environment; the process is killed
-// when the test ends if it is still running.
+// when the test ends if it is still running. A chatd keeps its store in a
+// directory of the test's own (CHATD_DATA), unless env or args say
+// otherwise.
 func Start(t testing.TB, bin string, env []string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cmd.Environ(), env...)
+	cmd.Env = append(append(cmd.Environ(), "CHATD_DATA="+t.TempDir()), env...)
 	return StartCmd(t, cmd)
 }
 

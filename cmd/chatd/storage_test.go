@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actorchat/actorchat/internal/store"
+	"github.com/actorchat/actorchat/internal/testkit"
+)
+
+// historyLine matches a replayed post: "[history 07:31:05Z] <nick> text".
+var historyLine = regexp.MustCompile(`^\[history (?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\dZ\] (.*)$`)
+
+// joinDev dials chatd, joins room dev and returns the client, its nick and
+// the lines that followed the join notice (the topic and the history).
+func joinDev(t *testing.T, addr string) (*testkit.Client, string, []string) {
+	t.Helper()
+	c := testkit.Dial(t, addr)
+	nick := ""
+	for {
+		l := c.Line()
+		if rest, ok := strings.CutPrefix(l, "*** You are guest"); ok {
+			nick = "guest" + strings.TrimSuffix(strings.Fields(rest)[0], ".")
+		}
+		if strings.HasPrefix(l, "*** You are in room lobby") {
+			break
+		}
+	}
+	c.Send("/join dev")
+	for !strings.HasPrefix(c.Line(), "*** You are in room dev") {
+	}
+	c.Send("/whois nobody-at-all") // a marker: its answer ends what the join showed
+	var lines []string
+	for {
+		l := c.Line()
+		if l == "!!! no such nick: nobody-at-all" {
+			return c, nick, lines
+		}
+		lines = append(lines, l)
+	}
+}
+
+// historyOf returns the posts in lines, without their times.
+func historyOf(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if m := historyLine.FindStringSubmatch(l); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+func posts(nick string, from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("<%s> post %d", nick, i))
+	}
+	return out
+}
+
+// say posts lines post from..to-1 as c, then waits until they have been
+// handled (the answer of a later command comes after them).
+func say(t *testing.T, c *testkit.Client, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		c.Send(fmt.Sprintf("post %d", i))
+	}
+	c.Send("/me is done")
+	for !strings.HasSuffix(c.Line(), " is done") {
+	}
+}
+
+// aliceInDev starts chatd with a store in data and the given flush
+// interval, and has alice join room dev. It returns chatd, its address and
+// its arguments (to start it again), and alice.
+func aliceInDev(t *testing.T, data, flush string) (*testkit.Process, string, []string, *testkit.Client) {
+	t.Helper()
+	addr := testkit.FreeAddr(t)
+	args := []string{"-listen", addr, "-data", data, "-history", "30", "-flood-rate", "0", "-store-flush", flush}
+	p := testkit.Start(t, chatdBin, nil, args...)
+	a, nickA, _ := joinDev(t, addr)
+	a.Send("/nick alice")
+	a.SkipUntil("*** " + nickA + " is now known as alice")
+	return p, addr, args, a
+}
+
+func TestProcessHistorySurvivesSIGTERM(t *testing.T) {
+	data := t.TempDir()
+	p, addr, args, a := aliceInDev(t, data, "1h")
+	a.Send("/topic kept across restarts")
+	a.SkipUntil("*** alice set the topic: kept across restarts")
+	// With an hour's flush interval nothing is written before the
+	// shutdown: it is the shutdown's flush that keeps them.
+	say(t, a, 0, 25)
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.Wait(t); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, p.Stderr)
+	}
+
+	testkit.Start(t, chatdBin, nil, args...)
+	_, _, lines := joinDev(t, addr)
+	if len(lines) == 0 || lines[0] != "*** Topic: kept across restarts" {
+		t.Fatalf("after the restart the join showed %q", lines)
+	}
+	want := append(posts("alice", 0, 25), "* alice is done")
+	if got := historyOf(lines); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("history after SIGTERM and restart:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestProcessHistorySurvivesSIGKILL(t *testing.T) {
+	data := t.TempDir()
+	p, addr, args, a := aliceInDev(t, data, "50ms")
+	say(t, a, 0, 20)
+	// Wait until the flush interval has passed and the posts are written
+	// (read from the database file, as a backup would), then kill.
+	start := time.Now()
+	testkit.Eventually(t, "the posts written", func() bool { return len(storedPosts(t, data, "dev")) == 21 })
+	t.Logf("written %v after they were posted (flush interval 50ms)", time.Since(start))
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.Wait(t)
+
+	testkit.Start(t, chatdBin, nil, args...)
+	_, _, lines := joinDev(t, addr)
+	want := append(posts("alice", 0, 20), "* alice is done")
+	if got := historyOf(lines); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("history after SIGKILL and restart:\n got %q\nwant %q", got, want)
+	}
+}
+
+// storedPosts reads a room's posts from the sqlite store in data, as
+// another process (chatd backup, say) would while chatd runs.
+func storedPosts(t *testing.T, data, room string) []string {
+	t.Helper()
+	db, err := store.OpenSQLite(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.LoadRoom(context.Background(), room, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range r.History {
+		out = append(out, p.Text)
+	}
+	return out
+}
+
+func TestProcessBackupWhileRunning(t *testing.T) {
+	data := t.TempDir()
+	addr := testkit.FreeAddr(t)
+	testkit.Start(t, chatdBin, nil, "-listen", addr, "-data", data, "-flood-rate", "0", "-store-flush", "10ms")
+	a, nickA, _ := joinDev(t, addr)
+	say(t, a, 0, 5)
+	testkit.Eventually(t, "the posts written", func() bool { return len(storedPosts(t, data, "dev")) == 6 })
+
+	out := filepath.Join(t.TempDir(), "copy", store.DatabaseFile)
+	if err := os.Mkdir(filepath.Dir(out), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runChatd(t, nil, "backup", "-data", data, "-o", out)
+	if code != exitOK {
+		t.Fatalf("backup: exit %d, %s%s", code, stdout, stderr)
+	}
+	if got := storedPosts(t, filepath.Dir(out), "dev"); len(got) != 6 || got[0] != "post 0" {
+		t.Fatalf("the backup holds %q", got)
+	}
+	// The chat goes on while and after the copy is taken.
+	a.Send("after the backup")
+	a.Send("/me checks")
+	a.SkipUntil("* " + nickA + " checks")
+}
+
+func TestProcessStoreErrors(t *testing.T) {
+	// A schema newer than this chatd knows: one line, exit 1.
+	data := t.TempDir()
+	db, err := store.OpenSQLite(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	raw, err := sql.Open("sqlite", filepath.Join(data, store.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO chatd_schema (version, applied_at) VALUES (?, 0)`, store.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	code, _, stderr := runChatd(t, nil, "-listen", "127.0.0.1:0", "-data", data)
+	want := fmt.Sprintf("the database's schema is newer than this chatd knows: it is version %d, this chatd knows up to %d", store.SchemaVersion()+1, store.SchemaVersion())
+	if code != exitRuntime || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, want) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+
+	// A data directory that cannot be made.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runChatd(t, nil, "-listen", "127.0.0.1:0", "-data", filepath.Join(file, "sub"))
+	if code != exitRuntime || !strings.HasPrefix(stderr, "chatd: store in ") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+
+	// A bad -store, and a password never shown.
+	code, _, stderr = runChatd(t, nil, "-store", "mysql://root:secret@db/chat")
+	if code != exitUsage || strings.Contains(stderr, "secret") || !strings.Contains(stderr, "-store must be sqlite, none or a postgres:// URL") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runChatd(t, nil, "-listen", "127.0.0.1:0", "-store", "postgres://chatd:secret@127.0.0.1:1/chat?connect_timeout=2")
+	if code != exitRuntime || strings.Contains(stderr, "secret") || !strings.Contains(stderr, "chatd: store postgres://chatd:xxxxx@127.0.0.1:1/chat") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestProcessMemoryOnly(t *testing.T) {
+	data := t.TempDir()
+	addr := testkit.FreeAddr(t)
+	p := testkit.Start(t, chatdBin, nil, "-listen", addr, "-data", data, "-store", "none")
+	a, _, _ := joinDev(t, addr)
+	say(t, a, 0, 2)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	p.Wait(t)
+	if entries, _ := os.ReadDir(data); len(entries) != 0 {
+		t.Fatalf("-store none wrote %v", entries)
+	}
+	if !strings.Contains(p.Stderr.String(), "no store: memory only") {
+		t.Fatalf("no warning that nothing is kept:\n%s", p.Stderr)
+	}
+}
+
+// TestProcessPostgresDownMidRun runs chatd on a real PostgreSQL, stops the
+// database while users chat, and starts it again.
+func TestProcessPostgresDownMidRun(t *testing.T) {
+	pg := testkit.StartPostgres(t)
+	addr, admin := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	testkit.Start(t, chatdBin, nil, "-listen", addr, "-admin", admin, "-store", pg.URL(), "-flood-rate", "0",
+		"-store-flush", "20ms", "-store-timeout", "1s")
+	a, nickA, _ := joinDev(t, addr)
+	b, nickB, _ := joinDev(t, addr)
+	a.SkipUntil("*** " + nickB + " joined dev")
+	health := func() string {
+		code, body := get(t, "http://"+admin+"/healthz")
+		return fmt.Sprintf("%d %s", code, strings.TrimSpace(body))
+	}
+	a.Send("before")
+	b.SkipUntil("<" + nickA + "> before")
+	if h := health(); h != "200 ok" {
+		t.Fatalf("healthz %q", h)
+	}
+
+	pg.Stop()
+	// Chat goes on without its store.
+	for i := range 5 {
+		a.Send(fmt.Sprintf("while down %d", i))
+	}
+	for i := range 5 {
+		if got, want := b.Line(), fmt.Sprintf("<%s> while down %d", nickA, i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	testkit.Eventually(t, "healthz to say degraded", func() bool { return strings.HasPrefix(health(), "200 degraded: the store is down") })
+	if code, body := get(t, "http://"+admin+"/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz while the store is down: %d %s", code, body)
+	}
+
+	pg.Start()
+	testkit.Eventually(t, "healthz ok again", func() bool { return health() == "200 ok" })
+	db, err := store.OpenPostgres(context.Background(), pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.LoadRoom(context.Background(), "dev", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range r.History {
+		got = append(got, p.Text)
+	}
+	want := []string{"before", "while down 0", "while down 1", "while down 2", "while down 3", "while down 4"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+	metrics := scrape(t, "http://"+admin+"/metrics")
+	if metrics["chatd_store_errors_total"] < 1 || metrics["chatd_store_up"] != 1 || metrics["chatd_store_dropped_total"] != 0 {
+		t.Fatalf("store metrics: errors %v up %v dropped %v", metrics["chatd_store_errors_total"], metrics["chatd_store_up"], metrics["chatd_store_dropped_total"])
+	}
+}
