@@ -154,12 +154,8 @@ func runBackup(args []string, lookupEnv func(string) (string, bool), stdout, std
 		fmt.Fprintf(stderr, "chatd backup: %v\n", err)
 		return exitRuntime
 	}
-	if _, err := os.Stat(filepath.Join(dir, store.DatabaseFile)); err != nil {
-		fmt.Fprintf(stderr, "chatd backup: no store in %s: %v\n", dir, err)
-		return exitRuntime
-	}
 	ctx := context.Background()
-	db, err := store.OpenSQLite(ctx, dir)
+	db, err := store.OpenSQLiteReadOnly(ctx, dir)
 	if err == nil {
 		err = db.Backup(ctx, *out)
 		_ = db.Close()

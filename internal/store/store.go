@@ -101,6 +101,27 @@ func OpenSQLite(ctx context.Context, dir string) (*DB, error) {
 	return open(ctx, db, SQLite, path)
 }
 
+// OpenSQLiteReadOnly opens the embedded store in dir for reading only, as
+// found: no schema change, no file created. It is for taking a backup while
+// chatd (perhaps another version) runs.
+func OpenSQLiteReadOnly(ctx context.Context, dir string) (*DB, error) {
+	path := filepath.Join(dir, DatabaseFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no store in %s: %w", dir, err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	d := &DB{db: db, kind: SQLite, path: path}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
 // sqliteDSN is the DSN of the database file at path: write-ahead logging,
 // so that a backup or a reader never blocks the writer; synchronous=FULL, so
 // that a committed batch survives a power loss as well as a crash; a busy

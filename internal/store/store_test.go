@@ -204,6 +204,19 @@ func TestBackup(t *testing.T) {
 	if err := db.Write(ctx, Batch{Posts: []Post{post("r", "a", "backed up", 1)}}); err != nil {
 		t.Fatal(err)
 	}
+	// A backup reads as found, without the schema steps of a writer.
+	ro, err := OpenSQLiteReadOnly(ctx, filepath.Dir(db.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.Write(ctx, Batch{Posts: []Post{post("r", "a", "x", 2)}}); err == nil {
+		t.Fatal("a read-only store took a write")
+	}
+	if _, err := OpenSQLiteReadOnly(ctx, t.TempDir()); err == nil {
+		t.Fatal("opened a store that is not there")
+	}
+	db = ro
 	out := filepath.Join(t.TempDir(), "copy")
 	if err := db.Backup(ctx, filepath.Join(out, DatabaseFile)); err == nil {
 		t.Fatal("a backup into a missing directory succeeded")
