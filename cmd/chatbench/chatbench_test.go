@@ -126,7 +126,7 @@ func TestSummaries(t *testing.T) {
 	}
 	var b strings.Builder
 	printSummaries(&b, []summary{mk("chatd", 3_000_000), mk("naivehub", 1_000_000), mk("naivehub-coalesce", 2_000_000)},
-		[]string{"chatd", "naivehub", "naivehub-coalesce"})
+		[]string{"chatd", "naivehub", "naivehub-coalesce"}, "")
 	out := b.String()
 	for _, want := range []string{
 		"| fanout-1k-sat | chatd | 3,000,000 | - |",
@@ -139,5 +139,33 @@ func TestSummaries(t *testing.T) {
 	}
 	if strings.Contains(out, "(3,000,000-3,000,000)") {
 		t.Errorf("a single run shows a range:\n%s", out)
+	}
+}
+
+// TestSummariesAgainstBaseline: with -baseline every other server is divided
+// by it, and what a store held is shown against what was sent.
+func TestSummariesAgainstBaseline(t *testing.T) {
+	mk := func(server string, deliv float64, stored int64) summary {
+		return summarize("fanout-1k-sat", server, []result{{DeliveriesPerSec: deliv, PostsSent: 10_000, PostsStored: stored, StoredPerSec: float64(stored) / 2, Seconds: 2}})
+	}
+	var b strings.Builder
+	printSummaries(&b, []summary{mk("chatd", 2_000_000, 0), mk("chatd-sqlite", 1_900_000, 10_000), mk("chatd-postgres", 1_800_000, 10_000)},
+		[]string{"chatd", "chatd-sqlite", "chatd-postgres"}, "chatd")
+	out := b.String()
+	for _, want := range []string{
+		"| workload | chatd-sqlite / chatd | chatd-postgres / chatd |",
+		"| fanout-1k-sat | deliveries/s 0.95x | deliveries/s 0.90x |",
+		"| 10,000 of 10,000 (5,000/s) |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestReplaceDB(t *testing.T) {
+	got := replaceDB("postgres://chatd:pw@127.0.0.1:5432/postgres?sslmode=disable", "run_1")
+	if want := "postgres://chatd:pw@127.0.0.1:5432/run_1?sslmode=disable"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -27,6 +27,7 @@ type sideBySide struct {
 	runs        int
 	dir         string
 	bins        map[string]string
+	stores      stores
 }
 
 func (s *sideBySide) flags(fs *flag.FlagSet) {
@@ -34,6 +35,7 @@ func (s *sideBySide) flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.baseDir, "chatd-base", "", "a checkout of another chatd (git worktree add DIR REV) to build and serve as chatd-base, for before/after in one run")
 	fs.StringVar(&s.naivehubDir, "naivehub", "../shared/bench/naivehub", "directory of the naivehub baseline")
 	fs.IntVar(&s.runs, "runs", 3, "runs of each workload on each server; the median is reported")
+	fs.StringVar(&s.stores.pgURL, "postgres", "", "a PostgreSQL server for chatd-postgres (postgres://user@host/db; each run gets a fresh database); empty: chatbench starts one from the machine's binaries")
 }
 
 // build compiles the servers once.
@@ -47,7 +49,7 @@ func (s *sideBySide) build() error {
 	if err != nil {
 		return err
 	}
-	s.bins = map[string]string{"chatd": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub}
+	s.bins = map[string]string{"chatd": chatd, "chatd-sqlite": chatd, "chatd-postgres": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub}
 	if s.baseDir != "" {
 		base := filepath.Join(dir, "chatd-base")
 		build := exec.Command("go", "build", "-o", base, "./cmd/chatd")
@@ -61,21 +63,42 @@ func (s *sideBySide) build() error {
 }
 
 func (s *sideBySide) cleanup() {
+	s.stores.close()
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
 	}
 }
 
 // once starts a fresh server, runs one workload against it, and stops it.
+// A chatd with a store starts with a fresh one, and after the run (and
+// chatd's shutdown, which writes everything) the posts it holds are counted.
 func (s *sideBySide) once(serverName, workload string, o options) (result, error) {
-	srv, err := startServer(serverName, s.bins[serverName])
+	env, rs, err := s.stores.prepare(serverName, s.dir)
 	if err != nil {
 		return result{}, err
 	}
-	defer srv.stop()
+	if rs != nil {
+		defer rs.drop()
+	}
+	srv, err := startServer(serverName, s.bins[serverName], env)
+	if err != nil {
+		return result{}, err
+	}
 	o.addr, o.pid = srv.addr, srv.pid()
 	res, err := runWorkload(workload, o)
+	srv.stop()
 	res.Server = serverName
+	res.PostsSent = int64(res.Senders) * int64(res.LinesPerSender)
+	if err == nil && rs != nil && rs.kind != "none" {
+		n, cerr := rs.storedPosts()
+		if cerr != nil {
+			return res, fmt.Errorf("count stored posts: %w", cerr)
+		}
+		res.PostsStored = n
+		if res.Seconds > 0 {
+			res.StoredPerSec = float64(n) / res.Seconds
+		}
+	}
 	return res, err
 }
 
@@ -85,7 +108,8 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	s.flags(fs)
 	workloads := fs.String("workloads", "fanout-1k-sat,fanout-1k-paced,connect-storm-10k,idle-10k,rooms-100x100", "presets to run")
-	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, naivehub, naivehub-coalesce, chatd-base with -chatd-base)")
+	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, chatd-sqlite, chatd-postgres, naivehub, naivehub-coalesce, chatd-base with -chatd-base)")
+	baseline := fs.String("baseline", "", "the server the others are divided by in the ratio table; empty: chatd divided by each other")
 	jsonOut := fs.String("json", "", "also write every run as JSON lines to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -108,8 +132,11 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	serverList := splitList(*servers)
 	for _, srv := range serverList {
 		if _, ok := s.bins[srv]; !ok {
-			return usageError{fmt.Errorf("unknown server %q (chatd, naivehub, naivehub-coalesce; chatd-base with -chatd-base)", srv)}
+			return usageError{fmt.Errorf("unknown server %q (chatd, chatd-sqlite, chatd-postgres, naivehub, naivehub-coalesce; chatd-base with -chatd-base)", srv)}
 		}
+	}
+	if *baseline != "" && !slices.Contains(serverList, *baseline) {
+		return usageError{fmt.Errorf("-baseline %s is not one of -servers", *baseline)}
 	}
 	var medians []summary
 	for _, name := range splitList(*workloads) {
@@ -144,7 +171,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			medians = append(medians, summarize(name, srv, runs[srv]))
 		}
 	}
-	printSummaries(stdout, medians, serverList)
+	printSummaries(stdout, medians, serverList, *baseline)
 	return nil
 }
 
@@ -181,60 +208,87 @@ func summarize(workload, server string, rs []result) summary {
 	s.DeliveriesPerCPUSec, s.rangeCPU = med(func(r result) float64 { return r.DeliveriesPerCPUSec })
 	s.ServerCPUUtil, _ = med(func(r result) float64 { return r.ServerCPUUtil })
 	s.RSSPerConnBytes, s.rangeRSSConn = med(func(r result) float64 { return r.RSSPerConnBytes })
+	s.StoredPerSec, _ = med(func(r result) float64 { return r.StoredPerSec })
 	for _, r := range rs {
 		s.Loss += r.Loss
 		s.OutOfOrder += r.OutOfOrder
+		s.PostsSent += r.PostsSent
+		s.PostsStored += r.PostsStored
 	}
 	return s
 }
 
 // printSummaries prints a Markdown table of medians (with the range over
-// the runs, when there was more than one) and a table of chatd's ratio to
-// each other server named in servers.
-func printSummaries(w io.Writer, ss []summary, servers []string) {
-	fmt.Fprintln(w, "| workload | server | deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 / max ms | conns/s | RSS per conn | server cores busy | loss |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+// the runs, when there was more than one) and a table of ratios: each server
+// divided by baseline, or, without one, chatd divided by each other server.
+func printSummaries(w io.Writer, ss []summary, servers []string, baseline string) {
+	fmt.Fprintln(w, "| workload | server | deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 / max ms | conns/s | RSS per conn | server cores busy | loss | stored posts (per s) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range ss {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Workload, s.Server,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Workload, s.Server,
 			rng(s.DeliveriesPerSec, s.rangeDeliv, s.runs, ""), rng(s.DeliveriesPerCPUSec, s.rangeCPU, s.runs, ""),
 			lat(s), rng(s.ConnsPerSec, s.rangeConns, s.runs, ""), rng(s.RSSPerConnBytes, s.rangeRSSConn, s.runs, " B"),
-			num(s.ServerCPUUtil, "%.2f"), thousands(float64(s.Loss)))
+			num(s.ServerCPUUtil, "%.2f"), thousands(float64(s.Loss)), stored(s))
 	}
-	var baselines []string
+	type pair struct{ num, den string }
+	var pairs []pair
 	for _, srv := range servers {
-		if srv != "chatd" {
-			baselines = append(baselines, srv)
+		switch {
+		case baseline != "" && srv != baseline:
+			pairs = append(pairs, pair{srv, baseline})
+		case baseline == "" && srv != "chatd" && slices.Contains(servers, "chatd"):
+			pairs = append(pairs, pair{"chatd", srv})
 		}
 	}
-	if len(baselines) == 0 || !slices.Contains(servers, "chatd") {
+	if len(pairs) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
 	fmt.Fprint(w, "| workload |")
-	for _, b := range baselines {
-		fmt.Fprintf(w, " chatd / %s |", b)
+	for _, p := range pairs {
+		fmt.Fprintf(w, " %s / %s |", p.num, p.den)
 	}
 	fmt.Fprint(w, "\n|---|")
-	for range baselines {
+	for range pairs {
 		fmt.Fprint(w, "---|")
 	}
 	fmt.Fprintln(w)
-	for _, c := range ss {
-		if c.Server != "chatd" {
-			continue
+	var workloads []string
+	for _, s := range ss {
+		if !slices.Contains(workloads, s.Workload) {
+			workloads = append(workloads, s.Workload)
 		}
-		fmt.Fprintf(w, "| %s |", c.Workload)
-		for _, b := range baselines {
+	}
+	find := func(workload, server string) (summary, bool) {
+		for _, s := range ss {
+			if s.Workload == workload && s.Server == server {
+				return s, true
+			}
+		}
+		return summary{}, false
+	}
+	for _, wl := range workloads {
+		fmt.Fprintf(w, "| %s |", wl)
+		for _, p := range pairs {
 			cell := "-"
-			for _, n := range ss {
-				if n.Server == b && n.Workload == c.Workload {
-					cell = ratios(c, n)
-				}
+			n, ok1 := find(wl, p.num)
+			d, ok2 := find(wl, p.den)
+			if ok1 && ok2 {
+				cell = ratios(n, d)
 			}
 			fmt.Fprintf(w, " %s |", cell)
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// stored renders how many of the posts sent the store held after the runs,
+// and the median rate it wrote them at.
+func stored(s summary) string {
+	if s.PostsStored == 0 && s.StoredPerSec == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s of %s (%s/s)", thousands(float64(s.PostsStored)), thousands(float64(s.PostsSent)), thousands(s.StoredPerSec))
 }
 
 // ratios compares chatd's headline numbers with one baseline's.
@@ -333,7 +387,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 			connectPts[srv] = append(connectPts[srv], plotter.XY{X: float64(count), Y: sum.ConnsPerSec})
 		}
 	}
-	printSummaries(stdout, all, splitList(*servers))
+	printSummaries(stdout, all, splitList(*servers), "")
 	return writePlot(*plotFile, fanoutPts, connectPts)
 }
 

@@ -48,14 +48,14 @@ func freeAddr() (string, error) {
 
 // startServer runs one of the servers on a fresh loopback port and waits
 // until it accepts connections.
-func startServer(name, bin string) (*server, error) {
+func startServer(name, bin string, env []string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	var args []string
 	switch name {
-	case "chatd", "chatd-base":
+	case "chatd", "chatd-base", "chatd-sqlite", "chatd-postgres":
 		// Flood control off and no per-IP limit: the benchmark is one
 		// address sending as fast as it can.
 		args = []string{"-listen", addr, "-flood-rate", "0", "-max-conns", "0", "-max-conns-per-ip", "0", "-log-level", "warn"}
@@ -72,6 +72,7 @@ func startServer(name, bin string) (*server, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, nil
 	if strings.HasPrefix(name, "chatd") {
 		cmd.Stderr = os.Stderr

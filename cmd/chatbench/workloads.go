@@ -51,6 +51,9 @@ type result struct {
 	DeliveriesPerCPUSec float64 `json:"deliveries_per_server_cpu_sec,omitempty"`
 	ServerRSSBytes      int64   `json:"server_rss_bytes,omitempty"`
 	RSSPerConnBytes     float64 `json:"rss_per_conn_bytes,omitempty"`
+	PostsSent           int64   `json:"posts_sent,omitempty"`
+	PostsStored         int64   `json:"posts_stored,omitempty"`         // chatd with a store: posts it held after the run
+	StoredPerSec        float64 `json:"stored_posts_per_sec,omitempty"` // those over the run's seconds
 }
 
 // payload builds a benchmark line: marker, sender, sequence, scheduled send

@@ -255,6 +255,13 @@ func (d *DB) history(ctx context.Context, room string, limit int) ([]Post, error
 	return out, nil
 }
 
+// CountPosts returns how many posts the store holds, in every room.
+func (d *DB) CountPosts(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts`).Scan(&n)
+	return n, err
+}
+
 // Retention says which posts to keep: none older than MaxAge (0: any age),
 // and at most PerRoom in each room (0: any number).
 type Retention struct {
