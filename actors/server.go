@@ -358,10 +358,12 @@ func (s *Server) Connections() *actor.PID { return s.children.connections }
 // OpenSockets returns how many client sockets are open.
 func (s *Server) OpenSockets() int { return s.table.Count() }
 
-// flushStore waits, until the deadline, for every post the rooms handled to
-// be written to the store. A store that is down loses what it still holds;
-// the store actor logs how much when it stops.
+// flushStore waits for every post the rooms handled to be written to the
+// store, until a fifth of the shutdown timeout before the deadline: the rest
+// is for stopping the actors, so that a store that is down costs its
+// unwritten posts (the store actor logs how many), not a clean shutdown.
 func (s *Server) flushStore(deadline time.Time) {
+	deadline = deadline.Add(-s.cfg.ShutdownTimeout / 5)
 	flushed := actor.NewFuture(s.system, max(time.Until(deadline), time.Millisecond))
 	s.system.Root.Send(s.children.rooms, &messages.DrainRooms{ReplyTo: refOf(flushed.PID())})
 	if _, err := flushed.Result(); err != nil {

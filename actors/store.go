@@ -141,7 +141,7 @@ func (s *storeActor) handleStopped() {
 	s.jobs = nil
 	<-s.workerDone
 	if n := s.queued(); n > 0 {
-		s.logger.Warn("store: records not written at shutdown", "records", n, "error", s.lastErr)
+		s.logger.Error("store: posts and topics not written at shutdown; they are lost from the history", "records", n, "error", s.lastErr)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchat/actorchat/actors"
 	"github.com/actorchat/actorchat/internal/store"
 	"github.com/actorchat/actorchat/internal/testkit"
 )
@@ -303,5 +304,33 @@ func TestProcessPostgresDownMidRun(t *testing.T) {
 	metrics := scrape(t, "http://"+admin+"/metrics")
 	if metrics["chatd_store_errors_total"] < 1 || metrics["chatd_store_up"] != 1 || metrics["chatd_store_dropped_total"] != 0 {
 		t.Fatalf("store metrics: errors %v up %v dropped %v", metrics["chatd_store_errors_total"], metrics["chatd_store_up"], metrics["chatd_store_dropped_total"])
+	}
+}
+
+// TestProcessShutdownWithStoreDown: SIGTERM while PostgreSQL is down still
+// ends in a clean shutdown within the timeout; what could not be written is
+// logged as lost.
+func TestProcessShutdownWithStoreDown(t *testing.T) {
+	pg := testkit.StartPostgres(t)
+	addr := testkit.FreeAddr(t)
+	p := testkit.Start(t, chatdBin, nil, "-listen", addr, "-store", pg.URL(), "-flood-rate", "0",
+		"-store-flush", "20ms", "-store-timeout", "500ms", "-shutdown-timeout", "2s")
+	a, nickA, _ := joinDev(t, addr)
+	pg.Stop()
+	a.Send("lost from the history, not from the chat")
+	a.Send("/me is still here")
+	a.SkipUntil("* " + nickA + " is still here")
+	start := time.Now()
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.Wait(t); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, p.Stderr)
+	}
+	if took := time.Since(start); took > 2*time.Second+actors.ShutdownMargin {
+		t.Errorf("shutdown took %v, over its timeout", took)
+	}
+	if !strings.Contains(p.Stderr.String(), "not written at shutdown") || !strings.Contains(p.Stderr.String(), "records=2") {
+		t.Errorf("the loss is not logged:\n%s", p.Stderr)
 	}
 }

@@ -19,8 +19,9 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers "pgx" for database/sql
+	_ "modernc.org/sqlite"           // registers "sqlite"
 )
 
 // Post is one room post or action as stored.
@@ -170,6 +171,9 @@ func (d *DB) Write(ctx context.Context, b Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
+	if d.kind == Postgres {
+		return d.writePostgres(ctx, b)
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -183,13 +187,49 @@ func (d *DB) Write(ctx context.Context, b Batch) error {
 		}
 	}
 	for _, t := range b.Topics {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO topics (room, topic, nick, set_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (room) DO UPDATE SET topic = excluded.topic, nick = excluded.nick, set_at = excluded.set_at`,
-			t.Room, t.Text, t.Nick, t.At.UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, upsertTopic, t.Room, t.Text, t.Nick, t.At.UnixMilli()); err != nil {
 			return fmt.Errorf("store topic: %w", err)
 		}
 	}
 	return tx.Commit()
+}
+
+// upsertTopic stores a room's topic, replacing the one it had.
+const upsertTopic = `INSERT INTO topics (room, topic, nick, set_at) VALUES ($1, $2, $3, $4)
+	ON CONFLICT (room) DO UPDATE SET topic = excluded.topic, nick = excluded.nick, set_at = excluded.set_at`
+
+// writePostgres writes a batch with PostgreSQL's COPY, its bulk path (binary,
+// one round trip for the rows, no statement to parse), in one transaction
+// with the topics.
+func (d *DB) writePostgres(ctx context.Context, b Batch) error {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		pc := driverConn.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if len(b.Posts) > 0 {
+			rows := pgx.CopyFromSlice(len(b.Posts), func(i int) ([]any, error) {
+				p := b.Posts[i]
+				return []any{p.Room, p.Nick, p.Text, p.Action, p.At.UnixMilli()}, nil
+			})
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"posts"}, []string{"room", "nick", "body", "action", "posted_at"}, rows); err != nil {
+				return fmt.Errorf("store posts: %w", err)
+			}
+		}
+		for _, t := range b.Topics {
+			if _, err := tx.Exec(ctx, upsertTopic, t.Room, t.Text, t.Nick, t.At.UnixMilli()); err != nil {
+				return fmt.Errorf("store topic: %w", err)
+			}
+		}
+		return tx.Commit(ctx)
+	})
 }
 
 // insertPosts returns one INSERT for posts, with its parameters.
