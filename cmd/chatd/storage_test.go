@@ -81,13 +81,13 @@ func say(t *testing.T, c *testkit.Client, from, to int) {
 	}
 }
 
-// aliceInDev starts chatd with a store in data and the given flush
-// interval, and has alice join room dev. It returns chatd, its address and
-// its arguments (to start it again), and alice.
-func aliceInDev(t *testing.T, data, flush string) (*testkit.Process, string, []string, *testkit.Client) {
+// aliceInDev starts chatd with the store that storeArgs name and the given
+// flush interval, and has alice join room dev. It returns chatd, its address
+// and its arguments (to start it again), and alice.
+func aliceInDev(t *testing.T, storeArgs []string, flush string) (*testkit.Process, string, []string, *testkit.Client) {
 	t.Helper()
 	addr := testkit.FreeAddr(t)
-	args := []string{"-listen", addr, "-data", data, "-history", "30", "-flood-rate", "0", "-store-flush", flush}
+	args := append([]string{"-listen", addr, "-history", "30", "-flood-rate", "0", "-store-flush", flush}, storeArgs...)
 	p := testkit.Start(t, chatdBin, nil, args...)
 	a, nickA, _ := joinDev(t, addr)
 	a.Send("/nick alice")
@@ -95,9 +95,15 @@ func aliceInDev(t *testing.T, data, flush string) (*testkit.Process, string, []s
 	return p, addr, args, a
 }
 
+// TestProcessHistorySurvivesSIGTERM runs against both stores: post, SIGTERM,
+// start again, rejoin: the history and the topic are back.
 func TestProcessHistorySurvivesSIGTERM(t *testing.T) {
-	data := t.TempDir()
-	p, addr, args, a := aliceInDev(t, data, "1h")
+	t.Run("sqlite", func(t *testing.T) { historySurvivesSIGTERM(t, []string{"-data", t.TempDir()}) })
+	t.Run("postgres", func(t *testing.T) { historySurvivesSIGTERM(t, []string{"-store", testkit.StartPostgres(t).URL()}) })
+}
+
+func historySurvivesSIGTERM(t *testing.T, storeArgs []string) {
+	p, addr, args, a := aliceInDev(t, storeArgs, "1h")
 	a.Send("/topic kept across restarts")
 	a.SkipUntil("*** alice set the topic: kept across restarts")
 	// With an hour's flush interval nothing is written before the
@@ -123,7 +129,7 @@ func TestProcessHistorySurvivesSIGTERM(t *testing.T) {
 
 func TestProcessHistorySurvivesSIGKILL(t *testing.T) {
 	data := t.TempDir()
-	p, addr, args, a := aliceInDev(t, data, "50ms")
+	p, addr, args, a := aliceInDev(t, []string{"-data", data}, "50ms")
 	say(t, a, 0, 20)
 	// Wait until the flush interval has passed and the posts are written
 	// (read from the database file, as a backup would), then kill.
