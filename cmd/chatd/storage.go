@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -94,32 +93,20 @@ func redact(v string) string {
 	return u.Redacted()
 }
 
-// ageValue is a flag holding a duration that also takes days: "30d",
-// "12h", "0" (none).
+// ageValue is a flag holding a retention age: "30d", "12h", "0" (none).
 type ageValue struct{ d *time.Duration }
 
 func (a ageValue) String() string {
-	if a.d == nil || *a.d == 0 {
+	if a.d == nil {
 		return "0"
 	}
-	if *a.d%(24*time.Hour) == 0 {
-		return strconv.FormatInt(int64(*a.d/(24*time.Hour)), 10) + "d"
-	}
-	return a.d.String()
+	return store.FormatAge(*a.d)
 }
 
 func (a ageValue) Set(s string) error {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		if err != nil {
-			return errors.New("want a number of days (30d) or a duration (720h)")
-		}
-		*a.d = time.Duration(n) * 24 * time.Hour
-		return nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return errors.New("want a number of days (30d) or a duration (720h)")
+	d, err := store.ParseAge(s)
+	if err != nil {
+		return err
 	}
 	*a.d = d
 	return nil

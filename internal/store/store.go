@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -307,6 +308,37 @@ func (d *DB) CountPosts(ctx context.Context) (int64, error) {
 type Retention struct {
 	MaxAge  time.Duration
 	PerRoom int
+}
+
+// ErrAge says what an age looks like.
+var ErrAge = errors.New("want a number of days (30d) or a duration (720h)")
+
+// ParseAge reads a retention age: a number of days ("30d") or a Go duration
+// ("720h", "90m"); "0" is none. It is never negative.
+func ParseAge(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, ErrAge
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, ErrAge
+	}
+	return d, nil
+}
+
+// FormatAge writes an age as ParseAge reads it: whole days as "30d".
+func FormatAge(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
 }
 
 // Keeps reports whether the retention keeps everything.
