@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"crypto/tls"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -35,6 +37,12 @@ type Config struct {
 	KeepAlive       time.Duration // TCP keepalive idle time, so dead peers are found; probes follow every 10s, 3 times
 	SendBuffer      int           // SO_SNDBUF of client sockets in bytes; 0: the kernel's default (autotuned)
 	NodeID          string        // this process's id in member ids; empty: a random one
+
+	// TLSListener is a second port, served the same chat over TLS with
+	// TLSConfig; nil: none. The server takes ownership of it.
+	TLSListener         net.Listener
+	TLSConfig           *tls.Config
+	TLSHandshakeTimeout time.Duration // a TLS client must finish its handshake within this
 
 	// Store keeps history and topics across restarts; nil: memory only.
 	Store              Store
@@ -108,6 +116,8 @@ func DefaultConfig() Config {
 		MaxConnsPerIP:   32,
 		KeepAlive:       30 * time.Second,
 
+		TLSHandshakeTimeout: 10 * time.Second,
+
 		StoreFlushInterval: 200 * time.Millisecond,
 		StoreQueue:         100_000,
 		StoreTimeout:       5 * time.Second,
@@ -130,6 +140,9 @@ func (c Config) withDefaults() Config {
 		c.HistoryMax = d.HistoryMax
 	}
 	c.HistoryMax = max(c.HistoryMax, c.HistoryLen)
+	if c.TLSHandshakeTimeout <= 0 {
+		c.TLSHandshakeTimeout = d.TLSHandshakeTimeout
+	}
 	if c.StoreFlushInterval <= 0 {
 		c.StoreFlushInterval = d.StoreFlushInterval
 	}

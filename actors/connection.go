@@ -41,6 +41,7 @@ type connection struct {
 	sock      *netio.Socket
 	logger    *slog.Logger // the server's; every line about this connection adds its conn and remote
 	connected time.Time
+	isTLS     bool // came in on the TLS port
 
 	// Owned by Receive: who and where the user is.
 	nick       string                           // empty until the registry names us
@@ -91,12 +92,16 @@ type connectionEnv struct {
 	motd     *atomic.Pointer[[]string] // the message of the day, sanitized lines
 }
 
-func newConnection(id uint64, member, remote string, sock *netio.Socket, env *connectionEnv) actor.Producer {
+// newConnection makes the actor of a connection; isTLS says it came in on
+// the TLS port, where no telnet negotiation is offered (its clients are
+// openssl s_client and socat, which would show the bytes).
+func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Socket, env *connectionEnv) actor.Producer {
 	return func() actor.Actor {
 		return &connection{
 			id:     id,
 			member: member,
 			remote: remote,
+			isTLS:  isTLS,
 			env:    env,
 			sock:   sock,
 			logger: env.logger,
@@ -193,7 +198,7 @@ func (c *connection) Receive(ctx actor.Context) {
 // handleStarted starts the socket's goroutines and asks the registry for a
 // nick; the welcome follows its answer.
 func (c *connection) handleStarted(ctx actor.Context) {
-	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote)
+	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote, "tls", c.isTLS)
 	c.connected = time.Now()
 	c.lastInput = c.connected
 	cfg := c.env.cfg
@@ -207,7 +212,9 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	if cfg.IdleTimeout > 0 {
 		c.armIdleTimer(ctx, cfg.IdleTimeout)
 	}
-	c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
+	if !c.isTLS {
+		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
+	}
 	c.sock.Start(ctx.ActorSystem(), ctx.Self())
 	c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitRegister, "")
 }

@@ -71,7 +71,7 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 		return // closed by a shutdown that passed its deadline
 	}
 	sock := c.table.NewSocket(id, conn, c.sockCfg)
-	p := props(newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), sock, c.env), c.middleware)
+	p := props(newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), msg.GetTls(), sock, c.env), c.middleware)
 	pid, err := ctx.SpawnNamed(p, "conn-"+strconv.FormatUint(id, 10))
 	if err != nil { // the accept loop numbers connections: a second spawn of one id is a bug
 		sock.Abort()

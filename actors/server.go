@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,10 +48,12 @@ type server struct {
 	env        *connectionEnv // filled in here, in Started: the registry's and rooms' PIDs
 	table      *netio.Table
 	listener   net.Listener
-	children   *serverChildren // filled in Started, read by Server after started
-	started    chan struct{}   // closed at the end of Started
-	stopped    chan struct{}   // closed in Stopped: every child has stopped
-	acceptDone chan struct{}   // closed when the accept loop returns
+	tlsLn      net.Listener       // nil: no TLS port
+	stopTLS    context.CancelFunc // interrupts TLS handshakes in progress, at shutdown
+	children   *serverChildren    // filled in Started, read by Server after started
+	started    chan struct{}      // closed at the end of Started
+	stopped    chan struct{}      // closed in Stopped: every child has stopped
+	acceptDone chan struct{}      // closed when the accept loops (and TLS handshakes) return
 
 	// Owned by Receive.
 	startedOnce bool
@@ -67,7 +70,7 @@ func (s *server) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.handleStarted(ctx)
 	case *actor.Stopping:
-		_ = s.listener.Close()
+		s.stopAccepting()
 	case *actor.Stopped:
 		close(s.stopped)
 	case *actor.Restarting, *actor.Terminated:
@@ -99,12 +102,29 @@ func (s *server) handleStarted(ctx actor.Context) {
 		sockCfg: netio.Config{MaxLineBytes: cfg.MaxLineBytes, WriteTimeout: cfg.WriteTimeout, LingerTimeout: cfg.LingerTimeout, OutboxBytes: cfg.OutboxBytes},
 	}), "connections")
 
-	system, logger := ctx.ActorSystem(), cfg.Logger
+	system := ctx.ActorSystem()
+	a := &acceptor{system: system, connections: c.connections, table: s.table, cfg: cfg}
+	var loops sync.WaitGroup
+	loops.Go(func() { a.loop(s.listener, a.admit) })
+	if s.tlsLn != nil {
+		hsCtx, cancel := context.WithCancel(context.Background())
+		s.stopTLS = cancel
+		loops.Go(func() { a.loop(s.tlsLn, func(conn net.Conn) { a.handshake(hsCtx, conn, &loops) }) })
+	}
 	s.table.Go(func() {
-		defer close(s.acceptDone)
-		acceptLoop(s.listener, system, c.connections, s.table, cfg, logger)
+		loops.Wait()
+		close(s.acceptDone)
 	})
 	close(s.started)
+}
+
+// stopAccepting closes the listeners and interrupts TLS handshakes.
+func (s *server) stopAccepting() {
+	_ = s.listener.Close()
+	if s.tlsLn != nil {
+		_ = s.tlsLn.Close()
+		s.stopTLS()
+	}
 }
 
 // roomLoadTimeout is how long a new room waits for its history before it
@@ -124,15 +144,24 @@ func (s *server) spawn(ctx actor.Context, p *actor.Props, name string) *actor.PI
 // handleShutdown stops accepting and asks every connection to say goodbye;
 // the answer goes to the request's reply_to once they all have.
 func (s *server) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
-	_ = s.listener.Close()
+	s.stopAccepting()
 	ctx.Send(s.children.connections, msg)
 }
 
-// acceptLoop hands every accepted socket to the connections supervisor, or,
-// over a connection limit, tells the client why in one line and closes it
-// before any actor exists for it. It returns when the listener is closed.
-func acceptLoop(ln net.Listener, system *actor.ActorSystem, connections *actor.PID, table *netio.Table, cfg Config, logger *slog.Logger) {
-	var lastID uint64
+// acceptor hands accepted sockets to the connections supervisor. Its loops
+// (the plain port, the TLS port) share one sequence of connection ids.
+type acceptor struct {
+	system      *actor.ActorSystem
+	connections *actor.PID
+	table       *netio.Table
+	cfg         Config
+	lastID      atomic.Uint64
+	handshakes  atomic.Int64 // TLS handshakes in progress
+}
+
+// loop accepts sockets from ln and hands each to handle. It returns when
+// the listener is closed.
+func (a *acceptor) loop(ln net.Listener, handle func(net.Conn)) {
 	backoff := time.Duration(0)
 	for {
 		conn, err := ln.Accept()
@@ -141,24 +170,70 @@ func acceptLoop(ln net.Listener, system *actor.ActorSystem, connections *actor.P
 				return
 			}
 			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
-			logger.Warn("accept failed", "error", err, "retry_in", backoff)
+			a.cfg.Logger.Warn("accept failed", "error", err, "retry_in", backoff)
 			time.Sleep(backoff) // back off before the next Accept, as net/http does
 			continue
 		}
 		backoff = 0
 		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
-			if cfg.SendBuffer > 0 {
-				_ = tc.SetWriteBuffer(cfg.SendBuffer)
+			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: a.cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
+			if a.cfg.SendBuffer > 0 {
+				_ = tc.SetWriteBuffer(a.cfg.SendBuffer)
 			}
 		}
-		lastID++
-		if err := table.Park(lastID, conn); err != nil {
-			rejectConn(conn, err, logger)
-			continue
-		}
-		system.Root.Send(connections, &messages.SpawnConnection{ConnId: lastID, RemoteAddr: conn.RemoteAddr().String()})
+		handle(conn)
 	}
+}
+
+// admit parks a socket and asks for its connection actor or, over a
+// connection limit, tells the client why in one line and closes it before
+// any actor exists for it.
+func (a *acceptor) admit(conn net.Conn) {
+	id := a.lastID.Add(1)
+	if err := a.table.Park(id, conn); err != nil {
+		rejectConn(conn, err, a.cfg.Logger)
+		return
+	}
+	_, isTLS := conn.(*tls.Conn)
+	a.system.Root.Send(a.connections, &messages.SpawnConnection{ConnId: id, RemoteAddr: conn.RemoteAddr().String(), Tls: isTLS})
+}
+
+// maxTLSHandshakes bounds the TLS handshakes in progress: each holds a
+// goroutine until it ends or times out, before any connection limit applies.
+const maxTLSHandshakes = 256
+
+// handshake runs a TLS handshake in a goroutine of its own (the accept loop
+// goes on), bounded by the handshake timeout and ended at once by shutdown,
+// and admits the connection once it is done. A client that speaks plain text
+// to the TLS port is told so in one line.
+func (a *acceptor) handshake(ctx context.Context, raw net.Conn, wg *sync.WaitGroup) {
+	if a.handshakes.Add(1) > maxTLSHandshakes {
+		a.handshakes.Add(-1)
+		_ = raw.Close()
+		a.cfg.Logger.Debug("TLS handshake refused: too many in progress", "remote", raw.RemoteAddr().String())
+		return
+	}
+	wg.Go(func() {
+		defer a.handshakes.Add(-1)
+		conn := tls.Server(raw, a.cfg.TLSConfig)
+		hsCtx, cancel := context.WithTimeout(ctx, a.cfg.TLSHandshakeTimeout)
+		err := conn.HandshakeContext(hsCtx)
+		cancel()
+		if err != nil {
+			if rhe := (tls.RecordHeaderError{}); errors.As(err, &rhe) && rhe.Conn != nil {
+				_ = rhe.Conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
+				_, _ = rhe.Conn.Write(text.AppendError(nil, "this port speaks TLS; connect with: openssl s_client -quiet -connect HOST:PORT"))
+			}
+			_ = raw.Close()
+			a.cfg.Logger.Debug("TLS handshake failed", "remote", raw.RemoteAddr().String(), "error", err)
+			return
+		}
+		if ctx.Err() != nil { // shutdown began during the handshake
+			_ = conn.Close()
+			return
+		}
+		a.admit(conn)
+	})
 }
 
 // TCP keepalive probes after the idle time: a dead peer is found within
@@ -229,7 +304,7 @@ func Start(ln net.Listener, cfg Config) *Server {
 	started := make(chan struct{})
 	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
 	p := props(func() actor.Actor {
-		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, children: s.children,
+		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children,
 			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
 	}, cfg.Middleware, actor.WithGuardian(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}),
 		actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
@@ -242,6 +317,9 @@ func Start(ln net.Listener, cfg Config) *Server {
 	// the channel orders it) and connections are accepted.
 	<-started
 	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version, "node", s.node)
+	if cfg.TLSListener != nil {
+		logger.Info("chatd listening for TLS", "addr", cfg.TLSListener.Addr().String())
+	}
 	s.ready.Store(true)
 	return s
 }
@@ -454,6 +532,9 @@ func (s *Server) closeRest(goodbye []byte, actorsInTime bool, ioDone <-chan stru
 	// The server actor closes the listener; if it is wedged, nobody else
 	// would, and the accept loop would go on parking sockets.
 	_ = s.ln.Close()
+	if s.cfg.TLSListener != nil {
+		_ = s.cfg.TLSListener.Close()
+	}
 	select {
 	case <-s.acceptDone:
 	case <-time.After(ShutdownMargin / 2):

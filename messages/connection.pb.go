@@ -480,9 +480,11 @@ func (x *OutputFailed) GetError() string {
 // actor for an accepted socket. The socket itself stays in the server's
 // handoff table under conn_id: messages never carry sockets.
 type SpawnConnection struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConnId        uint64                 `protobuf:"varint,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
-	RemoteAddr    string                 `protobuf:"bytes,2,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ConnId     uint64                 `protobuf:"varint,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	RemoteAddr string                 `protobuf:"bytes,2,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	// The socket came in on the TLS port (and its handshake is done).
+	Tls           bool `protobuf:"varint,3,opt,name=tls,proto3" json:"tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -529,6 +531,13 @@ func (x *SpawnConnection) GetRemoteAddr() string {
 		return x.RemoteAddr
 	}
 	return ""
+}
+
+func (x *SpawnConnection) GetTls() bool {
+	if x != nil {
+		return x.Tls
+	}
+	return false
 }
 
 // Shutdown asks the server actor, then the connections supervisor, then
@@ -916,11 +925,12 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"R\n" +
 	"\fOutputFailed\x12,\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"K\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"]\n" +
 	"\x0fSpawnConnection\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\x04R\x06connId\x12\x1f\n" +
 	"\vremote_addr\x18\x02 \x01(\tR\n" +
-	"remoteAddr\"P\n" +
+	"remoteAddr\x12\x10\n" +
+	"\x03tls\x18\x03 \x01(\bR\x03tls\"P\n" +
 	"\bShutdown\x12\x16\n" +
 	"\x06notice\x18\x01 \x01(\tR\x06notice\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x14\n" +

@@ -39,6 +39,7 @@ type app struct {
 	logger *slog.Logger
 	srv    *actors.Server
 	store  *store.DB      // nil: memory only
+	cert   *certificate   // the TLS port's; nil: no TLS port
 	admin  *http.Server   // nil: no admin endpoint
 	adminL net.Listener   // the admin endpoint's listener
 	wg     sync.WaitGroup // the admin server and the watchdog
@@ -61,18 +62,38 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 			return nil, fmt.Errorf("admin endpoint: listen on %s: %w", cfg.admin, netio.Cause(err))
 		}
 	}
-	ln, err := listen(cfg.listen, logger)
+	var cert *certificate
+	if cfg.tlsCert != "" {
+		if cert, err = loadCertificate(cfg.tlsCert, cfg.tlsKey); err != nil {
+			if adminL != nil {
+				adminL.Close()
+			}
+			return nil, err
+		}
+	}
+	ln, tlsLn, err := listeners(cfg.listen, cfg.tlsListen, logger)
 	if err != nil {
 		if adminL != nil {
 			adminL.Close()
 		}
 		return nil, err
 	}
+	if tlsLn != nil && cert == nil {
+		logger.Warn("systemd passed a TLS socket, but no -tls-cert and -tls-key are set; it is not served")
+		tlsLn.Close()
+		tlsLn = nil
+	}
+	if tlsLn != nil {
+		cfg.server.TLSListener, cfg.server.TLSConfig = tlsLn, cert.config()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
 	db, where, err := openStore(ctx, cfg.storage, lookupEnv)
 	cancel()
 	if err != nil {
 		ln.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		if adminL != nil {
 			adminL.Close()
 		}
@@ -87,7 +108,7 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 	}
 
 	cfg.server.Middleware = append(cfg.server.Middleware, faultMiddleware(logger)...)
-	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), store: db, adminL: adminL, stopWD: make(chan struct{})}
+	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), store: db, cert: cert, adminL: adminL, stopWD: make(chan struct{})}
 	if adminL != nil {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		a.wg.Go(func() {
@@ -102,30 +123,57 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 	return a, nil
 }
 
-// listen returns the socket systemd passed (socket activation), or listens
-// on addr.
-func listen(addr string, logger *slog.Logger) (net.Listener, error) {
-	passed, err := activation.Listeners()
-	if err != nil {
-		return nil, fmt.Errorf("socket activation: %w", err)
-	}
-	for _, l := range passed[min(1, len(passed)):] {
-		if l != nil {
-			l.Close() // chatd serves one socket
+// tlsSocketName is the FileDescriptorName= of the systemd socket unit that
+// passes the TLS port (deploy/systemd/chatd-tls.socket).
+const tlsSocketName = "tls"
+
+// listeners returns the sockets systemd passed (socket activation): the
+// plain port, and the TLS port if a socket named tls is among them. Without
+// passed sockets it listens on addr (and on tlsAddr, if not empty).
+func listeners(addr, tlsAddr string, logger *slog.Logger) (plain, tlsLn net.Listener, err error) {
+	files := activation.Files(true)
+	closeAll := func() {
+		for _, l := range []net.Listener{plain, tlsLn} {
+			if l != nil {
+				l.Close()
+			}
 		}
 	}
-	if len(passed) > 0 {
-		if passed[0] == nil {
-			return nil, errors.New("socket activation: the socket systemd passed is not a TCP listener")
+	for _, f := range files {
+		l, lerr := net.FileListener(f)
+		name := f.Name()
+		f.Close()
+		switch {
+		case lerr != nil && name == tlsSocketName:
+			closeAll()
+			return nil, nil, errors.New("socket activation: the TLS socket systemd passed is not a TCP listener")
+		case lerr != nil && plain == nil:
+			closeAll()
+			return nil, nil, errors.New("socket activation: the socket systemd passed is not a TCP listener")
+		case lerr != nil:
+		case name == tlsSocketName && tlsLn == nil:
+			tlsLn = l
+			logger.Info("using the TLS socket passed by systemd", "addr", l.Addr().String())
+		case plain == nil:
+			plain = l
+			logger.Info("using the socket passed by systemd", "addr", l.Addr().String())
+		default:
+			l.Close() // chatd serves one plain socket and one TLS socket
 		}
-		logger.Info("using the socket passed by systemd", "addr", passed[0].Addr().String())
-		return passed[0], nil
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, netio.Cause(err))
+	if plain == nil {
+		if plain, err = net.Listen("tcp", addr); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("listen on %s: %w", addr, netio.Cause(err))
+		}
 	}
-	return ln, nil
+	if tlsLn == nil && tlsAddr != "" {
+		if tlsLn, err = net.Listen("tcp", tlsAddr); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("TLS port: listen on %s: %w", tlsAddr, netio.Cause(err))
+		}
+	}
+	return plain, tlsLn, nil
 }
 
 // readMOTD reads the message of the day; no path means none.
@@ -161,8 +209,8 @@ func (a *app) serve(ctx context.Context, reload <-chan os.Signal) {
 	}
 }
 
-// reload rereads the message of the day without dropping anyone. A file
-// that cannot be read leaves the old message in place.
+// reload rereads the message of the day and the TLS certificate without
+// dropping anyone. What cannot be read is logged and the old one stays.
 func (a *app) reload() {
 	notify(a.logger, daemon.SdNotifyReloading)
 	defer notify(a.logger, daemon.SdNotifyReady)
@@ -172,9 +220,16 @@ func (a *app) reload() {
 	}
 	if err != nil {
 		a.logger.Error("reload failed; keeping the old message of the day", "error", err)
-		return
+	} else {
+		a.logger.Info("reloaded", "motd", a.cfg.motdPath)
 	}
-	a.logger.Info("reloaded", "motd", a.cfg.motdPath)
+	if a.cert != nil {
+		if err := a.cert.reload(); err != nil {
+			a.logger.Error("reload failed; keeping the old TLS certificate", "error", err)
+		} else {
+			a.logger.Info("reloaded the TLS certificate", "cert", a.cert.certFile)
+		}
+	}
 }
 
 // shutdown stops everything, telling systemd first. It returns the chat

@@ -49,6 +49,9 @@ const envPrefix = "CHATD_"
 type config struct {
 	listen    string
 	admin     string // admin HTTP address; empty: off
+	tlsListen string // TLS port; empty: none
+	tlsCert   string
+	tlsKey    string
 	motdPath  string // empty: no message of the day
 	logLevel  slog.Level
 	logFormat string
@@ -117,6 +120,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&cfg.listen, "listen", ":7666", "TCP address to listen on (ignored when systemd passes a socket)")
+	fs.StringVar(&cfg.tlsListen, "tls-listen", "", "TCP address of a second port that serves the same chat over TLS 1.2+, e.g. :7667; needs -tls-cert and -tls-key (ignored when systemd passes a socket named tls)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM file of the TLS port's certificate (chain); SIGHUP reloads it")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM file of the TLS certificate's private key; SIGHUP reloads it")
 	fs.StringVar(&cfg.admin, "admin", "", "address of the admin HTTP endpoint (/metrics, /healthz, /readyz), e.g. 127.0.0.1:9766; empty: off")
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
@@ -272,7 +278,7 @@ chatd is the actorchat chat server: connect with telnet, nc or cmd/chat.
 Every flag can also be set with the environment variable CHATD_<FLAG>
 (for example CHATD_LISTEN=:7666, CHATD_SHUTDOWN_TIMEOUT=10s); a flag on
 the command line wins. SIGINT/SIGTERM shut down gracefully; SIGHUP reloads
-the message of the day.
+the message of the day and the TLS certificate.
 
 Room posts and topics are kept in the store (-store, -data) across restarts;
 private messages never are. chatd backup -o FILE copies the sqlite store
@@ -335,6 +341,17 @@ func validate(cfg config) error {
 	}
 	if err := validStore(cfg.storage.store); err != nil {
 		return err
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	if cfg.tlsListen != "" && cfg.tlsCert == "" {
+		return errors.New("-tls-listen needs -tls-cert and -tls-key")
+	}
+	if cfg.tlsListen != "" {
+		if err := checkAddr("tls-listen", cfg.tlsListen); err != nil {
+			return err
+		}
 	}
 	if err := checkAddr("listen", cfg.listen); err != nil {
 		return err

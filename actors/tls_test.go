@@ -1,0 +1,116 @@
+package actors
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actorchat/actorchat/internal/testkit"
+)
+
+// startTLSServer starts a server with a TLS port beside the plain one and
+// returns it with the TLS port's address and the client's configuration.
+func startTLSServer(t *testing.T, mutate func(*Config)) (*testServer, string, *tls.Config) {
+	t.Helper()
+	cert := testkit.NewCert(t, t.TempDir(), 1)
+	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, func(c *Config) {
+		c.TLSListener = tlsLn
+		c.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	return s, tlsLn.Addr().String(), &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"}
+}
+
+func TestTLSPort(t *testing.T) {
+	s, addr, clientCfg := startTLSServer(t, nil)
+	plain, plainNick := s.dial()
+
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", addr, clientCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if v := conn.ConnectionState().Version; v < tls.VersionTLS12 {
+		t.Fatalf("TLS version %x", v)
+	}
+	// No telnet negotiation on the TLS port: the first bytes are the welcome.
+	c := newLineConn(t, conn)
+	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	first, err := c.r.Peek(len("*** Welcome"))
+	if err != nil || string(first) != "*** Welcome" {
+		t.Fatalf("first bytes on the TLS port %q, %v", first, err)
+	}
+	c.expect("*** Welcome to actorchat test, a chat server built on actors.")
+	nick := strings.TrimSuffix(strings.Fields(strings.TrimPrefix(c.expectPrefix("*** You are guest"), "*** You are "))[0], ".")
+	c.expectPrefix("*** You are in room lobby with " + plainNick)
+	plain.expect("*** " + nick + " joined lobby")
+
+	// The same chat on both ports.
+	c.send("hello over TLS")
+	plain.expect("<" + nick + "> hello over TLS")
+	plain.send("hello in plain text")
+	c.expect("<" + plainNick + "> hello in plain text")
+	c.send("/quit")
+	c.expect("bye...")
+}
+
+func TestTLSPortRefusesPlainTextAndOldVersions(t *testing.T) {
+	s, addr, clientCfg := startTLSServer(t, nil)
+
+	conn, err := net.DialTimeout("tcp", addr, waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := newLineConn(t, conn)
+	c.send("hello?")
+	c.expect("!!! this port speaks TLS; connect with: openssl s_client -quiet -connect HOST:PORT")
+	c.expectEOF()
+
+	old := clientCfg.Clone()
+	old.MaxVersion = tls.VersionTLS11
+	if conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", addr, old); err == nil {
+		conn.Close()
+		t.Fatal("a TLS 1.1 client was served")
+	}
+	testkit.Eventually(t, "no socket left open", func() bool { return s.OpenSockets() == 0 })
+}
+
+func TestTLSHandshakeTimeoutAndShutdown(t *testing.T) {
+	s, addr, _ := startTLSServer(t, func(c *Config) { c.TLSHandshakeTimeout = 200 * time.Millisecond })
+	// A client that never says hello is closed at the handshake timeout.
+	idle, err := net.DialTimeout("tcp", addr, waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	_ = idle.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := idle.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a client that never said hello got bytes")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a client that never said hello is still connected")
+	}
+
+	// Shutdown does not wait for a handshake in progress.
+	stuck, err := net.DialTimeout("tcp", addr, waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	start := time.Now()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("shutdown took %v with a TLS handshake in progress", took)
+	}
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actorchat/actorchat/internal/testkit"
+)
+
+// dialTLS connects to the TLS port trusting pool, and returns the
+// connection and the serial number of the certificate it was shown.
+func dialTLS(t *testing.T, addr string, cert testkit.Cert) (*tls.Conn, int64, error) {
+	t.Helper()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", addr, &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		return nil, 0, err
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64(), nil
+}
+
+func TestProcessTLSCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	cert1 := testkit.NewCert(t, dir, 1)
+	addr, tlsAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	p := testkit.Start(t, chatdBin, nil, "-listen", addr, "-tls-listen", tlsAddr, "-tls-cert", cert1.CertFile, "-tls-key", cert1.KeyFile)
+
+	var conn *tls.Conn
+	var serial int64
+	testkit.Eventually(t, "the TLS port to accept", func() bool {
+		var err error
+		conn, serial, err = dialTLS(t, tlsAddr, cert1)
+		return err == nil
+	})
+	if serial != 1 {
+		t.Fatalf("serial %d", serial)
+	}
+	r := bufio.NewReader(conn)
+	readTLS := func() string {
+		_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return strings.TrimRight(line, "\r\n")
+	}
+	if got := readTLS(); got != "*** Welcome to actorchat "+version+", a chat server built on actors." {
+		t.Fatalf("welcome %q", got)
+	}
+
+	// A new certificate: new connections get it, the one connected stays.
+	cert2 := testkit.NewCert(t, dir, 2)
+	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "new connections to get the new certificate", func() bool {
+		_, serial, err := dialTLS(t, tlsAddr, cert2)
+		return err == nil && serial == 2
+	})
+	if _, err := conn.Write([]byte("/me is still here\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.HasSuffix(readTLS(), " is still here") {
+	}
+
+	// A bad certificate is not taken: the last good one stays.
+	if err := os.WriteFile(cert2.CertFile, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "the failed reload logged", func() bool {
+		return strings.Contains(p.Stderr.String(), "keeping the old TLS certificate")
+	})
+	if _, serial, err := dialTLS(t, tlsAddr, cert2); err != nil || serial != 2 {
+		t.Fatalf("after a bad reload: serial %d, %v", serial, err)
+	}
+}
+
+func TestProcessTLSErrors(t *testing.T) {
+	dir := t.TempDir()
+	cert := testkit.NewCert(t, dir, 1)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-tls-listen", "127.0.0.1:0"}, exitUsage, "chatd: -tls-listen needs -tls-cert and -tls-key\n"},
+		{[]string{"-tls-cert", cert.CertFile}, exitUsage, "chatd: -tls-cert and -tls-key go together\n"},
+		{[]string{"-listen", "127.0.0.1:0", "-tls-listen", "127.0.0.1:0", "-tls-cert", filepath.Join(dir, "missing.pem"), "-tls-key", cert.KeyFile}, exitRuntime,
+			"chatd: TLS certificate " + filepath.Join(dir, "missing.pem") + ", key " + cert.KeyFile + ": open " + filepath.Join(dir, "missing.pem") + ": no such file or directory\n"},
+	} {
+		code, _, stderr := runChatd(t, nil, tc.args...)
+		if code != tc.code || stderr != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+// TestSocketActivationWithTLS: systemd passes the plain port and a socket
+// named tls (chatd-tls.socket's FileDescriptorName=tls); chatd serves TLS on
+// the second.
+func TestSocketActivationWithTLS(t *testing.T) {
+	var files []*os.File
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close() // the duplicate in f stays open, and passes to chatd
+		defer f.Close()
+		files = append(files, f)
+	}
+	cert := testkit.NewCert(t, t.TempDir(), 7)
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=chatd.socket:tls exec "$0" -listen 127.0.0.1:1 -tls-cert "$1" -tls-key "$2"`,
+		chatdBin, cert.CertFile, cert.KeyFile)
+	cmd.ExtraFiles = files
+	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())
+	p := testkit.StartCmd(t, cmd)
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if code := p.Wait(t); code != exitOK {
+			t.Errorf("chatd exited with %d; stderr:\n%s", code, p.Stderr)
+		}
+	}()
+	_, r := dialLines(t, addrs[0])
+	if line := readLine(t, r); !strings.HasPrefix(line, "*** Welcome to actorchat") {
+		t.Errorf("plain port: got %q", line)
+	}
+	var serial int64
+	testkit.Eventually(t, "the passed TLS socket to serve TLS", func() bool {
+		_, s, err := dialTLS(t, addrs[1], cert)
+		serial = s
+		return err == nil
+	})
+	if serial != 7 || !strings.Contains(p.Stderr.String(), "using the TLS socket passed by systemd") {
+		t.Errorf("serial %d; stderr:\n%s", serial, p.Stderr)
+	}
+}
