@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/password"
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -40,6 +41,8 @@ type command struct {
 	minArgs  int      // arguments it needs; fewer gets the usage
 	needRoom bool     // it acts on the user's room
 	run      func(c *connection, ctx actor.Context, args string)
+	// usable says whether the user may use it now, for /help; nil: always.
+	usable func(c *connection) bool
 }
 
 // commandSet is the command table: one place that dispatches and checks
@@ -79,6 +82,20 @@ func newCommandSet(cfg connectionConfig) *commandSet {
 			detail: "Lasts for this session and follows the user through renames; the ignored user is not told.", run: (*connection).cmdIgnore},
 		{name: "unignore", usage: "/unignore NICK", summary: "see a user's messages again", minArgs: 1, run: (*connection).cmdUnignore},
 		{name: "bell", usage: "/bell [on|off]", summary: "ring your terminal's bell when your nick is mentioned or a private message comes (on at first)", run: (*connection).cmdBell},
+		{name: "register", usage: "/register [PASSWORD]", summary: "register your nick, so that only you can use it",
+			detail: fmt.Sprintf("Alone, it asks for the password twice, hidden on telnet. A password has %d to %d characters; it is stored as an Argon2id hash, never in clear.", password.MinLen, password.MaxLen),
+			usable: func(c *connection) bool { return c.env.accounts != nil && c.account == "" }, run: (*connection).cmdRegister},
+		{name: "identify", aliases: []string{"login"}, usage: "/identify [ACCOUNT] [PASSWORD]", summary: "prove a registered nick is yours",
+			detail: "With one argument it is the password of the account named like your nick. Alone, it asks (hidden on telnet). " +
+				"Once identified you are renamed to the account's nick if it is free. Failed attempts are limited per account and per address.",
+			usable: func(c *connection) bool { return c.env.accounts != nil }, run: (*connection).cmdIdentify},
+		{name: "password", usage: "/password [OLD NEW]", summary: "change your account's password",
+			detail: "Alone, it asks for the password now and the new one twice.",
+			usable: func(c *connection) bool { return c.env.accounts != nil && c.account != "" }, run: (*connection).cmdPassword},
+		{name: "unregister", usage: "/unregister [PASSWORD]", summary: "remove your account; the nick is free for anyone",
+			usable: func(c *connection) bool { return c.env.accounts != nil && c.account != "" }, run: (*connection).cmdUnregister},
+		{name: "ghost", usage: "/ghost NICK", summary: "disconnect another session that holds your account's nick", minArgs: 1,
+			usable: func(c *connection) bool { return c.env.accounts != nil && c.account != "" }, run: (*connection).cmdGhost},
 		{name: "motd", usage: "/motd", summary: "show the message of the day again", run: (*connection).cmdMOTD},
 		{name: "quit", aliases: []string{"bye", "exit"}, usage: "/quit [REASON]", summary: "leave the server (typing exit works too)", run: (*connection).cmdQuit},
 	}
@@ -134,10 +151,14 @@ func (c *connection) cmdHelp(ctx actor.Context, args string) {
 	}
 	c.sendNotice(ctx, "Commands (a line that is not a command goes to your room; start it with // to send a leading /):")
 	width := 0
+	var usable []*command
 	for _, cmd := range c.env.commands.list {
-		width = max(width, len(helpName(cmd)))
+		if cmd.usable == nil || cmd.usable(c) {
+			usable = append(usable, cmd)
+			width = max(width, len(helpName(cmd)))
+		}
 	}
-	for _, cmd := range c.env.commands.list {
+	for _, cmd := range usable {
 		c.sendNotice(ctx, fmt.Sprintf("  %-*s  %s", width, helpName(cmd), cmd.summary))
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/password"
 	"github.com/actorchat/actorchat/internal/store"
 )
 
@@ -50,8 +51,13 @@ type Config struct {
 	StoreQueue         int             // records waiting for the store at most; past it they are not stored
 	StoreTimeout       time.Duration   // one call to the store at most
 	Retention          store.Retention // which stored posts to keep
-	Logger             *slog.Logger    // nil: discard
-	Metrics            *Metrics        // nil: a fresh set
+
+	// Accounts (with a Store that keeps them).
+	PasswordHash  password.Params // Argon2id's cost for new and changed passwords
+	AuthFailBurst int             // failed password attempts at once, per account and per address
+	AuthFailEvery time.Duration   // then one more per this
+	Logger        *slog.Logger    // nil: discard
+	Metrics       *Metrics        // nil: a fresh set
 
 	// Middleware is added to every actor. It is for tests only (fault
 	// injection, package internal/faults); production leaves it nil, so that
@@ -68,6 +74,19 @@ const storeBatchMax = 1000
 func (c Config) storeConfig() storeConfig {
 	return storeConfig{FlushInterval: c.StoreFlushInterval, BatchMax: storeBatchMax, QueueMax: c.StoreQueue,
 		Timeout: c.StoreTimeout, Retention: c.Retention, PruneEvery: storePruneEvery}
+}
+
+// Password checks run on this many goroutines at once, with this many
+// waiting at most: each Argon2id check takes its memory while it runs.
+const (
+	accountWorkers = 2
+	accountQueue   = 64
+	maxLimiters    = 10000
+)
+
+func (c Config) accountsConfig() accountsConfig {
+	return accountsConfig{Hash: c.PasswordHash, Workers: accountWorkers, Queue: accountQueue, Timeout: c.StoreTimeout,
+		FailBurst: c.AuthFailBurst, FailEvery: c.AuthFailEvery, MaxLimiters: maxLimiters}
 }
 
 // connectionConfig is the part of Config that connection actors use.
@@ -121,6 +140,10 @@ func DefaultConfig() Config {
 		StoreFlushInterval: 200 * time.Millisecond,
 		StoreQueue:         100_000,
 		StoreTimeout:       5 * time.Second,
+
+		PasswordHash:  password.Default,
+		AuthFailBurst: 5,
+		AuthFailEvery: time.Minute,
 	}
 }
 
@@ -151,6 +174,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StoreTimeout <= 0 {
 		c.StoreTimeout = d.StoreTimeout
+	}
+	if c.PasswordHash == (password.Params{}) {
+		c.PasswordHash = d.PasswordHash
+	}
+	if c.AuthFailBurst <= 0 {
+		c.AuthFailBurst = d.AuthFailBurst
+	}
+	if c.AuthFailEvery <= 0 {
+		c.AuthFailEvery = d.AuthFailEvery
 	}
 	if c.MaxLineBytes <= 0 {
 		c.MaxLineBytes = d.MaxLineBytes

@@ -55,6 +55,8 @@ type connection struct {
 	noBell     bool                             // /bell off: no BEL on mentions and private messages
 	lastPM     *messages.PrivateMessageReceived // for /reply
 	ignored    map[string]string                // member id -> nick, for /ignore
+	account    string                           // the account we are identified as, case-folded; empty: none
+	prompt     *prompt                          // questions the next lines answer (a password); nil: none
 
 	// Owned by Receive: the input and what it waits for.
 	wait       replyWait     // the answer the next line waits for
@@ -89,6 +91,7 @@ type connectionEnv struct {
 	commands *commandSet
 	registry *actor.PID
 	rooms    *actor.PID
+	accounts *actor.PID                // nil: no accounts (no store)
 	motd     *atomic.Pointer[[]string] // the message of the day, sanitized lines
 }
 
@@ -168,6 +171,14 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleAwaySet(ctx, msg)
 	case *messages.HistoryShown:
 		c.handleHistoryShown(ctx, msg)
+	case *messages.Identified:
+		c.handleIdentified(ctx, msg)
+	case *messages.PasswordChanged:
+		c.handlePasswordChanged(ctx)
+	case *messages.AccountUnregistered:
+		c.handleAccountUnregistered(ctx, msg)
+	case *messages.NickGhosted:
+		c.handleNickGhosted(ctx, msg)
 	case *messages.CommandRejected:
 		c.handleRejected(ctx, msg)
 
@@ -186,6 +197,8 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handlePrivateReceived(ctx, msg)
 	case *messages.DescribeUser:
 		c.handleDescribeUser(ctx, msg)
+	case *messages.Ghosted:
+		c.handleGhosted(ctx, msg)
 
 	// From the server.
 	case *messages.Ping:
@@ -450,6 +463,10 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 	if credit {
 		defer c.sock.LineHandled()
 	}
+	if c.prompt != nil {
+		c.answerPrompt(ctx, line) // an answer, never a command: it may be a password
+		return
+	}
 	in := text.Parse(line)
 	switch in.Kind {
 	case text.InputChat:
@@ -569,6 +586,8 @@ var rejectedWait = map[messages.Request]waitKind{
 	messages.Request_REQUEST_RESOLVE:  waitResolve,
 	messages.Request_REQUEST_WHOIS:    waitWhois,
 	messages.Request_REQUEST_AWAY:     waitAway,
+	messages.Request_REQUEST_ACCOUNT:  waitAccount,
+	messages.Request_REQUEST_GHOST:    waitGhost,
 }
 
 // handleInputClosed: the client's side of the connection has ended. A clean

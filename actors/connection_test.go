@@ -230,7 +230,10 @@ func TestConnectionHelp(t *testing.T) {
 	h.client.send("/help")
 	h.client.expectPrefix("*** Commands")
 	listed := map[string]bool{}
-	for range h.env.commands.list {
+	for _, cmd := range h.env.commands.list {
+		if cmd.usable != nil { // the account commands: this server has no store
+			continue
+		}
 		line := h.client.expectPrefix("***   /")
 		listed[strings.Fields(strings.TrimPrefix(line, "***   /"))[0]] = true
 	}

@@ -37,6 +37,7 @@ type registry struct {
 	byMember  map[string]*registeredUser // member id -> user
 	byPID     map[pidKey]*registeredUser // the key of the connection -> user, for Terminated
 	lastGuest uint64                     // number of the last guest nick handed out
+	accounts  map[string]bool            // registered nicks, case-folded: only who is identified as one may use it
 }
 
 // registeredUser is the registry's record of one connection.
@@ -46,17 +47,25 @@ type registeredUser struct {
 	pid      *actor.PID // the connection actor
 	room     string
 	away     string // away message; empty: not away
+	account  string // the account the user is identified as, case-folded; empty: none
 }
 
-func newRegistry(logger *slog.Logger, metrics *Metrics) actor.Producer {
+// newRegistry makes the registry; accounts are the registered nicks
+// (case-folded) known at start.
+func newRegistry(logger *slog.Logger, metrics *Metrics, accounts []string) actor.Producer {
 	return func() actor.Actor {
-		return &registry{
+		r := &registry{
 			logger:   logger,
 			metrics:  metrics,
 			byNick:   make(map[string]*registeredUser),
 			byMember: make(map[string]*registeredUser),
 			byPID:    make(map[pidKey]*registeredUser),
+			accounts: make(map[string]bool, len(accounts)),
 		}
+		for _, a := range accounts {
+			r.accounts[a] = true
+		}
+		return r
 	}
 }
 
@@ -86,6 +95,12 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.handleWhois(ctx, msg)
 	case *messages.DescribeMembers:
 		r.handleDescribeMembers(ctx, msg)
+	case *messages.AccountIdentified:
+		r.handleAccountIdentified(ctx, msg)
+	case *messages.AccountRemoved:
+		r.handleAccountRemoved(ctx, msg)
+	case *messages.GhostNick:
+		r.handleGhost(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}
@@ -168,6 +183,10 @@ func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
 	key := strings.ToLower(nick)
 	if holder, taken := r.byNick[key]; taken && holder != u {
 		fail(fmt.Sprintf("nick %s is taken", nick))
+		return
+	}
+	if r.accounts[key] && u.account != key {
+		fail(fmt.Sprintf("%s is a registered nick; if it is yours: /identify %s PASSWORD", nick, nick))
 		return
 	}
 	if nick == u.nick {
@@ -266,6 +285,71 @@ func (r *registry) handleDescribeMembers(ctx actor.Context, msg *messages.Descri
 		}
 	}
 	reply(ctx, msg.GetReplyTo(), &messages.MembersDescribed{Users: users})
+}
+
+// handleAccountIdentified marks a member as identified (the accounts actor
+// checked the password), and renames it to the account's nick if that is
+// free. A member that left meanwhile is forgotten already: nothing to do.
+func (r *registry) handleAccountIdentified(ctx actor.Context, msg *messages.AccountIdentified) {
+	account := msg.GetAccount()
+	if msg.GetRegistered() {
+		r.accounts[account] = true
+	}
+	u, ok := r.byMember[msg.GetMemberId()]
+	if !ok {
+		return
+	}
+	u.account = account
+	answer := &messages.Identified{Account: account, Nick: u.nick, Registered: msg.GetRegistered()}
+	if strings.ToLower(u.nick) != account {
+		if holder, taken := r.byNick[account]; taken {
+			answer.NickInUse = holder != u
+		} else {
+			old := u.nick
+			delete(r.byNick, strings.ToLower(old))
+			u.nick = msg.GetNick()
+			r.byNick[account] = u
+			answer.Nick, answer.RenamedFrom = u.nick, old
+			r.logger.Info("nick changed", "member", u.memberID, "old", old, "nick", u.nick, "identified", account)
+		}
+	}
+	reply(ctx, msg.GetReplyTo(), answer)
+}
+
+// handleAccountRemoved frees a registered nick: nobody is identified as it
+// any more.
+func (r *registry) handleAccountRemoved(ctx actor.Context, msg *messages.AccountRemoved) {
+	delete(r.accounts, msg.GetAccount())
+	for _, u := range r.byMember {
+		if u.account == msg.GetAccount() {
+			u.account = ""
+		}
+	}
+	reply(ctx, msg.GetReplyTo(), &messages.AccountUnregistered{Account: msg.GetAccount()})
+}
+
+// handleGhost disconnects another session that holds the nick of the
+// account the asker is identified as.
+func (r *registry) handleGhost(ctx actor.Context, msg *messages.GhostNick) {
+	fail := func(reason string) { reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_GHOST, reason) }
+	u, ok := r.byMember[msg.GetMemberId()]
+	if !ok {
+		fail("you are not registered yet")
+		return
+	}
+	key := strings.ToLower(msg.GetNick())
+	if u.account == "" || u.account != key {
+		fail(fmt.Sprintf("you can only /ghost the nick of your own account; /identify %s PASSWORD first", msg.GetNick()))
+		return
+	}
+	holder, taken := r.byNick[key]
+	if !taken || holder == u {
+		fail(fmt.Sprintf("no other session is using %s", msg.GetNick()))
+		return
+	}
+	r.logger.Info("ghosted", "member", u.memberID, "account", u.account, "ghost", holder.memberID, "nick", holder.nick)
+	ctx.Send(holder.pid, &messages.Ghosted{ByAccount: u.account})
+	reply(ctx, msg.GetReplyTo(), &messages.NickGhosted{Nick: holder.nick})
 }
 
 // validateNick checks the rules for a nick a user picks.

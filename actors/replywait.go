@@ -32,6 +32,8 @@ const (
 	waitWhois             // UserDescription (or CommandRejected, WHOIS)
 	waitAway              // AwaySet (or CommandRejected, AWAY)
 	waitHistory           // HistoryShown
+	waitAccount           // Identified, PasswordChanged or AccountUnregistered (or CommandRejected, ACCOUNT)
+	waitGhost             // NickGhosted (or CommandRejected, GHOST)
 )
 
 // replyWait is the one answer a connection waits for. Every wait ends, with

@@ -55,6 +55,8 @@ type server struct {
 	stopped    chan struct{}      // closed in Stopped: every child has stopped
 	acceptDone chan struct{}      // closed when the accept loops (and TLS handshakes) return
 
+	accountNames []string // registered nicks at start
+
 	// Owned by Receive.
 	startedOnce bool
 }
@@ -63,6 +65,7 @@ type server struct {
 type serverChildren struct {
 	registry, rooms, connections *actor.PID
 	store                        *actor.PID // nil: no store
+	accounts                     *actor.PID // nil: no accounts (no store)
 }
 
 func (s *server) Receive(ctx actor.Context) {
@@ -88,7 +91,11 @@ func (s *server) handleStarted(ctx actor.Context) {
 	}
 	s.startedOnce = true
 	c, cfg := s.children, s.cfg
-	c.registry = s.spawn(ctx, props(newRegistry(cfg.Logger, cfg.Metrics), cfg.Middleware), "registry")
+	c.registry = s.spawn(ctx, props(newRegistry(cfg.Logger, cfg.Metrics, s.accountNames), cfg.Middleware), "registry")
+	if db, ok := cfg.Store.(AccountStore); ok {
+		c.accounts = s.spawn(ctx, props(newAccounts(db, cfg.accountsConfig(), c.registry, cfg.Logger), cfg.Middleware), "accounts")
+		s.env.accounts = c.accounts
+	}
 	if cfg.Store != nil {
 		c.store = s.spawn(ctx, props(newStoreActor(cfg.Store, cfg.storeConfig(), cfg.Logger, cfg.Metrics), cfg.Middleware), "store")
 	}
@@ -301,10 +308,11 @@ func Start(ln net.Listener, cfg Config) *Server {
 	}
 	cfg.Metrics.served.Store(s.table)
 	s.motd.Store(motdLines(cfg.MOTD))
+	names := loadAccountNames(cfg)
 	started := make(chan struct{})
 	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
 	p := props(func() actor.Actor {
-		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children,
+		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children, accountNames: names,
 			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
 	}, cfg.Middleware, actor.WithGuardian(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}),
 		actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
@@ -322,6 +330,23 @@ func Start(ln net.Listener, cfg Config) *Server {
 	}
 	s.ready.Store(true)
 	return s
+}
+
+// loadAccountNames reads the registered nicks, so that the registry protects
+// them from its first request. If the store does not answer, registered
+// nicks are unprotected until they are registered again; it is logged.
+func loadAccountNames(cfg Config) []string {
+	db, ok := cfg.Store.(AccountStore)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StoreTimeout)
+	defer cancel()
+	names, err := db.AccountNames(ctx)
+	if err != nil {
+		cfg.Logger.Error("accounts: could not read the registered nicks; anyone may take them until restart", "error", err)
+	}
+	return names
 }
 
 // newNodeID returns a random id for this process: the first part of every

@@ -234,8 +234,10 @@ func TestServerHelpAndUnknownCommand(t *testing.T) {
 	c, _ := s.dial()
 	c.send("/help")
 	c.expectPrefix("*** Commands")
-	for range newCommandSet(DefaultConfig().connectionConfig()).list {
-		c.expectPrefix("***   /")
+	for _, cmd := range newCommandSet(DefaultConfig().connectionConfig()).list {
+		if cmd.usable == nil { // the account commands are not listed: this server has no store
+			c.expectPrefix("***   /")
+		}
 	}
 	c.send("/dance wildly")
 	c.expect("!!! unknown command /dance; type /help for the list")

@@ -49,6 +49,9 @@ const (
 	LeaveReason_LEAVE_REASON_ERROR LeaveReason = 7
 	// The server is shutting down.
 	LeaveReason_LEAVE_REASON_SHUTDOWN LeaveReason = 8
+	// The account's owner identified elsewhere and disconnected this session
+	// with /ghost.
+	LeaveReason_LEAVE_REASON_GHOSTED LeaveReason = 9
 )
 
 // Enum value maps for LeaveReason.
@@ -63,6 +66,7 @@ var (
 		6: "LEAVE_REASON_IDLE",
 		7: "LEAVE_REASON_ERROR",
 		8: "LEAVE_REASON_SHUTDOWN",
+		9: "LEAVE_REASON_GHOSTED",
 	}
 	LeaveReason_value = map[string]int32{
 		"LEAVE_REASON_UNSPECIFIED":     0,
@@ -74,6 +78,7 @@ var (
 		"LEAVE_REASON_IDLE":            6,
 		"LEAVE_REASON_ERROR":           7,
 		"LEAVE_REASON_SHUTDOWN":        8,
+		"LEAVE_REASON_GHOSTED":         9,
 	}
 )
 
@@ -946,7 +951,7 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\n" +
 	"on_message\x18\x04 \x01(\tR\tonMessage\"\x06\n" +
 	"\x04Ping\"\x06\n" +
-	"\x04Pong*\x80\x02\n" +
+	"\x04Pong*\x9a\x02\n" +
 	"\vLeaveReason\x12\x1c\n" +
 	"\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LEAVE_REASON_PART\x10\x01\x12\x15\n" +
@@ -956,7 +961,8 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x15LEAVE_REASON_FLOODING\x10\x05\x12\x15\n" +
 	"\x11LEAVE_REASON_IDLE\x10\x06\x12\x16\n" +
 	"\x12LEAVE_REASON_ERROR\x10\a\x12\x19\n" +
-	"\x15LEAVE_REASON_SHUTDOWN\x10\bB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x15LEAVE_REASON_SHUTDOWN\x10\b\x12\x18\n" +
+	"\x14LEAVE_REASON_GHOSTED\x10\tB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_connection_proto_rawDescOnce sync.Once

@@ -34,6 +34,9 @@ const (
 	Request_REQUEST_RESOLVE     Request = 5
 	Request_REQUEST_WHOIS       Request = 6
 	Request_REQUEST_AWAY        Request = 7
+	// /register, /identify, /password, /unregister.
+	Request_REQUEST_ACCOUNT Request = 8
+	Request_REQUEST_GHOST   Request = 9
 )
 
 // Enum value maps for Request.
@@ -47,6 +50,8 @@ var (
 		5: "REQUEST_RESOLVE",
 		6: "REQUEST_WHOIS",
 		7: "REQUEST_AWAY",
+		8: "REQUEST_ACCOUNT",
+		9: "REQUEST_GHOST",
 	}
 	Request_value = map[string]int32{
 		"REQUEST_UNSPECIFIED": 0,
@@ -57,6 +62,8 @@ var (
 		"REQUEST_RESOLVE":     5,
 		"REQUEST_WHOIS":       6,
 		"REQUEST_AWAY":        7,
+		"REQUEST_ACCOUNT":     8,
+		"REQUEST_GHOST":       9,
 	}
 )
 
@@ -1423,7 +1430,7 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x05users\x18\x01 \x03(\v2\x15.chat.v1.NickResolvedR\x05users\"U\n" +
 	"\x0fCommandRejected\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12*\n" +
-	"\arequest\x18\x02 \x01(\x0e2\x10.chat.v1.RequestR\arequest*\xa7\x01\n" +
+	"\arequest\x18\x02 \x01(\x0e2\x10.chat.v1.RequestR\arequest*\xcf\x01\n" +
 	"\aRequest\x12\x17\n" +
 	"\x13REQUEST_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10REQUEST_REGISTER\x10\x01\x12\x10\n" +
@@ -1432,7 +1439,9 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\vREQUEST_MSG\x10\x04\x12\x13\n" +
 	"\x0fREQUEST_RESOLVE\x10\x05\x12\x11\n" +
 	"\rREQUEST_WHOIS\x10\x06\x12\x10\n" +
-	"\fREQUEST_AWAY\x10\aB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\fREQUEST_AWAY\x10\a\x12\x13\n" +
+	"\x0fREQUEST_ACCOUNT\x10\b\x12\x11\n" +
+	"\rREQUEST_GHOST\x10\tB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_registry_proto_rawDescOnce sync.Once

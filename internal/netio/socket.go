@@ -198,6 +198,8 @@ type Socket struct {
 	finished   chan struct{} // closed by finish: the reader waits for no more credit
 	credits    chan struct{} // a token per line sent and not yet handled
 	readerDone chan struct{} // closed when the reader goroutine returns
+	telnet     atomic.Bool   // the client has negotiated telnet options
+	echo       atomic.Bool   // we offer ECHO now (a password prompt); see telnet.OptEcho
 }
 
 // NewSocket returns the I/O side of conn; its goroutines are counted in wg,
@@ -229,6 +231,27 @@ func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
 		defer s.wg.Done()
 		s.writeLoop(system, pid)
 	}()
+}
+
+// SpeaksTelnet reports whether the client has negotiated telnet options
+// (telnet clients do; nc, openssl s_client and socat do not).
+func (s *Socket) SpeaksTelnet() bool { return s.telnet.Load() }
+
+// HideInput asks a telnet client to stop (or start again) echoing what the
+// user types, for a password: IAC WILL ECHO (or IAC WONT ECHO and a line end,
+// as the user's Enter was not echoed) goes into the outbox, and the reader
+// treats the client's DO ECHO as its agreement. For a client that does not
+// speak telnet it does nothing, and reports false.
+func (s *Socket) HideInput(hide bool) bool {
+	if !s.SpeaksTelnet() || s.echo.Load() == hide {
+		return false
+	}
+	s.echo.Store(hide)
+	cmd := telnet.WontEcho + "\r\n"
+	if hide {
+		cmd = telnet.WillEcho
+	}
+	return s.Write([]byte(cmd)) == nil
 }
 
 // Write queues bytes for the client. It reports ErrOutboxFull, and queues
@@ -274,11 +297,15 @@ func (s *Socket) Abort() {
 func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 	defer close(s.readerDone)
 	dec := telnet.NewDecoder(s.cfg.MaxLineBytes)
+	dec.SetEchoOffered(s.echo.Load)
 	raw := rawConn(s.conn)
 	for {
 		bp, n, err := s.read(raw)
 		if n > 0 && !s.stopping.Load() {
 			events := dec.Feed((*bp)[:n])
+			if dec.Negotiated() {
+				s.telnet.Store(true)
+			}
 			if replies := dec.TakeReplies(); len(replies) > 0 {
 				system.Root.Send(pid, &messages.NegotiationReply{Data: replies})
 			}

@@ -62,6 +62,17 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{version: 2, sqlite: accountsV2, postgres: accountsV2},
+}
+
+// accountsV2 is the same SQL on both backends.
+var accountsV2 = []string{
+	`CREATE TABLE accounts (
+		name TEXT PRIMARY KEY,
+		nick TEXT NOT NULL,
+		hash TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	)`,
 }
 
 // SchemaVersion is the newest schema this build knows.

@@ -242,3 +242,48 @@ func TestBackup(t *testing.T) {
 		t.Fatalf("the copy holds %+v, %v", r, err)
 	}
 }
+
+func TestAccounts(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		a := Account{Name: "alice", Nick: "Alice", Hash: "$argon2id$x", Created: t0}
+		if err := db.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "ALICE", Hash: "h2", Created: t0}); !errors.Is(err, ErrAccountExists) {
+			t.Fatalf("second create: %v", err)
+		}
+		got, err := db.Account(ctx, "alice")
+		if err != nil || got != a {
+			t.Fatalf("got %+v %v", got, err)
+		}
+		if _, err := db.Account(ctx, "bob"); !errors.Is(err, ErrNoAccount) {
+			t.Fatalf("missing account: %v", err)
+		}
+		if err := db.SetAccountHash(ctx, "alice", "new"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Account(ctx, "alice"); got.Hash != "new" {
+			t.Fatalf("hash %q", got.Hash)
+		}
+		if err := db.SetAccountHash(ctx, "bob", "x"); !errors.Is(err, ErrNoAccount) {
+			t.Fatal(err)
+		}
+		if err := db.CreateAccount(ctx, Account{Name: "bob", Nick: "bob", Hash: "h", Created: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if names, err := db.AccountNames(ctx); err != nil || fmt.Sprint(names) != "[alice bob]" {
+			t.Fatalf("names %v %v", names, err)
+		}
+		if err := db.DeleteAccount(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteAccount(ctx, "alice"); !errors.Is(err, ErrNoAccount) {
+			t.Fatal(err)
+		}
+		if names, _ := db.AccountNames(ctx); fmt.Sprint(names) != "[bob]" {
+			t.Fatalf("names %v", names)
+		}
+	})
+}

@@ -35,6 +35,16 @@ const (
 // session.
 const OptBinary = 0
 
+// OptEcho is the ECHO option (RFC 857). chatd offers it (IAC WILL ECHO) only
+// while a user types a password, and never echoes: a telnet client that
+// agrees stops echoing locally, so the password is not shown. WontEcho
+// takes it back.
+const (
+	OptEcho  = 1
+	WillEcho = "\xff\xfb\x01" // IAC WILL ECHO
+	WontEcho = "\xff\xfc\x01" // IAC WONT ECHO
+)
+
 // Offer is what the server sends first on every connection: WILL and DO
 // TRANSMIT-BINARY, then a CR. A telnet client consumes the option bytes;
 // on an nc user's terminal the CR returns the cursor to the start of the
@@ -107,6 +117,8 @@ type Decoder struct {
 
 	binaryOurs   optionState // TRANSMIT-BINARY from server to client (our WILL)
 	binaryTheirs optionState // TRANSMIT-BINARY from client to server (our DO)
+	negotiated   bool        // the client has sent an option command: it speaks telnet
+	echoOffered  func() bool // whether we offer ECHO now (see OptEcho); nil: never
 }
 
 // MaxRefusals bounds how many option refusals the decoder sends on one
@@ -119,6 +131,16 @@ const MaxRefusals = 64
 func NewDecoder(maxLine int) *Decoder {
 	return &Decoder{maxLine: maxLine, binaryOurs: optionWantYes, binaryTheirs: optionWantYes}
 }
+
+// SetEchoOffered tells the decoder how to know whether the server offers
+// ECHO at the moment: a client's DO ECHO is then its agreement, which gets no
+// answer; at any other time it is refused. offered is called from the
+// decoder's goroutine.
+func (d *Decoder) SetEchoOffered(offered func() bool) { d.echoOffered = offered }
+
+// Negotiated reports whether the client has sent any option command, which
+// telnet clients do and nc never does.
+func (d *Decoder) Negotiated() bool { return d.negotiated }
 
 // feed decodes p and returns the events it completed. The returned slice and
 // the lines in it are reused by the next call.
@@ -211,9 +233,13 @@ func (d *Decoder) command(b byte) {
 // nothing, get no reply: two peers never loop.
 func (d *Decoder) option(opt byte) {
 	d.state = stateData
+	d.negotiated = true
 	if opt == OptBinary {
 		d.binaryOption()
 		return
+	}
+	if opt == OptEcho && d.verb == DO && d.echoOffered != nil && d.echoOffered() {
+		return // the client agrees to our WILL ECHO
 	}
 	switch d.verb {
 	case DO:

@@ -262,3 +262,38 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// TestEchoOffer: a DO ECHO is refused unless the server offers ECHO at the
+// moment (a password prompt), when it is the client's agreement and gets no
+// answer; DONT ECHO never gets one.
+func TestEchoOffer(t *testing.T) {
+	offered := false
+	d := NewDecoder(100)
+	d.SetEchoOffered(func() bool { return offered })
+	if d.Negotiated() {
+		t.Fatal("negotiated before any option command")
+	}
+	d.Feed([]byte{IAC, DO, OptEcho})
+	if got := d.TakeReplies(); string(got) != WontEcho {
+		t.Fatalf("unasked DO ECHO answered %q, want WONT ECHO", got)
+	}
+	if !d.Negotiated() {
+		t.Fatal("an option command did not count as telnet")
+	}
+	offered = true
+	d.Feed([]byte{IAC, DO, OptEcho})
+	if got := d.TakeReplies(); len(got) != 0 {
+		t.Fatalf("the agreement to our WILL ECHO was answered %q", got)
+	}
+	offered = false
+	d.Feed([]byte{IAC, DONT, OptEcho})
+	if got := d.TakeReplies(); len(got) != 0 {
+		t.Fatalf("DONT ECHO answered %q", got)
+	}
+	// Plain data with a 255 byte (nc sending binary) is not negotiation.
+	nc := NewDecoder(100)
+	nc.Feed([]byte{'a', IAC, IAC, 'b', '\n'})
+	if nc.Negotiated() {
+		t.Fatal("an escaped 255 counted as negotiation")
+	}
+}

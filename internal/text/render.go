@@ -115,6 +115,8 @@ func LeaveReason(r messages.LeaveReason) string {
 		return "error"
 	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
 		return "shutdown"
+	case messages.LeaveReason_LEAVE_REASON_GHOSTED:
+		return "ghosted"
 	}
 	return "unknown"
 }
