@@ -248,6 +248,9 @@ func (c *connection) notIdentified(ctx actor.Context) bool {
 func (c *connection) handleIdentified(ctx actor.Context, msg *messages.Identified) {
 	c.answered(waitAccount)
 	c.account = msg.GetAccount()
+	if c.roomPID != nil {
+		c.toRoom(ctx, &messages.SetMemberAccount{MemberId: c.member, Account: c.account})
+	}
 	if msg.GetRenamedFrom() != "" {
 		c.nick = msg.GetNick()
 		if c.roomPID != nil {
@@ -275,6 +278,9 @@ func (c *connection) handlePasswordChanged(ctx actor.Context) {
 func (c *connection) handleAccountUnregistered(ctx actor.Context, msg *messages.AccountUnregistered) {
 	if msg.GetAccount() == c.account {
 		c.account = ""
+		if c.roomPID != nil {
+			c.toRoom(ctx, &messages.SetMemberAccount{MemberId: c.member})
+		}
 	}
 	if c.answered(waitAccount) {
 		c.sendNotice(ctx, fmt.Sprintf("The account %s is removed; the nick is free for anyone.", msg.GetAccount()))

@@ -99,6 +99,7 @@ func newCommandSet(cfg connectionConfig) *commandSet {
 		{name: "motd", usage: "/motd", summary: "show the message of the day again", run: (*connection).cmdMOTD},
 		{name: "quit", aliases: []string{"bye", "exit"}, usage: "/quit [REASON]", summary: "leave the server (typing exit works too)", run: (*connection).cmdQuit},
 	}
+	list = append(list, moderationCommands()...)
 	s := &commandSet{list: list, byName: make(map[string]*command)}
 	for _, cmd := range list {
 		s.byName[cmd.name] = cmd
@@ -402,9 +403,9 @@ func (c *connection) cmdTopic(ctx actor.Context, args string) {
 			c.sendNotice(ctx, "Topic: "+c.topic)
 		}
 	case "-":
-		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member}, waitTopic, "/topic")
+		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
 	default:
-		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member, Topic: args}, waitTopic, "/topic")
+		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member, Topic: args, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
 	}
 }
 

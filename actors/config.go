@@ -52,6 +52,9 @@ type Config struct {
 	StoreTimeout       time.Duration   // one call to the store at most
 	Retention          store.Retention // which stored posts to keep
 
+	// Admins are the server operators' accounts; nil: none.
+	Admins *Admins
+
 	// Accounts (with a Store that keeps them).
 	PasswordHash  password.Params // Argon2id's cost for new and changed passwords
 	AuthFailBurst int             // failed password attempts at once, per account and per address

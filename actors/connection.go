@@ -92,6 +92,7 @@ type connectionEnv struct {
 	registry *actor.PID
 	rooms    *actor.PID
 	accounts *actor.PID                // nil: no accounts (no store)
+	admins   *Admins                   // server operators
 	motd     *atomic.Pointer[[]string] // the message of the day, sanitized lines
 }
 
@@ -179,6 +180,10 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleAccountUnregistered(ctx, msg)
 	case *messages.NickGhosted:
 		c.handleNickGhosted(ctx, msg)
+	case *messages.Moderated:
+		c.showAnswer(ctx, waitModerate, msg.GetLines())
+	case *messages.AdminDone:
+		c.showAnswer(ctx, waitAdmin, msg.GetLines())
 	case *messages.CommandRejected:
 		c.handleRejected(ctx, msg)
 
@@ -199,6 +204,14 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleDescribeUser(ctx, msg)
 	case *messages.Ghosted:
 		c.handleGhosted(ctx, msg)
+	case *messages.Kicked:
+		c.handleKicked(ctx, msg)
+	case *messages.Killed:
+		c.handleKilled(ctx, msg)
+	case *messages.ServerNotice:
+		c.sendNotice(ctx, msg.GetText())
+	case *messages.PostRefused:
+		c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
 
 	// From the server.
 	case *messages.Ping:
@@ -229,7 +242,7 @@ func (c *connection) handleStarted(ctx actor.Context) {
 		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
 	}
 	c.sock.Start(ctx.ActorSystem(), ctx.Self())
-	c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitRegister, "")
+	c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP()}, waitRegister, "")
 }
 
 func (c *connection) handleRegistered(ctx actor.Context, msg *messages.ConnectionRegistered) {
@@ -260,7 +273,8 @@ func (c *connection) sendMOTD(ctx actor.Context) bool {
 func (c *connection) join(ctx actor.Context, room string) {
 	c.room = room
 	c.roomPID = nil
-	c.ask(ctx, c.env.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self())}, waitJoin, "/join "+room)
+	c.ask(ctx, c.env.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
+		Account: c.account, Address: c.remoteIP()}, waitJoin, "/join "+room)
 }
 
 // handleRoomJoined enters the room we asked for. A room we no longer want
@@ -573,6 +587,10 @@ func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandReje
 		c.join(ctx, lobbyName)
 		return
 	}
+	if kind == waitJoin { // refused by the lobby itself (a ban)
+		c.room = ""
+		c.sendNotice(ctx, "You are in no room: /join ROOM")
+	}
 	c.flushPending(ctx)
 }
 
@@ -588,6 +606,9 @@ var rejectedWait = map[messages.Request]waitKind{
 	messages.Request_REQUEST_AWAY:     waitAway,
 	messages.Request_REQUEST_ACCOUNT:  waitAccount,
 	messages.Request_REQUEST_GHOST:    waitGhost,
+	messages.Request_REQUEST_MODERATE: waitModerate,
+	messages.Request_REQUEST_ADMIN:    waitAdmin,
+	messages.Request_REQUEST_TOPIC:    waitTopic,
 }
 
 // handleInputClosed: the client's side of the connection has ended. A clean

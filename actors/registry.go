@@ -31,6 +31,9 @@ type registry struct {
 	// Static after construction.
 	logger  *slog.Logger
 	metrics *Metrics
+	admins  *Admins    // server operators
+	klines  *klines    // shared with the accept loops; only the registry changes it
+	store   *actor.PID // keeps the k-lines; nil: no store
 
 	// Owned by Receive.
 	byNick    map[string]*registeredUser // lower-case nick -> user
@@ -48,15 +51,33 @@ type registeredUser struct {
 	room     string
 	away     string // away message; empty: not away
 	account  string // the account the user is identified as, case-folded; empty: none
+	address  string // the client's IP address
 }
 
-// newRegistry makes the registry; accounts are the registered nicks
-// (case-folded) known at start.
-func newRegistry(logger *slog.Logger, metrics *Metrics, accounts []string) actor.Producer {
+// registryDeps is what the registry is built from: accounts are the
+// registered nicks (case-folded) known at start.
+type registryDeps struct {
+	logger   *slog.Logger
+	metrics  *Metrics
+	accounts []string
+	admins   *Admins
+	klines   *klines
+	store    *actor.PID
+}
+
+func newRegistry(d registryDeps) actor.Producer {
+	accounts := d.accounts
 	return func() actor.Actor {
+		kl := d.klines
+		if kl == nil {
+			kl = &klines{}
+		}
 		r := &registry{
-			logger:   logger,
-			metrics:  metrics,
+			logger:   d.logger,
+			metrics:  d.metrics,
+			admins:   d.admins,
+			klines:   kl,
+			store:    d.store,
 			byNick:   make(map[string]*registeredUser),
 			byMember: make(map[string]*registeredUser),
 			byPID:    make(map[pidKey]*registeredUser),
@@ -101,6 +122,10 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.handleAccountRemoved(ctx, msg)
 	case *messages.GhostNick:
 		r.handleGhost(ctx, msg)
+	case *messages.AdminCommand:
+		r.handleAdmin(ctx, msg)
+	case *messages.NoticeUser:
+		r.handleNoticeUser(ctx, msg)
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}
@@ -128,7 +153,7 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 		ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
 		return
 	}
-	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid}
+	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress()}
 	r.byNick[strings.ToLower(u.nick)] = u
 	r.byMember[u.memberID] = u
 	r.byPID[keyOf(pid)] = u

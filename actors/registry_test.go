@@ -13,7 +13,7 @@ import (
 )
 
 func newTestRegistry(t *testing.T, system *actor.ActorSystem) *actor.PID {
-	return supervised(t, system, newRegistry(testLogger(), NewMetrics(), nil), actor.ResumeDirective)
+	return supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics()}), actor.ResumeDirective)
 }
 
 // register makes p a registered connection and returns its guest nick.

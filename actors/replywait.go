@@ -34,6 +34,8 @@ const (
 	waitHistory           // HistoryShown
 	waitAccount           // Identified, PasswordChanged or AccountUnregistered (or CommandRejected, ACCOUNT)
 	waitGhost             // NickGhosted (or CommandRejected, GHOST)
+	waitModerate          // Moderated (or CommandRejected, MODERATE)
+	waitAdmin             // AdminDone (or CommandRejected, ADMIN)
 )
 
 // replyWait is the one answer a connection waits for. Every wait ends, with

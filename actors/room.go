@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -31,6 +32,8 @@ type room struct {
 	historyKeep int    // posts kept, for /history; at least historyLen
 	quietSize   int    // above this many members, joins and leaves are not announced; 0: always
 	store       *actor.PID
+	registry    *actor.PID // for invitations
+	admins      *Admins    // server operators: every op power here
 	loadTimeout time.Duration
 	logger      *slog.Logger
 	metrics     *Metrics
@@ -48,14 +51,17 @@ type room struct {
 	joinsSeen uint64                    // JoinRoom messages handled, reported to the rooms actor
 	loading   bool                      // waiting for the store's RoomLoaded
 	stashed   []any                     // messages that came while loading, in order
+	mod       moderation                // owner, ops, bans, mutes, invitations, flags
 }
 
 // roomMember is one member of a room.
 type roomMember struct {
-	id   string     // member id
-	pid  *actor.PID // the member's connection
-	nick string
-	away string // away message, for /who; empty: not away
+	id      string     // member id
+	pid     *actor.PID // the member's connection
+	nick    string
+	away    string // away message, for /who; empty: not away
+	account string // identified as, case-folded; empty: none
+	address string // IP address, for bans
 }
 
 // roomSettings are what every room of a server shares.
@@ -64,6 +70,8 @@ type roomSettings struct {
 	historyKeep int
 	quietSize   int
 	store       *actor.PID // nil: no store
+	registry    *actor.PID
+	admins      *Admins
 	loadTimeout time.Duration
 	logger      *slog.Logger
 	metrics     *Metrics
@@ -78,7 +86,10 @@ func newRoom(name string, instance uint64, set roomSettings) actor.Producer {
 			historyKeep: max(set.historyKeep, set.historyLen),
 			quietSize:   set.quietSize,
 			store:       set.store,
+			registry:    set.registry,
+			admins:      set.admins,
 			loadTimeout: set.loadTimeout,
+			mod:         newModeration(),
 			logger:      set.logger,
 			metrics:     set.metrics,
 			now:         time.Now,
@@ -140,6 +151,10 @@ func (r *room) handle(ctx actor.Context, message any) {
 		r.handleGetHistory(ctx, msg)
 	case *messages.DrainRoom:
 		r.handleDrain(ctx)
+	case *messages.SetMemberAccount:
+		r.handleSetMemberAccount(msg)
+	case *messages.Moderate:
+		r.handleModerate(ctx, msg)
 	}
 }
 
@@ -168,6 +183,9 @@ func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
 		r.remember(m)
 	}
 	r.topic, r.topicNick, r.topicAt = msg.GetTopic(), msg.GetTopicNick(), msg.GetTopicUnixMillis()
+	for _, e := range msg.GetEntries() {
+		r.mod.apply(e)
+	}
 	r.unstash(ctx)
 	if r.topic != "" {
 		r.report(ctx)
@@ -202,10 +220,19 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		return
 	}
 	if _, ok := r.index[msg.GetMemberId()]; !ok {
+		if reason := r.refuseJoin(ctx, msg); reason != "" {
+			reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_JOIN, reason)
+			r.report(ctx)
+			return
+		}
+		if len(r.members) == 0 && r.mod.owner == "" {
+			r.mod.creator = msg.GetMemberId() // the first to join an unowned room may /claim it
+		}
 		ctx.Watch(pid)
 		r.watched[keyOf(pid)] = msg.GetMemberId()
 		r.index[msg.GetMemberId()] = len(r.members)
-		r.members = append(r.members, &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway()})
+		r.members = append(r.members, &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway(),
+			account: msg.GetAccount(), address: msg.GetAddress()})
 		if r.announces() {
 			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, msg.GetMemberId())
 		}
@@ -255,6 +282,10 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		return // not (or no longer) a member
 	}
 	m := r.members[i]
+	if reason := r.mod.mutedFor(m, r.now()); reason != "" {
+		ctx.Send(m.pid, &messages.PostRefused{Room: r.name, Reason: reason})
+		return
+	}
 	posted := &messages.MessagePosted{
 		Room:           r.name,
 		Nick:           m.nick,
@@ -289,6 +320,10 @@ func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
 func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 	i, ok := r.index[msg.GetMemberId()]
 	if !ok {
+		return
+	}
+	if r.mod.topicLocked && !r.isOp(r.members[i]) {
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("the topic of %s is locked: only its ops may change it", r.name))
 		return
 	}
 	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli()}
@@ -330,6 +365,7 @@ func (r *room) remove(id string) *roomMember {
 	m := r.members[i]
 	delete(r.index, id)
 	delete(r.watched, keyOf(m.pid))
+	delete(r.mod.muted, id)
 	last := len(r.members) - 1
 	if i != last {
 		r.members[i] = r.members[last]

@@ -115,7 +115,8 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	}
 	e.joinsForwarded++
 	if name != msg.GetRoom() {
-		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), MemberId: msg.GetMemberId(), Away: msg.GetAway(), ReplyTo: msg.GetReplyTo()}
+		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), MemberId: msg.GetMemberId(), Away: msg.GetAway(), ReplyTo: msg.GetReplyTo(),
+			Account: msg.GetAccount(), Address: msg.GetAddress()}
 	}
 	ctx.Send(e.pid, msg)
 }

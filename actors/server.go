@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/actorchat/internal/netio"
+	"github.com/actorchat/actorchat/internal/store"
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -56,6 +58,7 @@ type server struct {
 	acceptDone chan struct{}      // closed when the accept loops (and TLS handshakes) return
 
 	accountNames []string // registered nicks at start
+	klines       *klines  // the server's k-lines: the registry changes them, the accept loops read them
 
 	// Owned by Receive.
 	startedOnce bool
@@ -91,17 +94,18 @@ func (s *server) handleStarted(ctx actor.Context) {
 	}
 	s.startedOnce = true
 	c, cfg := s.children, s.cfg
-	c.registry = s.spawn(ctx, props(newRegistry(cfg.Logger, cfg.Metrics, s.accountNames), cfg.Middleware), "registry")
+	if cfg.Store != nil {
+		c.store = s.spawn(ctx, props(newStoreActor(cfg.Store, cfg.storeConfig(), cfg.Logger, cfg.Metrics), cfg.Middleware), "store")
+	}
+	c.registry = s.spawn(ctx, props(newRegistry(registryDeps{logger: cfg.Logger, metrics: cfg.Metrics, accounts: s.accountNames,
+		admins: cfg.Admins, klines: s.klines, store: c.store}), cfg.Middleware), "registry")
 	if db, ok := cfg.Store.(AccountStore); ok {
 		c.accounts = s.spawn(ctx, props(newAccounts(db, cfg.accountsConfig(), c.registry, cfg.Logger), cfg.Middleware), "accounts")
 		s.env.accounts = c.accounts
 	}
-	if cfg.Store != nil {
-		c.store = s.spawn(ctx, props(newStoreActor(cfg.Store, cfg.storeConfig(), cfg.Logger, cfg.Metrics), cfg.Middleware), "store")
-	}
 	c.rooms = s.spawn(ctx, roomsProps(roomSettings{
 		historyLen: cfg.HistoryLen, historyKeep: cfg.HistoryMax, quietSize: cfg.QuietRoomSize,
-		store: c.store, loadTimeout: roomLoadTimeout(cfg), logger: cfg.Logger, metrics: cfg.Metrics,
+		store: c.store, registry: c.registry, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), logger: cfg.Logger, metrics: cfg.Metrics,
 	}, cfg.Middleware), "rooms")
 	s.env.registry, s.env.rooms = c.registry, c.rooms
 	c.connections = s.spawn(ctx, connectionsProps(connectionsDeps{
@@ -110,7 +114,7 @@ func (s *server) handleStarted(ctx actor.Context) {
 	}), "connections")
 
 	system := ctx.ActorSystem()
-	a := &acceptor{system: system, connections: c.connections, table: s.table, cfg: cfg}
+	a := &acceptor{system: system, connections: c.connections, table: s.table, cfg: cfg, klines: s.klines}
 	var loops sync.WaitGroup
 	loops.Go(func() { a.loop(s.listener, a.admit) })
 	if s.tlsLn != nil {
@@ -162,6 +166,7 @@ type acceptor struct {
 	connections *actor.PID
 	table       *netio.Table
 	cfg         Config
+	klines      *klines
 	lastID      atomic.Uint64
 	handshakes  atomic.Int64 // TLS handshakes in progress
 }
@@ -196,6 +201,13 @@ func (a *acceptor) loop(ln net.Listener, handle func(net.Conn)) {
 // connection limit, tells the client why in one line and closes it before
 // any actor exists for it.
 func (a *acceptor) admit(conn net.Conn) {
+	if k, ok := a.klines.match(conn.RemoteAddr().String(), time.Now()); ok {
+		_ = conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
+		_, _ = conn.Write(text.AppendError(nil, "you are banned from this server"+reasonText(k.reason)+untilText(k.expires)))
+		_ = conn.Close()
+		a.cfg.Logger.Info("connection refused: k-lined", "remote", conn.RemoteAddr().String(), "kline", k.prefix.String())
+		return
+	}
 	id := a.lastID.Add(1)
 	if err := a.table.Park(id, conn); err != nil {
 		rejectConn(conn, err, a.cfg.Logger)
@@ -309,10 +321,11 @@ func Start(ln net.Listener, cfg Config) *Server {
 	cfg.Metrics.served.Store(s.table)
 	s.motd.Store(motdLines(cfg.MOTD))
 	names := loadAccountNames(cfg)
+	kl := loadKlines(cfg)
 	started := make(chan struct{})
-	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
+	env := &connectionEnv{admins: cfg.Admins, cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
 	p := props(func() actor.Actor {
-		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children, accountNames: names,
+		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children, accountNames: names, klines: kl,
 			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
 	}, cfg.Middleware, actor.WithGuardian(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}),
 		actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
@@ -347,6 +360,34 @@ func loadAccountNames(cfg Config) []string {
 		cfg.Logger.Error("accounts: could not read the registered nicks; anyone may take them until restart", "error", err)
 	}
 	return names
+}
+
+// EntryStore keeps room entries: *store.DB. The server's k-lines are the
+// entries of room "".
+type EntryStore interface {
+	Entries(ctx context.Context, room string, now time.Time) ([]store.Entry, error)
+}
+
+// loadKlines reads the server's k-lines from the store.
+func loadKlines(cfg Config) *klines {
+	k := &klines{}
+	db, ok := cfg.Store.(EntryStore)
+	if !ok {
+		return k
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StoreTimeout)
+	defer cancel()
+	entries, err := db.Entries(ctx, "", time.Now())
+	if err != nil {
+		cfg.Logger.Error("k-lines: could not read them; no address is refused until restart", "error", err)
+		return k
+	}
+	for _, e := range entries {
+		if p, err := netip.ParsePrefix(e.Subject); err == nil && e.Kind == entryKline {
+			k.with(kline{prefix: p, reason: e.Reason, by: e.By, expires: e.Expires})
+		}
+	}
+	return k
 }
 
 // newNodeID returns a random id for this process: the first part of every

@@ -65,6 +65,7 @@ type storeActor struct {
 	busy       *storeJob          // the job the worker has; nil: idle
 	posts      []store.Post       // queued posts, oldest first
 	topics     map[string]store.Topic
+	entries    []store.EntryChange  // queued moderation changes, in order
 	loads      []*messages.LoadRoom // loads waiting for the queue to be written
 	flushers   []*messages.ActorRef // FlushStore requests waiting for an empty queue
 	flushArmed bool                 // the flush timer is running
@@ -101,6 +102,8 @@ func (s *storeActor) Receive(ctx actor.Context) {
 		s.handlePosted(ctx, msg)
 	case *messages.TopicChanged:
 		s.handleTopicChanged(ctx, msg)
+	case *messages.RoomEntry:
+		s.handleRoomEntry(ctx, msg)
 	case *messages.LoadRoom:
 		s.handleLoadRoom(ctx, msg)
 	case *messages.FlushStore:
@@ -162,6 +165,23 @@ func (s *storeActor) handleTopicChanged(ctx actor.Context, msg *messages.TopicCh
 	s.queuedOne(ctx)
 }
 
+func (s *storeActor) handleRoomEntry(ctx actor.Context, msg *messages.RoomEntry) {
+	if !s.admit() {
+		return
+	}
+	s.entries = append(s.entries, store.EntryChange{Entry: entryOf(msg), Delete: msg.GetDelete()})
+	s.queuedOne(ctx)
+}
+
+// entryOf is a RoomEntry as the store keeps it.
+func entryOf(m *messages.RoomEntry) store.Entry {
+	e := store.Entry{Room: m.GetRoom(), Kind: m.GetKind(), Subject: m.GetSubject(), Reason: m.GetReason(), By: m.GetBy(), At: time.UnixMilli(m.GetUnixMillis())}
+	if m.GetExpiresUnixMillis() != 0 {
+		e.Expires = time.UnixMilli(m.GetExpiresUnixMillis())
+	}
+	return e
+}
+
 // admit reports whether one more record fits in the queue; one that does not
 // is counted and dropped (from storage only), and the first drop of an
 // episode is logged.
@@ -191,7 +211,7 @@ func (s *storeActor) queuedOne(ctx actor.Context) {
 	s.dispatch(ctx)
 }
 
-func (s *storeActor) queued() int { return len(s.posts) + len(s.topics) }
+func (s *storeActor) queued() int { return len(s.posts) + len(s.topics) + len(s.entries) }
 
 // handleLoadRoom queues a room's load behind every record queued before it.
 func (s *storeActor) handleLoadRoom(ctx actor.Context, msg *messages.LoadRoom) {
@@ -265,6 +285,7 @@ func (s *storeActor) takeBatch() store.Batch {
 		b.Topics = append(b.Topics, t)
 		delete(s.topics, room)
 	}
+	b.Entries, s.entries = s.entries, nil
 	return b
 }
 
@@ -272,6 +293,7 @@ func (s *storeActor) takeBatch() store.Batch {
 // newer topic for the same room came meanwhile.
 func (s *storeActor) putBack(b store.Batch) {
 	s.posts = append(b.Posts, s.posts...)
+	s.entries = append(b.Entries, s.entries...)
 	for _, t := range b.Topics {
 		if _, newer := s.topics[t.Room]; !newer {
 			s.topics[t.Room] = t
@@ -367,6 +389,13 @@ func (s *storeActor) answerLoad(ctx actor.Context, req *messages.LoadRoom, res *
 		if t, ok := s.topics[req.GetRoom()]; ok {
 			res.Topic, res.TopicNick, res.TopicUnixMillis = t.Text, t.Nick, t.At.UnixMilli()
 		}
+		for _, c := range s.entries { // the moderation changes still queued, in order
+			if c.Entry.Room == req.GetRoom() {
+				e := roomEntryOf(c.Entry)
+				e.Delete = c.Delete
+				res.Entries = append(res.Entries, e)
+			}
+		}
 	}
 	reply(ctx, req.GetReplyTo(), res)
 }
@@ -455,7 +484,19 @@ func loadedOf(room string, r store.Room) *messages.RoomLoaded {
 	for _, p := range r.History {
 		out.History = append(out.History, postedOf(p))
 	}
+	for _, e := range r.Entries {
+		out.Entries = append(out.Entries, roomEntryOf(e))
+	}
 	return out
+}
+
+// roomEntryOf is a stored entry as a message.
+func roomEntryOf(e store.Entry) *messages.RoomEntry {
+	m := &messages.RoomEntry{Room: e.Room, Kind: e.Kind, Subject: e.Subject, Reason: e.Reason, By: e.By, UnixMillis: e.At.UnixMilli()}
+	if !e.Expires.IsZero() {
+		m.ExpiresUnixMillis = e.Expires.UnixMilli()
+	}
+	return m
 }
 
 func postedOf(p store.Post) *messages.MessagePosted {

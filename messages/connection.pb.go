@@ -52,21 +52,24 @@ const (
 	// The account's owner identified elsewhere and disconnected this session
 	// with /ghost.
 	LeaveReason_LEAVE_REASON_GHOSTED LeaveReason = 9
+	// A server operator disconnected the user (/kill, or a k-line).
+	LeaveReason_LEAVE_REASON_KILLED LeaveReason = 10
 )
 
 // Enum value maps for LeaveReason.
 var (
 	LeaveReason_name = map[int32]string{
-		0: "LEAVE_REASON_UNSPECIFIED",
-		1: "LEAVE_REASON_PART",
-		2: "LEAVE_REASON_QUIT",
-		3: "LEAVE_REASON_CONNECTION_LOST",
-		4: "LEAVE_REASON_SLOW_CONSUMER",
-		5: "LEAVE_REASON_FLOODING",
-		6: "LEAVE_REASON_IDLE",
-		7: "LEAVE_REASON_ERROR",
-		8: "LEAVE_REASON_SHUTDOWN",
-		9: "LEAVE_REASON_GHOSTED",
+		0:  "LEAVE_REASON_UNSPECIFIED",
+		1:  "LEAVE_REASON_PART",
+		2:  "LEAVE_REASON_QUIT",
+		3:  "LEAVE_REASON_CONNECTION_LOST",
+		4:  "LEAVE_REASON_SLOW_CONSUMER",
+		5:  "LEAVE_REASON_FLOODING",
+		6:  "LEAVE_REASON_IDLE",
+		7:  "LEAVE_REASON_ERROR",
+		8:  "LEAVE_REASON_SHUTDOWN",
+		9:  "LEAVE_REASON_GHOSTED",
+		10: "LEAVE_REASON_KILLED",
 	}
 	LeaveReason_value = map[string]int32{
 		"LEAVE_REASON_UNSPECIFIED":     0,
@@ -79,6 +82,7 @@ var (
 		"LEAVE_REASON_ERROR":           7,
 		"LEAVE_REASON_SHUTDOWN":        8,
 		"LEAVE_REASON_GHOSTED":         9,
+		"LEAVE_REASON_KILLED":          10,
 	}
 )
 
@@ -951,7 +955,7 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\n" +
 	"on_message\x18\x04 \x01(\tR\tonMessage\"\x06\n" +
 	"\x04Ping\"\x06\n" +
-	"\x04Pong*\x9a\x02\n" +
+	"\x04Pong*\xb3\x02\n" +
 	"\vLeaveReason\x12\x1c\n" +
 	"\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LEAVE_REASON_PART\x10\x01\x12\x15\n" +
@@ -962,7 +966,9 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x11LEAVE_REASON_IDLE\x10\x06\x12\x16\n" +
 	"\x12LEAVE_REASON_ERROR\x10\a\x12\x19\n" +
 	"\x15LEAVE_REASON_SHUTDOWN\x10\b\x12\x18\n" +
-	"\x14LEAVE_REASON_GHOSTED\x10\tB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x14LEAVE_REASON_GHOSTED\x10\t\x12\x17\n" +
+	"\x13LEAVE_REASON_KILLED\x10\n" +
+	"B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_connection_proto_rawDescOnce sync.Once

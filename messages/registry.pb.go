@@ -35,23 +35,29 @@ const (
 	Request_REQUEST_WHOIS       Request = 6
 	Request_REQUEST_AWAY        Request = 7
 	// /register, /identify, /password, /unregister.
-	Request_REQUEST_ACCOUNT Request = 8
-	Request_REQUEST_GHOST   Request = 9
+	Request_REQUEST_ACCOUNT  Request = 8
+	Request_REQUEST_GHOST    Request = 9
+	Request_REQUEST_MODERATE Request = 10
+	Request_REQUEST_ADMIN    Request = 11
+	Request_REQUEST_TOPIC    Request = 12
 )
 
 // Enum value maps for Request.
 var (
 	Request_name = map[int32]string{
-		0: "REQUEST_UNSPECIFIED",
-		1: "REQUEST_REGISTER",
-		2: "REQUEST_NICK",
-		3: "REQUEST_JOIN",
-		4: "REQUEST_MSG",
-		5: "REQUEST_RESOLVE",
-		6: "REQUEST_WHOIS",
-		7: "REQUEST_AWAY",
-		8: "REQUEST_ACCOUNT",
-		9: "REQUEST_GHOST",
+		0:  "REQUEST_UNSPECIFIED",
+		1:  "REQUEST_REGISTER",
+		2:  "REQUEST_NICK",
+		3:  "REQUEST_JOIN",
+		4:  "REQUEST_MSG",
+		5:  "REQUEST_RESOLVE",
+		6:  "REQUEST_WHOIS",
+		7:  "REQUEST_AWAY",
+		8:  "REQUEST_ACCOUNT",
+		9:  "REQUEST_GHOST",
+		10: "REQUEST_MODERATE",
+		11: "REQUEST_ADMIN",
+		12: "REQUEST_TOPIC",
 	}
 	Request_value = map[string]int32{
 		"REQUEST_UNSPECIFIED": 0,
@@ -64,6 +70,9 @@ var (
 		"REQUEST_AWAY":        7,
 		"REQUEST_ACCOUNT":     8,
 		"REQUEST_GHOST":       9,
+		"REQUEST_MODERATE":    10,
+		"REQUEST_ADMIN":       11,
+		"REQUEST_TOPIC":       12,
 	}
 )
 
@@ -94,14 +103,75 @@ func (Request) EnumDescriptor() ([]byte, []int) {
 	return file_chat_v1_registry_proto_rawDescGZIP(), []int{0}
 }
 
+// AdminAction is what an AdminCommand asks for.
+type AdminAction int32
+
+const (
+	AdminAction_ADMIN_ACTION_UNSPECIFIED AdminAction = 0
+	AdminAction_ADMIN_ACTION_WALL        AdminAction = 1
+	AdminAction_ADMIN_ACTION_KILL        AdminAction = 2
+	AdminAction_ADMIN_ACTION_KLINE       AdminAction = 3
+	AdminAction_ADMIN_ACTION_UNKLINE     AdminAction = 4
+	AdminAction_ADMIN_ACTION_KLINES      AdminAction = 5
+)
+
+// Enum value maps for AdminAction.
+var (
+	AdminAction_name = map[int32]string{
+		0: "ADMIN_ACTION_UNSPECIFIED",
+		1: "ADMIN_ACTION_WALL",
+		2: "ADMIN_ACTION_KILL",
+		3: "ADMIN_ACTION_KLINE",
+		4: "ADMIN_ACTION_UNKLINE",
+		5: "ADMIN_ACTION_KLINES",
+	}
+	AdminAction_value = map[string]int32{
+		"ADMIN_ACTION_UNSPECIFIED": 0,
+		"ADMIN_ACTION_WALL":        1,
+		"ADMIN_ACTION_KILL":        2,
+		"ADMIN_ACTION_KLINE":       3,
+		"ADMIN_ACTION_UNKLINE":     4,
+		"ADMIN_ACTION_KLINES":      5,
+	}
+)
+
+func (x AdminAction) Enum() *AdminAction {
+	p := new(AdminAction)
+	*p = x
+	return p
+}
+
+func (x AdminAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AdminAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_chat_v1_registry_proto_enumTypes[1].Descriptor()
+}
+
+func (AdminAction) Type() protoreflect.EnumType {
+	return &file_chat_v1_registry_proto_enumTypes[1]
+}
+
+func (x AdminAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AdminAction.Descriptor instead.
+func (AdminAction) EnumDescriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{1}
+}
+
 // RegisterConnection is a connection actor's first request to the registry.
 // The registry watches reply_to and answers it ConnectionRegistered with a
 // fresh guest nick. member_id names the user on every node for as long as
 // the connection lasts.
 type RegisterConnection struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	ReplyTo  *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// The client's IP address, for k-lines.
+	Address       string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -148,6 +218,13 @@ func (x *RegisterConnection) GetReplyTo() *ActorRef {
 		return x.ReplyTo
 	}
 	return nil
+}
+
+func (x *RegisterConnection) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
 }
 
 // ConnectionRegistered answers RegisterConnection.
@@ -1349,14 +1426,302 @@ func (x *CommandRejected) GetRequest() Request {
 	return Request_REQUEST_UNSPECIFIED
 }
 
+// AdminCommand is a server operator's command; the registry checks that the
+// member is one. The answer is AdminDone or CommandRejected (ADMIN).
+type AdminCommand struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Action   AdminAction            `protobuf:"varint,2,opt,name=action,proto3,enum=chat.v1.AdminAction" json:"action,omitempty"`
+	// A nick (KILL), an address or CIDR (KLINE, UNKLINE); empty otherwise.
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// WALL: the text; KILL, KLINE: the reason.
+	Text string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	// KLINE: how long; 0: until lifted.
+	DurationMillis int64     `protobuf:"varint,5,opt,name=duration_millis,json=durationMillis,proto3" json:"duration_millis,omitempty"`
+	ReplyTo        *ActorRef `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AdminCommand) Reset() {
+	*x = AdminCommand{}
+	mi := &file_chat_v1_registry_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminCommand) ProtoMessage() {}
+
+func (x *AdminCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminCommand.ProtoReflect.Descriptor instead.
+func (*AdminCommand) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AdminCommand) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *AdminCommand) GetAction() AdminAction {
+	if x != nil {
+		return x.Action
+	}
+	return AdminAction_ADMIN_ACTION_UNSPECIFIED
+}
+
+func (x *AdminCommand) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *AdminCommand) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *AdminCommand) GetDurationMillis() int64 {
+	if x != nil {
+		return x.DurationMillis
+	}
+	return 0
+}
+
+func (x *AdminCommand) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// AdminDone answers AdminCommand: what the operator reads, one line each.
+type AdminDone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []string               `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminDone) Reset() {
+	*x = AdminDone{}
+	mi := &file_chat_v1_registry_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminDone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminDone) ProtoMessage() {}
+
+func (x *AdminDone) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminDone.ProtoReflect.Descriptor instead.
+func (*AdminDone) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AdminDone) GetLines() []string {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+// ServerNotice is a line for one user from the server: a /wall, an
+// invitation.
+type ServerNotice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerNotice) Reset() {
+	*x = ServerNotice{}
+	mi := &file_chat_v1_registry_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerNotice) ProtoMessage() {}
+
+func (x *ServerNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerNotice.ProtoReflect.Descriptor instead.
+func (*ServerNotice) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ServerNotice) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// NoticeUser asks the registry to pass a ServerNotice to the user with
+// that nick, if online.
+type NoticeUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NoticeUser) Reset() {
+	*x = NoticeUser{}
+	mi := &file_chat_v1_registry_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NoticeUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NoticeUser) ProtoMessage() {}
+
+func (x *NoticeUser) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NoticeUser.ProtoReflect.Descriptor instead.
+func (*NoticeUser) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *NoticeUser) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *NoticeUser) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// Killed tells a connection that a server operator disconnected it.
+type Killed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	By            string                 `protobuf:"bytes,1,opt,name=by,proto3" json:"by,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Killed) Reset() {
+	*x = Killed{}
+	mi := &file_chat_v1_registry_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Killed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Killed) ProtoMessage() {}
+
+func (x *Killed) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Killed.ProtoReflect.Descriptor instead.
+func (*Killed) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Killed) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Killed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"_\n" +
+	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"y\n" +
 	"\x12RegisterConnection\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
-	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"*\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"3\n" +
 	"\x14UnregisterConnection\x12\x1b\n" +
@@ -1430,7 +1795,25 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x05users\x18\x01 \x03(\v2\x15.chat.v1.NickResolvedR\x05users\"U\n" +
 	"\x0fCommandRejected\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12*\n" +
-	"\arequest\x18\x02 \x01(\x0e2\x10.chat.v1.RequestR\arequest*\xcf\x01\n" +
+	"\arequest\x18\x02 \x01(\x0e2\x10.chat.v1.RequestR\arequest\"\xdc\x01\n" +
+	"\fAdminCommand\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x14.chat.v1.AdminActionR\x06action\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12'\n" +
+	"\x0fduration_millis\x18\x05 \x01(\x03R\x0edurationMillis\x12,\n" +
+	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"!\n" +
+	"\tAdminDone\x12\x14\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"\"\n" +
+	"\fServerNotice\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\"4\n" +
+	"\n" +
+	"NoticeUser\x12\x12\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"0\n" +
+	"\x06Killed\x12\x0e\n" +
+	"\x02by\x18\x01 \x01(\tR\x02by\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*\x8b\x02\n" +
 	"\aRequest\x12\x17\n" +
 	"\x13REQUEST_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10REQUEST_REGISTER\x10\x01\x12\x10\n" +
@@ -1441,7 +1824,18 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\rREQUEST_WHOIS\x10\x06\x12\x10\n" +
 	"\fREQUEST_AWAY\x10\a\x12\x13\n" +
 	"\x0fREQUEST_ACCOUNT\x10\b\x12\x11\n" +
-	"\rREQUEST_GHOST\x10\tB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\rREQUEST_GHOST\x10\t\x12\x14\n" +
+	"\x10REQUEST_MODERATE\x10\n" +
+	"\x12\x11\n" +
+	"\rREQUEST_ADMIN\x10\v\x12\x11\n" +
+	"\rREQUEST_TOPIC\x10\f*\xa4\x01\n" +
+	"\vAdminAction\x12\x1c\n" +
+	"\x18ADMIN_ACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ADMIN_ACTION_WALL\x10\x01\x12\x15\n" +
+	"\x11ADMIN_ACTION_KILL\x10\x02\x12\x16\n" +
+	"\x12ADMIN_ACTION_KLINE\x10\x03\x12\x18\n" +
+	"\x14ADMIN_ACTION_UNKLINE\x10\x04\x12\x17\n" +
+	"\x13ADMIN_ACTION_KLINES\x10\x05B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_registry_proto_rawDescOnce sync.Once
@@ -1455,52 +1849,60 @@ func file_chat_v1_registry_proto_rawDescGZIP() []byte {
 	return file_chat_v1_registry_proto_rawDescData
 }
 
-var file_chat_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_chat_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_chat_v1_registry_proto_goTypes = []any{
 	(Request)(0),                   // 0: chat.v1.Request
-	(*RegisterConnection)(nil),     // 1: chat.v1.RegisterConnection
-	(*ConnectionRegistered)(nil),   // 2: chat.v1.ConnectionRegistered
-	(*UnregisterConnection)(nil),   // 3: chat.v1.UnregisterConnection
-	(*SetNick)(nil),                // 4: chat.v1.SetNick
-	(*NickChanged)(nil),            // 5: chat.v1.NickChanged
-	(*UserMoved)(nil),              // 6: chat.v1.UserMoved
-	(*SendPrivateMessage)(nil),     // 7: chat.v1.SendPrivateMessage
-	(*PrivateMessageReceived)(nil), // 8: chat.v1.PrivateMessageReceived
-	(*PrivateMessageSent)(nil),     // 9: chat.v1.PrivateMessageSent
-	(*ResolveNick)(nil),            // 10: chat.v1.ResolveNick
-	(*NickResolved)(nil),           // 11: chat.v1.NickResolved
-	(*ListUsers)(nil),              // 12: chat.v1.ListUsers
-	(*UserInfo)(nil),               // 13: chat.v1.UserInfo
-	(*UserList)(nil),               // 14: chat.v1.UserList
-	(*SetAway)(nil),                // 15: chat.v1.SetAway
-	(*AwaySet)(nil),                // 16: chat.v1.AwaySet
-	(*WhoisUser)(nil),              // 17: chat.v1.WhoisUser
-	(*DescribeUser)(nil),           // 18: chat.v1.DescribeUser
-	(*UserDescription)(nil),        // 19: chat.v1.UserDescription
-	(*DescribeMembers)(nil),        // 20: chat.v1.DescribeMembers
-	(*MembersDescribed)(nil),       // 21: chat.v1.MembersDescribed
-	(*CommandRejected)(nil),        // 22: chat.v1.CommandRejected
-	(*ActorRef)(nil),               // 23: chat.v1.ActorRef
+	(AdminAction)(0),               // 1: chat.v1.AdminAction
+	(*RegisterConnection)(nil),     // 2: chat.v1.RegisterConnection
+	(*ConnectionRegistered)(nil),   // 3: chat.v1.ConnectionRegistered
+	(*UnregisterConnection)(nil),   // 4: chat.v1.UnregisterConnection
+	(*SetNick)(nil),                // 5: chat.v1.SetNick
+	(*NickChanged)(nil),            // 6: chat.v1.NickChanged
+	(*UserMoved)(nil),              // 7: chat.v1.UserMoved
+	(*SendPrivateMessage)(nil),     // 8: chat.v1.SendPrivateMessage
+	(*PrivateMessageReceived)(nil), // 9: chat.v1.PrivateMessageReceived
+	(*PrivateMessageSent)(nil),     // 10: chat.v1.PrivateMessageSent
+	(*ResolveNick)(nil),            // 11: chat.v1.ResolveNick
+	(*NickResolved)(nil),           // 12: chat.v1.NickResolved
+	(*ListUsers)(nil),              // 13: chat.v1.ListUsers
+	(*UserInfo)(nil),               // 14: chat.v1.UserInfo
+	(*UserList)(nil),               // 15: chat.v1.UserList
+	(*SetAway)(nil),                // 16: chat.v1.SetAway
+	(*AwaySet)(nil),                // 17: chat.v1.AwaySet
+	(*WhoisUser)(nil),              // 18: chat.v1.WhoisUser
+	(*DescribeUser)(nil),           // 19: chat.v1.DescribeUser
+	(*UserDescription)(nil),        // 20: chat.v1.UserDescription
+	(*DescribeMembers)(nil),        // 21: chat.v1.DescribeMembers
+	(*MembersDescribed)(nil),       // 22: chat.v1.MembersDescribed
+	(*CommandRejected)(nil),        // 23: chat.v1.CommandRejected
+	(*AdminCommand)(nil),           // 24: chat.v1.AdminCommand
+	(*AdminDone)(nil),              // 25: chat.v1.AdminDone
+	(*ServerNotice)(nil),           // 26: chat.v1.ServerNotice
+	(*NoticeUser)(nil),             // 27: chat.v1.NoticeUser
+	(*Killed)(nil),                 // 28: chat.v1.Killed
+	(*ActorRef)(nil),               // 29: chat.v1.ActorRef
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	23, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
-	23, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
-	23, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
-	23, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
-	23, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
-	13, // 5: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
-	23, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
-	23, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
-	23, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
-	23, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
-	11, // 10: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
+	29, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
+	29, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
+	29, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
+	29, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
+	29, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
+	14, // 5: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
+	29, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
+	29, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
+	29, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
+	29, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
+	12, // 10: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
 	0,  // 11: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	1,  // 12: chat.v1.AdminCommand.action:type_name -> chat.v1.AdminAction
+	29, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_registry_proto_init() }
@@ -1514,8 +1916,8 @@ func file_chat_v1_registry_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_registry_proto_rawDesc), len(file_chat_v1_registry_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   22,
+			NumEnums:      2,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -21,6 +21,92 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ModAction is what a Moderate asks for.
+type ModAction int32
+
+const (
+	ModAction_MOD_ACTION_UNSPECIFIED  ModAction = 0
+	ModAction_MOD_ACTION_CLAIM        ModAction = 1
+	ModAction_MOD_ACTION_OP           ModAction = 2
+	ModAction_MOD_ACTION_DEOP         ModAction = 3
+	ModAction_MOD_ACTION_KICK         ModAction = 4
+	ModAction_MOD_ACTION_BAN          ModAction = 5
+	ModAction_MOD_ACTION_UNBAN        ModAction = 6
+	ModAction_MOD_ACTION_BANS         ModAction = 7
+	ModAction_MOD_ACTION_MUTE         ModAction = 8
+	ModAction_MOD_ACTION_UNMUTE       ModAction = 9
+	ModAction_MOD_ACTION_PRIVATE      ModAction = 10
+	ModAction_MOD_ACTION_PUBLIC       ModAction = 11
+	ModAction_MOD_ACTION_INVITE       ModAction = 12
+	ModAction_MOD_ACTION_LOCK_TOPIC   ModAction = 13
+	ModAction_MOD_ACTION_UNLOCK_TOPIC ModAction = 14
+)
+
+// Enum value maps for ModAction.
+var (
+	ModAction_name = map[int32]string{
+		0:  "MOD_ACTION_UNSPECIFIED",
+		1:  "MOD_ACTION_CLAIM",
+		2:  "MOD_ACTION_OP",
+		3:  "MOD_ACTION_DEOP",
+		4:  "MOD_ACTION_KICK",
+		5:  "MOD_ACTION_BAN",
+		6:  "MOD_ACTION_UNBAN",
+		7:  "MOD_ACTION_BANS",
+		8:  "MOD_ACTION_MUTE",
+		9:  "MOD_ACTION_UNMUTE",
+		10: "MOD_ACTION_PRIVATE",
+		11: "MOD_ACTION_PUBLIC",
+		12: "MOD_ACTION_INVITE",
+		13: "MOD_ACTION_LOCK_TOPIC",
+		14: "MOD_ACTION_UNLOCK_TOPIC",
+	}
+	ModAction_value = map[string]int32{
+		"MOD_ACTION_UNSPECIFIED":  0,
+		"MOD_ACTION_CLAIM":        1,
+		"MOD_ACTION_OP":           2,
+		"MOD_ACTION_DEOP":         3,
+		"MOD_ACTION_KICK":         4,
+		"MOD_ACTION_BAN":          5,
+		"MOD_ACTION_UNBAN":        6,
+		"MOD_ACTION_BANS":         7,
+		"MOD_ACTION_MUTE":         8,
+		"MOD_ACTION_UNMUTE":       9,
+		"MOD_ACTION_PRIVATE":      10,
+		"MOD_ACTION_PUBLIC":       11,
+		"MOD_ACTION_INVITE":       12,
+		"MOD_ACTION_LOCK_TOPIC":   13,
+		"MOD_ACTION_UNLOCK_TOPIC": 14,
+	}
+)
+
+func (x ModAction) Enum() *ModAction {
+	p := new(ModAction)
+	*p = x
+	return p
+}
+
+func (x ModAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ModAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_chat_v1_room_proto_enumTypes[0].Descriptor()
+}
+
+func (ModAction) Type() protoreflect.EnumType {
+	return &file_chat_v1_room_proto_enumTypes[0]
+}
+
+func (x ModAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ModAction.Descriptor instead.
+func (ModAction) EnumDescriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{0}
+}
+
 // JoinRoom asks the rooms actor to put a member into a room, creating the
 // room on first use. The room watches reply_to (the member's connection) and
 // answers it RoomJoined.
@@ -30,8 +116,12 @@ type JoinRoom struct {
 	Nick     string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
 	MemberId string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// The joiner's away message, for /who; empty when not away.
-	Away          string    `protobuf:"bytes,4,opt,name=away,proto3" json:"away,omitempty"`
-	ReplyTo       *ActorRef `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	Away    string    `protobuf:"bytes,4,opt,name=away,proto3" json:"away,omitempty"`
+	ReplyTo *ActorRef `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// The account the joiner is identified as (case-folded); empty: none.
+	Account string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
+	// The joiner's IP address, for bans by address.
+	Address       string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -99,6 +189,20 @@ func (x *JoinRoom) GetReplyTo() *ActorRef {
 		return x.ReplyTo
 	}
 	return nil
+}
+
+func (x *JoinRoom) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *JoinRoom) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
 }
 
 // RoomJoined answers JoinRoom.
@@ -716,9 +820,11 @@ func (x *MemberRenamed) GetNewNick() string {
 
 // SetTopic changes the member's room topic.
 type SetTopic struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Topic    string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Where a refusal goes (a locked topic).
+	ReplyTo       *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -765,6 +871,13 @@ func (x *SetTopic) GetTopic() string {
 		return x.Topic
 	}
 	return ""
+}
+
+func (x *SetTopic) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
 }
 
 // TopicChanged tells every member about a new topic, and the store actor
@@ -1530,17 +1643,434 @@ func (x *RoomDrained) GetInstance() uint64 {
 	return 0
 }
 
+// SetMemberAccount tells the member's room which account it is identified as
+// now (empty: none), for the room's owner, ops and bans.
+type SetMemberAccount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMemberAccount) Reset() {
+	*x = SetMemberAccount{}
+	mi := &file_chat_v1_room_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMemberAccount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMemberAccount) ProtoMessage() {}
+
+func (x *SetMemberAccount) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMemberAccount.ProtoReflect.Descriptor instead.
+func (*SetMemberAccount) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SetMemberAccount) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *SetMemberAccount) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+// Moderate asks the member's room to carry out a moderation command; the
+// room checks the member's rights. The answer is Moderated or
+// CommandRejected (MODERATE).
+type Moderate struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Action   ModAction              `protobuf:"varint,2,opt,name=action,proto3,enum=chat.v1.ModAction" json:"action,omitempty"`
+	// A nick, an account or an address (CIDR), as the action needs.
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// For bans and mutes: how long; 0: until lifted.
+	DurationMillis int64     `protobuf:"varint,4,opt,name=duration_millis,json=durationMillis,proto3" json:"duration_millis,omitempty"`
+	Reason         string    `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	ReplyTo        *ActorRef `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Moderate) Reset() {
+	*x = Moderate{}
+	mi := &file_chat_v1_room_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Moderate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Moderate) ProtoMessage() {}
+
+func (x *Moderate) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Moderate.ProtoReflect.Descriptor instead.
+func (*Moderate) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Moderate) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *Moderate) GetAction() ModAction {
+	if x != nil {
+		return x.Action
+	}
+	return ModAction_MOD_ACTION_UNSPECIFIED
+}
+
+func (x *Moderate) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Moderate) GetDurationMillis() int64 {
+	if x != nil {
+		return x.DurationMillis
+	}
+	return 0
+}
+
+func (x *Moderate) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Moderate) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// Moderated answers Moderate: what the moderator reads, one line each.
+type Moderated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lines         []string               `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Moderated) Reset() {
+	*x = Moderated{}
+	mi := &file_chat_v1_room_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Moderated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Moderated) ProtoMessage() {}
+
+func (x *Moderated) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Moderated.ProtoReflect.Descriptor instead.
+func (*Moderated) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Moderated) GetLines() []string {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+// Kicked tells a member that it was put out of the room (a kick, or a ban
+// of someone present); its connection moves it to the lobby.
+type Kicked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Banned        bool                   `protobuf:"varint,4,opt,name=banned,proto3" json:"banned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Kicked) Reset() {
+	*x = Kicked{}
+	mi := &file_chat_v1_room_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Kicked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Kicked) ProtoMessage() {}
+
+func (x *Kicked) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Kicked.ProtoReflect.Descriptor instead.
+func (*Kicked) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Kicked) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *Kicked) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Kicked) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Kicked) GetBanned() bool {
+	if x != nil {
+		return x.Banned
+	}
+	return false
+}
+
+// PostRefused tells a muted member that its post was not delivered.
+type PostRefused struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostRefused) Reset() {
+	*x = PostRefused{}
+	mi := &file_chat_v1_room_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostRefused) ProtoMessage() {}
+
+func (x *PostRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostRefused.ProtoReflect.Descriptor instead.
+func (*PostRefused) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PostRefused) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *PostRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RoomEntry is one fact moderation keeps about a room (see
+// internal/store.Entry): sent to the store actor to put or delete, and
+// loaded with the room's history.
+type RoomEntry struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Room       string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Kind       string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Subject    string                 `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	Reason     string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	By         string                 `protobuf:"bytes,5,opt,name=by,proto3" json:"by,omitempty"`
+	UnixMillis int64                  `protobuf:"varint,6,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
+	// 0: never expires.
+	ExpiresUnixMillis int64 `protobuf:"varint,7,opt,name=expires_unix_millis,json=expiresUnixMillis,proto3" json:"expires_unix_millis,omitempty"`
+	Delete            bool  `protobuf:"varint,8,opt,name=delete,proto3" json:"delete,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RoomEntry) Reset() {
+	*x = RoomEntry{}
+	mi := &file_chat_v1_room_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomEntry) ProtoMessage() {}
+
+func (x *RoomEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomEntry.ProtoReflect.Descriptor instead.
+func (*RoomEntry) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RoomEntry) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *RoomEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RoomEntry) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *RoomEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RoomEntry) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *RoomEntry) GetUnixMillis() int64 {
+	if x != nil {
+		return x.UnixMillis
+	}
+	return 0
+}
+
+func (x *RoomEntry) GetExpiresUnixMillis() int64 {
+	if x != nil {
+		return x.ExpiresUnixMillis
+	}
+	return 0
+}
+
+func (x *RoomEntry) GetDelete() bool {
+	if x != nil {
+		return x.Delete
+	}
+	return false
+}
+
 var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\x91\x01\n" +
+	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\xc5\x01\n" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x1b\n" +
 	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04away\x18\x04 \x01(\tR\x04away\x12,\n" +
-	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x9e\x02\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
+	"\aaccount\x18\x06 \x01(\tR\aaccount\x12\x18\n" +
+	"\aaddress\x18\a \x01(\tR\aaddress\"\x9e\x02\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -1586,10 +2116,11 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\rMemberRenamed\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x19\n" +
 	"\bold_nick\x18\x02 \x01(\tR\aoldNick\x12\x19\n" +
-	"\bnew_nick\x18\x03 \x01(\tR\anewNick\"=\n" +
+	"\bnew_nick\x18\x03 \x01(\tR\anewNick\"k\n" +
 	"\bSetTopic\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
-	"\x05topic\x18\x02 \x01(\tR\x05topic\"m\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"m\n" +
 	"\fTopicChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x14\n" +
@@ -1640,7 +2171,54 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\v\n" +
 	"\tDrainRoom\")\n" +
 	"\vRoomDrained\x12\x1a\n" +
-	"\binstance\x18\x01 \x01(\x04R\binstanceB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\binstance\x18\x01 \x01(\x04R\binstance\"I\n" +
+	"\x10SetMemberAccount\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\"\xda\x01\n" +
+	"\bModerate\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12*\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x12.chat.v1.ModActionR\x06action\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12'\n" +
+	"\x0fduration_millis\x18\x04 \x01(\x03R\x0edurationMillis\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12,\n" +
+	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"!\n" +
+	"\tModerated\x12\x14\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"\\\n" +
+	"\x06Kicked\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06banned\x18\x04 \x01(\bR\x06banned\"9\n" +
+	"\vPostRefused\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xde\x01\n" +
+	"\tRoomEntry\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02by\x18\x05 \x01(\tR\x02by\x12\x1f\n" +
+	"\vunix_millis\x18\x06 \x01(\x03R\n" +
+	"unixMillis\x12.\n" +
+	"\x13expires_unix_millis\x18\a \x01(\x03R\x11expiresUnixMillis\x12\x16\n" +
+	"\x06delete\x18\b \x01(\bR\x06delete*\xe3\x02\n" +
+	"\tModAction\x12\x1a\n" +
+	"\x16MOD_ACTION_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10MOD_ACTION_CLAIM\x10\x01\x12\x11\n" +
+	"\rMOD_ACTION_OP\x10\x02\x12\x13\n" +
+	"\x0fMOD_ACTION_DEOP\x10\x03\x12\x13\n" +
+	"\x0fMOD_ACTION_KICK\x10\x04\x12\x12\n" +
+	"\x0eMOD_ACTION_BAN\x10\x05\x12\x14\n" +
+	"\x10MOD_ACTION_UNBAN\x10\x06\x12\x13\n" +
+	"\x0fMOD_ACTION_BANS\x10\a\x12\x13\n" +
+	"\x0fMOD_ACTION_MUTE\x10\b\x12\x15\n" +
+	"\x11MOD_ACTION_UNMUTE\x10\t\x12\x16\n" +
+	"\x12MOD_ACTION_PRIVATE\x10\n" +
+	"\x12\x15\n" +
+	"\x11MOD_ACTION_PUBLIC\x10\v\x12\x15\n" +
+	"\x11MOD_ACTION_INVITE\x10\f\x12\x19\n" +
+	"\x15MOD_ACTION_LOCK_TOPIC\x10\r\x12\x1b\n" +
+	"\x17MOD_ACTION_UNLOCK_TOPIC\x10\x0eB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_room_proto_rawDescOnce sync.Once
@@ -1654,56 +2232,67 @@ func file_chat_v1_room_proto_rawDescGZIP() []byte {
 	return file_chat_v1_room_proto_rawDescData
 }
 
-var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_chat_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_chat_v1_room_proto_goTypes = []any{
-	(*JoinRoom)(nil),         // 0: chat.v1.JoinRoom
-	(*RoomJoined)(nil),       // 1: chat.v1.RoomJoined
-	(*LeaveRoom)(nil),        // 2: chat.v1.LeaveRoom
-	(*RoomLeft)(nil),         // 3: chat.v1.RoomLeft
-	(*PostMessage)(nil),      // 4: chat.v1.PostMessage
-	(*MessagePosted)(nil),    // 5: chat.v1.MessagePosted
-	(*MemberJoined)(nil),     // 6: chat.v1.MemberJoined
-	(*MemberLeft)(nil),       // 7: chat.v1.MemberLeft
-	(*RenameMember)(nil),     // 8: chat.v1.RenameMember
-	(*MemberRenamed)(nil),    // 9: chat.v1.MemberRenamed
-	(*SetTopic)(nil),         // 10: chat.v1.SetTopic
-	(*TopicChanged)(nil),     // 11: chat.v1.TopicChanged
-	(*ListMembers)(nil),      // 12: chat.v1.ListMembers
-	(*MemberList)(nil),       // 13: chat.v1.MemberList
-	(*MemberTerminated)(nil), // 14: chat.v1.MemberTerminated
-	(*RoomUpdated)(nil),      // 15: chat.v1.RoomUpdated
-	(*ListRooms)(nil),        // 16: chat.v1.ListRooms
-	(*RoomInfo)(nil),         // 17: chat.v1.RoomInfo
-	(*RoomList)(nil),         // 18: chat.v1.RoomList
-	(*GetHistory)(nil),       // 19: chat.v1.GetHistory
-	(*HistoryShown)(nil),     // 20: chat.v1.HistoryShown
-	(*DrainRooms)(nil),       // 21: chat.v1.DrainRooms
-	(*DrainRoom)(nil),        // 22: chat.v1.DrainRoom
-	(*RoomDrained)(nil),      // 23: chat.v1.RoomDrained
-	(*ActorRef)(nil),         // 24: chat.v1.ActorRef
-	(LeaveReason)(0),         // 25: chat.v1.LeaveReason
-	(*UserInfo)(nil),         // 26: chat.v1.UserInfo
+	(ModAction)(0),           // 0: chat.v1.ModAction
+	(*JoinRoom)(nil),         // 1: chat.v1.JoinRoom
+	(*RoomJoined)(nil),       // 2: chat.v1.RoomJoined
+	(*LeaveRoom)(nil),        // 3: chat.v1.LeaveRoom
+	(*RoomLeft)(nil),         // 4: chat.v1.RoomLeft
+	(*PostMessage)(nil),      // 5: chat.v1.PostMessage
+	(*MessagePosted)(nil),    // 6: chat.v1.MessagePosted
+	(*MemberJoined)(nil),     // 7: chat.v1.MemberJoined
+	(*MemberLeft)(nil),       // 8: chat.v1.MemberLeft
+	(*RenameMember)(nil),     // 9: chat.v1.RenameMember
+	(*MemberRenamed)(nil),    // 10: chat.v1.MemberRenamed
+	(*SetTopic)(nil),         // 11: chat.v1.SetTopic
+	(*TopicChanged)(nil),     // 12: chat.v1.TopicChanged
+	(*ListMembers)(nil),      // 13: chat.v1.ListMembers
+	(*MemberList)(nil),       // 14: chat.v1.MemberList
+	(*MemberTerminated)(nil), // 15: chat.v1.MemberTerminated
+	(*RoomUpdated)(nil),      // 16: chat.v1.RoomUpdated
+	(*ListRooms)(nil),        // 17: chat.v1.ListRooms
+	(*RoomInfo)(nil),         // 18: chat.v1.RoomInfo
+	(*RoomList)(nil),         // 19: chat.v1.RoomList
+	(*GetHistory)(nil),       // 20: chat.v1.GetHistory
+	(*HistoryShown)(nil),     // 21: chat.v1.HistoryShown
+	(*DrainRooms)(nil),       // 22: chat.v1.DrainRooms
+	(*DrainRoom)(nil),        // 23: chat.v1.DrainRoom
+	(*RoomDrained)(nil),      // 24: chat.v1.RoomDrained
+	(*SetMemberAccount)(nil), // 25: chat.v1.SetMemberAccount
+	(*Moderate)(nil),         // 26: chat.v1.Moderate
+	(*Moderated)(nil),        // 27: chat.v1.Moderated
+	(*Kicked)(nil),           // 28: chat.v1.Kicked
+	(*PostRefused)(nil),      // 29: chat.v1.PostRefused
+	(*RoomEntry)(nil),        // 30: chat.v1.RoomEntry
+	(*ActorRef)(nil),         // 31: chat.v1.ActorRef
+	(LeaveReason)(0),         // 32: chat.v1.LeaveReason
+	(*UserInfo)(nil),         // 33: chat.v1.UserInfo
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
-	24, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
-	5,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
-	24, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
-	25, // 3: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
-	24, // 4: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
-	25, // 5: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	24, // 6: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
-	26, // 7: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
-	24, // 8: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
-	24, // 9: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
-	17, // 10: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	24, // 11: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
-	5,  // 12: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
-	24, // 13: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	31, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
+	6,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
+	31, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
+	32, // 3: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
+	31, // 4: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
+	32, // 5: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
+	31, // 6: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
+	31, // 7: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
+	33, // 8: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	31, // 9: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
+	31, // 10: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
+	18, // 11: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
+	31, // 12: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
+	6,  // 13: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
+	31, // 14: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
+	0,  // 15: chat.v1.Moderate.action:type_name -> chat.v1.ModAction
+	31, // 16: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_room_proto_init() }
@@ -1718,13 +2307,14 @@ func file_chat_v1_room_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_room_proto_rawDesc), len(file_chat_v1_room_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   24,
+			NumEnums:      1,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_chat_v1_room_proto_goTypes,
 		DependencyIndexes: file_chat_v1_room_proto_depIdxs,
+		EnumInfos:         file_chat_v1_room_proto_enumTypes,
 		MessageInfos:      file_chat_v1_room_proto_msgTypes,
 	}.Build()
 	File_chat_v1_room_proto = out.File

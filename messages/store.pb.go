@@ -203,8 +203,10 @@ type RoomLoaded struct {
 	TopicNick       string                 `protobuf:"bytes,4,opt,name=topic_nick,json=topicNick,proto3" json:"topic_nick,omitempty"`
 	TopicUnixMillis int64                  `protobuf:"varint,5,opt,name=topic_unix_millis,json=topicUnixMillis,proto3" json:"topic_unix_millis,omitempty"`
 	Error           string                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Moderation: owner, ops, flags, bans (expired ones left out).
+	Entries       []*RoomEntry `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomLoaded) Reset() {
@@ -277,6 +279,13 @@ func (x *RoomLoaded) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *RoomLoaded) GetEntries() []*RoomEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
 }
 
 // FlushStore asks the store actor to write everything it has queued; it
@@ -496,7 +505,7 @@ const file_chat_v1_store_proto_rawDesc = "" +
 	"\bLoadRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
-	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xc9\x01\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xf7\x01\n" +
 	"\n" +
 	"RoomLoaded\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x120\n" +
@@ -505,7 +514,8 @@ const file_chat_v1_store_proto_rawDesc = "" +
 	"\n" +
 	"topic_nick\x18\x04 \x01(\tR\ttopicNick\x12*\n" +
 	"\x11topic_unix_millis\x18\x05 \x01(\x03R\x0ftopicUnixMillis\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\":\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12,\n" +
+	"\aentries\x18\a \x03(\v2\x12.chat.v1.RoomEntryR\aentries\":\n" +
 	"\n" +
 	"FlushStore\x12,\n" +
 	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x0e\n" +
@@ -555,19 +565,21 @@ var file_chat_v1_store_proto_goTypes = []any{
 	(*StoreJobDone)(nil),  // 7: chat.v1.StoreJobDone
 	(*ActorRef)(nil),      // 8: chat.v1.ActorRef
 	(*MessagePosted)(nil), // 9: chat.v1.MessagePosted
+	(*RoomEntry)(nil),     // 10: chat.v1.RoomEntry
 }
 var file_chat_v1_store_proto_depIdxs = []int32{
-	8, // 0: chat.v1.LoadRoom.reply_to:type_name -> chat.v1.ActorRef
-	9, // 1: chat.v1.RoomLoaded.history:type_name -> chat.v1.MessagePosted
-	8, // 2: chat.v1.FlushStore.reply_to:type_name -> chat.v1.ActorRef
-	0, // 3: chat.v1.StoreTimer.kind:type_name -> chat.v1.StoreTimerKind
-	1, // 4: chat.v1.StoreJobDone.job:type_name -> chat.v1.StoreJob
-	3, // 5: chat.v1.StoreJobDone.loaded:type_name -> chat.v1.RoomLoaded
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8,  // 0: chat.v1.LoadRoom.reply_to:type_name -> chat.v1.ActorRef
+	9,  // 1: chat.v1.RoomLoaded.history:type_name -> chat.v1.MessagePosted
+	10, // 2: chat.v1.RoomLoaded.entries:type_name -> chat.v1.RoomEntry
+	8,  // 3: chat.v1.FlushStore.reply_to:type_name -> chat.v1.ActorRef
+	0,  // 4: chat.v1.StoreTimer.kind:type_name -> chat.v1.StoreTimerKind
+	1,  // 5: chat.v1.StoreJobDone.job:type_name -> chat.v1.StoreJob
+	3,  // 6: chat.v1.StoreJobDone.loaded:type_name -> chat.v1.RoomLoaded
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_store_proto_init() }

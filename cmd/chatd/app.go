@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,11 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 		return nil, err
 	}
 	cfg.server.MOTD = motd
+	admins, err := readAdmins(cfg.admins)
+	if err != nil {
+		return nil, err
+	}
+	cfg.server.Admins = actors.NewAdmins(admins)
 
 	var adminL net.Listener
 	if cfg.admin != "" {
@@ -176,6 +182,26 @@ func listeners(addr, tlsAddr string, logger *slog.Logger) (plain, tlsLn net.List
 	return plain, tlsLn, nil
 }
 
+// readAdmins reads the server operators' accounts: one per line, # starts
+// a comment; no path means none.
+func readAdmins(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read admins: %w", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out, nil
+}
+
 // readMOTD reads the message of the day; no path means none.
 func readMOTD(path string) (string, error) {
 	if path == "" {
@@ -222,6 +248,14 @@ func (a *app) reload() {
 		a.logger.Error("reload failed; keeping the old message of the day", "error", err)
 	} else {
 		a.logger.Info("reloaded", "motd", a.cfg.motdPath)
+	}
+	if a.cfg.admins != "" {
+		if admins, err := readAdmins(a.cfg.admins); err != nil {
+			a.logger.Error("reload failed; keeping the old operators", "error", err)
+		} else {
+			a.cfg.server.Admins.Set(admins)
+			a.logger.Info("reloaded the operators", "admins", a.cfg.admins, "count", len(admins))
+		}
 	}
 	if a.cert != nil {
 		if err := a.cert.reload(); err != nil {

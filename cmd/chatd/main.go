@@ -53,6 +53,7 @@ type config struct {
 	tlsCert   string
 	tlsKey    string
 	motdPath  string // empty: no message of the day
+	admins    string // file of server operators' accounts; empty: none
 	logLevel  slog.Level
 	logFormat string
 	knownEnv  []string // the CHATD_ variable of every flag
@@ -124,6 +125,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM file of the TLS port's certificate (chain); SIGHUP reloads it")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM file of the TLS certificate's private key; SIGHUP reloads it")
 	fs.StringVar(&cfg.admin, "admin", "", "address of the admin HTTP endpoint (/metrics, /healthz, /readyz), e.g. 127.0.0.1:9766; empty: off")
+	fs.StringVar(&cfg.admins, "admins", "", "file of the server operators' accounts, one per line (# starts a comment); SIGHUP rereads it")
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
 	fs.IntVar(&cfg.server.HistoryLen, "history", def.HistoryLen, "messages a room replays to a user who joins (0: none)")
@@ -280,7 +282,7 @@ chatd is the actorchat chat server: connect with telnet, nc or cmd/chat.
 Every flag can also be set with the environment variable CHATD_<FLAG>
 (for example CHATD_LISTEN=:7666, CHATD_SHUTDOWN_TIMEOUT=10s); a flag on
 the command line wins. SIGINT/SIGTERM shut down gracefully; SIGHUP reloads
-the message of the day and the TLS certificate.
+the message of the day, the TLS certificate and the operators (-admins).
 
 Room posts and topics are kept in the store (-store, -data) across restarts;
 private messages never are. chatd backup -o FILE copies the sqlite store

@@ -340,3 +340,31 @@ func TestProcessShutdownWithStoreDown(t *testing.T) {
 		t.Errorf("the loss is not logged:\n%s", p.Stderr)
 	}
 }
+
+// TestProcessAdminsReload: the operators come from the -admins file, and
+// SIGHUP rereads it.
+func TestProcessAdminsReload(t *testing.T) {
+	admins := filepath.Join(t.TempDir(), "admins")
+	if err := os.WriteFile(admins, []byte("# operators\nroot  # the first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := testkit.FreeAddr(t)
+	p := testkit.Start(t, chatdBin, nil, "-listen", addr, "-admins", admins, "-flood-rate", "0")
+	root, guest, _ := joinDev(t, addr)
+	root.Send("/nick root")
+	root.SkipUntil("*** " + guest + " is now known as root")
+	root.Send("/register root's long password")
+	root.SkipUntil("*** root is registered to you. Next time: /identify, or /identify root PASSWORD from another nick.")
+	root.Send("/wall hello all")
+	root.SkipUntil("*** Sent to 1 online.")
+
+	if err := os.WriteFile(admins, []byte("someone-else\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "the operators reloaded", func() bool { return strings.Contains(p.Stderr.String(), "reloaded the operators") })
+	root.Send("/wall again")
+	root.SkipUntil("!!! only the server's operators may do that")
+}

@@ -63,6 +63,22 @@ var migrations = []migration{
 		},
 	},
 	{version: 2, sqlite: accountsV2, postgres: accountsV2},
+	{version: 3, sqlite: roomEntriesV3, postgres: roomEntriesV3},
+}
+
+// roomEntriesV3 keeps moderation: a room's owner and ops, its flags, its
+// bans, and (room "") the server's k-lines.
+var roomEntriesV3 = []string{
+	`CREATE TABLE room_entries (
+		room TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		by_account TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		PRIMARY KEY (room, kind, subject)
+	)`,
 }
 
 // accountsV2 is the same SQL on both backends.

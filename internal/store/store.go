@@ -43,21 +43,42 @@ type Topic struct {
 	At   time.Time
 }
 
-// Batch is what one write stores: posts in the order rooms posted them, and
-// topic changes (only a room's latest topic is kept).
+// Batch is what one write stores: posts in the order rooms posted them,
+// topic changes (only a room's latest topic is kept), and changes to rooms'
+// entries, in the order they were made.
 type Batch struct {
-	Posts  []Post
-	Topics []Topic
+	Posts   []Post
+	Topics  []Topic
+	Entries []EntryChange
 }
 
 // Len returns how many records the batch holds.
-func (b Batch) Len() int { return len(b.Posts) + len(b.Topics) }
+func (b Batch) Len() int { return len(b.Posts) + len(b.Topics) + len(b.Entries) }
 
-// Room is what is stored of one room: its latest posts, oldest first, and
-// its topic (Text empty when none was ever set).
+// Entry is one fact about a room that moderation keeps: its owner or an op
+// (Kind "owner", "op"; Subject an account), a flag ("flag", "private" or
+// "topic-lock"), a ban ("ban"; Subject "account:NAME" or "address:CIDR"); on
+// room "" the server's k-lines ("kline", a CIDR). Expires zero: never.
+type Entry struct {
+	Room, Kind, Subject string
+	Reason, By          string
+	At, Expires         time.Time
+}
+
+// EntryChange puts an entry (replacing one of the same room, kind and
+// subject) or deletes it.
+type EntryChange struct {
+	Entry  Entry
+	Delete bool
+}
+
+// Room is what is stored of one room: its latest posts, oldest first, its
+// topic (Text empty when none was ever set), and its entries that have not
+// expired.
 type Room struct {
 	History []Post
 	Topic   Topic
+	Entries []Entry
 }
 
 // Kind names a backend.
@@ -192,7 +213,60 @@ func (d *DB) Write(ctx context.Context, b Batch) error {
 			return fmt.Errorf("store topic: %w", err)
 		}
 	}
+	for _, c := range b.Entries {
+		query, args := entryChange(c)
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("store room entry: %w", err)
+		}
+	}
 	return tx.Commit()
+}
+
+// upsertEntry and deleteEntry change one room entry.
+const (
+	upsertEntry = `INSERT INTO room_entries (room, kind, subject, reason, by_account, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+	ON CONFLICT (room, kind, subject) DO UPDATE SET reason = excluded.reason, by_account = excluded.by_account,
+		created_at = excluded.created_at, expires_at = excluded.expires_at`
+	deleteEntry = `DELETE FROM room_entries WHERE room = $1 AND kind = $2 AND subject = $3`
+)
+
+// entryChange returns the statement of one entry change, with its
+// parameters.
+func entryChange(c EntryChange) (string, []any) {
+	e := c.Entry
+	if c.Delete {
+		return deleteEntry, []any{e.Room, e.Kind, e.Subject}
+	}
+	var expires int64
+	if !e.Expires.IsZero() {
+		expires = e.Expires.UnixMilli()
+	}
+	return upsertEntry, []any{e.Room, e.Kind, e.Subject, e.Reason, e.By, e.At.UnixMilli(), expires}
+}
+
+// Entries returns a room's entries that have not expired by now (room ""
+// holds the server's k-lines).
+func (d *DB) Entries(ctx context.Context, room string, now time.Time) ([]Entry, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT kind, subject, reason, by_account, created_at, expires_at FROM room_entries
+		WHERE room = $1 AND (expires_at = 0 OR expires_at > $2) ORDER BY kind, subject`, room, now.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("load room entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e := Entry{Room: room}
+		var at, expires int64
+		if err := rows.Scan(&e.Kind, &e.Subject, &e.Reason, &e.By, &at, &expires); err != nil {
+			return nil, fmt.Errorf("load room entries: %w", err)
+		}
+		e.At = time.UnixMilli(at)
+		if expires != 0 {
+			e.Expires = time.UnixMilli(expires)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // upsertTopic stores a room's topic, replacing the one it had.
@@ -229,6 +303,12 @@ func (d *DB) writePostgres(ctx context.Context, b Batch) error {
 				return fmt.Errorf("store topic: %w", err)
 			}
 		}
+		for _, c := range b.Entries {
+			query, args := entryChange(c)
+			if _, err := tx.Exec(ctx, query, args...); err != nil {
+				return fmt.Errorf("store room entry: %w", err)
+			}
+		}
 		return tx.Commit(ctx)
 	})
 }
@@ -259,8 +339,13 @@ func (d *DB) LoadRoom(ctx context.Context, room string, limit int) (Room, error)
 		}
 		r.History = h
 	}
+	entries, err := d.Entries(ctx, room, time.Now())
+	if err != nil {
+		return Room{}, err
+	}
+	r.Entries = entries
 	var at int64
-	err := d.db.QueryRowContext(ctx, `SELECT topic, nick, set_at FROM topics WHERE room = $1`, room).Scan(&r.Topic.Text, &r.Topic.Nick, &at)
+	err = d.db.QueryRowContext(ctx, `SELECT topic, nick, set_at FROM topics WHERE room = $1`, room).Scan(&r.Topic.Text, &r.Topic.Nick, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:

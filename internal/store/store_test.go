@@ -287,3 +287,40 @@ func TestAccounts(t *testing.T) {
 		}
 	})
 }
+
+func TestRoomEntries(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		owner := Entry{Room: "dev", Kind: "owner", Subject: "alice", By: "alice", At: t0}
+		ban := Entry{Room: "dev", Kind: "ban", Subject: "address:10.0.0.0/8", Reason: "spam", By: "alice", At: t0, Expires: t0.Add(time.Hour)}
+		old := Entry{Room: "dev", Kind: "ban", Subject: "account:mallory", Reason: "old", By: "alice", At: t0, Expires: t0.Add(-time.Minute)}
+		kline := Entry{Room: "", Kind: "kline", Subject: "192.0.2.0/24", Reason: "abuse", By: "root", At: t0}
+		if err := db.Write(ctx, Batch{Entries: []EntryChange{{Entry: owner}, {Entry: ban}, {Entry: old}, {Entry: kline}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Entries(ctx, "dev", t0)
+		if err != nil || len(got) != 2 || got[0] != ban || got[1] != owner {
+			t.Fatalf("entries %+v %v", got, err)
+		}
+		// A put replaces; a delete removes.
+		ban.Reason = "more spam"
+		if err := db.Write(ctx, Batch{Entries: []EntryChange{{Entry: ban}, {Entry: owner, Delete: true}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Entries(ctx, "dev", t0); len(got) != 1 || got[0].Reason != "more spam" {
+			t.Fatalf("after changes %+v", got)
+		}
+		if got, _ := db.Entries(ctx, "", t0); len(got) != 1 || got[0] != kline {
+			t.Fatalf("k-lines %+v", got)
+		}
+		// LoadRoom reads them as of now: the ban has expired since t0.
+		op := Entry{Room: "dev", Kind: "op", Subject: "bob", By: "alice", At: t0}
+		if err := db.Write(ctx, Batch{Entries: []EntryChange{{Entry: op}}}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := db.LoadRoom(ctx, "dev", 5); err != nil || len(r.Entries) != 1 || r.Entries[0] != op {
+			t.Fatalf("LoadRoom entries %+v %v", r.Entries, err)
+		}
+	})
+}

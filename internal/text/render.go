@@ -117,6 +117,8 @@ func LeaveReason(r messages.LeaveReason) string {
 		return "shutdown"
 	case messages.LeaveReason_LEAVE_REASON_GHOSTED:
 		return "ghosted"
+	case messages.LeaveReason_LEAVE_REASON_KILLED:
+		return "killed"
 	}
 	return "unknown"
 }

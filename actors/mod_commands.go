@@ -1,0 +1,173 @@
+package actors
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/store"
+	"github.com/actorchat/actorchat/messages"
+)
+
+// splitTarget splits "TARGET [DURATION] [REASON...]": the duration is taken
+// if the second word reads as one (10m, 2h, 7d).
+func splitTarget(args string) (target string, d time.Duration, reason string) {
+	target, rest, _ := strings.Cut(strings.TrimSpace(args), " ")
+	rest = strings.TrimSpace(rest)
+	first, after, _ := strings.Cut(rest, " ")
+	if age, err := store.ParseAge(first); err == nil && first != "" {
+		return target, age, strings.TrimSpace(after)
+	}
+	return target, 0, rest
+}
+
+// moderate sends a moderation command to our room.
+func (c *connection) moderate(ctx actor.Context, action messages.ModAction, target string, d time.Duration, reason, command string) {
+	c.ask(ctx, c.roomPID, &messages.Moderate{MemberId: c.member, Action: action, Target: target, DurationMillis: d.Milliseconds(),
+		Reason: reason, ReplyTo: refOf(ctx.Self())}, waitModerate, command)
+}
+
+// modCommand makes the run function of a room moderation command.
+func modCommand(action messages.ModAction, name string, withTarget, withDuration bool) func(c *connection, ctx actor.Context, args string) {
+	return func(c *connection, ctx actor.Context, args string) {
+		target, d, reason := "", time.Duration(0), ""
+		switch {
+		case withDuration:
+			target, d, reason = splitTarget(args)
+		case withTarget:
+			target, reason, _ = strings.Cut(strings.TrimSpace(args), " ")
+			reason = strings.TrimSpace(reason)
+		}
+		c.moderate(ctx, action, target, d, reason, "/"+name)
+	}
+}
+
+// onOff makes the run function of "/NAME on|off".
+func onOff(on, off messages.ModAction, name string) func(c *connection, ctx actor.Context, args string) {
+	return func(c *connection, ctx actor.Context, args string) {
+		switch strings.ToLower(strings.TrimSpace(args)) {
+		case "on":
+			c.moderate(ctx, on, "", 0, "", "/"+name)
+		case "off":
+			c.moderate(ctx, off, "", 0, "", "/"+name)
+		default:
+			c.sendError(ctx, fmt.Sprintf("usage: /%s on|off", name))
+		}
+	}
+}
+
+// adminCommand makes the run function of a server operator's command.
+func adminCommand(action messages.AdminAction, name string, withDuration bool) func(c *connection, ctx actor.Context, args string) {
+	return func(c *connection, ctx actor.Context, args string) {
+		msg := &messages.AdminCommand{MemberId: c.member, Action: action, ReplyTo: refOf(ctx.Self())}
+		switch action {
+		case messages.AdminAction_ADMIN_ACTION_WALL:
+			msg.Text = args
+		case messages.AdminAction_ADMIN_ACTION_KLINES:
+		default:
+			var d time.Duration
+			if withDuration {
+				msg.Target, d, msg.Text = splitTarget(args)
+			} else {
+				msg.Target, msg.Text, _ = strings.Cut(strings.TrimSpace(args), " ")
+				msg.Text = strings.TrimSpace(msg.Text)
+			}
+			msg.DurationMillis = d.Milliseconds()
+		}
+		c.ask(ctx, c.env.registry, msg, waitAdmin, "/"+name)
+	}
+}
+
+// moderationCommands are the room moderators' and the server operators'
+// commands, for the command table.
+func moderationCommands() []*command {
+	identified := func(c *connection) bool { return c.account != "" }
+	admin := func(c *connection) bool { return c.env.admins.Has(c.account) }
+	const durations = "DURATION is like 10m, 2h or 7d; without it, until lifted."
+	return []*command{
+		{name: "claim", usage: "/claim", summary: "become the owner of the room you opened (registered users)", needRoom: true, usable: identified,
+			detail: "The owner makes ops (/op) and keeps the room's ops, bans and settings across restarts.",
+			run:    modCommand(messages.ModAction_MOD_ACTION_CLAIM, "claim", false, false)},
+		{name: "op", usage: "/op NICK", summary: "make a registered member an op of your room (owners)", minArgs: 1, needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_OP, "op", true, false)},
+		{name: "deop", usage: "/deop NICK", summary: "take op from a member (owners)", minArgs: 1, needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_DEOP, "deop", true, false)},
+		{name: "kick", usage: "/kick NICK [REASON]", summary: "put a member out of the room, into the lobby (ops)", minArgs: 1, needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_KICK, "kick", true, false)},
+		{name: "ban", usage: "/ban NICK|ACCOUNT|ADDRESS [DURATION] [REASON]", summary: "keep someone out of the room (ops)", minArgs: 1, needRoom: true, usable: identified,
+			detail: "A member present is banned by account if identified, else by address; ADDRESS may be a CIDR range. " + durations,
+			run:    modCommand(messages.ModAction_MOD_ACTION_BAN, "ban", true, true)},
+		{name: "unban", usage: "/unban NICK|ACCOUNT|ADDRESS", summary: "lift a ban (ops)", minArgs: 1, needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_UNBAN, "unban", true, false)},
+		{name: "bans", usage: "/bans", summary: "the room's bans (ops)", needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_BANS, "bans", false, false)},
+		{name: "mute", usage: "/mute NICK [DURATION]", summary: "a member stays but cannot post (ops)", minArgs: 1, needRoom: true, usable: identified,
+			detail: durations + " A mute ends when the member leaves the room.",
+			run:    modCommand(messages.ModAction_MOD_ACTION_MUTE, "mute", true, true)},
+		{name: "unmute", usage: "/unmute NICK", summary: "let a muted member post again (ops)", minArgs: 1, needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_UNMUTE, "unmute", true, false)},
+		{name: "private", usage: "/private on|off", summary: "make the room invite-only, or open (ops)", minArgs: 1, needRoom: true, usable: identified,
+			run: onOff(messages.ModAction_MOD_ACTION_PRIVATE, messages.ModAction_MOD_ACTION_PUBLIC, "private")},
+		{name: "invite", usage: "/invite NICK", summary: "let someone into your invite-only room (ops)", minArgs: 1, needRoom: true, usable: identified,
+			run: modCommand(messages.ModAction_MOD_ACTION_INVITE, "invite", true, false)},
+		{name: "topiclock", usage: "/topiclock on|off", summary: "only ops may set the topic, or anyone (ops)", minArgs: 1, needRoom: true, usable: identified,
+			run: onOff(messages.ModAction_MOD_ACTION_LOCK_TOPIC, messages.ModAction_MOD_ACTION_UNLOCK_TOPIC, "topiclock")},
+		{name: "wall", usage: "/wall TEXT", summary: "a notice to everyone online (server operators)", minArgs: 1, usable: admin,
+			run: adminCommand(messages.AdminAction_ADMIN_ACTION_WALL, "wall", false)},
+		{name: "kill", usage: "/kill NICK [REASON]", summary: "disconnect a user (server operators)", minArgs: 1, usable: admin,
+			run: adminCommand(messages.AdminAction_ADMIN_ACTION_KILL, "kill", false)},
+		{name: "kline", usage: "/kline ADDRESS|CIDR [DURATION] [REASON]", summary: "refuse connections from an address range (server operators)", minArgs: 1, usable: admin,
+			detail: "Kept across restarts; who is online from it is disconnected. " + durations,
+			run:    adminCommand(messages.AdminAction_ADMIN_ACTION_KLINE, "kline", true)},
+		{name: "unkline", usage: "/unkline ADDRESS|CIDR", summary: "lift a k-line (server operators)", minArgs: 1, usable: admin,
+			run: adminCommand(messages.AdminAction_ADMIN_ACTION_UNKLINE, "unkline", false)},
+		{name: "klines", usage: "/klines", summary: "the k-lines (server operators)", usable: admin,
+			run: adminCommand(messages.AdminAction_ADMIN_ACTION_KLINES, "klines", false)},
+	}
+}
+
+// showAnswer ends a wait of kind with its answer's lines, as notices.
+func (c *connection) showAnswer(ctx actor.Context, kind waitKind, lines []string) {
+	if !c.answered(kind) {
+		return
+	}
+	for _, l := range lines {
+		c.sendNotice(ctx, l)
+	}
+	c.flushPending(ctx)
+}
+
+// handleKicked: our room put us out; we go to the lobby (or, out of the
+// lobby, to no room).
+func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
+	if msg.GetRoom() != c.room || c.roomPID == nil {
+		return
+	}
+	what := "kicked"
+	if msg.GetBanned() {
+		what = "banned"
+	}
+	c.sendNotice(ctx, fmt.Sprintf("You were %s from %s by %s%s", what, msg.GetRoom(), msg.GetBy(), reasonText(msg.GetReason())))
+	c.roomPID = nil
+	if msg.GetRoom() == lobbyName {
+		c.room = ""
+		c.sendNotice(ctx, "You are in no room: /join ROOM")
+		return
+	}
+	c.room = lobbyName
+	if c.wait.kind != waitNone {
+		// Behind the answer we wait for, before the lines after it.
+		c.pending = append([]pendingLine{{text: "/join " + lobbyName}}, c.pending...)
+		return
+	}
+	c.join(ctx, lobbyName)
+}
+
+// handleKilled: a server operator disconnects us.
+func (c *connection) handleKilled(ctx actor.Context, msg *messages.Killed) {
+	c.sendNotice(ctx, fmt.Sprintf("You are disconnected by %s%s", msg.GetBy(), reasonText(msg.GetReason())))
+	c.quitMsg = "by " + msg.GetBy() + reasonText(msg.GetReason())
+	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_KILLED)
+}

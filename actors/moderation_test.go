@@ -1,0 +1,262 @@
+package actors
+
+import (
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/actorchat/actorchat/internal/store"
+)
+
+// registered dials, takes nick and registers it.
+func (s *testServer) registered(nick string) *lineConn {
+	s.t.Helper()
+	c := s.named(nick)
+	c.send("/register " + nick + "'s password")
+	c.expectPrefix("*** " + nick + " is registered to you.")
+	return c
+}
+
+// joinRoom has c join room and reads up to its join line.
+func (c *lineConn) joinRoom(room string) {
+	c.t.Helper()
+	c.send("/join " + room)
+	c.skipUntilPrefix("*** You are in room " + room + " ")
+}
+
+var untilRE = regexp.MustCompile(` until \d{4}-\d\d-\d\d \d\d:\d\dZ`)
+
+// expectUntil reads a line that must be want once its " until TIME" is cut.
+func (c *lineConn) expectUntil(want string) {
+	c.t.Helper()
+	got := c.line()
+	if untilRE.ReplaceAllString(got, " until T") != want {
+		c.t.Fatalf("got line %q, want %q (with T a time)", got, want)
+	}
+}
+
+func TestModerationOwnerOpsKickBan(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	alice := s.registered("alice")
+	alice.joinRoom("dev")
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	alice.send("/claim")
+	alice.expect("!!! dev already has an owner")
+
+	bob := s.registered("bob")
+	bob.joinRoom("dev")
+	alice.expect("*** bob joined dev")
+	carol := s.named("carol")
+	carol.joinRoom("dev")
+	alice.expect("*** carol joined dev")
+	bob.expect("*** carol joined dev")
+
+	carol.send("/kick bob")
+	carol.expect("!!! only the ops of dev may do that")
+	bob.send("/op carol")
+	bob.expect("!!! only the owner of dev may do that")
+	alice.send("/op carol")
+	alice.expect("!!! carol is not identified; ops must be registered users")
+	alice.send("/op bob")
+	for _, c := range []*lineConn{alice, bob, carol} {
+		c.expect("*** alice made an op: bob")
+	}
+
+	bob.send("/kick alice")
+	bob.expect("!!! you may not kick alice")
+	bob.send("/kick carol spamming")
+	carol.expect("*** You were kicked from dev by bob: spamming")
+	carol.expectPrefix("*** You are in room lobby")
+	alice.expect("*** carol was kicked by bob: spamming")
+	bob.expect("*** carol was kicked by bob: spamming")
+
+	// A kick is not a ban: carol comes back. A ban of a guest is by address.
+	carol.joinRoom("dev")
+	alice.expect("*** carol joined dev")
+	bob.expect("*** carol joined dev")
+	bob.send("/ban carol 1h flooding")
+	carol.expect("*** You were banned from dev by bob: flooding")
+	carol.expectPrefix("*** You are in room lobby")
+	alice.expect("*** carol was banned by bob: flooding")
+	bob.expect("*** carol was banned by bob: flooding")
+	bob.expectUntil("*** Banned address:127.0.0.1/32 from dev until T.")
+	carol.send("/join dev")
+	carol.expectUntil("!!! you are banned from dev: flooding until T")
+	carol.expectPrefix("*** You are in room lobby")
+
+	carol.send("/bans")
+	carol.expect("!!! only the ops of lobby may do that") // carol is in the lobby: she asks the lobby
+	bob.send("/bans")
+	bob.expect("*** 1 banned from dev:")
+	bob.expectUntil("***   address:127.0.0.1/32 by bob until T: flooding")
+	bob.send("/unban 127.0.0.1")
+	bob.expect("*** Lifted the ban of address:127.0.0.1/32 from dev.")
+	carol.joinRoom("dev")
+
+	alice.send("/deop bob")
+	alice.skipUntil("*** alice took op from bob")
+	bob.skipUntil("*** alice took op from bob")
+	bob.send("/kick carol")
+	bob.expect("!!! only the ops of dev may do that")
+}
+
+func TestModerationMuteTopicLockPrivate(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	alice := s.registered("alice")
+	alice.joinRoom("dev")
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	bob := s.named("bob")
+	bob.joinRoom("dev")
+	alice.expect("*** bob joined dev")
+
+	alice.send("/mute bob 10m")
+	alice.expectUntil("*** alice muted bob until T")
+	bob.expectUntil("*** alice muted bob until T")
+	bob.send("can anyone hear me")
+	bob.expectUntil("!!! not delivered to dev: you are muted here by alice until T")
+	alice.send("/unmute bob")
+	alice.expect("*** alice unmuted bob")
+	bob.expect("*** alice unmuted bob")
+	bob.send("I am back")
+	alice.expect("<bob> I am back")
+
+	alice.send("/topiclock on")
+	alice.expect("*** alice locked the topic: only ops may change it")
+	bob.expect("*** alice locked the topic: only ops may change it")
+	bob.send("/topic mine now")
+	bob.expect("!!! the topic of dev is locked: only its ops may change it")
+	alice.send("/topic still alice's")
+	alice.expect("*** alice set the topic: still alice's")
+	bob.expect("*** alice set the topic: still alice's")
+
+	alice.send("/private on")
+	alice.expect("*** alice made dev invite-only")
+	bob.expect("*** alice made dev invite-only")
+	dave := s.named("dave")
+	dave.send("/join dev")
+	dave.expect("!!! dev is invite-only; ask one of its ops for an /invite")
+	dave.expectPrefix("*** You are in room lobby")
+	alice.send("/invite dave")
+	alice.expect("*** dave may now join dev (the invitation lasts while the room is open).")
+	dave.expect("*** alice invites you to dev: /join dev")
+	dave.joinRoom("dev")
+	bob.send("/private off")
+	bob.skipUntil("!!! only the ops of dev may do that")
+}
+
+func TestModerationSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openStoreDir(t, dir)
+	s := startUnmanagedServer(t, withAccounts(db, func(c *Config) { c.Admins = NewAdmins([]string{"root"}) }))
+	alice := s.registered("alice")
+	alice.joinRoom("dev")
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	alice.send("/ban mallory trolling")
+	alice.expect("*** Banned account:mallory from dev.")
+	root := s.registered("root")
+	root.send("/kline 192.0.2.0/24 2d botnet")
+	root.expectUntil("*** K-lined 192.0.2.0/24 until T; 0 online from it disconnected.")
+	if _, err := s.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	db = openStoreDir(t, dir)
+	s = startServer(t, withAccounts(db, func(c *Config) { c.Admins = NewAdmins([]string{"root"}) }))
+	mallory := s.registered("mallory")
+	mallory.send("/join dev")
+	mallory.expect("!!! you are banned from dev: trolling")
+	alice, guest := s.dial()
+	alice.send("/identify alice alice's password")
+	alice.expect("*** You are identified as alice.")
+	alice.expect("*** " + guest + " is now known as alice")
+	alice.joinRoom("dev")
+	alice.send("/bans")
+	alice.expect("*** 1 banned from dev:")
+	alice.expect("***   account:mallory by alice: trolling")
+	alice.send("/claim")
+	alice.expect("!!! dev already has an owner")
+	root = s.named("root2")
+	root.send("/identify root root's password")
+	root.expect("*** You are identified as root.")
+	root.expectPrefix("*** root2 is now known as root")
+	root.send("/klines")
+	root.expect("*** 1 k-lined:")
+	root.expectUntil("***   192.0.2.0/24 by root until T: botnet")
+}
+
+func TestServerOperators(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir()), func(c *Config) { c.Admins = NewAdmins([]string{"Root"}) }))
+	root := s.registered("root")
+	bob := s.named("bob")
+	for !strings.HasSuffix(root.line(), " is now known as bob") {
+	}
+	bob.send("/wall hello")
+	bob.expect("!!! only the server's operators may do that")
+	bob.send("/help")
+	for line := bob.line(); !strings.HasPrefix(line, "***   /quit"); line = bob.line() {
+		if strings.Contains(line, "/wall") || strings.Contains(line, "/claim") {
+			t.Errorf("/help lists %q to a guest who is no operator", line)
+		}
+	}
+	root.send("/wall maintenance at noon")
+	root.expect("*** [wall] root: maintenance at noon")
+	root.expect("*** Sent to 2 online.")
+	bob.skipUntil("*** [wall] root: maintenance at noon")
+
+	// An operator has every op power in every room.
+	alice := s.registered("alice")
+	alice.joinRoom("dev")
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	root.joinRoom("dev")
+	root.send("/kick alice testing")
+	alice.expect("*** root joined dev")
+	alice.expect("*** You were kicked from dev by root: testing")
+
+	root.skipUntil("*** alice was kicked by root: testing")
+	root.send("/kill bob spamming")
+	root.expect("*** bob is disconnected.")
+	bob.skipUntil("*** You are disconnected by root: spamming")
+	bob.expect("bye...")
+
+	// A k-line refuses new connections from the range, and disconnects who
+	// is online from it, but operators.
+	root.send("/kline 127.0.0.0/8 1h testing")
+	root.expectUntil("*** K-lined 127.0.0.0/8 until T; 1 online from it disconnected.")
+	alice.skipUntil("*** You are disconnected by root: k-lined: testing")
+	conn, err := net.DialTimeout("tcp", s.Addr().String(), waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := newLineConn(t, conn)
+	refused.expectUntil("!!! you are banned from this server: testing until T")
+	refused.expectEOF()
+	root.send("/unkline 127.0.0.0/8")
+	root.expect("*** Lifted the k-line of 127.0.0.0/8.")
+	root.send("/klines")
+	root.expect("*** No address is k-lined.")
+	s.dial()
+}
+
+func TestSplitTarget(t *testing.T) {
+	for _, tc := range []struct{ in, target, d, reason string }{
+		{"bob", "bob", "0s", ""},
+		{"bob 10m", "bob", "10m0s", ""},
+		{"bob 7d spam and more", "bob", "168h0m0s", "spam and more"},
+		{"bob spam 10m", "bob", "0s", "spam 10m"},
+		{"  10.0.0.0/8   2h  botnet ", "10.0.0.0/8", "2h0m0s", "botnet"},
+	} {
+		target, d, reason := splitTarget(tc.in)
+		if target != tc.target || d.String() != tc.d || reason != tc.reason {
+			t.Errorf("%q: %q %v %q", tc.in, target, d, reason)
+		}
+	}
+	if _, err := store.ParseAge("spam"); err == nil {
+		t.Fatal("a word parsed as a duration")
+	}
+}
