@@ -260,3 +260,27 @@ func TestSplitTarget(t *testing.T) {
 		t.Fatal("a word parsed as a duration")
 	}
 }
+
+// FuzzModerationArgs: what follows /ban, /mute and /kline never panics the
+// parsers, and an address range they accept covers what it says.
+func FuzzModerationArgs(f *testing.F) {
+	for _, s := range []string{"bob 10m spam", "10.0.0.0/8 2d", "::ffff:1.2.3.4/120", "2001:db8::/32 1h x", "bob -1h", "1.2.3.4/33", " 7d ", "bob 99999999d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, args string) {
+		target, d, _ := splitTarget(args)
+		if d < 0 {
+			t.Fatalf("%q: negative duration %v", args, d)
+		}
+		p, err := parsePrefix(target)
+		if err != nil {
+			return
+		}
+		if !p.IsValid() || p != p.Masked() || !p.Contains(p.Addr()) {
+			t.Fatalf("%q: prefix %v", target, p)
+		}
+		if again, err := parsePrefix(p.String()); err != nil || again != p {
+			t.Fatalf("%q: %v reads back as %v, %v", target, p, again, err)
+		}
+	})
+}

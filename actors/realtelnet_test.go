@@ -119,3 +119,30 @@ func TestRealTelnetUTF8(t *testing.T) {
 		t.Errorf("telnet showed a raw telnet byte:\n%q", u.screen())
 	}
 }
+
+// TestRealTelnetPasswordNotShown: a person registers and identifies with
+// Debian's telnet, typing the password at the prompt; the terminal never
+// shows it, and shows what is typed again afterwards.
+func TestRealTelnetPasswordNotShown(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	u := startTelnet(t, s.Addr().String())
+	u.waitFor("You are in room lobby")
+	u.typeText("/nick tess\r")
+	u.waitFor("is now known as tess")
+	u.typeText("/register\r")
+	u.waitFor("Choose a password for tess, 8 to 256 characters (not shown as you type; an empty line cancels):")
+	u.typeText("swordfish-42\r")
+	u.waitFor("Type it again (not shown as you type")
+	u.typeText("swordfish-42\r")
+	u.waitFor("tess is registered to you.")
+	u.typeText("/identify\r")
+	u.waitFor("Password for tess (not shown as you type")
+	u.typeText("swordfish-42\r")
+	u.waitFor("You are identified as tess already.")
+	// Echo is back: what the user types shows again.
+	u.typeText("visible again\r")
+	u.waitFor("visible again")
+	if strings.Contains(u.screen(), "swordfish") {
+		t.Fatalf("the terminal showed the password:\n%s", u.screen())
+	}
+}
