@@ -165,10 +165,10 @@ func (s *storeActor) handleTopicChanged(ctx actor.Context, msg *messages.TopicCh
 	s.queuedOne(ctx)
 }
 
+// handleRoomEntry queues a moderation change. It is never dropped for a
+// full queue (a lost ban would let someone back in after a restart): such
+// changes come from people's commands, a handful at a time.
 func (s *storeActor) handleRoomEntry(ctx actor.Context, msg *messages.RoomEntry) {
-	if !s.admit() {
-		return
-	}
 	s.entries = append(s.entries, store.EntryChange{Entry: entryOf(msg), Delete: msg.GetDelete()})
 	s.queuedOne(ctx)
 }

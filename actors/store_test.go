@@ -337,3 +337,30 @@ func TestStoreActorPrunes(t *testing.T) {
 	}
 	testkit.Eventually(t, "the pruned metric", func() bool { return testutil.ToFloat64(m.storePruned) == 3 })
 }
+
+// TestStoreActorKeepsModerationWhenFull: a ban is never dropped for a full
+// queue, and is written in order with the posts once the store is back.
+func TestStoreActorKeepsModerationWhenFull(t *testing.T) {
+	system := newTestSystem(t)
+	db := openTestStore(t)
+	db.setFailing(true)
+	cfg := testStoreConfig()
+	cfg.QueueMax = 2
+	m := NewMetrics()
+	pid := startStoreActor(t, system, db, cfg, testLogger(), m)
+	p := newProbe(t, system)
+	for i := range 3 {
+		p.send(pid, post("dev", i))
+	}
+	p.send(pid, &messages.RoomEntry{Room: "dev", Kind: entryBan, Subject: "account:mallory", Reason: "spam", By: "alice", UnixMillis: 1})
+	p.sync(t, pid)
+	if got := testutil.ToFloat64(m.storeDropped); got != 1 {
+		t.Fatalf("dropped %v, want the one post over the bound", got)
+	}
+	db.setFailing(false)
+	flush(t, p, pid)
+	entries, err := db.Entries(context.Background(), "dev", time.UnixMilli(0))
+	if err != nil || len(entries) != 1 || entries[0].Subject != "account:mallory" {
+		t.Fatalf("entries %+v %v", entries, err)
+	}
+}
