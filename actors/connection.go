@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,7 @@ type connection struct {
 	ignored    map[string]string                // member id -> nick, for /ignore
 	account    string                           // the account we are identified as, case-folded; empty: none
 	prompt     *prompt                          // questions the next lines answer (a password); nil: none
+	roomRole   messages.RoomRole                // what we may do in our room, for /help
 
 	// Owned by Receive: the input and what it waits for.
 	wait       replyWait     // the answer the next line waits for
@@ -190,6 +192,8 @@ func (c *connection) Receive(ctx actor.Context) {
 	// Events, and questions from other users' connections.
 	case *messages.MessagePosted:
 		c.handlePosted(ctx, msg)
+	case *messages.PostsBatch:
+		c.handlePostsBatch(ctx, msg)
 	case *messages.MemberJoined:
 		c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
 	case *messages.MemberLeft:
@@ -210,6 +214,10 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.handleKilled(ctx, msg)
 	case *messages.ServerNotice:
 		c.sendNotice(ctx, msg.GetText())
+	case *messages.RoleChanged:
+		if msg.GetRoom() == c.room {
+			c.roomRole = msg.GetRole()
+		}
 	case *messages.PostRefused:
 		c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
 
@@ -288,6 +296,7 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	}
 	c.answered(waitJoin)
 	c.roomPID = pidOf(msg.GetRoomRef())
+	c.roomRole = msg.GetRole()
 	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())
 	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
 
@@ -495,21 +504,64 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 }
 
 func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
+	line := c.appendPosted(c.scratch[:0], msg)
+	c.scratch = line[:0]
+	if len(line) > 0 {
+		c.write(ctx, line)
+	}
+	if c.wait.kind == waitNone && len(c.pending) > 0 {
+		c.flushPending(ctx)
+	}
+}
+
+// handlePostsBatch takes several posts of our room at once, in order, as
+// one write: our own chat lines are left out (the room sends every member
+// the same batch).
+func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
+	bp := batchBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
+	for _, m := range msg.GetPosts() {
+		if m.GetSenderMemberId() == c.member && !m.GetAction() {
+			continue
+		}
+		buf = c.appendPosted(buf, m)
+	}
+	if len(buf) > 0 {
+		c.write(ctx, buf) // the outbox copies it
+	}
+	if cap(buf) <= maxBatchBuffer {
+		*bp = buf[:0]
+		batchBuffers.Put(bp)
+	}
+	if c.wait.kind == waitNone && len(c.pending) > 0 {
+		c.flushPending(ctx)
+	}
+}
+
+// batchBuffers are the buffers batches are rendered into: shared by every
+// connection, so that none holds its largest batch between messages.
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxBatchBuffer is the largest render buffer that goes back to the pool.
+const maxBatchBuffer = 1 << 20
+
+// appendPosted renders a post for our user, with the bell if it mentions
+// them; nothing for a user we ignore. Our own action, back from the room,
+// ends the wait for it.
+func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
 	own := msg.GetSenderMemberId() == c.member
 	if own && msg.GetAction() {
 		c.answered(waitAction) // our own /me, back from the room
 	} else if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored {
-		return
+		return dst
 	}
 	c.env.metrics.deliveries.Inc()
-	line := text.AppendPosted(c.scratch[:0], msg)
+	start := len(dst)
+	dst = text.AppendPosted(dst, msg)
 	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
-		line = text.WithBell(line)
+		dst = append(dst[:start], text.WithBell(dst[start:])...)
 	}
-	c.writeLine(ctx, line)
-	if c.wait.kind == waitNone && len(c.pending) > 0 {
-		c.flushPending(ctx)
-	}
+	return dst
 }
 
 // handleNickChanged takes the nick the registry gave us (also when its

@@ -83,36 +83,51 @@ func adminCommand(action messages.AdminAction, name string, withDuration bool) f
 // moderationCommands are the room moderators' and the server operators'
 // commands, for the command table.
 func moderationCommands() []*command {
-	identified := func(c *connection) bool { return c.account != "" }
 	admin := func(c *connection) bool { return c.env.admins.Has(c.account) }
+	role := func(roles ...messages.RoomRole) func(c *connection) bool {
+		return func(c *connection) bool {
+			if c.roomPID == nil {
+				return false
+			}
+			for _, r := range roles {
+				if c.roomRole == r {
+					return true
+				}
+			}
+			return admin(c) && (c.room != lobbyName || roles[0] != messages.RoomRole_ROOM_ROLE_CREATOR)
+		}
+	}
+	creator := role(messages.RoomRole_ROOM_ROLE_CREATOR)
+	owner := role(messages.RoomRole_ROOM_ROLE_OWNER)
+	op := role(messages.RoomRole_ROOM_ROLE_OP, messages.RoomRole_ROOM_ROLE_OWNER)
 	const durations = "DURATION is like 10m, 2h or 7d; without it, until lifted."
 	return []*command{
-		{name: "claim", usage: "/claim", summary: "become the owner of the room you opened (registered users)", needRoom: true, usable: identified,
+		{name: "claim", usage: "/claim", summary: "become the owner of the room you opened (registered users)", needRoom: true, usable: creator,
 			detail: "The owner makes ops (/op) and keeps the room's ops, bans and settings across restarts.",
 			run:    modCommand(messages.ModAction_MOD_ACTION_CLAIM, "claim", false, false)},
-		{name: "op", usage: "/op NICK", summary: "make a registered member an op of your room (owners)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "op", usage: "/op NICK", summary: "make a registered member an op of your room (owners)", minArgs: 1, needRoom: true, usable: owner,
 			run: modCommand(messages.ModAction_MOD_ACTION_OP, "op", true, false)},
-		{name: "deop", usage: "/deop NICK", summary: "take op from a member (owners)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "deop", usage: "/deop NICK", summary: "take op from a member (owners)", minArgs: 1, needRoom: true, usable: owner,
 			run: modCommand(messages.ModAction_MOD_ACTION_DEOP, "deop", true, false)},
-		{name: "kick", usage: "/kick NICK [REASON]", summary: "put a member out of the room, into the lobby (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "kick", usage: "/kick NICK [REASON]", summary: "put a member out of the room, into the lobby (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_KICK, "kick", true, false)},
-		{name: "ban", usage: "/ban NICK|ACCOUNT|ADDRESS [DURATION] [REASON]", summary: "keep someone out of the room (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "ban", usage: "/ban NICK|ACCOUNT|ADDRESS [DURATION] [REASON]", summary: "keep someone out of the room (ops)", minArgs: 1, needRoom: true, usable: op,
 			detail: "A member present is banned by account if identified, else by address; ADDRESS may be a CIDR range. " + durations,
 			run:    modCommand(messages.ModAction_MOD_ACTION_BAN, "ban", true, true)},
-		{name: "unban", usage: "/unban NICK|ACCOUNT|ADDRESS", summary: "lift a ban (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "unban", usage: "/unban NICK|ACCOUNT|ADDRESS", summary: "lift a ban (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_UNBAN, "unban", true, false)},
-		{name: "bans", usage: "/bans", summary: "the room's bans (ops)", needRoom: true, usable: identified,
+		{name: "bans", usage: "/bans", summary: "the room's bans (ops)", needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_BANS, "bans", false, false)},
-		{name: "mute", usage: "/mute NICK [DURATION]", summary: "a member stays but cannot post (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "mute", usage: "/mute NICK [DURATION]", summary: "a member stays but cannot post (ops)", minArgs: 1, needRoom: true, usable: op,
 			detail: durations + " A mute ends when the member leaves the room.",
 			run:    modCommand(messages.ModAction_MOD_ACTION_MUTE, "mute", true, true)},
-		{name: "unmute", usage: "/unmute NICK", summary: "let a muted member post again (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "unmute", usage: "/unmute NICK", summary: "let a muted member post again (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_UNMUTE, "unmute", true, false)},
-		{name: "private", usage: "/private on|off", summary: "make the room invite-only, or open (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "private", usage: "/private on|off", summary: "make the room invite-only, or open (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: onOff(messages.ModAction_MOD_ACTION_PRIVATE, messages.ModAction_MOD_ACTION_PUBLIC, "private")},
-		{name: "invite", usage: "/invite NICK", summary: "let someone into your invite-only room (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "invite", usage: "/invite NICK", summary: "let someone into your invite-only room (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_INVITE, "invite", true, false)},
-		{name: "topiclock", usage: "/topiclock on|off", summary: "only ops may set the topic, or anyone (ops)", minArgs: 1, needRoom: true, usable: identified,
+		{name: "topiclock", usage: "/topiclock on|off", summary: "only ops may set the topic, or anyone (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: onOff(messages.ModAction_MOD_ACTION_LOCK_TOPIC, messages.ModAction_MOD_ACTION_UNLOCK_TOPIC, "topiclock")},
 		{name: "wall", usage: "/wall TEXT", summary: "a notice to everyone online (server operators)", minArgs: 1, usable: admin,
 			run: adminCommand(messages.AdminAction_ADMIN_ACTION_WALL, "wall", false)},

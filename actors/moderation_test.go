@@ -197,11 +197,8 @@ func TestServerOperators(t *testing.T) {
 	}
 	bob.send("/wall hello")
 	bob.expect("!!! only the server's operators may do that")
-	bob.send("/help")
-	for line := bob.line(); !strings.HasPrefix(line, "***   /quit"); line = bob.line() {
-		if strings.Contains(line, "/wall") || strings.Contains(line, "/claim") {
-			t.Errorf("/help lists %q to a guest who is no operator", line)
-		}
+	if h := helpLists(bob); h["wall"] || h["claim"] || h["kick"] {
+		t.Errorf("/help lists operator or room commands to a guest who is no operator: %v", h)
 	}
 	root.send("/wall maintenance at noon")
 	root.expect("*** [wall] root: maintenance at noon")
@@ -283,4 +280,48 @@ func FuzzModerationArgs(f *testing.F) {
 			t.Fatalf("%q: %v reads back as %v, %v", target, p, again, err)
 		}
 	})
+}
+
+// helpLists returns the command names /help lists to c.
+func helpLists(c *lineConn) map[string]bool {
+	c.t.Helper()
+	c.send("/help")
+	c.send("/whois nobody") // its answer ends the listing
+	c.expectPrefix("*** Commands")
+	names := map[string]bool{}
+	for {
+		line := c.line()
+		if line == "!!! no such nick: nobody" {
+			return names
+		}
+		names[strings.Fields(strings.TrimPrefix(line, "***   /"))[0]] = true
+	}
+}
+
+// TestHelpFollowsTheRole: /help lists the room commands a member may use
+// there, as its role changes.
+func TestHelpFollowsTheRole(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	alice := s.registered("alice")
+	alice.joinRoom("dev")
+	if h := helpLists(alice); !h["claim"] || h["op"] || h["kick"] {
+		t.Fatalf("the opener of an unowned room: %v", h)
+	}
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	if h := helpLists(alice); h["claim"] || !h["op"] || !h["kick"] || !h["topiclock"] || h["wall"] {
+		t.Fatalf("the owner: %v", h)
+	}
+	bob := s.registered("bob")
+	bob.joinRoom("dev")
+	alice.expect("*** bob joined dev")
+	if h := helpLists(bob); h["claim"] || h["kick"] || !h["password"] {
+		t.Fatalf("a member: %v", h)
+	}
+	alice.send("/op bob")
+	alice.expect("*** alice made an op: bob")
+	bob.expect("*** alice made an op: bob")
+	if h := helpLists(bob); !h["kick"] || !h["ban"] || h["op"] || h["claim"] {
+		t.Fatalf("an op: %v", h)
+	}
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/actorchat/actorchat/messages"
 )
 
+// maxBatch bounds the posts of one PostsBatch, so that what each member's
+// connection renders at once stays small.
+const maxBatch = 256
+
 // maxNamesShown bounds how many nicks a joiner is told of by name.
 const maxNamesShown = 20
 
@@ -52,6 +56,8 @@ type room struct {
 	loading   bool                      // waiting for the store's RoomLoaded
 	stashed   []any                     // messages that came while loading, in order
 	mod       moderation                // owner, ops, bans, mutes, invitations, flags
+	batch     []*messages.MessagePosted // posts handled since the last flush, in order
+	flushSent bool                      // a FlushPosts is in our mailbox
 }
 
 // roomMember is one member of a room.
@@ -59,9 +65,10 @@ type roomMember struct {
 	id      string     // member id
 	pid     *actor.PID // the member's connection
 	nick    string
-	away    string // away message, for /who; empty: not away
-	account string // identified as, case-folded; empty: none
-	address string // IP address, for bans
+	away    string            // away message, for /who; empty: not away
+	account string            // identified as, case-folded; empty: none
+	address string            // IP address, for bans
+	role    messages.RoomRole // what it was last told it may do
 }
 
 // roomSettings are what every room of a server shares.
@@ -117,6 +124,7 @@ func (r *room) Receive(ctx actor.Context) {
 	case *messages.ReplyTimedOut:
 		r.handleLoadTimedOut(ctx)
 	case *messages.Ping:
+		r.flushPosts(ctx) // whatever the room handled before the ping goes out before the pong
 		ctx.Respond(&messages.Pong{})
 	default:
 		if r.loading {
@@ -127,9 +135,17 @@ func (r *room) Receive(ctx actor.Context) {
 	}
 }
 
-// handle handles the room's protocol messages.
+// handle handles the room's protocol messages. Posts are gathered and sent
+// as one batch when the room's mailbox has no more of them in a row: any
+// other message sends the batch first, so every member gets every event of
+// the room in the order the room handled it.
 func (r *room) handle(ctx actor.Context, message any) {
+	if _, post := message.(*messages.PostMessage); !post {
+		r.flushPosts(ctx)
+	}
 	switch msg := message.(type) {
+	case *messages.FlushPosts:
+		r.flushSent = false // flushed above
 	case *messages.MemberTerminated:
 		r.handleMemberTerminated(ctx, msg)
 
@@ -152,7 +168,7 @@ func (r *room) handle(ctx actor.Context, message any) {
 	case *messages.DrainRoom:
 		r.handleDrain(ctx)
 	case *messages.SetMemberAccount:
-		r.handleSetMemberAccount(msg)
+		r.handleSetMemberAccount(ctx, msg)
 	case *messages.Moderate:
 		r.handleModerate(ctx, msg)
 	}
@@ -237,7 +253,9 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, msg.GetMemberId())
 		}
 	}
-	ctx.Send(pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt,
+	joined := r.members[r.index[msg.GetMemberId()]]
+	joined.role = r.roleOf(joined)
+	ctx.Send(pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
 		History: r.latest(r.historyLen), Members: r.newestNicks(msg.GetMemberId(), maxNamesShown),
 		MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
 	r.report(ctx)
@@ -299,11 +317,39 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 	if r.store != nil {
 		ctx.Send(r.store, posted)
 	}
-	except := m.id
-	if msg.GetAction() {
-		except = ""
+	r.batch = append(r.batch, posted)
+	if len(r.batch) >= maxBatch {
+		r.flushPosts(ctx)
+		return
 	}
-	r.broadcast(ctx, posted, except)
+	if !r.flushSent {
+		// Behind whatever is in the mailbox now: the posts there join
+		// this batch.
+		ctx.Send(ctx.Self(), &messages.FlushPosts{})
+		r.flushSent = true
+	}
+}
+
+// flushPosts sends the posts gathered so far: one alone as itself (a chat
+// line to all but its sender, an action to all), several as one PostsBatch
+// to every member, whose connection leaves out its own chat lines. A member
+// gets the batch only if it was a member for every post in it: joins and
+// leaves flush first.
+func (r *room) flushPosts(ctx actor.Context) {
+	switch len(r.batch) {
+	case 0:
+		return
+	case 1:
+		posted := r.batch[0]
+		except := posted.GetSenderMemberId()
+		if posted.GetAction() {
+			except = ""
+		}
+		r.broadcast(ctx, posted, except)
+	default:
+		r.broadcast(ctx, &messages.PostsBatch{Room: r.name, Posts: r.batch}, "")
+	}
+	r.batch = nil
 }
 
 func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {

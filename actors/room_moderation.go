@@ -114,6 +114,29 @@ func (r *room) isOp(m *roomMember) bool {
 	return r.isOwner(m) || (m.account != "" && r.mod.ops[m.account])
 }
 
+// roleOf is what a member may do here, as its connection's /help shows it.
+func (r *room) roleOf(m *roomMember) messages.RoomRole {
+	switch {
+	case r.isOwner(m):
+		return messages.RoomRole_ROOM_ROLE_OWNER
+	case r.isOp(m):
+		return messages.RoomRole_ROOM_ROLE_OP
+	case r.mod.owner == "" && m.id == r.mod.creator && r.name != lobbyName:
+		return messages.RoomRole_ROOM_ROLE_CREATOR
+	}
+	return messages.RoomRole_ROOM_ROLE_UNSPECIFIED
+}
+
+// tellRoles tells every member whose role differs from what it was told.
+func (r *room) tellRoles(ctx actor.Context) {
+	for _, m := range r.members {
+		if role := r.roleOf(m); role != m.role {
+			m.role = role
+			ctx.Send(m.pid, &messages.RoleChanged{Room: r.name, Role: role})
+		}
+	}
+}
+
 // banFor returns the ban that keeps out a joiner with this account and
 // address, if any; expired bans are lifted on the way.
 func (r *room) banFor(ctx actor.Context, account, address string) (string, ban, bool) {
@@ -160,9 +183,10 @@ func reasonText(reason string) string {
 }
 
 // handleSetMemberAccount records the account a member identified as.
-func (r *room) handleSetMemberAccount(msg *messages.SetMemberAccount) {
+func (r *room) handleSetMemberAccount(ctx actor.Context, msg *messages.SetMemberAccount) {
 	if i, ok := r.index[msg.GetMemberId()]; ok {
 		r.members[i].account = msg.GetAccount()
+		r.tellRoles(ctx)
 	}
 }
 
@@ -208,6 +232,7 @@ func (r *room) handleModerate(ctx actor.Context, msg *messages.Moderate) {
 		return
 	}
 	reply(ctx, msg.GetReplyTo(), &messages.Moderated{Lines: lines})
+	r.tellRoles(ctx)
 }
 
 // moderateAsOp carries out the commands every op may use.

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,21 +50,87 @@ func TestRoomJoinAndFanOut(t *testing.T) {
 		alice.send(room, &messages.PostMessage{Text: fmt.Sprintf("line %d", i)})
 	}
 	for _, p := range []*probe{bob, carol} {
-		for i := range 5 {
-			got := expect[*messages.MessagePosted](t, p)
+		for i, got := range seenPosts(t, p, 5) {
 			if got.GetNick() != "alice" || got.GetSenderMemberId() != alice.member || got.GetText() != fmt.Sprintf("line %d", i) {
 				t.Errorf("got %v, want alice's line %d", got, i)
 			}
 		}
 	}
-	alice.sync(t, room)
-	alice.expectQuiet(t) // chat is not echoed to its sender
+	syncPastOwnPosts(t, alice, room)
+	expectNothingShown(t, alice) // chat is not echoed to its sender
 
 	// An action reaches everyone, the actor too.
 	bob.send(room, &messages.PostMessage{Text: "waves", Action: true})
 	for _, p := range []*probe{alice, bob, carol} {
-		if got := expect[*messages.MessagePosted](t, p); !got.GetAction() || got.GetNick() != "bob" {
+		if got := seenPosts(t, p, 1)[0]; !got.GetAction() || got.GetNick() != "bob" {
 			t.Errorf("got %v, want bob's action", got)
+		}
+	}
+}
+
+// seenPosts returns the next n posts p's connection would show, from
+// MessagePosted and PostsBatch messages alike: its own chat lines are left
+// out, as its connection leaves them out. Any other message fails the test.
+func seenPosts(t *testing.T, p *probe, n int) []*messages.MessagePosted {
+	t.Helper()
+	var out []*messages.MessagePosted
+	for len(out) < n {
+		switch m := p.next(t).msg.(type) {
+		case *messages.MessagePosted:
+			out = append(out, m)
+		case *messages.PostsBatch:
+			for _, post := range m.GetPosts() {
+				if post.GetSenderMemberId() != p.member || post.GetAction() {
+					out = append(out, post)
+				}
+			}
+		default:
+			t.Fatalf("probe got %T %v, want posts", m, m)
+		}
+	}
+	if len(out) > n {
+		t.Fatalf("probe got %d posts, want %d: %v", len(out), n, out)
+	}
+	return out
+}
+
+// syncPastOwnPosts is probe.sync for a member that posted chat: the batches
+// of its own lines it may get first are skipped.
+func syncPastOwnPosts(t *testing.T, p *probe, target *actor.PID) {
+	t.Helper()
+	p.send(target, &messages.Ping{})
+	for {
+		switch m := p.next(t).msg.(type) {
+		case *messages.Pong:
+			return
+		case *messages.PostsBatch:
+			for _, post := range m.GetPosts() {
+				if post.GetSenderMemberId() != p.member || post.GetAction() {
+					t.Fatalf("probe got %v", post)
+				}
+			}
+		default:
+			t.Fatalf("probe got %T %v, want Pong", m, m)
+		}
+	}
+}
+
+// expectNothingShown asserts that p holds nothing its connection would
+// show: at most batches of its own chat lines.
+func expectNothingShown(t *testing.T, p *probe) {
+	t.Helper()
+	for {
+		select {
+		case e := <-p.got:
+			if posts := e.(envelope).msg.(*messages.PostsBatch); posts != nil {
+				for _, post := range posts.GetPosts() {
+					if post.GetSenderMemberId() != p.member || post.GetAction() {
+						t.Fatalf("probe got %v", post)
+					}
+				}
+			}
+		default:
+			return
 		}
 	}
 }
@@ -191,7 +258,9 @@ func TestRoomHistory(t *testing.T) {
 		alice.send(room, &messages.PostMessage{Text: fmt.Sprintf("m%d", i)})
 	}
 	alice.send(room, &messages.PostMessage{Text: "jumps", Action: true})
-	expect[*messages.MessagePosted](t, alice) // her own action
+	if got := seenPosts(t, alice, 1)[0]; got.GetText() != "jumps" { // her own action
+		t.Fatalf("alice saw %v", got)
+	}
 
 	bob := newProbe(t, system)
 	history := joinRoom(t, bob, room, "bob").GetHistory()
@@ -276,4 +345,141 @@ func TestRoomJoinNamesAreBounded(t *testing.T) {
 	if joined.GetMemberCount() != 31 {
 		t.Errorf("member count %d, want 31", joined.GetMemberCount())
 	}
+}
+
+// TestRoomBatchesKeepOrderAndMembership: posts a room handles back to back
+// go out as one batch, and a batch never spans a join or a leave: a member
+// gets exactly the posts made while it was a member, in order, with the
+// joins and leaves between them where they happened.
+func TestRoomBatchesKeepOrderAndMembership(t *testing.T) {
+	system := newTestSystem(t)
+	room := newTestRoom(t, system, 20)
+	alice, bob, carol, dave := newProbe(t, system), newProbe(t, system), newProbe(t, system), newProbe(t, system)
+	joinRoom(t, alice, room, "alice")
+	joinRoom(t, bob, room, "bob")
+	joinRoom(t, dave, room, "dave")
+	expect[*messages.MemberJoined](t, alice)
+	expect[*messages.MemberJoined](t, alice)
+	expect[*messages.MemberJoined](t, bob)
+
+	// The room is busy for a moment: everything below waits in its mailbox
+	// and is handled back to back.
+	system.Root.Send(room, &messages.InjectFault{Reason: "busy", StallMillis: 300})
+	post := func(text string) { alice.send(room, &messages.PostMessage{Text: text}) }
+	post("p1")
+	post("p2")
+	carol.send(room, &messages.JoinRoom{Room: "dev", Nick: "carol"})
+	post("p3")
+	bob.send(room, &messages.LeaveRoom{Reason: messages.LeaveReason_LEAVE_REASON_QUIT})
+	post("p4")
+	post("p5")
+	dave.send(room, &messages.Ping{}) // its Pong comes after everything above
+
+	// dave: p1 p2, carol joined, p3, bob left, p4 p5.
+	var events []string
+	batches := 0
+	for pong := false; !pong; {
+		switch m := dave.next(t).msg.(type) {
+		case *messages.Pong:
+			pong = true
+		case *messages.MessagePosted:
+			events = append(events, m.GetText())
+		case *messages.PostsBatch:
+			batches++
+			for _, p := range m.GetPosts() {
+				events = append(events, p.GetText())
+			}
+		case *messages.MemberJoined:
+			events = append(events, "+"+m.GetNick())
+		case *messages.MemberLeft:
+			events = append(events, "-"+m.GetNick())
+		default:
+			t.Fatalf("dave got %T %v", m, m)
+		}
+	}
+	if got := strings.Join(events, " "); got != "p1 p2 +carol p3 -bob p4 p5" {
+		t.Fatalf("dave saw %q", got)
+	}
+	if batches == 0 {
+		t.Errorf("posts handled back to back went out one by one")
+	}
+	dave.expectQuiet(t)
+	// bob: p1 p2, carol joined, p3, then nothing (he left). carol: her
+	// join, p3, bob left, p4 p5.
+	if got := seenPosts(t, bob, 2); got[0].GetText() != "p1" || got[1].GetText() != "p2" {
+		t.Fatalf("bob saw %v", got)
+	}
+	expect[*messages.MemberJoined](t, bob)
+	if got := seenPosts(t, bob, 1)[0].GetText(); got != "p3" {
+		t.Fatalf("bob saw %q", got)
+	}
+	bob.expectQuiet(t)
+	expect[*messages.RoomJoined](t, carol)
+	var carolSaw []string
+	for len(carolSaw) < 4 {
+		switch m := carol.next(t).msg.(type) {
+		case *messages.MessagePosted:
+			carolSaw = append(carolSaw, m.GetText())
+		case *messages.PostsBatch:
+			for _, p := range m.GetPosts() {
+				carolSaw = append(carolSaw, p.GetText())
+			}
+		case *messages.MemberLeft:
+			carolSaw = append(carolSaw, "-"+m.GetNick())
+		}
+	}
+	if got := strings.Join(carolSaw, " "); got != "p3 -bob p4 p5" {
+		t.Fatalf("carol saw %q", got)
+	}
+	// alice, the sender, sees none of her own chat lines.
+	alice.send(room, &messages.Ping{})
+	for {
+		select {
+		case e := <-alice.got:
+			switch m := e.(envelope).msg.(type) {
+			case *messages.MemberJoined, *messages.MemberLeft, *messages.Pong:
+			case *messages.PostsBatch:
+				for _, p := range m.GetPosts() {
+					if p.GetSenderMemberId() != alice.member {
+						t.Fatalf("alice got %v", p)
+					}
+				}
+			default:
+				t.Fatalf("alice got %T %v", m, m)
+			}
+			continue
+		default:
+		}
+		break
+	}
+}
+
+// TestBatchesOverTheWire: lines sent in one write reach every other member
+// in order (the room batches what it handles back to back), never their
+// sender, and not a member who ignores the sender.
+func TestBatchesOverTheWire(t *testing.T) {
+	s := startServer(t, nil)
+	alice, nickA := s.dial()
+	bob, _ := s.dial()
+	carol, _ := s.dial()
+	alice.skipUntilPrefix("*** guest")
+	alice.skipUntilPrefix("*** guest")
+	bob.skipUntilPrefix("*** guest")
+	carol.send("/ignore " + nickA)
+	carol.expect("*** Ignoring " + nickA + " for this session.")
+	var burst strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&burst, "line %d\r\n", i)
+	}
+	burst.WriteString("/me is done\r\n")
+	if _, err := alice.conn.Write([]byte(burst.String())); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		bob.expect(fmt.Sprintf("<%s> line %d", nickA, i))
+	}
+	bob.expect("* " + nickA + " is done")
+	alice.expect("* " + nickA + " is done") // her own action, and none of her lines
+	carol.send("/who")
+	carol.expectPrefix("*** 3 in lobby: ") // nothing of alice's came before
 }

@@ -21,6 +21,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RoomRole is what a member may do in its room, for /help.
+type RoomRole int32
+
+const (
+	RoomRole_ROOM_ROLE_UNSPECIFIED RoomRole = 0
+	// It opened the room, which has no owner: it may /claim it.
+	RoomRole_ROOM_ROLE_CREATOR RoomRole = 1
+	RoomRole_ROOM_ROLE_OP      RoomRole = 2
+	RoomRole_ROOM_ROLE_OWNER   RoomRole = 3
+)
+
+// Enum value maps for RoomRole.
+var (
+	RoomRole_name = map[int32]string{
+		0: "ROOM_ROLE_UNSPECIFIED",
+		1: "ROOM_ROLE_CREATOR",
+		2: "ROOM_ROLE_OP",
+		3: "ROOM_ROLE_OWNER",
+	}
+	RoomRole_value = map[string]int32{
+		"ROOM_ROLE_UNSPECIFIED": 0,
+		"ROOM_ROLE_CREATOR":     1,
+		"ROOM_ROLE_OP":          2,
+		"ROOM_ROLE_OWNER":       3,
+	}
+)
+
+func (x RoomRole) Enum() *RoomRole {
+	p := new(RoomRole)
+	*p = x
+	return p
+}
+
+func (x RoomRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RoomRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_chat_v1_room_proto_enumTypes[0].Descriptor()
+}
+
+func (RoomRole) Type() protoreflect.EnumType {
+	return &file_chat_v1_room_proto_enumTypes[0]
+}
+
+func (x RoomRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RoomRole.Descriptor instead.
+func (RoomRole) EnumDescriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{0}
+}
+
 // ModAction is what a Moderate asks for.
 type ModAction int32
 
@@ -91,11 +145,11 @@ func (x ModAction) String() string {
 }
 
 func (ModAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_chat_v1_room_proto_enumTypes[0].Descriptor()
+	return file_chat_v1_room_proto_enumTypes[1].Descriptor()
 }
 
 func (ModAction) Type() protoreflect.EnumType {
-	return &file_chat_v1_room_proto_enumTypes[0]
+	return &file_chat_v1_room_proto_enumTypes[1]
 }
 
 func (x ModAction) Number() protoreflect.EnumNumber {
@@ -104,7 +158,7 @@ func (x ModAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ModAction.Descriptor instead.
 func (ModAction) EnumDescriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{0}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{1}
 }
 
 // JoinRoom asks the rooms actor to put a member into a room, creating the
@@ -223,8 +277,10 @@ type RoomJoined struct {
 	// Who set the topic and when (Unix milliseconds); empty and 0 when unknown.
 	TopicNick       string `protobuf:"bytes,7,opt,name=topic_nick,json=topicNick,proto3" json:"topic_nick,omitempty"`
 	TopicUnixMillis int64  `protobuf:"varint,8,opt,name=topic_unix_millis,json=topicUnixMillis,proto3" json:"topic_unix_millis,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// What the joiner may do here.
+	Role          RoomRole `protobuf:"varint,9,opt,name=role,proto3,enum=chat.v1.RoomRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomJoined) Reset() {
@@ -313,6 +369,66 @@ func (x *RoomJoined) GetTopicUnixMillis() int64 {
 	return 0
 }
 
+func (x *RoomJoined) GetRole() RoomRole {
+	if x != nil {
+		return x.Role
+	}
+	return RoomRole_ROOM_ROLE_UNSPECIFIED
+}
+
+// RoleChanged tells a member that what it may do in the room changed.
+type RoleChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Role          RoomRole               `protobuf:"varint,2,opt,name=role,proto3,enum=chat.v1.RoomRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoleChanged) Reset() {
+	*x = RoleChanged{}
+	mi := &file_chat_v1_room_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleChanged) ProtoMessage() {}
+
+func (x *RoleChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleChanged.ProtoReflect.Descriptor instead.
+func (*RoleChanged) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RoleChanged) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *RoleChanged) GetRole() RoomRole {
+	if x != nil {
+		return x.Role
+	}
+	return RoomRole_ROOM_ROLE_UNSPECIFIED
+}
+
 // LeaveRoom removes a member from the room. For a move to another room
 // (reason PART) the room answers reply_to RoomLeft.
 type LeaveRoom struct {
@@ -328,7 +444,7 @@ type LeaveRoom struct {
 
 func (x *LeaveRoom) Reset() {
 	*x = LeaveRoom{}
-	mi := &file_chat_v1_room_proto_msgTypes[2]
+	mi := &file_chat_v1_room_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +456,7 @@ func (x *LeaveRoom) String() string {
 func (*LeaveRoom) ProtoMessage() {}
 
 func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[2]
+	mi := &file_chat_v1_room_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +469,7 @@ func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRoom.ProtoReflect.Descriptor instead.
 func (*LeaveRoom) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{2}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LeaveRoom) GetMemberId() string {
@@ -396,7 +512,7 @@ type RoomLeft struct {
 
 func (x *RoomLeft) Reset() {
 	*x = RoomLeft{}
-	mi := &file_chat_v1_room_proto_msgTypes[3]
+	mi := &file_chat_v1_room_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +524,7 @@ func (x *RoomLeft) String() string {
 func (*RoomLeft) ProtoMessage() {}
 
 func (x *RoomLeft) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[3]
+	mi := &file_chat_v1_room_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +537,7 @@ func (x *RoomLeft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomLeft.ProtoReflect.Descriptor instead.
 func (*RoomLeft) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{3}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RoomLeft) GetRoom() string {
@@ -445,7 +561,7 @@ type PostMessage struct {
 
 func (x *PostMessage) Reset() {
 	*x = PostMessage{}
-	mi := &file_chat_v1_room_proto_msgTypes[4]
+	mi := &file_chat_v1_room_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +573,7 @@ func (x *PostMessage) String() string {
 func (*PostMessage) ProtoMessage() {}
 
 func (x *PostMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[4]
+	mi := &file_chat_v1_room_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +586,7 @@ func (x *PostMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostMessage.ProtoReflect.Descriptor instead.
 func (*PostMessage) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{4}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PostMessage) GetMemberId() string {
@@ -511,7 +627,7 @@ type MessagePosted struct {
 
 func (x *MessagePosted) Reset() {
 	*x = MessagePosted{}
-	mi := &file_chat_v1_room_proto_msgTypes[5]
+	mi := &file_chat_v1_room_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +639,7 @@ func (x *MessagePosted) String() string {
 func (*MessagePosted) ProtoMessage() {}
 
 func (x *MessagePosted) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[5]
+	mi := &file_chat_v1_room_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +652,7 @@ func (x *MessagePosted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessagePosted.ProtoReflect.Descriptor instead.
 func (*MessagePosted) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{5}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MessagePosted) GetRoom() string {
@@ -592,7 +708,7 @@ type MemberJoined struct {
 
 func (x *MemberJoined) Reset() {
 	*x = MemberJoined{}
-	mi := &file_chat_v1_room_proto_msgTypes[6]
+	mi := &file_chat_v1_room_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +720,7 @@ func (x *MemberJoined) String() string {
 func (*MemberJoined) ProtoMessage() {}
 
 func (x *MemberJoined) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[6]
+	mi := &file_chat_v1_room_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +733,7 @@ func (x *MemberJoined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberJoined.ProtoReflect.Descriptor instead.
 func (*MemberJoined) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{6}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MemberJoined) GetRoom() string {
@@ -648,7 +764,7 @@ type MemberLeft struct {
 
 func (x *MemberLeft) Reset() {
 	*x = MemberLeft{}
-	mi := &file_chat_v1_room_proto_msgTypes[7]
+	mi := &file_chat_v1_room_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +776,7 @@ func (x *MemberLeft) String() string {
 func (*MemberLeft) ProtoMessage() {}
 
 func (x *MemberLeft) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[7]
+	mi := &file_chat_v1_room_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +789,7 @@ func (x *MemberLeft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberLeft.ProtoReflect.Descriptor instead.
 func (*MemberLeft) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{7}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MemberLeft) GetRoom() string {
@@ -715,7 +831,7 @@ type RenameMember struct {
 
 func (x *RenameMember) Reset() {
 	*x = RenameMember{}
-	mi := &file_chat_v1_room_proto_msgTypes[8]
+	mi := &file_chat_v1_room_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +843,7 @@ func (x *RenameMember) String() string {
 func (*RenameMember) ProtoMessage() {}
 
 func (x *RenameMember) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[8]
+	mi := &file_chat_v1_room_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +856,7 @@ func (x *RenameMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenameMember.ProtoReflect.Descriptor instead.
 func (*RenameMember) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{8}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RenameMember) GetMemberId() string {
@@ -769,7 +885,7 @@ type MemberRenamed struct {
 
 func (x *MemberRenamed) Reset() {
 	*x = MemberRenamed{}
-	mi := &file_chat_v1_room_proto_msgTypes[9]
+	mi := &file_chat_v1_room_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +897,7 @@ func (x *MemberRenamed) String() string {
 func (*MemberRenamed) ProtoMessage() {}
 
 func (x *MemberRenamed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[9]
+	mi := &file_chat_v1_room_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +910,7 @@ func (x *MemberRenamed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRenamed.ProtoReflect.Descriptor instead.
 func (*MemberRenamed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MemberRenamed) GetRoom() string {
@@ -831,7 +947,7 @@ type SetTopic struct {
 
 func (x *SetTopic) Reset() {
 	*x = SetTopic{}
-	mi := &file_chat_v1_room_proto_msgTypes[10]
+	mi := &file_chat_v1_room_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +959,7 @@ func (x *SetTopic) String() string {
 func (*SetTopic) ProtoMessage() {}
 
 func (x *SetTopic) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[10]
+	mi := &file_chat_v1_room_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +972,7 @@ func (x *SetTopic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTopic.ProtoReflect.Descriptor instead.
 func (*SetTopic) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetTopic) GetMemberId() string {
@@ -895,7 +1011,7 @@ type TopicChanged struct {
 
 func (x *TopicChanged) Reset() {
 	*x = TopicChanged{}
-	mi := &file_chat_v1_room_proto_msgTypes[11]
+	mi := &file_chat_v1_room_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1023,7 @@ func (x *TopicChanged) String() string {
 func (*TopicChanged) ProtoMessage() {}
 
 func (x *TopicChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[11]
+	mi := &file_chat_v1_room_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1036,7 @@ func (x *TopicChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicChanged.ProtoReflect.Descriptor instead.
 func (*TopicChanged) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TopicChanged) GetRoom() string {
@@ -965,7 +1081,7 @@ type ListMembers struct {
 
 func (x *ListMembers) Reset() {
 	*x = ListMembers{}
-	mi := &file_chat_v1_room_proto_msgTypes[12]
+	mi := &file_chat_v1_room_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1093,7 @@ func (x *ListMembers) String() string {
 func (*ListMembers) ProtoMessage() {}
 
 func (x *ListMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[12]
+	mi := &file_chat_v1_room_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1106,7 @@ func (x *ListMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembers.ProtoReflect.Descriptor instead.
 func (*ListMembers) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListMembers) GetPattern() string {
@@ -1029,7 +1145,7 @@ type MemberList struct {
 
 func (x *MemberList) Reset() {
 	*x = MemberList{}
-	mi := &file_chat_v1_room_proto_msgTypes[13]
+	mi := &file_chat_v1_room_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1157,7 @@ func (x *MemberList) String() string {
 func (*MemberList) ProtoMessage() {}
 
 func (x *MemberList) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[13]
+	mi := &file_chat_v1_room_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1170,7 @@ func (x *MemberList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberList.ProtoReflect.Descriptor instead.
 func (*MemberList) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{13}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MemberList) GetRoom() string {
@@ -1097,7 +1213,7 @@ type MemberTerminated struct {
 
 func (x *MemberTerminated) Reset() {
 	*x = MemberTerminated{}
-	mi := &file_chat_v1_room_proto_msgTypes[14]
+	mi := &file_chat_v1_room_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1225,7 @@ func (x *MemberTerminated) String() string {
 func (*MemberTerminated) ProtoMessage() {}
 
 func (x *MemberTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[14]
+	mi := &file_chat_v1_room_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1238,7 @@ func (x *MemberTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberTerminated.ProtoReflect.Descriptor instead.
 func (*MemberTerminated) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{14}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MemberTerminated) GetWho() *ActorRef {
@@ -1149,7 +1265,7 @@ type RoomUpdated struct {
 
 func (x *RoomUpdated) Reset() {
 	*x = RoomUpdated{}
-	mi := &file_chat_v1_room_proto_msgTypes[15]
+	mi := &file_chat_v1_room_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1277,7 @@ func (x *RoomUpdated) String() string {
 func (*RoomUpdated) ProtoMessage() {}
 
 func (x *RoomUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[15]
+	mi := &file_chat_v1_room_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1290,7 @@ func (x *RoomUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomUpdated.ProtoReflect.Descriptor instead.
 func (*RoomUpdated) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{15}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RoomUpdated) GetRoom() string {
@@ -1226,7 +1342,7 @@ type ListRooms struct {
 
 func (x *ListRooms) Reset() {
 	*x = ListRooms{}
-	mi := &file_chat_v1_room_proto_msgTypes[16]
+	mi := &file_chat_v1_room_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1354,7 @@ func (x *ListRooms) String() string {
 func (*ListRooms) ProtoMessage() {}
 
 func (x *ListRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[16]
+	mi := &file_chat_v1_room_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1367,7 @@ func (x *ListRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRooms.ProtoReflect.Descriptor instead.
 func (*ListRooms) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{16}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListRooms) GetPattern() string {
@@ -1287,7 +1403,7 @@ type RoomInfo struct {
 
 func (x *RoomInfo) Reset() {
 	*x = RoomInfo{}
-	mi := &file_chat_v1_room_proto_msgTypes[17]
+	mi := &file_chat_v1_room_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1415,7 @@ func (x *RoomInfo) String() string {
 func (*RoomInfo) ProtoMessage() {}
 
 func (x *RoomInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[17]
+	mi := &file_chat_v1_room_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1428,7 @@ func (x *RoomInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomInfo.ProtoReflect.Descriptor instead.
 func (*RoomInfo) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{17}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RoomInfo) GetName() string {
@@ -1348,7 +1464,7 @@ type RoomList struct {
 
 func (x *RoomList) Reset() {
 	*x = RoomList{}
-	mi := &file_chat_v1_room_proto_msgTypes[18]
+	mi := &file_chat_v1_room_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1476,7 @@ func (x *RoomList) String() string {
 func (*RoomList) ProtoMessage() {}
 
 func (x *RoomList) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[18]
+	mi := &file_chat_v1_room_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1489,7 @@ func (x *RoomList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomList.ProtoReflect.Descriptor instead.
 func (*RoomList) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{18}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoomList) GetRooms() []*RoomInfo {
@@ -1411,7 +1527,7 @@ type GetHistory struct {
 
 func (x *GetHistory) Reset() {
 	*x = GetHistory{}
-	mi := &file_chat_v1_room_proto_msgTypes[19]
+	mi := &file_chat_v1_room_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1539,7 @@ func (x *GetHistory) String() string {
 func (*GetHistory) ProtoMessage() {}
 
 func (x *GetHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[19]
+	mi := &file_chat_v1_room_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1552,7 @@ func (x *GetHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistory.ProtoReflect.Descriptor instead.
 func (*GetHistory) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{19}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetHistory) GetMemberId() string {
@@ -1471,7 +1587,7 @@ type HistoryShown struct {
 
 func (x *HistoryShown) Reset() {
 	*x = HistoryShown{}
-	mi := &file_chat_v1_room_proto_msgTypes[20]
+	mi := &file_chat_v1_room_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1599,7 @@ func (x *HistoryShown) String() string {
 func (*HistoryShown) ProtoMessage() {}
 
 func (x *HistoryShown) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[20]
+	mi := &file_chat_v1_room_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1612,7 @@ func (x *HistoryShown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryShown.ProtoReflect.Descriptor instead.
 func (*HistoryShown) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{20}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HistoryShown) GetRoom() string {
@@ -1525,7 +1641,7 @@ type DrainRooms struct {
 
 func (x *DrainRooms) Reset() {
 	*x = DrainRooms{}
-	mi := &file_chat_v1_room_proto_msgTypes[21]
+	mi := &file_chat_v1_room_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1653,7 @@ func (x *DrainRooms) String() string {
 func (*DrainRooms) ProtoMessage() {}
 
 func (x *DrainRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[21]
+	mi := &file_chat_v1_room_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1666,7 @@ func (x *DrainRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainRooms.ProtoReflect.Descriptor instead.
 func (*DrainRooms) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{21}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DrainRooms) GetReplyTo() *ActorRef {
@@ -1570,7 +1686,7 @@ type DrainRoom struct {
 
 func (x *DrainRoom) Reset() {
 	*x = DrainRoom{}
-	mi := &file_chat_v1_room_proto_msgTypes[22]
+	mi := &file_chat_v1_room_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1698,7 @@ func (x *DrainRoom) String() string {
 func (*DrainRoom) ProtoMessage() {}
 
 func (x *DrainRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[22]
+	mi := &file_chat_v1_room_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1711,7 @@ func (x *DrainRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainRoom.ProtoReflect.Descriptor instead.
 func (*DrainRoom) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{22}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{23}
 }
 
 // RoomDrained answers DrainRoom.
@@ -1608,7 +1724,7 @@ type RoomDrained struct {
 
 func (x *RoomDrained) Reset() {
 	*x = RoomDrained{}
-	mi := &file_chat_v1_room_proto_msgTypes[23]
+	mi := &file_chat_v1_room_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1736,7 @@ func (x *RoomDrained) String() string {
 func (*RoomDrained) ProtoMessage() {}
 
 func (x *RoomDrained) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[23]
+	mi := &file_chat_v1_room_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1749,7 @@ func (x *RoomDrained) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomDrained.ProtoReflect.Descriptor instead.
 func (*RoomDrained) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{23}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RoomDrained) GetInstance() uint64 {
@@ -1655,7 +1771,7 @@ type SetMemberAccount struct {
 
 func (x *SetMemberAccount) Reset() {
 	*x = SetMemberAccount{}
-	mi := &file_chat_v1_room_proto_msgTypes[24]
+	mi := &file_chat_v1_room_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1783,7 @@ func (x *SetMemberAccount) String() string {
 func (*SetMemberAccount) ProtoMessage() {}
 
 func (x *SetMemberAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[24]
+	mi := &file_chat_v1_room_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1796,7 @@ func (x *SetMemberAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMemberAccount.ProtoReflect.Descriptor instead.
 func (*SetMemberAccount) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{24}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetMemberAccount) GetMemberId() string {
@@ -1716,7 +1832,7 @@ type Moderate struct {
 
 func (x *Moderate) Reset() {
 	*x = Moderate{}
-	mi := &file_chat_v1_room_proto_msgTypes[25]
+	mi := &file_chat_v1_room_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +1844,7 @@ func (x *Moderate) String() string {
 func (*Moderate) ProtoMessage() {}
 
 func (x *Moderate) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[25]
+	mi := &file_chat_v1_room_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1857,7 @@ func (x *Moderate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Moderate.ProtoReflect.Descriptor instead.
 func (*Moderate) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{25}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Moderate) GetMemberId() string {
@@ -1796,7 +1912,7 @@ type Moderated struct {
 
 func (x *Moderated) Reset() {
 	*x = Moderated{}
-	mi := &file_chat_v1_room_proto_msgTypes[26]
+	mi := &file_chat_v1_room_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1808,7 +1924,7 @@ func (x *Moderated) String() string {
 func (*Moderated) ProtoMessage() {}
 
 func (x *Moderated) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[26]
+	mi := &file_chat_v1_room_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1821,7 +1937,7 @@ func (x *Moderated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Moderated.ProtoReflect.Descriptor instead.
 func (*Moderated) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{26}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Moderated) GetLines() []string {
@@ -1845,7 +1961,7 @@ type Kicked struct {
 
 func (x *Kicked) Reset() {
 	*x = Kicked{}
-	mi := &file_chat_v1_room_proto_msgTypes[27]
+	mi := &file_chat_v1_room_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +1973,7 @@ func (x *Kicked) String() string {
 func (*Kicked) ProtoMessage() {}
 
 func (x *Kicked) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[27]
+	mi := &file_chat_v1_room_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +1986,7 @@ func (x *Kicked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kicked.ProtoReflect.Descriptor instead.
 func (*Kicked) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{27}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Kicked) GetRoom() string {
@@ -1912,7 +2028,7 @@ type PostRefused struct {
 
 func (x *PostRefused) Reset() {
 	*x = PostRefused{}
-	mi := &file_chat_v1_room_proto_msgTypes[28]
+	mi := &file_chat_v1_room_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2040,7 @@ func (x *PostRefused) String() string {
 func (*PostRefused) ProtoMessage() {}
 
 func (x *PostRefused) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[28]
+	mi := &file_chat_v1_room_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2053,7 @@ func (x *PostRefused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostRefused.ProtoReflect.Descriptor instead.
 func (*PostRefused) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{28}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PostRefused) GetRoom() string {
@@ -1974,7 +2090,7 @@ type RoomEntry struct {
 
 func (x *RoomEntry) Reset() {
 	*x = RoomEntry{}
-	mi := &file_chat_v1_room_proto_msgTypes[29]
+	mi := &file_chat_v1_room_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1986,7 +2102,7 @@ func (x *RoomEntry) String() string {
 func (*RoomEntry) ProtoMessage() {}
 
 func (x *RoomEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_room_proto_msgTypes[29]
+	mi := &file_chat_v1_room_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1999,7 +2115,7 @@ func (x *RoomEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEntry.ProtoReflect.Descriptor instead.
 func (*RoomEntry) Descriptor() ([]byte, []int) {
-	return file_chat_v1_room_proto_rawDescGZIP(), []int{29}
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RoomEntry) GetRoom() string {
@@ -2058,6 +2174,100 @@ func (x *RoomEntry) GetDelete() bool {
 	return false
 }
 
+// PostsBatch is several posts a room handled one after another, with no
+// other event of the room between them, sent to every member as one
+// message. A member's connection takes them in order as if each came alone
+// (leaving out its own chat lines, which it does not see).
+type PostsBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Posts         []*MessagePosted       `protobuf:"bytes,2,rep,name=posts,proto3" json:"posts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostsBatch) Reset() {
+	*x = PostsBatch{}
+	mi := &file_chat_v1_room_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostsBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostsBatch) ProtoMessage() {}
+
+func (x *PostsBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostsBatch.ProtoReflect.Descriptor instead.
+func (*PostsBatch) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PostsBatch) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *PostsBatch) GetPosts() []*MessagePosted {
+	if x != nil {
+		return x.Posts
+	}
+	return nil
+}
+
+// FlushPosts is a room's note to itself, behind the posts in its mailbox:
+// send the posts gathered so far.
+type FlushPosts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushPosts) Reset() {
+	*x = FlushPosts{}
+	mi := &file_chat_v1_room_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushPosts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushPosts) ProtoMessage() {}
+
+func (x *FlushPosts) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushPosts.ProtoReflect.Descriptor instead.
+func (*FlushPosts) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{32}
+}
+
 var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
@@ -2070,7 +2280,7 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04away\x18\x04 \x01(\tR\x04away\x12,\n" +
 	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
 	"\aaccount\x18\x06 \x01(\tR\aaccount\x12\x18\n" +
-	"\aaddress\x18\a \x01(\tR\aaddress\"\x9e\x02\n" +
+	"\aaddress\x18\a \x01(\tR\aaddress\"\xc5\x02\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -2081,7 +2291,11 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\broom_ref\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\aroomRef\x12\x1d\n" +
 	"\n" +
 	"topic_nick\x18\a \x01(\tR\ttopicNick\x12*\n" +
-	"\x11topic_unix_millis\x18\b \x01(\x03R\x0ftopicUnixMillis\"\x9e\x01\n" +
+	"\x11topic_unix_millis\x18\b \x01(\x03R\x0ftopicUnixMillis\x12%\n" +
+	"\x04role\x18\t \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\"H\n" +
+	"\vRoleChanged\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12%\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\"\x9e\x01\n" +
 	"\tLeaveRoom\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
@@ -2201,7 +2415,18 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\vunix_millis\x18\x06 \x01(\x03R\n" +
 	"unixMillis\x12.\n" +
 	"\x13expires_unix_millis\x18\a \x01(\x03R\x11expiresUnixMillis\x12\x16\n" +
-	"\x06delete\x18\b \x01(\bR\x06delete*\xe3\x02\n" +
+	"\x06delete\x18\b \x01(\bR\x06delete\"N\n" +
+	"\n" +
+	"PostsBatch\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12,\n" +
+	"\x05posts\x18\x02 \x03(\v2\x16.chat.v1.MessagePostedR\x05posts\"\f\n" +
+	"\n" +
+	"FlushPosts*c\n" +
+	"\bRoomRole\x12\x19\n" +
+	"\x15ROOM_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ROOM_ROLE_CREATOR\x10\x01\x12\x10\n" +
+	"\fROOM_ROLE_OP\x10\x02\x12\x13\n" +
+	"\x0fROOM_ROLE_OWNER\x10\x03*\xe3\x02\n" +
 	"\tModAction\x12\x1a\n" +
 	"\x16MOD_ACTION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MOD_ACTION_CLAIM\x10\x01\x12\x11\n" +
@@ -2232,67 +2457,74 @@ func file_chat_v1_room_proto_rawDescGZIP() []byte {
 	return file_chat_v1_room_proto_rawDescData
 }
 
-var file_chat_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_chat_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_chat_v1_room_proto_goTypes = []any{
-	(ModAction)(0),           // 0: chat.v1.ModAction
-	(*JoinRoom)(nil),         // 1: chat.v1.JoinRoom
-	(*RoomJoined)(nil),       // 2: chat.v1.RoomJoined
-	(*LeaveRoom)(nil),        // 3: chat.v1.LeaveRoom
-	(*RoomLeft)(nil),         // 4: chat.v1.RoomLeft
-	(*PostMessage)(nil),      // 5: chat.v1.PostMessage
-	(*MessagePosted)(nil),    // 6: chat.v1.MessagePosted
-	(*MemberJoined)(nil),     // 7: chat.v1.MemberJoined
-	(*MemberLeft)(nil),       // 8: chat.v1.MemberLeft
-	(*RenameMember)(nil),     // 9: chat.v1.RenameMember
-	(*MemberRenamed)(nil),    // 10: chat.v1.MemberRenamed
-	(*SetTopic)(nil),         // 11: chat.v1.SetTopic
-	(*TopicChanged)(nil),     // 12: chat.v1.TopicChanged
-	(*ListMembers)(nil),      // 13: chat.v1.ListMembers
-	(*MemberList)(nil),       // 14: chat.v1.MemberList
-	(*MemberTerminated)(nil), // 15: chat.v1.MemberTerminated
-	(*RoomUpdated)(nil),      // 16: chat.v1.RoomUpdated
-	(*ListRooms)(nil),        // 17: chat.v1.ListRooms
-	(*RoomInfo)(nil),         // 18: chat.v1.RoomInfo
-	(*RoomList)(nil),         // 19: chat.v1.RoomList
-	(*GetHistory)(nil),       // 20: chat.v1.GetHistory
-	(*HistoryShown)(nil),     // 21: chat.v1.HistoryShown
-	(*DrainRooms)(nil),       // 22: chat.v1.DrainRooms
-	(*DrainRoom)(nil),        // 23: chat.v1.DrainRoom
-	(*RoomDrained)(nil),      // 24: chat.v1.RoomDrained
-	(*SetMemberAccount)(nil), // 25: chat.v1.SetMemberAccount
-	(*Moderate)(nil),         // 26: chat.v1.Moderate
-	(*Moderated)(nil),        // 27: chat.v1.Moderated
-	(*Kicked)(nil),           // 28: chat.v1.Kicked
-	(*PostRefused)(nil),      // 29: chat.v1.PostRefused
-	(*RoomEntry)(nil),        // 30: chat.v1.RoomEntry
-	(*ActorRef)(nil),         // 31: chat.v1.ActorRef
-	(LeaveReason)(0),         // 32: chat.v1.LeaveReason
-	(*UserInfo)(nil),         // 33: chat.v1.UserInfo
+	(RoomRole)(0),            // 0: chat.v1.RoomRole
+	(ModAction)(0),           // 1: chat.v1.ModAction
+	(*JoinRoom)(nil),         // 2: chat.v1.JoinRoom
+	(*RoomJoined)(nil),       // 3: chat.v1.RoomJoined
+	(*RoleChanged)(nil),      // 4: chat.v1.RoleChanged
+	(*LeaveRoom)(nil),        // 5: chat.v1.LeaveRoom
+	(*RoomLeft)(nil),         // 6: chat.v1.RoomLeft
+	(*PostMessage)(nil),      // 7: chat.v1.PostMessage
+	(*MessagePosted)(nil),    // 8: chat.v1.MessagePosted
+	(*MemberJoined)(nil),     // 9: chat.v1.MemberJoined
+	(*MemberLeft)(nil),       // 10: chat.v1.MemberLeft
+	(*RenameMember)(nil),     // 11: chat.v1.RenameMember
+	(*MemberRenamed)(nil),    // 12: chat.v1.MemberRenamed
+	(*SetTopic)(nil),         // 13: chat.v1.SetTopic
+	(*TopicChanged)(nil),     // 14: chat.v1.TopicChanged
+	(*ListMembers)(nil),      // 15: chat.v1.ListMembers
+	(*MemberList)(nil),       // 16: chat.v1.MemberList
+	(*MemberTerminated)(nil), // 17: chat.v1.MemberTerminated
+	(*RoomUpdated)(nil),      // 18: chat.v1.RoomUpdated
+	(*ListRooms)(nil),        // 19: chat.v1.ListRooms
+	(*RoomInfo)(nil),         // 20: chat.v1.RoomInfo
+	(*RoomList)(nil),         // 21: chat.v1.RoomList
+	(*GetHistory)(nil),       // 22: chat.v1.GetHistory
+	(*HistoryShown)(nil),     // 23: chat.v1.HistoryShown
+	(*DrainRooms)(nil),       // 24: chat.v1.DrainRooms
+	(*DrainRoom)(nil),        // 25: chat.v1.DrainRoom
+	(*RoomDrained)(nil),      // 26: chat.v1.RoomDrained
+	(*SetMemberAccount)(nil), // 27: chat.v1.SetMemberAccount
+	(*Moderate)(nil),         // 28: chat.v1.Moderate
+	(*Moderated)(nil),        // 29: chat.v1.Moderated
+	(*Kicked)(nil),           // 30: chat.v1.Kicked
+	(*PostRefused)(nil),      // 31: chat.v1.PostRefused
+	(*RoomEntry)(nil),        // 32: chat.v1.RoomEntry
+	(*PostsBatch)(nil),       // 33: chat.v1.PostsBatch
+	(*FlushPosts)(nil),       // 34: chat.v1.FlushPosts
+	(*ActorRef)(nil),         // 35: chat.v1.ActorRef
+	(LeaveReason)(0),         // 36: chat.v1.LeaveReason
+	(*UserInfo)(nil),         // 37: chat.v1.UserInfo
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
-	31, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
-	6,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
-	31, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
-	32, // 3: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
-	31, // 4: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
-	32, // 5: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	31, // 6: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
-	31, // 7: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
-	33, // 8: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
-	31, // 9: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
-	31, // 10: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
-	18, // 11: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	31, // 12: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
-	6,  // 13: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
-	31, // 14: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
-	0,  // 15: chat.v1.Moderate.action:type_name -> chat.v1.ModAction
-	31, // 16: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	35, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
+	8,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
+	35, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
+	0,  // 3: chat.v1.RoomJoined.role:type_name -> chat.v1.RoomRole
+	0,  // 4: chat.v1.RoleChanged.role:type_name -> chat.v1.RoomRole
+	36, // 5: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
+	35, // 6: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
+	36, // 7: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
+	35, // 8: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
+	35, // 9: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
+	37, // 10: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	35, // 11: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
+	35, // 12: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
+	20, // 13: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
+	35, // 14: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
+	8,  // 15: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
+	35, // 16: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
+	1,  // 17: chat.v1.Moderate.action:type_name -> chat.v1.ModAction
+	35, // 18: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
+	8,  // 19: chat.v1.PostsBatch.posts:type_name -> chat.v1.MessagePosted
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_room_proto_init() }
@@ -2307,8 +2539,8 @@ func file_chat_v1_room_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_room_proto_rawDesc), len(file_chat_v1_room_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   30,
+			NumEnums:      2,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
