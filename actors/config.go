@@ -21,6 +21,7 @@ type Config struct {
 	HistoryLen      int           // messages a room replays to a joiner
 	HistoryMax      int           // messages a room keeps for /history (at least HistoryLen)
 	QuietRoomSize   int           // rooms with more members do not announce joins and leaves; 0: always announce
+	PostBatchWindow time.Duration // a room's first post of a batch waits this long for more; negative: not at all
 	MaxLineBytes    int           // longest input line; longer ones are refused
 	OutboxBytes     int           // bytes queued for one client before it counts as a slow consumer
 	WriteTimeout    time.Duration // longest one write may block before the client counts as a slow consumer
@@ -122,6 +123,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 5 * time.Second,
 		HistoryLen:      20,
 		HistoryMax:      100,
+		PostBatchWindow: 2 * time.Millisecond,
 		QuietRoomSize:   200,
 		MaxLineBytes:    1024,
 		OutboxBytes:     1 << 20,
@@ -161,6 +163,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HistoryLen < 0 {
 		c.HistoryLen = 0 // zero is valid: no history
+	}
+	if c.PostBatchWindow == 0 {
+		c.PostBatchWindow = d.PostBatchWindow
 	}
 	if c.HistoryMax <= 0 {
 		c.HistoryMax = d.HistoryMax

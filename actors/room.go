@@ -39,6 +39,7 @@ type room struct {
 	registry    *actor.PID // for invitations
 	admins      *Admins    // server operators: every op power here
 	loadTimeout time.Duration
+	batchWindow time.Duration // how long the first post of a batch waits for others; 0: none
 	logger      *slog.Logger
 	metrics     *Metrics
 	now         func() time.Time
@@ -79,6 +80,7 @@ type roomSettings struct {
 	store       *actor.PID // nil: no store
 	registry    *actor.PID
 	admins      *Admins
+	batchWindow time.Duration
 	loadTimeout time.Duration
 	logger      *slog.Logger
 	metrics     *Metrics
@@ -96,6 +98,7 @@ func newRoom(name string, instance uint64, set roomSettings) actor.Producer {
 			registry:    set.registry,
 			admins:      set.admins,
 			loadTimeout: set.loadTimeout,
+			batchWindow: set.batchWindow,
 			mod:         newModeration(),
 			logger:      set.logger,
 			metrics:     set.metrics,
@@ -323,10 +326,17 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		return
 	}
 	if !r.flushSent {
-		// Behind whatever is in the mailbox now: the posts there join
-		// this batch.
-		ctx.Send(ctx.Self(), &messages.FlushPosts{})
 		r.flushSent = true
+		if r.batchWindow <= 0 {
+			// Behind whatever is in the mailbox now: the posts there join
+			// this batch.
+			ctx.Send(ctx.Self(), &messages.FlushPosts{})
+			return
+		}
+		// After the batch window: posts that come meanwhile join the
+		// batch (people in one room often post at nearly the same time).
+		system, self := ctx.ActorSystem(), ctx.Self()
+		time.AfterFunc(r.batchWindow, func() { system.Root.Send(self, &messages.FlushPosts{}) })
 	}
 }
 

@@ -105,7 +105,7 @@ func (s *server) handleStarted(ctx actor.Context) {
 	}
 	c.rooms = s.spawn(ctx, roomsProps(roomSettings{
 		historyLen: cfg.HistoryLen, historyKeep: cfg.HistoryMax, quietSize: cfg.QuietRoomSize,
-		store: c.store, registry: c.registry, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), logger: cfg.Logger, metrics: cfg.Metrics,
+		store: c.store, registry: c.registry, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), batchWindow: cfg.PostBatchWindow, logger: cfg.Logger, metrics: cfg.Metrics,
 	}, cfg.Middleware), "rooms")
 	s.env.registry, s.env.rooms = c.registry, c.rooms
 	c.connections = s.spawn(ctx, connectionsProps(connectionsDeps{
