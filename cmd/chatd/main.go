@@ -139,6 +139,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.IntVar(&cfg.server.Retention.PerRoom, "retention-posts", 0, "keep at most this many stored posts per room, the newest (0: no limit)")
 	fs.IntVar(&cfg.server.AuthFailBurst, "auth-fail-burst", def.AuthFailBurst, "failed password attempts allowed at once, per account and per client address; then -auth-fail-every")
 	fs.DurationVar(&cfg.server.AuthFailEvery, "auth-fail-every", def.AuthFailEvery, "after -auth-fail-burst failures, one more attempt per this, per account and per client address")
+	fs.DurationVar(&cfg.server.PostBatchWindow, "post-batch-window", def.PostBatchWindow, "a room sends the posts made within this of each other as one batch to each member (less work per delivery); -1ns: no wait")
 	fs.IntVar(&cfg.server.QuietRoomSize, "quiet-room-size", def.QuietRoomSize, "rooms with more members than this do not announce joins and leaves (0: always announce)")
 	fs.IntVar(&cfg.server.MaxLineBytes, "max-line", def.MaxLineBytes, "longest input line in bytes; longer lines are refused")
 	fs.IntVar(&cfg.server.OutboxBytes, "outbox", def.OutboxBytes, "bytes queued for one client before it is disconnected as a slow consumer")
@@ -310,6 +311,8 @@ func validate(cfg config) error {
 		return fmt.Errorf("-store-queue must be at least 1, got %d", s.StoreQueue)
 	case s.StoreTimeout < 10*time.Millisecond:
 		return fmt.Errorf("-store-timeout must be at least 10ms, got %v", s.StoreTimeout)
+	case s.PostBatchWindow > time.Second:
+		return fmt.Errorf("-post-batch-window must be at most 1s, got %v", s.PostBatchWindow)
 	case s.AuthFailBurst < 1:
 		return fmt.Errorf("-auth-fail-burst must be at least 1, got %d", s.AuthFailBurst)
 	case s.AuthFailEvery < time.Second:
