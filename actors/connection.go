@@ -507,6 +507,7 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 	line := c.appendPosted(c.scratch[:0], msg)
 	c.scratch = line[:0]
 	if len(line) > 0 {
+		c.env.metrics.deliveries.Inc()
 		c.write(ctx, line)
 	}
 	if c.wait.kind == waitNone && len(c.pending) > 0 {
@@ -520,13 +521,18 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
 	bp := batchBuffers.Get().(*[]byte)
 	buf := (*bp)[:0]
+	delivered := 0
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member && !m.GetAction() {
 			continue
 		}
-		buf = c.appendPosted(buf, m)
+		n := len(buf)
+		if buf = c.appendPosted(buf, m); len(buf) > n {
+			delivered++
+		}
 	}
-	if len(buf) > 0 {
+	if delivered > 0 {
+		c.env.metrics.deliveries.Add(float64(delivered)) // once a batch: a shared counter is costly per line
 		c.write(ctx, buf) // the outbox copies it
 	}
 	if cap(buf) <= maxBatchBuffer {
@@ -546,7 +552,7 @@ var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); ret
 const maxBatchBuffer = 1 << 20
 
 // appendPosted renders a post for our user, with the bell if it mentions
-// them; nothing for a user we ignore. Our own action, back from the room,
+// them; nothing for a user we ignore. The caller counts the delivery. Our own action, back from the room,
 // ends the wait for it.
 func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
 	own := msg.GetSenderMemberId() == c.member
@@ -555,7 +561,6 @@ func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byt
 	} else if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored {
 		return dst
 	}
-	c.env.metrics.deliveries.Inc()
 	start := len(dst)
 	dst = text.AppendPosted(dst, msg)
 	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
