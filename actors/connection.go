@@ -533,7 +533,7 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	}
 	if delivered > 0 {
 		c.env.metrics.deliveries.Add(float64(delivered)) // once a batch: a shared counter is costly per line
-		c.write(ctx, buf) // the outbox copies it
+		c.write(ctx, buf)                                // the outbox copies it
 	}
 	if cap(buf) <= maxBatchBuffer {
 		*bp = buf[:0]
