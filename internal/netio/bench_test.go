@@ -32,7 +32,7 @@ func BenchmarkOutboxWriteTake(b *testing.B) {
 	for i := range b.N {
 		_ = o.write(line)
 		if i%64 == 63 {
-			data, _, _ := o.take()
+			data, _, _, _ := o.take()
 			putOutboxBuffer(data)
 		}
 	}

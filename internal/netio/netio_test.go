@@ -36,15 +36,18 @@ func TestOutboxBound(t *testing.T) {
 	if got := o.queued(); got != 5 {
 		t.Errorf("queued %d, want 5: a refused write queues nothing", got)
 	}
-	data, final, _ := o.take()
-	if string(data) != "12345" || final {
-		t.Errorf("took %q (final %v)", data, final)
+	data, final, _, ok := o.take()
+	if string(data) != "12345" || final || !ok {
+		t.Errorf("took %q (final %v, ok %v)", data, final, ok)
+	}
+	if _, _, _, ok := o.take(); ok {
+		t.Errorf("took from an empty outbox: its writer must end")
 	}
 	o.close([]byte("bye"), time.Now(), false)
 	if err := o.write([]byte("late")); err != nil {
 		t.Errorf("a write after close: %v, want it dropped silently", err)
 	}
-	if data, final, _ := o.take(); string(data) != "bye" || !final {
+	if data, final, _, _ := o.take(); string(data) != "bye" || !final {
 		t.Errorf("took %q (final %v), want the last bytes", data, final)
 	}
 }
@@ -177,5 +180,39 @@ func waitTable(t *testing.T, tab *Table, failure string) {
 	case <-done:
 	case <-time.After(testkit.WaitTimeout):
 		t.Fatal(failure)
+	}
+}
+
+// TestOutboxStartsWritersOnDemand: a writer is started for what is queued
+// (also before the socket starts), one at a time, and again after one ended
+// on an empty queue; none for a failed socket.
+func TestOutboxStartsWritersOnDemand(t *testing.T) {
+	o := newOutbox(1 << 10)
+	spawned := 0
+	_ = o.write([]byte("early")) // before the socket starts: queued
+	o.start(func() { spawned++ })
+	if spawned != 1 {
+		t.Fatalf("%d writers for what was queued before the start, want 1", spawned)
+	}
+	_ = o.write([]byte("more")) // one is running: no second
+	if spawned != 1 {
+		t.Fatalf("%d writers while one runs", spawned)
+	}
+	if data, _, _, ok := o.take(); string(data) != "earlymore" || !ok {
+		t.Fatalf("took %q", data)
+	}
+	if _, _, _, ok := o.take(); ok {
+		t.Fatal("took from an empty outbox")
+	}
+	_ = o.write([]byte("next burst"))
+	if spawned != 2 {
+		t.Fatalf("%d writers after the first ended, want 2", spawned)
+	}
+	o.take()
+	o.take()
+	o.fail()
+	o.close([]byte("bye"), time.Now(), false)
+	if spawned != 2 {
+		t.Fatalf("a writer was started for a failed socket")
 	}
 }

@@ -71,20 +71,46 @@ var ErrOutboxFull = errors.New("outbox full")
 
 // outbox is the bounded queue of bytes between a connection actor (which
 // appends rendered lines) and its writer goroutine (which takes everything
-// queued and writes it with one call). Appending never blocks.
+// queued and writes it with one call). Appending never blocks. The writer
+// exists only while there is something to write: the append that finds no
+// writer starts one, and a writer that finds the queue empty ends, so an
+// idle connection holds no writer goroutine (and no stack for it).
 type outbox struct {
-	limit int           // most bytes queued at once; over it the client is a slow consumer
-	ready chan struct{} // capacity 1: wakes the writer
+	limit int // most bytes queued at once; over it the client is a slow consumer
 
 	mu       sync.Mutex
 	buf      []byte    // queued bytes; nil between bursts; guarded by mu
 	closed   bool      // no more writes; the writer flushes and stops; guarded by mu
 	failed   bool      // the socket failed; writes are discarded; guarded by mu
 	deadline time.Time // after close: when the final flush gives up; guarded by mu
+	running  bool      // a writer goroutine is on the queue; guarded by mu
+	spawn    func()    // starts a writer goroutine; nil until the socket starts; guarded by mu
 }
 
 func newOutbox(limit int) *outbox {
-	return &outbox{limit: limit, ready: make(chan struct{}, 1)}
+	return &outbox{limit: limit}
+}
+
+// needWriter reports whether a writer must be started for what is queued,
+// and marks one as running; o.mu must be held.
+func (o *outbox) needWriter() bool {
+	if o.running || o.spawn == nil || o.failed || (len(o.buf) == 0 && !o.closed) {
+		return false
+	}
+	o.running = true
+	return true
+}
+
+// start lets the outbox start writers with spawn, and starts one for what
+// was queued before.
+func (o *outbox) start(spawn func()) {
+	o.mu.Lock()
+	o.spawn = spawn
+	need := o.needWriter()
+	o.mu.Unlock()
+	if need {
+		spawn()
+	}
 }
 
 // write queues p. It reports ErrOutboxFull, and queues nothing, when p would
@@ -103,8 +129,11 @@ func (o *outbox) write(p []byte) error {
 		o.buf = getOutboxBuffer()
 	}
 	o.buf = append(o.buf, p...)
+	need := o.needWriter()
 	o.mu.Unlock()
-	o.wake()
+	if need {
+		o.spawn()
+	}
 	return nil
 }
 
@@ -121,8 +150,11 @@ func (o *outbox) close(last []byte, deadline time.Time, discard bool) {
 		o.closed = true
 		o.deadline = deadline
 	}
+	need := o.needWriter()
 	o.mu.Unlock()
-	o.wake()
+	if need {
+		o.spawn()
+	}
 }
 
 // queued returns how many bytes wait for the writer.
@@ -132,29 +164,20 @@ func (o *outbox) queued() int {
 	return len(o.buf)
 }
 
-func (o *outbox) wake() {
-	select {
-	case o.ready <- struct{}{}:
-	default:
+// take returns the queued bytes (the caller gives the buffer back with
+// putOutboxBuffer once written); final is true once the outbox is closed:
+// what take returns then is the last of it. When nothing is queued it
+// reports ok false, and the writer that asked must end: the next append
+// starts another.
+func (o *outbox) take() (data []byte, final bool, deadline time.Time, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.buf) == 0 && !o.closed {
+		o.running = false
+		return nil, false, time.Time{}, false
 	}
-}
-
-// take waits until there is something to write or the outbox is closed, and
-// returns the queued bytes (the caller gives the buffer back with
-// putOutboxBuffer once written). final is true once the outbox is closed:
-// what take returns then is the last of it.
-func (o *outbox) take() (data []byte, final bool, deadline time.Time) {
-	for {
-		o.mu.Lock()
-		if len(o.buf) > 0 || o.closed {
-			data, o.buf = o.buf, nil
-			final, deadline = o.closed, o.deadline
-			o.mu.Unlock()
-			return data, final, deadline
-		}
-		o.mu.Unlock()
-		<-o.ready
-	}
+	data, o.buf = o.buf, nil
+	return data, o.closed, o.deadline, true
 }
 
 // fail makes every later write a no-op; the socket is gone.
@@ -227,10 +250,17 @@ func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
 		defer s.wg.Done()
 		s.readLoop(system, pid)
 	}()
-	go func() {
-		defer s.wg.Done()
-		s.writeLoop(system, pid)
-	}()
+	// The second goroutine the table counts is the writer that closes the
+	// socket in the end; the writers of the bursts before it count
+	// themselves (the reader, alive until the close, keeps the count above
+	// zero whenever one starts).
+	s.out.start(func() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.writeBurst(system, pid)
+		}()
+	})
 }
 
 // SpeaksTelnet reports whether the client has negotiated telnet options
@@ -413,10 +443,14 @@ func readError(err error) string {
 	return err.Error()
 }
 
-func (s *Socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
-	defer s.closeSocket()
+// writeBurst writes what is queued until the queue is empty (then it ends)
+// or closed (then it writes the last bytes and closes the socket).
+func (s *Socket) writeBurst(system *actor.ActorSystem, pid *actor.PID) {
 	for {
-		data, final, deadline := s.out.take()
+		data, final, deadline, ok := s.out.take()
+		if !ok {
+			return
+		}
 		if len(data) > 0 {
 			if !final {
 				deadline = time.Now().Add(s.cfg.WriteTimeout)
@@ -427,11 +461,13 @@ func (s *Socket) writeLoop(system *actor.ActorSystem, pid *actor.PID) {
 				if !final {
 					system.Root.Send(pid, writeFailure(err))
 				}
+				s.closeSocket()
 				return
 			}
 		}
 		putOutboxBuffer(data)
 		if final {
+			s.closeSocket()
 			return
 		}
 	}
@@ -448,8 +484,11 @@ func writeFailure(err error) *messages.OutputFailed {
 }
 
 // closeSocket half-closes, drains input for at most the linger timeout, and
-// closes. It runs on the writer goroutine after its last write.
+// closes. It runs once, on the writer goroutine after the last write (or a
+// failed one: the outbox then starts no more writers), and counts the
+// closing writer done for the table.
 func (s *Socket) closeSocket() {
+	defer s.wg.Done()
 	if hc, ok := s.conn.(interface{ CloseWrite() error }); ok {
 		_ = hc.CloseWrite()
 	}
