@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -398,12 +399,15 @@ type Retention struct {
 // ErrAge says what an age looks like.
 var ErrAge = errors.New("want a number of days (30d) or a duration (720h)")
 
+// maxAgeDays is the most days a time.Duration holds (about 292 years).
+const maxAgeDays = uint64(math.MaxInt64 / int64(24*time.Hour))
+
 // ParseAge reads a retention age: a number of days ("30d") or a Go duration
 // ("720h", "90m"); "0" is none. It is never negative.
 func ParseAge(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		if err != nil {
+		n, err := strconv.ParseUint(days, 10, 64)
+		if err != nil || n > maxAgeDays {
 			return 0, ErrAge
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
