@@ -36,7 +36,7 @@ func BenchmarkRoomFanOut1000(b *testing.B) {
 	logger := testLogger()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return protoactorLogger(logger) }))
 	defer system.Shutdown()
-	room := system.Root.Spawn(actor.PropsFromProducer(newRoom("bench", 1, roomSettings{logger: testLogger(), metrics: NewMetrics()})))
+	room := system.Root.Spawn(actor.PropsFromProducer(newRoom("bench", 1, roomSettings{logger: testLogger(), metrics: NewMetrics()}, nil)))
 	var got atomic.Int64
 	pids := make([]*actor.PID, members)
 	for i := range pids {

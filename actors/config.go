@@ -53,6 +53,10 @@ type Config struct {
 	StoreTimeout       time.Duration   // one call to the store at most
 	Retention          store.Retention // which stored posts to keep
 
+	// Cluster makes the server a member of a Proto.Actor cluster; nil: a
+	// single node, with no remote transport.
+	Cluster *ClusterConfig
+
 	// Admins are the server operators' accounts; nil: none.
 	Admins *Admins
 

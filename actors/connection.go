@@ -69,6 +69,12 @@ type connection struct {
 	lastInput  time.Time     // when the user last sent a line, for the idle timeout and /whois
 	idleTimer  *time.Timer   // sends IdleCheck; nil without an idle timeout
 
+	// Owned by Receive, in a cluster: taking our nick and room back at a new
+	// coordinator. Input waits meanwhile (see ready).
+	reclaimNick  bool        // our RegisterConnection{reclaim} is unanswered
+	reclaimRoom  bool        // our JoinRoom{reclaim} is unanswered
+	reclaimTimer *time.Timer // sends ReclaimTimedOut
+
 	// Owned by Receive: the end.
 	reason  messages.LeaveReason // why we stop; unset means the supervisor stopped us after a failure
 	quitMsg string               // what the user said with /quit
@@ -221,6 +227,12 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.PostRefused:
 		c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
 
+	// In a cluster, from the node.
+	case *messages.Reclaim:
+		c.handleReclaim(ctx)
+	case *messages.ReclaimTimedOut:
+		c.handleReclaimTimedOut(ctx)
+
 	// From the server.
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
@@ -255,8 +267,12 @@ func (c *connection) handleStarted(ctx actor.Context) {
 
 func (c *connection) handleRegistered(ctx actor.Context, msg *messages.ConnectionRegistered) {
 	if !c.answered(waitRegister) {
+		if c.reclaimNick {
+			c.nickReclaimed(ctx, msg.GetNick())
+		}
 		return
 	}
+	c.reclaimNick = false
 	c.nick = msg.GetNick()
 	c.sendNotice(ctx, fmt.Sprintf("Welcome to actorchat %s, a chat server built on actors.", c.env.cfg.Version))
 	c.sendNotice(ctx, fmt.Sprintf("You are %s. Change it with /nick NAME. Type /help for commands, /quit to leave.", c.nick))
@@ -288,6 +304,10 @@ func (c *connection) join(ctx actor.Context, room string) {
 // handleRoomJoined enters the room we asked for. A room we no longer want
 // (its answer came after we gave up on it) is left at once.
 func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
+	if msg.GetReclaim() {
+		c.roomReclaimed(ctx, msg)
+		return
+	}
 	if c.roomPID != nil || msg.GetRoom() != c.room {
 		if pid := pidOf(msg.GetRoomRef()); pid != nil {
 			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
@@ -365,7 +385,84 @@ func namesList(some []string, others int) string {
 // is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
 // then "/quit" shows the list first.
 func (c *connection) ready() bool {
-	return c.nick != "" && c.wait.kind == waitNone
+	return c.nick != "" && c.wait.kind == waitNone && !c.reclaimNick && !c.reclaimRoom
+}
+
+// handleReclaim takes our nick and room back at a new coordinator (the
+// node that held them left, or an older node joined). Lines typed meanwhile
+// wait, so that nothing is posted to a room that is gone.
+func (c *connection) handleReclaim(ctx actor.Context) {
+	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
+		return
+	}
+	c.reclaimNick = true
+	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
+		Reclaim: true, Nick: c.nick, Account: c.account, Away: c.away, Room: c.room})
+	if c.roomPID != nil && c.room != "" {
+		c.reclaimRoom = true
+		ctx.Send(c.env.rooms, &messages.JoinRoom{Room: c.room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
+			Account: c.account, Address: c.remoteIP(), Reclaim: true})
+	}
+	if c.reclaimTimer != nil {
+		c.reclaimTimer.Stop()
+	}
+	system, self := ctx.ActorSystem(), ctx.Self()
+	c.reclaimTimer = time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReclaimTimedOut{}) })
+}
+
+// nickReclaimed: the new coordinator has our nick, or gave us another one
+// because someone else claimed ours first.
+func (c *connection) nickReclaimed(ctx actor.Context, nick string) {
+	c.reclaimNick = false
+	if c.nick != "" && nick != c.nick {
+		old := c.nick
+		c.nick = nick
+		c.sendError(ctx, fmt.Sprintf("your nick %s was taken on another server while the servers reorganized; you are now %s", old, nick))
+	}
+	c.reclaimDone(ctx)
+}
+
+// roomReclaimed: our room lives on the new coordinator now.
+func (c *connection) roomReclaimed(ctx actor.Context, msg *messages.RoomJoined) {
+	if !c.reclaimRoom || msg.GetRoom() != c.room {
+		if pid := pidOf(msg.GetRoomRef()); pid != nil && msg.GetRoom() != c.room {
+			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
+		}
+		return
+	}
+	c.reclaimRoom = false
+	c.roomPID = pidOf(msg.GetRoomRef())
+	c.roomRole = msg.GetRole()
+	c.reclaimDone(ctx)
+}
+
+func (c *connection) reclaimDone(ctx actor.Context) {
+	if c.reclaimNick || c.reclaimRoom {
+		return
+	}
+	if c.reclaimTimer != nil {
+		c.reclaimTimer.Stop()
+		c.reclaimTimer = nil
+	}
+	c.flushPending(ctx)
+}
+
+// handleReclaimTimedOut: the new coordinator did not answer. Without our
+// room we go back to the lobby.
+func (c *connection) handleReclaimTimedOut(ctx actor.Context) {
+	if !c.reclaimNick && !c.reclaimRoom {
+		return
+	}
+	c.env.metrics.requestTimeouts.Inc()
+	c.logger.Warn("cluster: reclaim not answered in time", "conn", c.id, "nick", c.nick, "room", c.room, "nick_waited", c.reclaimNick, "room_waited", c.reclaimRoom)
+	c.reclaimNick = false
+	if c.reclaimRoom {
+		c.reclaimRoom = false
+		c.sendError(ctx, fmt.Sprintf("the servers reorganized and %s did not come back in time; back to the lobby", c.room))
+		c.join(ctx, lobbyName)
+		return
+	}
+	c.flushPending(ctx)
 }
 
 // flushPending acts on the lines that waited, in order, until one of them
@@ -713,7 +810,7 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	for _, t := range []*time.Timer{c.wait.timer, c.release} {
+	for _, t := range []*time.Timer{c.wait.timer, c.release, c.reclaimTimer} {
 		if t != nil {
 			t.Stop()
 		}

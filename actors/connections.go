@@ -58,6 +58,14 @@ func (c *connections) Receive(ctx actor.Context) {
 		c.handleSpawn(ctx, msg)
 	case *messages.Shutdown:
 		c.handleShutdown(ctx, msg)
+	case *messages.Reclaim:
+		// In a cluster, the coordinator changed: every user takes its nick
+		// and room back there; the node tells the coordinator how many.
+		children := ctx.Children()
+		for _, pid := range children {
+			ctx.Send(pid, msg)
+		}
+		ctx.Respond(&messages.ReclaimCount{Count: uint32(len(children))})
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}

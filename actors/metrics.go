@@ -41,6 +41,11 @@ type Metrics struct {
 	storeErrors       prometheus.Counter
 	storePruned       prometheus.Counter
 
+	clusterMembers   prometheus.Gauge
+	clusterSent      prometheus.Counter
+	clusterReceived  prometheus.Counter
+	clusterNodesLost prometheus.Counter
+
 	storeDown atomic.Pointer[storeDown] // nil: the store writes (or there is none)
 
 	served atomic.Pointer[netio.Table] // the table the outbox gauge sums; set by Start
@@ -91,6 +96,18 @@ func NewMetrics() *Metrics {
 			Name: "chatd_request_timeouts_total", Help: "Requests of a connection to the registry or a room that got no answer within the request timeout.",
 		}),
 
+		clusterMembers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatd_cluster_members", Help: "Members of the cluster this node sees, itself included (0: not in a cluster, or not joined yet).",
+		}),
+		clusterSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_cluster_messages_sent_total", Help: "Messages this node's rooms, routers and relay sent to other nodes.",
+		}),
+		clusterReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_cluster_relay_deliveries_received_total", Help: "Room deliveries this node's relay received from a room on another node.",
+		}),
+		clusterNodesLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_cluster_nodes_lost_total", Help: "Nodes that left the cluster, as this node saw it.",
+		}),
 		storeUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chatd_store_up", Help: "1 while the store's writes succeed, 0 while it is down (posts are queued and retried).",
 		}),
@@ -131,6 +148,7 @@ func NewMetrics() *Metrics {
 		m.connectionsOpen, m.connectionsTotal, m.connectionsRejected, m.disconnects,
 		m.linesReceived, m.linesRefused, m.messagesPosted, m.deliveries, m.privateMessages,
 		m.rooms, m.nicks, m.panics, m.requestTimeouts,
+		m.clusterMembers, m.clusterSent, m.clusterReceived, m.clusterNodesLost,
 		m.storeUp, m.storeWrites, m.storeBatchRecords, m.storeWriteSeconds, m.storeQueued, m.storeDropped, m.storeErrors, m.storePruned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -41,7 +42,22 @@ type registry struct {
 	byPID     map[pidKey]*registeredUser // the key of the connection -> user, for Terminated
 	lastGuest uint64                     // number of the last guest nick handed out
 	accounts  map[string]bool            // registered nicks, case-folded: only who is identified as one may use it
+
+	// Owned by Receive, in a cluster: after this node became the
+	// coordinator, it holds every request that could hand out a nick until
+	// each node's users have reclaimed theirs (see BecomeCoordinator).
+	settleTime  time.Duration
+	settling    bool
+	settleEpoch uint64
+	expected    map[string]int // node -> reclaims it announced
+	reclaimed   map[string]int // node -> reclaims received
+	waiting     map[string]bool
+	held        []any
 }
+
+// maxRegistryHeld bounds the requests held while settling; past it they are
+// dropped (their connections give up after the request timeout).
+const maxRegistryHeld = 100000
 
 // registeredUser is the registry's record of one connection.
 type registeredUser struct {
@@ -63,6 +79,8 @@ type registryDeps struct {
 	admins   *Admins
 	klines   *klines
 	store    *actor.PID
+	// settleTime bounds how long a new coordinator waits for reclaims.
+	settleTime time.Duration
 }
 
 func newRegistry(d registryDeps) actor.Producer {
@@ -82,6 +100,10 @@ func newRegistry(d registryDeps) actor.Producer {
 			byMember: make(map[string]*registeredUser),
 			byPID:    make(map[pidKey]*registeredUser),
 			accounts: make(map[string]bool, len(accounts)),
+
+			settleTime: d.settleTime,
+			expected:   make(map[string]int),
+			reclaimed:  make(map[string]int),
 		}
 		for _, a := range accounts {
 			r.accounts[a] = true
@@ -96,6 +118,39 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		r.forget(r.byPID[keyOf(msg.GetWho())])
 
+	// In a cluster.
+	case *messages.BecomeCoordinator:
+		r.handleBecomeCoordinator(ctx, msg)
+	case *messages.ReclaimExpected:
+		r.expected[msg.GetNode()] = int(msg.GetCount())
+		r.checkSettled(ctx)
+	case *messages.SettleTimedOut:
+		if r.settling && msg.GetEpoch() == r.settleEpoch {
+			r.logger.Warn("cluster: not every node reclaimed its nicks in time; handing out nicks again", "waited_for", r.unsettled())
+			r.settled(ctx)
+		}
+	case *messages.RegisterConnection:
+		if msg.GetReclaim() {
+			r.handleReclaim(ctx, msg)
+			return
+		}
+		if r.hold(msg) {
+			return
+		}
+		r.handle(ctx, msg)
+	case *messages.Ping:
+		ctx.Respond(&messages.Pong{})
+	default:
+		if r.hold(msg) {
+			return
+		}
+		r.handle(ctx, msg)
+	}
+}
+
+// handle handles the registry's requests.
+func (r *registry) handle(ctx actor.Context, message any) {
+	switch msg := message.(type) {
 	case *messages.RegisterConnection:
 		r.handleRegister(ctx, msg)
 	case *messages.UnregisterConnection:
@@ -126,9 +181,96 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.handleAdmin(ctx, msg)
 	case *messages.NoticeUser:
 		r.handleNoticeUser(ctx, msg)
-	case *messages.Ping:
-		ctx.Respond(&messages.Pong{})
 	}
+}
+
+// hold keeps a request for later while the registry settles.
+func (r *registry) hold(msg any) bool {
+	if !r.settling {
+		return false
+	}
+	if len(r.held) < maxRegistryHeld {
+		r.held = append(r.held, msg)
+	}
+	return true
+}
+
+// handleBecomeCoordinator starts settling: until every node has said how
+// many of its users will reclaim their nicks, and they have, no nick is
+// handed out (so that nobody takes the nick of a user who is still
+// connected to another node), bounded by the settle time.
+func (r *registry) handleBecomeCoordinator(ctx actor.Context, msg *messages.BecomeCoordinator) {
+	r.settling = true
+	r.settleEpoch++
+	r.waiting = make(map[string]bool, len(msg.GetNodes()))
+	for _, n := range msg.GetNodes() {
+		r.waiting[n] = true
+	}
+	system, self, epoch := ctx.ActorSystem(), ctx.Self(), r.settleEpoch
+	time.AfterFunc(r.settleTime, func() { system.Root.Send(self, &messages.SettleTimedOut{Epoch: epoch}) })
+	r.checkSettled(ctx)
+}
+
+// unsettled lists the nodes whose users have not all reclaimed.
+func (r *registry) unsettled() []string {
+	var out []string
+	for n := range r.waiting {
+		exp, ok := r.expected[n]
+		if !ok || r.reclaimed[n] < exp {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (r *registry) checkSettled(ctx actor.Context) {
+	if r.settling && len(r.unsettled()) == 0 {
+		r.settled(ctx)
+	}
+}
+
+// settled hands out nicks again: the held requests are handled in order.
+func (r *registry) settled(ctx actor.Context) {
+	r.settling = false
+	r.waiting = nil
+	clear(r.expected)
+	clear(r.reclaimed)
+	held := r.held
+	r.held = nil
+	r.logger.Info("cluster: this node holds the nicks", "users", len(r.byMember), "held_requests", len(held))
+	for _, m := range held {
+		r.handle(ctx, m)
+	}
+}
+
+// handleReclaim takes a user back after the coordinator changed, with the
+// nick, account, away message and room it had; only a nick someone else
+// holds now (the earlier claim wins) is replaced by a guest nick.
+func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnection) {
+	pid := pidOf(msg.GetReplyTo())
+	if pid == nil || msg.GetMemberId() == "" {
+		return
+	}
+	r.reclaimed[pid.GetAddress()]++
+	defer r.checkSettled(ctx)
+	if u, ok := r.byMember[msg.GetMemberId()]; ok {
+		ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
+		return
+	}
+	nick, key := msg.GetNick(), strings.ToLower(msg.GetNick())
+	if holder, taken := r.byNick[key]; nick == "" || taken && holder.memberID != msg.GetMemberId() || r.accounts[key] && msg.GetAccount() != key {
+		if nick != "" {
+			r.logger.Warn("cluster: a reclaimed nick is held by another user; the later claim gets a guest nick", "nick", nick, "member", msg.GetMemberId())
+		}
+		nick = r.nextGuestNick()
+	} else if isGuestNick(nick) {
+		if n, err := strconv.ParseUint(nick[len("guest"):], 10, 64); err == nil && n > r.lastGuest {
+			r.lastGuest = n // never hand it out again
+		}
+	}
+	u := &registeredUser{nick: nick, memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress(),
+		account: msg.GetAccount(), away: msg.GetAway(), room: msg.GetRoom()}
+	r.add(ctx, u)
 }
 
 // reply sends an answer to a request's reply_to.
@@ -154,12 +296,17 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 		return
 	}
 	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress()}
+	r.add(ctx, u)
+}
+
+// add registers a user, watches its connection and tells it its nick.
+func (r *registry) add(ctx actor.Context, u *registeredUser) {
 	r.byNick[strings.ToLower(u.nick)] = u
 	r.byMember[u.memberID] = u
-	r.byPID[keyOf(pid)] = u
+	r.byPID[keyOf(u.pid)] = u
 	r.metrics.nicks.Set(float64(len(r.byMember)))
-	ctx.Watch(pid)
-	ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
+	ctx.Watch(u.pid)
+	ctx.Send(u.pid, &messages.ConnectionRegistered{Nick: u.nick})
 }
 
 func (r *registry) nextGuestNick() string {

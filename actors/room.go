@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
@@ -40,6 +42,8 @@ type room struct {
 	admins      *Admins    // server operators: every op power here
 	loadTimeout time.Duration
 	batchWindow time.Duration // how long the first post of a batch waits for others; 0: none
+	cluster     bool          // in a cluster: members on other nodes are reached through their node's relay
+	nodes       []string      // in a cluster, the nodes whose relays may hold this room's history
 	logger      *slog.Logger
 	metrics     *Metrics
 	now         func() time.Time
@@ -59,6 +63,14 @@ type room struct {
 	mod       moderation                // owner, ops, bans, mutes, invitations, flags
 	batch     []*messages.MessagePosted // posts handled since the last flush, in order
 	flushSent bool                      // a FlushPosts is in our mailbox
+	seq       uint64                    // the number of the last post
+
+	// Owned by Receive, in a cluster.
+	local      string                   // this node's address
+	nodeCount  map[string]int           // another node -> how many members it has here
+	awaitStore bool                     // waiting for the store's RoomLoaded
+	awaitSnaps int                      // RoomSnapshots still to come
+	snapshots  []*messages.RoomSnapshot // what the other nodes' relays kept
 }
 
 // roomMember is one member of a room.
@@ -70,6 +82,7 @@ type roomMember struct {
 	account string            // identified as, case-folded; empty: none
 	address string            // IP address, for bans
 	role    messages.RoomRole // what it was last told it may do
+	local   bool              // on this node (always, outside a cluster)
 }
 
 // roomSettings are what every room of a server shares.
@@ -82,11 +95,15 @@ type roomSettings struct {
 	admins      *Admins
 	batchWindow time.Duration
 	loadTimeout time.Duration
+	cluster     bool // members may be on other nodes
 	logger      *slog.Logger
 	metrics     *Metrics
 }
 
-func newRoom(name string, instance uint64, set roomSettings) actor.Producer {
+// newRoom makes a room; in a cluster, nodes are the nodes whose relays it
+// asks for the history they kept (the room may have lived on a node that
+// died).
+func newRoom(name string, instance uint64, set roomSettings, nodes []string) actor.Producer {
 	return func() actor.Actor {
 		return &room{
 			name:        name,
@@ -99,6 +116,9 @@ func newRoom(name string, instance uint64, set roomSettings) actor.Producer {
 			admins:      set.admins,
 			loadTimeout: set.loadTimeout,
 			batchWindow: set.batchWindow,
+			cluster:     set.cluster,
+			nodes:       nodes,
+			nodeCount:   make(map[string]int),
 			mod:         newModeration(),
 			logger:      set.logger,
 			metrics:     set.metrics,
@@ -121,9 +141,11 @@ func (r *room) Receive(ctx actor.Context) {
 		// Look at it behind whatever the member sent before it stopped (its
 		// LeaveRoom, with the real reason): system messages overtake user
 		// messages, a message to ourselves does not.
-		ctx.Send(ctx.Self(), &messages.MemberTerminated{Who: refOf(msg.GetWho())})
+		ctx.Send(ctx.Self(), &messages.MemberTerminated{Who: refOf(msg.GetWho()), NodeLost: msg.GetWhy() == actor.TerminatedReason_AddressTerminated})
 	case *messages.RoomLoaded:
 		r.handleLoaded(ctx, msg)
+	case *messages.RoomSnapshot:
+		r.handleSnapshot(ctx, msg)
 	case *messages.ReplyTimedOut:
 		r.handleLoadTimedOut(ctx)
 	case *messages.Ping:
@@ -180,21 +202,80 @@ func (r *room) handle(ctx actor.Context, message any) {
 // handleStarted asks the store for the room's history and topic, if there
 // is a store. The room answers nobody until it has them (or the load
 // timeout passes), so that the first joiner sees the conversation as it was.
+//
+// In a cluster it also asks every node's relay for what it kept of the room:
+// a room rebuilt after its node died takes the freshest history any
+// surviving node saw.
 func (r *room) handleStarted(ctx actor.Context) {
-	if r.store == nil || r.loading {
+	r.local = ctx.Self().GetAddress()
+	if r.loading {
+		return
+	}
+	if r.store != nil {
+		r.awaitStore = true
+		ctx.Send(r.store, &messages.LoadRoom{Room: r.name, Limit: uint32(r.historyKeep), ReplyTo: refOf(ctx.Self())})
+	}
+	if r.cluster {
+		for _, node := range r.nodes {
+			r.awaitSnaps++
+			r.metrics.clusterSent.Inc()
+			ctx.Send(actor.NewPID(node, relayActorID), &messages.RoomSnapshotRequest{Room: r.name, ReplyTo: refOf(ctx.Self())})
+		}
+	}
+	if !r.awaitStore && r.awaitSnaps == 0 {
 		return
 	}
 	r.loading = true
-	ctx.Send(r.store, &messages.LoadRoom{Room: r.name, Limit: uint32(r.historyKeep), ReplyTo: refOf(ctx.Self())})
 	system, self := ctx.ActorSystem(), ctx.Self()
 	time.AfterFunc(r.loadTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{}) })
 }
 
+// handleSnapshot takes one relay's snapshot of the room.
+func (r *room) handleSnapshot(ctx actor.Context, msg *messages.RoomSnapshot) {
+	if !r.loading || r.awaitSnaps == 0 {
+		return
+	}
+	r.awaitSnaps--
+	r.snapshots = append(r.snapshots, msg)
+	if !r.awaitStore && r.awaitSnaps == 0 {
+		r.finishLoading(ctx)
+	}
+}
+
+// finishLoading takes the freshest history and topic of what came (the
+// store's, and in a cluster the relays'), then handles what waited.
+func (r *room) finishLoading(ctx actor.Context) {
+	var best []*messages.MessagePosted
+	for _, snap := range r.snapshots {
+		h := snap.GetHistory()
+		if len(h) > 0 && (len(best) == 0 || h[len(h)-1].GetSeq() > best[len(best)-1].GetSeq()) {
+			best = h
+		}
+		if t := snap.GetTopic(); t != nil && t.GetUnixMillis() >= r.topicAt {
+			r.topic, r.topicNick, r.topicAt = t.GetTopic(), t.GetNick(), t.GetUnixMillis()
+		}
+	}
+	if len(best) > 0 {
+		r.history, r.historyAt = nil, 0
+		for _, m := range best {
+			r.remember(m)
+		}
+		r.seq = max(r.seq, best[len(best)-1].GetSeq())
+	}
+	r.snapshots = nil
+	r.awaitStore, r.awaitSnaps = false, 0
+	r.unstash(ctx)
+	if r.topic != "" {
+		r.report(ctx)
+	}
+}
+
 // handleLoaded takes the stored history and topic, then handles what waited.
 func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
-	if !r.loading {
+	if !r.loading || !r.awaitStore {
 		return // late: the room went on without it
 	}
+	r.awaitStore = false
 	if msg.GetError() != "" {
 		r.logger.Warn("room history not loaded from the store", "room", r.name, "error", msg.GetError(), "queued_posts", len(msg.GetHistory()))
 	}
@@ -205,9 +286,8 @@ func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
 	for _, e := range msg.GetEntries() {
 		r.mod.apply(e)
 	}
-	r.unstash(ctx)
-	if r.topic != "" {
-		r.report(ctx)
+	if r.awaitSnaps == 0 {
+		r.finishLoading(ctx)
 	}
 }
 
@@ -215,8 +295,9 @@ func (r *room) handleLoadTimedOut(ctx actor.Context) {
 	if !r.loading {
 		return
 	}
-	r.logger.Warn("room history not loaded: the store did not answer in time", "room", r.name, "timeout", r.loadTimeout)
-	r.unstash(ctx)
+	r.logger.Warn("room history not loaded: the store or a node did not answer in time", "room", r.name, "timeout", r.loadTimeout,
+		"store_waited", r.awaitStore, "nodes_waited", r.awaitSnaps)
+	r.finishLoading(ctx)
 }
 
 // unstash ends loading and handles the messages that waited, in order.
@@ -239,8 +320,8 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		return
 	}
 	if _, ok := r.index[msg.GetMemberId()]; !ok {
-		if reason := r.refuseJoin(ctx, msg); reason != "" {
-			reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_JOIN, reason)
+		if reason := r.refuseJoin(ctx, msg); reason != "" && !msg.GetReclaim() {
+			r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_JOIN, reason)
 			r.report(ctx)
 			return
 		}
@@ -250,15 +331,24 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		ctx.Watch(pid)
 		r.watched[keyOf(pid)] = msg.GetMemberId()
 		r.index[msg.GetMemberId()] = len(r.members)
-		r.members = append(r.members, &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway(),
-			account: msg.GetAccount(), address: msg.GetAddress()})
-		if r.announces() {
+		m := &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway(),
+			account: msg.GetAccount(), address: msg.GetAddress(), local: pid.GetAddress() == r.local}
+		r.members = append(r.members, m)
+		r.rosterJoined(ctx, m)
+		if r.announces() && !msg.GetReclaim() {
 			r.broadcast(ctx, &messages.MemberJoined{Room: r.name, Nick: msg.GetNick()}, msg.GetMemberId())
 		}
 	}
 	joined := r.members[r.index[msg.GetMemberId()]]
 	joined.role = r.roleOf(joined)
-	ctx.Send(pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
+	if msg.GetReclaim() {
+		// Back in a room rebuilt on a new node: the user saw all this already.
+		r.send(ctx, pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
+			MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self()), Reclaim: true})
+		r.report(ctx)
+		return
+	}
+	r.send(ctx, pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
 		History: r.latest(r.historyLen), Members: r.newestNicks(msg.GetMemberId(), maxNamesShown),
 		MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
 	r.report(ctx)
@@ -271,13 +361,20 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 	if m == nil {
 		return
 	}
+	r.rosterLeft(ctx, m)
 	if msg.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
 		// It lives on elsewhere; any other leaver is stopping.
 		ctx.Unwatch(m.pid)
-		reply(ctx, msg.GetReplyTo(), &messages.RoomLeft{Room: r.name})
+		r.reply(ctx, msg.GetReplyTo(), &messages.RoomLeft{Room: r.name})
 	}
-	if msg.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN && r.announces() {
-		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}, "")
+	left := &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}
+	switch {
+	case !r.announces():
+	case msg.GetReason() != messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
+		r.broadcast(ctx, left, "")
+	case r.cluster:
+		// Its node is shutting down, not the others: their members hear it.
+		r.broadcastOtherNodes(ctx, left, m.pid.GetAddress())
 	}
 	r.report(ctx)
 }
@@ -289,6 +386,20 @@ func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTer
 	if m == nil {
 		return
 	}
+	if msg.GetNodeLost() && !m.local {
+		// Its node left the cluster: every other node's relay announces
+		// the loss to its own members; this node's hear it from here.
+		r.nodeCount[m.pid.GetAddress()]--
+		if r.nodeCount[m.pid.GetAddress()] <= 0 {
+			delete(r.nodeCount, m.pid.GetAddress())
+		}
+		if r.announces() {
+			r.broadcastLocal(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_SERVER_LOST}, "")
+		}
+		r.report(ctx)
+		return
+	}
+	r.rosterLeft(ctx, m)
 	if r.announces() {
 		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, "")
 	}
@@ -304,9 +415,10 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 	}
 	m := r.members[i]
 	if reason := r.mod.mutedFor(m, r.now()); reason != "" {
-		ctx.Send(m.pid, &messages.PostRefused{Room: r.name, Reason: reason})
+		r.send(ctx, m.pid, &messages.PostRefused{Room: r.name, Reason: reason})
 		return
 	}
+	r.seq++
 	posted := &messages.MessagePosted{
 		Room:           r.name,
 		Nick:           m.nick,
@@ -314,6 +426,7 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		Text:           msg.GetText(),
 		Action:         msg.GetAction(),
 		UnixMillis:     r.now().UnixMilli(),
+		Seq:            r.seq,
 	}
 	r.metrics.messagesPosted.Inc()
 	r.remember(posted)
@@ -370,6 +483,7 @@ func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
 	m := r.members[i]
 	old := m.nick
 	m.nick = msg.GetNewNick()
+	r.rosterRenamed(ctx, m)
 	r.broadcast(ctx, &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}, "")
 }
 
@@ -379,7 +493,7 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 		return
 	}
 	if r.mod.topicLocked && !r.isOp(r.members[i]) {
-		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("the topic of %s is locked: only its ops may change it", r.name))
+		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("the topic of %s is locked: only its ops may change it", r.name))
 		return
 	}
 	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli()}
@@ -400,13 +514,144 @@ func (r *room) announces() bool {
 }
 
 // broadcast sends the same message to every member but the one with member
-// id except (empty: all).
-func (r *room) broadcast(ctx actor.Context, msg any, except string) {
+// id except (empty: all): directly to the members on this node, and in a
+// cluster once to each other node that has members here, whose relay hands
+// it to them.
+func (r *room) broadcast(ctx actor.Context, msg proto.Message, except string) {
+	r.broadcastLocal(ctx, msg, except)
+	if len(r.nodeCount) == 0 {
+		return
+	}
+	payload := r.wrap(msg)
+	for node := range r.nodeCount {
+		r.metrics.clusterSent.Inc()
+		ctx.Send(actor.NewPID(node, relayActorID), &messages.RelayDelivery{Room: r.name, ExceptMemberId: except, Payload: payload})
+	}
+}
+
+// broadcastOtherNodes sends msg to the members on every node but node.
+func (r *room) broadcastOtherNodes(ctx actor.Context, msg proto.Message, node string) {
+	if node != r.local {
+		r.broadcastLocal(ctx, msg, "")
+	}
+	payload := r.wrap(msg)
+	for n := range r.nodeCount {
+		if n != node {
+			r.metrics.clusterSent.Inc()
+			ctx.Send(actor.NewPID(n, relayActorID), &messages.RelayDelivery{Room: r.name, Payload: payload})
+		}
+	}
+}
+
+// broadcastLocal sends msg to every member on this node but except.
+func (r *room) broadcastLocal(ctx actor.Context, msg proto.Message, except string) {
 	for _, m := range r.members {
-		if m.id != except {
+		if m.id != except && m.local {
 			ctx.Send(m.pid, msg)
 		}
 	}
+}
+
+// send sends msg to one connection: directly on this node, through its
+// node's relay on another (so that it keeps its place among the room's
+// broadcasts to that member).
+func (r *room) send(ctx actor.Context, pid *actor.PID, msg proto.Message) {
+	if pid.GetAddress() == r.local {
+		ctx.Send(pid, msg)
+		return
+	}
+	payload := r.wrap(msg)
+	r.metrics.clusterSent.Inc()
+	ctx.Send(actor.NewPID(pid.GetAddress(), relayActorID), &messages.RelayDelivery{Room: r.name, Targets: []string{pid.GetId()}, Payload: payload})
+}
+
+// wrap packs a message for a relay.
+func (r *room) wrap(msg proto.Message) *anypb.Any {
+	payload, err := anypb.New(msg)
+	if err != nil { // every message a room sends is one of ours
+		panic(fmt.Sprintf("room %s: %v", r.name, err))
+	}
+	return payload
+}
+
+// reply answers a request's reply_to, as send does.
+func (r *room) reply(ctx actor.Context, to *messages.ActorRef, msg proto.Message) {
+	if pid := pidOf(to); pid != nil {
+		r.send(ctx, pid, msg)
+	}
+}
+
+// reject answers a request that cannot be done, as send does.
+func (r *room) reject(ctx actor.Context, to *messages.ActorRef, req messages.Request, reason string) {
+	r.reply(ctx, to, &messages.CommandRejected{Reason: reason, Request: req})
+}
+
+// rosterEntry is how the relays know a member.
+func rosterEntry(m *roomMember) *messages.RosterEntry {
+	return &messages.RosterEntry{MemberId: m.id, Nick: m.nick, Node: m.pid.GetAddress(), ActorId: m.pid.GetId()}
+}
+
+// rosterJoined tells the relays of the other nodes of a new member (a node
+// that gets its first member here gets the whole roster), before anything
+// is broadcast that the member should get.
+func (r *room) rosterJoined(ctx actor.Context, m *roomMember) {
+	if !r.cluster {
+		return
+	}
+	r.rosterToAll(ctx, m, false)
+	if m.local {
+		return
+	}
+	quiet := !r.announces()
+	node := m.pid.GetAddress()
+	if r.nodeCount[node] == 0 {
+		all := make([]*messages.RosterEntry, 0, len(r.members))
+		for _, o := range r.members {
+			all = append(all, rosterEntry(o))
+		}
+		r.sendRelay(ctx, node, &messages.RosterChanged{Room: r.name, Entries: all, Full: true, Quiet: quiet})
+	}
+	r.nodeCount[node]++
+}
+
+// rosterLeft tells the relays of the other nodes that a member left, before
+// the leave is announced (its own node's relay must not hand it the notice).
+func (r *room) rosterLeft(ctx actor.Context, m *roomMember) {
+	if !r.cluster {
+		return
+	}
+	if !m.local {
+		node := m.pid.GetAddress()
+		r.nodeCount[node]--
+		if r.nodeCount[node] <= 0 {
+			delete(r.nodeCount, node)
+			r.sendRelay(ctx, node, &messages.RosterChanged{Room: r.name, Full: true})
+		}
+	}
+	r.rosterToAll(ctx, m, true)
+}
+
+// rosterRenamed tells the relays of the other nodes a member's new nick.
+func (r *room) rosterRenamed(ctx actor.Context, m *roomMember) {
+	if !r.cluster {
+		return
+	}
+	r.rosterToAll(ctx, m, false)
+}
+
+// rosterToAll tells every other node with members here that m joined (or
+// was renamed), or left.
+func (r *room) rosterToAll(ctx actor.Context, m *roomMember, left bool) {
+	entry := []*messages.RosterEntry{rosterEntry(m)}
+	quiet := !r.announces()
+	for node := range r.nodeCount {
+		r.sendRelay(ctx, node, &messages.RosterChanged{Room: r.name, Entries: entry, Left: left, Quiet: quiet})
+	}
+}
+
+func (r *room) sendRelay(ctx actor.Context, node string, msg *messages.RosterChanged) {
+	r.metrics.clusterSent.Inc()
+	ctx.Send(actor.NewPID(node, relayActorID), msg)
 }
 
 // remove takes a member out of the fan-out list in constant time: the last
@@ -486,7 +731,7 @@ func (r *room) handleGetHistory(ctx actor.Context, msg *messages.GetHistory) {
 	if _, ok := r.index[msg.GetMemberId()]; ok { // only members read it
 		history = r.latest(int(msg.GetLimit()))
 	}
-	reply(ctx, msg.GetReplyTo(), &messages.HistoryShown{Room: r.name, History: history})
+	r.reply(ctx, msg.GetReplyTo(), &messages.HistoryShown{Room: r.name, History: history})
 }
 
 // handleDrain answers the rooms actor at shutdown: every post before this
@@ -507,7 +752,7 @@ func (r *room) handleListMembers(ctx actor.Context, msg *messages.ListMembers) {
 		}
 	}
 	list, matched := firstByName(list, (*messages.UserInfo).GetNick, msg.GetLimit())
-	reply(ctx, msg.GetReplyTo(), &messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: matched})
+	r.reply(ctx, msg.GetReplyTo(), &messages.MemberList{Room: r.name, Members: list, Total: uint32(len(r.members)), Matched: matched})
 }
 
 // handleSetAway records a member's away message for /who.

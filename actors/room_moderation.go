@@ -132,7 +132,7 @@ func (r *room) tellRoles(ctx actor.Context) {
 	for _, m := range r.members {
 		if role := r.roleOf(m); role != m.role {
 			m.role = role
-			ctx.Send(m.pid, &messages.RoleChanged{Room: r.name, Role: role})
+			r.send(ctx, m.pid, &messages.RoleChanged{Room: r.name, Role: role})
 		}
 	}
 }
@@ -204,7 +204,7 @@ func (r *room) setEntry(ctx actor.Context, kind, subject, reason, by string, exp
 
 // handleModerate carries out a moderation command of a member, if it may.
 func (r *room) handleModerate(ctx actor.Context, msg *messages.Moderate) {
-	fail := func(reason string) { reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_MODERATE, reason) }
+	fail := func(reason string) { r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_MODERATE, reason) }
 	i, ok := r.index[msg.GetMemberId()]
 	if !ok {
 		fail("you are not in " + r.name)
@@ -231,7 +231,7 @@ func (r *room) handleModerate(ctx actor.Context, msg *messages.Moderate) {
 		fail(err)
 		return
 	}
-	reply(ctx, msg.GetReplyTo(), &messages.Moderated{Lines: lines})
+	r.reply(ctx, msg.GetReplyTo(), &messages.Moderated{Lines: lines})
 	r.tellRoles(ctx)
 }
 
@@ -366,8 +366,9 @@ func (r *room) kick(ctx actor.Context, m *roomMember, nick, reason string) ([]st
 // moves it to the lobby) and everyone else is told why.
 func (r *room) putOut(ctx actor.Context, t *roomMember, by, reason string, banned bool) {
 	r.remove(t.id)
+	r.rosterLeft(ctx, t)
 	ctx.Unwatch(t.pid)
-	ctx.Send(t.pid, &messages.Kicked{Room: r.name, By: by, Reason: reason, Banned: banned})
+	r.send(ctx, t.pid, &messages.Kicked{Room: r.name, By: by, Reason: reason, Banned: banned})
 	what := "kicked"
 	if banned {
 		what = "banned"

@@ -13,7 +13,7 @@ import (
 )
 
 func newTestRoom(t *testing.T, system *actor.ActorSystem, historyLen int) *actor.PID {
-	return supervised(t, system, newRoom("dev", 1, roomSettings{historyLen: historyLen, logger: testLogger(), metrics: NewMetrics()}), actor.ResumeDirective)
+	return supervised(t, system, newRoom("dev", 1, roomSettings{historyLen: historyLen, logger: testLogger(), metrics: NewMetrics()}, nil), actor.ResumeDirective)
 }
 
 // joinRoom has p join room as nick and returns the room's answer.
@@ -311,7 +311,7 @@ func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
 // and leaves; back at or under it, it does again.
 func TestRoomQuietWhenLarge(t *testing.T) {
 	system := newTestSystem(t)
-	room := supervised(t, system, newRoom("big", 1, roomSettings{historyLen: 20, quietSize: 2, logger: testLogger(), metrics: NewMetrics()}), actor.ResumeDirective)
+	room := supervised(t, system, newRoom("big", 1, roomSettings{historyLen: 20, quietSize: 2, logger: testLogger(), metrics: NewMetrics()}, nil), actor.ResumeDirective)
 	alice, bob, carol := newProbe(t, system), newProbe(t, system), newProbe(t, system)
 	joinRoom(t, alice, room, "alice")
 	joinRoom(t, bob, room, "bob")

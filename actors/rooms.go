@@ -43,6 +43,7 @@ type rooms struct {
 	byPID      map[pidKey]*roomEntry // the key of a room actor -> entry, for Terminated
 	spawns     uint64                // rooms spawned so far: instance numbers, and unique actor names
 	drain      *roomsDrain           // a shutdown's DrainRooms in progress; nil: none
+	nodes      []string              // in a cluster, the nodes a new room asks for what their relays kept
 }
 
 // roomsDrain is a DrainRooms waiting for its rooms.
@@ -81,7 +82,11 @@ func roomsProps(set roomSettings, middleware []actor.ReceiverMiddleware) *actor.
 func (r *rooms) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		r.spawn(ctx, lobbyName)
+		if !r.set.cluster {
+			// In a cluster the lobby is made on its first join, on the
+			// coordinator, so that it asks the other nodes for its history.
+			r.spawn(ctx, lobbyName)
+		}
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
 		r.handleTerminated(ctx, msg)
@@ -92,6 +97,8 @@ func (r *rooms) Receive(ctx actor.Context) {
 		r.handleRoomUpdated(ctx, msg)
 	case *messages.ListRooms:
 		r.handleListRooms(ctx, msg)
+	case *messages.CoordinatorChanged:
+		r.nodes = msg.GetNodes()
 	case *messages.DrainRooms:
 		r.handleDrainRooms(ctx, msg)
 	case *messages.RoomDrained:
@@ -123,7 +130,7 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 
 func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {
 	r.spawns++
-	p := props(newRoom(name, r.spawns, r.set), r.middleware)
+	p := props(newRoom(name, r.spawns, r.set, r.nodes), r.middleware)
 	pid, err := ctx.SpawnNamed(p, name+"-"+strconv.FormatUint(r.spawns, 10))
 	if err != nil { // cannot happen: the sequence number makes every name unique
 		panic(fmt.Sprintf("spawn room %s: %v", name, err))

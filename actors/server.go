@@ -57,8 +57,9 @@ type server struct {
 	stopped    chan struct{}      // closed in Stopped: every child has stopped
 	acceptDone chan struct{}      // closed when the accept loops (and TLS handshakes) return
 
-	accountNames []string // registered nicks at start
-	klines       *klines  // the server's k-lines: the registry changes them, the accept loops read them
+	accountNames []string     // registered nicks at start
+	klines       *klines      // the server's k-lines: the registry changes them, the accept loops read them
+	cluster      *clusterNode // nil: a single node
 
 	// Owned by Receive.
 	startedOnce bool
@@ -69,6 +70,7 @@ type serverChildren struct {
 	registry, rooms, connections *actor.PID
 	store                        *actor.PID // nil: no store
 	accounts                     *actor.PID // nil: no accounts (no store)
+	relay, node                  *actor.PID // in a cluster: the relay and the node actor; else nil
 }
 
 func (s *server) Receive(ctx actor.Context) {
@@ -98,20 +100,40 @@ func (s *server) handleStarted(ctx actor.Context) {
 		c.store = s.spawn(ctx, props(newStoreActor(cfg.Store, cfg.storeConfig(), cfg.Logger, cfg.Metrics), cfg.Middleware), "store")
 	}
 	c.registry = s.spawn(ctx, props(newRegistry(registryDeps{logger: cfg.Logger, metrics: cfg.Metrics, accounts: s.accountNames,
-		admins: cfg.Admins, klines: s.klines, store: c.store}), cfg.Middleware), "registry")
+		admins: cfg.Admins, klines: s.klines, store: c.store, settleTime: settleTime(cfg)}), cfg.Middleware), "registry")
+	// On a single node everything talks to the registry and rooms actors
+	// themselves; in a cluster to routers, which forward to the ones on the
+	// coordinator.
+	registryRef, roomsRef := c.registry, (*actor.PID)(nil)
+	if s.cluster != nil {
+		registryRef = s.spawn(ctx, props(func() actor.Actor { return &router{target: registryActorID, metrics: cfg.Metrics} }, nil), "registry-router")
+		roomsRef = s.spawn(ctx, props(func() actor.Actor { return &router{target: roomsActorID, metrics: cfg.Metrics} }, nil), "rooms-router")
+		c.relay = s.spawn(ctx, props(newRelay(max(cfg.HistoryMax, cfg.HistoryLen), cfg.QuietRoomSize, cfg.Logger, cfg.Metrics), cfg.Middleware), "relay")
+	}
 	if db, ok := cfg.Store.(AccountStore); ok {
-		c.accounts = s.spawn(ctx, props(newAccounts(db, cfg.accountsConfig(), c.registry, cfg.Logger), cfg.Middleware), "accounts")
+		c.accounts = s.spawn(ctx, props(newAccounts(db, cfg.accountsConfig(), registryRef, cfg.Logger), cfg.Middleware), "accounts")
 		s.env.accounts = c.accounts
 	}
 	c.rooms = s.spawn(ctx, roomsProps(roomSettings{
 		historyLen: cfg.HistoryLen, historyKeep: cfg.HistoryMax, quietSize: cfg.QuietRoomSize,
-		store: c.store, registry: c.registry, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), batchWindow: cfg.PostBatchWindow, logger: cfg.Logger, metrics: cfg.Metrics,
+		store: c.store, registry: registryRef, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), batchWindow: cfg.PostBatchWindow,
+		cluster: s.cluster != nil, logger: cfg.Logger, metrics: cfg.Metrics,
 	}, cfg.Middleware), "rooms")
-	s.env.registry, s.env.rooms = c.registry, c.rooms
+	if roomsRef == nil {
+		roomsRef = c.rooms
+	}
+	s.env.registry, s.env.rooms = registryRef, roomsRef
 	c.connections = s.spawn(ctx, connectionsProps(connectionsDeps{
 		env: s.env, table: s.table, node: s.node, middleware: cfg.Middleware,
 		sockCfg: netio.Config{MaxLineBytes: cfg.MaxLineBytes, WriteTimeout: cfg.WriteTimeout, LingerTimeout: cfg.LingerTimeout, OutboxBytes: cfg.OutboxBytes},
 	}), "connections")
+	if s.cluster != nil {
+		c.node = s.spawn(ctx, props(func() actor.Actor {
+			return &clusterNodeActor{cn: s.cluster, self: ctx.ActorSystem().ID, address: ctx.Self().GetAddress(),
+				routers: []*actor.PID{registryRef, roomsRef}, relay: c.relay, registry: c.registry, rooms: c.rooms,
+				connections: c.connections, metrics: cfg.Metrics, logger: cfg.Logger}
+		}, nil), "cluster")
+	}
 
 	system := ctx.ActorSystem()
 	a := &acceptor{system: system, connections: c.connections, table: s.table, cfg: cfg, klines: s.klines}
@@ -136,6 +158,15 @@ func (s *server) stopAccepting() {
 		_ = s.tlsLn.Close()
 		s.stopTLS()
 	}
+}
+
+// settleTime is how long a new coordinator waits for the other nodes'
+// users to reclaim their nicks.
+func settleTime(cfg Config) time.Duration {
+	if cfg.Cluster != nil && cfg.Cluster.SettleTime > 0 {
+		return cfg.Cluster.SettleTime
+	}
+	return 2 * time.Second
 }
 
 // roomLoadTimeout is how long a new room waits for its history before it
@@ -289,14 +320,26 @@ type Server struct {
 	stopped    chan struct{}
 	acceptDone chan struct{}
 	ready      atomic.Bool
+	cluster    *clusterNode // nil: a single node
 
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
 
 // Start serves ln until Shutdown, and returns once the server accepts
-// connections. It takes ownership of ln.
+// connections. It takes ownership of ln. A server in a cluster
+// (Config.Cluster) that cannot join it panics; use StartNode.
 func Start(ln net.Listener, cfg Config) *Server {
+	s, err := StartNode(ln, cfg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// StartNode is Start, with an error when a server in a cluster cannot start
+// its transport or its provider.
+func StartNode(ln net.Listener, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	logger := cfg.Logger
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
@@ -318,6 +361,16 @@ func Start(ln net.Listener, cfg Config) *Server {
 	if s.node == "" {
 		s.node = newNodeID()
 	}
+	if cfg.Cluster != nil {
+		cn, err := startCluster(system, cfg.Cluster, s.node)
+		if err != nil {
+			_ = ln.Close()
+			system.Shutdown()
+			return nil, err
+		}
+		s.cluster = cn
+		logger.Info("cluster member started", "cluster", cfg.Cluster.Name, "address", system.Address(), "member", system.ID)
+	}
 	cfg.Metrics.served.Store(s.table)
 	s.motd.Store(motdLines(cfg.MOTD))
 	names := loadAccountNames(cfg)
@@ -325,7 +378,7 @@ func Start(ln net.Listener, cfg Config) *Server {
 	started := make(chan struct{})
 	env := &connectionEnv{admins: cfg.Admins, cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
 	p := props(func() actor.Actor {
-		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children, accountNames: names, klines: kl,
+		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children, accountNames: names, klines: kl, cluster: s.cluster,
 			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
 	}, cfg.Middleware, actor.WithGuardian(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}),
 		actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
@@ -342,7 +395,7 @@ func Start(ln net.Listener, cfg Config) *Server {
 		logger.Info("chatd listening for TLS", "addr", cfg.TLSListener.Addr().String())
 	}
 	s.ready.Store(true)
-	return s
+	return s, nil
 }
 
 // loadAccountNames reads the registered nicks, so that the registry protects
@@ -403,7 +456,11 @@ func (s *Server) Metrics() *Metrics { return s.cfg.Metrics }
 
 // Ready reports whether the server accepts connections: from Start until
 // Shutdown begins.
-func (s *Server) Ready() bool { return s.ready.Load() }
+// In a cluster, only once the node has joined it (and not after it was
+// evicted).
+func (s *Server) Ready() bool {
+	return s.ready.Load() && (s.cluster == nil || s.cluster.joined.Load())
+}
 
 // MaxMOTDBytes bounds the message of the day.
 const MaxMOTDBytes = 16 << 10
@@ -502,6 +559,28 @@ func (s *Server) Connections() *actor.PID { return s.children.connections }
 // OpenSockets returns how many client sockets are open.
 func (s *Server) OpenSockets() int { return s.table.Count() }
 
+// leaveCluster waits (up to the deadline) until every other node's relay
+// has answered a ping, which comes behind everything this node sent it,
+// then deregisters from the provider.
+func (s *Server) leaveCluster(deadline time.Time) {
+	self := s.system.Address()
+	timeout := max(min(time.Until(deadline)/2, 2*time.Second), time.Millisecond)
+	var futures []*actor.Future
+	for _, m := range s.cluster.cluster.MemberList.Members().Members() {
+		if a := m.Address(); a != self {
+			futures = append(futures, s.system.Root.RequestFuture(actor.NewPID(a, relayActorID), &messages.Ping{}, timeout))
+		}
+	}
+	for _, f := range futures {
+		_, _ = f.Result()
+	}
+	s.cluster.joined.Store(false)
+	if err := s.cfg.Cluster.Provider.Shutdown(true); err != nil {
+		s.cfg.Logger.Warn("cluster: leaving the provider failed", "error", err)
+	}
+	s.cfg.Logger.Info("left the cluster", "peers_flushed", len(futures))
+}
+
 // flushStore waits for every post the rooms handled to be written to the
 // store, until a fifth of the shutdown timeout before the deadline: the rest
 // is for stopping the actors, so that a store that is down costs its
@@ -552,6 +631,13 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.flushStore(deadline)
 	}
 
+	// 2c. In a cluster: what our users' leaving sent the other nodes has
+	// reached them, then the node leaves the cluster at once (nobody waits
+	// for a lease or a missed health check).
+	if s.cluster != nil {
+		s.leaveCluster(deadline)
+	}
+
 	// 3. Stop the server actor and with it every actor left.
 	s.system.Root.Stop(s.pid)
 	actorsInTime = waitUntil(ctx, s.stopped) && actorsInTime
@@ -579,6 +665,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}()
 	if !waitUntil(ctx, ioDone) || !actorsInTime {
 		s.closeRest(goodbye, actorsInTime, ioDone)
+	}
+	if s.cluster != nil {
+		s.cluster.cluster.Remote.Shutdown(false)
 	}
 	s.system.Shutdown()
 	if !actorsInTime {

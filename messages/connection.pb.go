@@ -54,6 +54,9 @@ const (
 	LeaveReason_LEAVE_REASON_GHOSTED LeaveReason = 9
 	// A server operator disconnected the user (/kill, or a k-line).
 	LeaveReason_LEAVE_REASON_KILLED LeaveReason = 10
+	// The user's node left the cluster without saying goodbye (it was
+	// killed, or its machine or network is gone).
+	LeaveReason_LEAVE_REASON_SERVER_LOST LeaveReason = 11
 )
 
 // Enum value maps for LeaveReason.
@@ -70,6 +73,7 @@ var (
 		8:  "LEAVE_REASON_SHUTDOWN",
 		9:  "LEAVE_REASON_GHOSTED",
 		10: "LEAVE_REASON_KILLED",
+		11: "LEAVE_REASON_SERVER_LOST",
 	}
 	LeaveReason_value = map[string]int32{
 		"LEAVE_REASON_UNSPECIFIED":     0,
@@ -83,6 +87,7 @@ var (
 		"LEAVE_REASON_SHUTDOWN":        8,
 		"LEAVE_REASON_GHOSTED":         9,
 		"LEAVE_REASON_KILLED":          10,
+		"LEAVE_REASON_SERVER_LOST":     11,
 	}
 )
 
@@ -955,7 +960,7 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\n" +
 	"on_message\x18\x04 \x01(\tR\tonMessage\"\x06\n" +
 	"\x04Ping\"\x06\n" +
-	"\x04Pong*\xb3\x02\n" +
+	"\x04Pong*\xd1\x02\n" +
 	"\vLeaveReason\x12\x1c\n" +
 	"\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LEAVE_REASON_PART\x10\x01\x12\x15\n" +
@@ -968,7 +973,8 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x15LEAVE_REASON_SHUTDOWN\x10\b\x12\x18\n" +
 	"\x14LEAVE_REASON_GHOSTED\x10\t\x12\x17\n" +
 	"\x13LEAVE_REASON_KILLED\x10\n" +
-	"B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x12\x1c\n" +
+	"\x18LEAVE_REASON_SERVER_LOST\x10\vB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_connection_proto_rawDescOnce sync.Once

@@ -171,7 +171,16 @@ type RegisterConnection struct {
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	ReplyTo  *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	// The client's IP address, for k-lines.
-	Address       string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// In a cluster, after the node that held the nicks changed: the user's
+	// nick, account, away message and room, to be taken back as they were
+	// (the registry answers with another nick only if someone else holds
+	// this one).
+	Reclaim       bool   `protobuf:"varint,4,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
+	Nick          string `protobuf:"bytes,5,opt,name=nick,proto3" json:"nick,omitempty"`
+	Account       string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
+	Away          string `protobuf:"bytes,7,opt,name=away,proto3" json:"away,omitempty"`
+	Room          string `protobuf:"bytes,8,opt,name=room,proto3" json:"room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +232,41 @@ func (x *RegisterConnection) GetReplyTo() *ActorRef {
 func (x *RegisterConnection) GetAddress() string {
 	if x != nil {
 		return x.Address
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetReclaim() bool {
+	if x != nil {
+		return x.Reclaim
+	}
+	return false
+}
+
+func (x *RegisterConnection) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetAway() string {
+	if x != nil {
+		return x.Away
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetRoom() string {
+	if x != nil {
+		return x.Room
 	}
 	return ""
 }
@@ -1717,11 +1761,16 @@ var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"y\n" +
+	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xe9\x01\n" +
 	"\x12RegisterConnection\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
-	"\aaddress\x18\x03 \x01(\tR\aaddress\"*\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x18\n" +
+	"\areclaim\x18\x04 \x01(\bR\areclaim\x12\x12\n" +
+	"\x04nick\x18\x05 \x01(\tR\x04nick\x12\x18\n" +
+	"\aaccount\x18\x06 \x01(\tR\aaccount\x12\x12\n" +
+	"\x04away\x18\a \x01(\tR\x04away\x12\x12\n" +
+	"\x04room\x18\b \x01(\tR\x04room\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"3\n" +
 	"\x14UnregisterConnection\x12\x1b\n" +

@@ -175,7 +175,10 @@ type JoinRoom struct {
 	// The account the joiner is identified as (case-folded); empty: none.
 	Account string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
 	// The joiner's IP address, for bans by address.
-	Address       string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
+	Address string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
+	// In a cluster, a member taking its place back in a room rebuilt on
+	// another node: not announced, no history replayed, no bans checked again.
+	Reclaim       bool `protobuf:"varint,8,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -259,6 +262,13 @@ func (x *JoinRoom) GetAddress() string {
 	return ""
 }
 
+func (x *JoinRoom) GetReclaim() bool {
+	if x != nil {
+		return x.Reclaim
+	}
+	return false
+}
+
 // RoomJoined answers JoinRoom.
 type RoomJoined struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -278,7 +288,10 @@ type RoomJoined struct {
 	TopicNick       string `protobuf:"bytes,7,opt,name=topic_nick,json=topicNick,proto3" json:"topic_nick,omitempty"`
 	TopicUnixMillis int64  `protobuf:"varint,8,opt,name=topic_unix_millis,json=topicUnixMillis,proto3" json:"topic_unix_millis,omitempty"`
 	// What the joiner may do here.
-	Role          RoomRole `protobuf:"varint,9,opt,name=role,proto3,enum=chat.v1.RoomRole" json:"role,omitempty"`
+	Role RoomRole `protobuf:"varint,9,opt,name=role,proto3,enum=chat.v1.RoomRole" json:"role,omitempty"`
+	// The answer to a JoinRoom with reclaim: the connection takes the new
+	// room_ref and shows nothing.
+	Reclaim       bool `protobuf:"varint,10,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +387,13 @@ func (x *RoomJoined) GetRole() RoomRole {
 		return x.Role
 	}
 	return RoomRole_ROOM_ROLE_UNSPECIFIED
+}
+
+func (x *RoomJoined) GetReclaim() bool {
+	if x != nil {
+		return x.Reclaim
+	}
+	return false
 }
 
 // RoleChanged tells a member that what it may do in the room changed.
@@ -620,7 +640,11 @@ type MessagePosted struct {
 	Text           string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
 	Action         bool                   `protobuf:"varint,5,opt,name=action,proto3" json:"action,omitempty"`
 	// When the room received it, in Unix milliseconds.
-	UnixMillis    int64 `protobuf:"varint,6,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
+	UnixMillis int64 `protobuf:"varint,6,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
+	// The room's number for the post, one more than the post before it (in a
+	// cluster, how a room rebuilt after its node died picks the freshest
+	// history the other nodes kept).
+	Seq           uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -693,6 +717,13 @@ func (x *MessagePosted) GetAction() bool {
 func (x *MessagePosted) GetUnixMillis() int64 {
 	if x != nil {
 		return x.UnixMillis
+	}
+	return 0
+}
+
+func (x *MessagePosted) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
 	}
 	return 0
 }
@@ -1205,8 +1236,12 @@ func (x *MemberList) GetMatched() uint32 {
 // stopped. Sending it to itself puts it behind the LeaveRoom the member sent
 // while stopping, so that the member's own reason wins.
 type MemberTerminated struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Who           *ActorRef              `protobuf:"bytes,1,opt,name=who,proto3" json:"who,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Who   *ActorRef              `protobuf:"bytes,1,opt,name=who,proto3" json:"who,omitempty"`
+	// The member's node left the cluster (protoactor's AddressTerminated):
+	// the relays of the other nodes announce it, the room only to its own
+	// node's members.
+	NodeLost      bool `protobuf:"varint,2,opt,name=node_lost,json=nodeLost,proto3" json:"node_lost,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1246,6 +1281,13 @@ func (x *MemberTerminated) GetWho() *ActorRef {
 		return x.Who
 	}
 	return nil
+}
+
+func (x *MemberTerminated) GetNodeLost() bool {
+	if x != nil {
+		return x.NodeLost
+	}
+	return false
 }
 
 // RoomUpdated is a room's report to the rooms actor after any change of
@@ -2272,7 +2314,7 @@ var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\xc5\x01\n" +
+	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\xdf\x01\n" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x1b\n" +
@@ -2280,7 +2322,8 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04away\x18\x04 \x01(\tR\x04away\x12,\n" +
 	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
 	"\aaccount\x18\x06 \x01(\tR\aaccount\x12\x18\n" +
-	"\aaddress\x18\a \x01(\tR\aaddress\"\xc5\x02\n" +
+	"\aaddress\x18\a \x01(\tR\aaddress\x12\x18\n" +
+	"\areclaim\x18\b \x01(\bR\areclaim\"\xdf\x02\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -2292,7 +2335,9 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
 	"topic_nick\x18\a \x01(\tR\ttopicNick\x12*\n" +
 	"\x11topic_unix_millis\x18\b \x01(\x03R\x0ftopicUnixMillis\x12%\n" +
-	"\x04role\x18\t \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\"H\n" +
+	"\x04role\x18\t \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\x12\x18\n" +
+	"\areclaim\x18\n" +
+	" \x01(\bR\areclaim\"H\n" +
 	"\vRoleChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12%\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\"\x9e\x01\n" +
@@ -2306,7 +2351,7 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\vPostMessage\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
-	"\x06action\x18\x03 \x01(\bR\x06action\"\xae\x01\n" +
+	"\x06action\x18\x03 \x01(\bR\x06action\"\xc0\x01\n" +
 	"\rMessagePosted\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12(\n" +
@@ -2314,7 +2359,8 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\bR\x06action\x12\x1f\n" +
 	"\vunix_millis\x18\x06 \x01(\x03R\n" +
-	"unixMillis\"6\n" +
+	"unixMillis\x12\x10\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\"6\n" +
 	"\fMemberJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\"|\n" +
@@ -2350,9 +2396,10 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12+\n" +
 	"\amembers\x18\x02 \x03(\v2\x11.chat.v1.UserInfoR\amembers\x12\x14\n" +
 	"\x05total\x18\x03 \x01(\rR\x05total\x12\x18\n" +
-	"\amatched\x18\x04 \x01(\rR\amatched\"7\n" +
+	"\amatched\x18\x04 \x01(\rR\amatched\"T\n" +
 	"\x10MemberTerminated\x12#\n" +
-	"\x03who\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\x03who\"\x8c\x01\n" +
+	"\x03who\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\x03who\x12\x1b\n" +
+	"\tnode_lost\x18\x02 \x01(\bR\bnodeLost\"\x8c\x01\n" +
 	"\vRoomUpdated\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\x04R\binstance\x12\x18\n" +

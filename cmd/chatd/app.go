@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
@@ -45,6 +46,9 @@ type app struct {
 	adminL net.Listener   // the admin endpoint's listener
 	wg     sync.WaitGroup // the admin server and the watchdog
 	stopWD chan struct{}  // closed to stop the watchdog
+
+	evicted   atomic.Bool   // the cluster dropped this node: exit non-zero
+	evictedCh chan struct{} // closed when it did
 }
 
 // start opens the listener (systemd's, if it passed one), reads the message
@@ -114,7 +118,28 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 	}
 
 	cfg.server.Middleware = append(cfg.server.Middleware, faultMiddleware(logger)...)
-	a := &app{cfg: cfg, logger: logger, srv: actors.Start(ln, cfg.server), store: db, cert: cert, adminL: adminL, stopWD: make(chan struct{})}
+	a := &app{cfg: cfg, logger: logger, store: db, cert: cert, adminL: adminL, stopWD: make(chan struct{}), evictedCh: make(chan struct{})}
+	closeAll := func() {
+		if db != nil {
+			db.Close()
+		}
+		if adminL != nil {
+			adminL.Close()
+		}
+	}
+	if cfg.server.Cluster, err = cfg.cluster.serverConfig(func() {
+		if a.evicted.CompareAndSwap(false, true) {
+			close(a.evictedCh)
+		}
+	}); err != nil {
+		ln.Close()
+		closeAll()
+		return nil, err
+	}
+	if a.srv, err = actors.StartNode(ln, cfg.server); err != nil {
+		closeAll()
+		return nil, err
+	}
 	if adminL != nil {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 		a.wg.Go(func() {
@@ -228,6 +253,9 @@ func (a *app) serve(ctx context.Context, reload <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-a.evictedCh:
+			a.logger.Error("this node was dropped from the cluster; shutting down so that the supervisor starts it again")
 			return
 		case <-reload:
 			a.reload()

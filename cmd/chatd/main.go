@@ -58,6 +58,7 @@ type config struct {
 	logFormat string
 	knownEnv  []string // the CHATD_ variable of every flag
 	storage   storageConfig
+	cluster   clusterConfig
 	server    actors.Config
 }
 
@@ -100,6 +101,9 @@ func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	if err := a.shutdown(); err != nil {
 		return exitAbandoned
 	}
+	if a.evicted.Load() {
+		return exitRuntime // so that the supervisor starts the node again
+	}
 	return exitOK
 }
 
@@ -125,6 +129,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM file of the TLS port's certificate (chain); SIGHUP reloads it")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM file of the TLS certificate's private key; SIGHUP reloads it")
 	fs.StringVar(&cfg.admin, "admin", "", "address of the admin HTTP endpoint (/metrics, /healthz, /readyz), e.g. 127.0.0.1:9766; empty: off")
+	cfg.cluster.flags(fs)
 	fs.StringVar(&cfg.admins, "admins", "", "file of the server operators' accounts, one per line (# starts a comment); SIGHUP rereads it")
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
@@ -351,6 +356,9 @@ func validate(cfg config) error {
 		return fmt.Errorf("-log-format must be text or json, got %q", cfg.logFormat)
 	}
 	if err := validStore(cfg.storage.store); err != nil {
+		return err
+	}
+	if err := cfg.cluster.validate(); err != nil {
 		return err
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {

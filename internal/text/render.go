@@ -119,6 +119,8 @@ func LeaveReason(r messages.LeaveReason) string {
 		return "ghosted"
 	case messages.LeaveReason_LEAVE_REASON_KILLED:
 		return "killed"
+	case messages.LeaveReason_LEAVE_REASON_SERVER_LOST:
+		return "server lost"
 	}
 	return "unknown"
 }

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actorchat/actorchat/internal/testkit"
+)
+
+// The cluster tests run every node as a process of its own: protoactor's
+// cluster has data races when several members share a process (see
+// docs/architecture.md, "Cluster mode").
+
+// clusterRefresh is the automanaged provider's check interval in the tests.
+const clusterRefresh = 300 * time.Millisecond
+
+// clusterNode is one chatd of a test cluster.
+type clusterNode struct {
+	proc   *testkit.Process
+	listen string // the chat port
+	admin  string // the admin endpoint's base URL
+	node   string // the cluster transport's address
+}
+
+// startClusterNodes starts n nodes of one cluster, oldest first (node 0 is
+// the coordinator), and waits until every node is ready and sees all n.
+// providerArgs are the provider's flags; for automanaged they are made
+// here when nil.
+func startClusterNodes(t *testing.T, n int, providerArgs func(i int) []string, extra ...string) []*clusterNode {
+	t.Helper()
+	nodes := make([]*clusterNode, n)
+	var health []string
+	for i := range nodes {
+		nodes[i] = &clusterNode{listen: testkit.FreeAddr(t), admin: "http://" + testkit.FreeAddr(t), node: testkit.FreeAddr(t)}
+		health = append(health, testkit.FreeAddr(t))
+	}
+	for i, nd := range nodes {
+		args := []string{"-listen", nd.listen, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
+			"-shutdown-timeout", "3s", "-cluster", "test", "-node", nd.node}
+		if providerArgs != nil {
+			args = append(args, providerArgs(i)...)
+		} else {
+			_, hp, _ := net.SplitHostPort(health[i])
+			args = append(args, "-peers", strings.Join(health, ","), "-cluster-health-port", hp, "-cluster-refresh", clusterRefresh.String())
+		}
+		nd.proc = testkit.Start(t, chatdBin, nil, append(args, extra...)...)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("node %d log:\n%s", i, nd.proc.Stderr)
+			}
+		})
+		// The member ids sort by start time in milliseconds: the next node
+		// starts once this one is up, so node 0 is the oldest.
+		testkit.Eventually(t, "node "+fmt.Sprint(i)+" to serve /readyz", func() bool {
+			code, _ := getQuiet(nd.admin + "/readyz")
+			return code > 0
+		})
+	}
+	for i, nd := range nodes {
+		testkit.Eventually(t, fmt.Sprintf("node %d to be ready and see %d members", i, n), func() bool {
+			code, _ := getQuiet(nd.admin + "/readyz")
+			return code == 200 && scrape(t, nd.admin+"/metrics")["chatd_cluster_members"] == float64(n)
+		})
+	}
+	return nodes
+}
+
+// getQuiet is an HTTP GET that reports a failure as code 0.
+func getQuiet(url string) (int, string) {
+	c := &http.Client{Timeout: time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// clusterClient dials a node, takes a nick and joins room (which the caller
+// may read further).
+func clusterClient(t *testing.T, nd *clusterNode, nick, room string) *testkit.Client {
+	t.Helper()
+	c := joined(t, nd.listen)
+	c.Send("/nick " + nick)
+	skipRenamed(c, nick)
+	if room != "" {
+		c.Send("/join " + room)
+		for !strings.HasPrefix(c.Line(), "*** You are in room "+room) {
+		}
+	}
+	return c
+}
+
+// skipRenamed reads lines until the room's notice that the client is now
+// nick.
+func skipRenamed(c *testkit.Client, nick string) {
+	for !strings.HasSuffix(c.Line(), " is now known as "+nick) {
+	}
+}
+
+// skipContaining reads lines until one contains want (a private message
+// rings the bell).
+func skipContaining(c *testkit.Client, want string) {
+	for !strings.Contains(c.Line(), want) {
+	}
+}
+
+// readUntil reads lines until one equals want, and returns those before it.
+func readUntil(c *testkit.Client, want string) []string {
+	var before []string
+	for {
+		line := c.Line()
+		if line == want {
+			return before
+		}
+		before = append(before, line)
+	}
+}
+
+// TestClusterChat: users on three nodes chat as on one server: joins,
+// posts in one order on every node, nicks unique across the cluster,
+// private messages, renames, listings, topic and history for a newcomer.
+func TestClusterChat(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	bob := clusterClient(t, nodes[1], "bob", "dev")
+	alice.SkipUntil("*** bob joined dev")
+	carol := clusterClient(t, nodes[2], "carol", "dev")
+	alice.SkipUntil("*** carol joined dev")
+	bob.SkipUntil("*** carol joined dev")
+	// Two readers that post nothing, on different nodes.
+	dave := clusterClient(t, nodes[1], "dave", "dev")
+	erin := clusterClient(t, nodes[2], "erin", "dev")
+	for _, c := range []*testkit.Client{alice, bob, carol, dave} {
+		c.SkipUntil("*** erin joined dev")
+	}
+
+	// Nicks are unique across nodes, in any case.
+	carol.Send("/nick ALICE")
+	if line := carol.Line(); line != "!!! nick ALICE is taken" {
+		t.Fatalf("carol got %q, want the nick refused", line)
+	}
+
+	// Posts from three nodes at once: every receiver gets each sender's
+	// lines in order, and the two readers see the same order.
+	const perSender = 30
+	for i := range perSender {
+		alice.Send(fmt.Sprintf("a%d", i))
+		bob.Send(fmt.Sprintf("b%d", i))
+		carol.Send(fmt.Sprintf("c%d", i))
+	}
+	alice.Send("/me is done")
+	bob.Send("/me is done")
+	carol.Send("/me is done")
+	read := func(c *testkit.Client, senders int) []string {
+		var got []string
+		done := 0
+		for done < senders {
+			line := c.Line()
+			if strings.HasSuffix(line, " is done") {
+				done++
+				continue
+			}
+			if strings.HasPrefix(line, "<") {
+				got = append(got, line)
+			}
+		}
+		return got
+	}
+	daveSaw, erinSaw := read(dave, 3), read(erin, 3)
+	if !slices.Equal(daveSaw, erinSaw) {
+		t.Errorf("two nodes saw the posts in different orders:\n%q\n%q", daveSaw, erinSaw)
+	}
+	if len(daveSaw) != 3*perSender {
+		t.Errorf("dave got %d posts, want %d", len(daveSaw), 3*perSender)
+	}
+	for _, who := range []string{"alice", "bob", "carol"} {
+		next := 0
+		for _, line := range daveSaw {
+			if strings.HasPrefix(line, "<"+who+"> ") {
+				if want := fmt.Sprintf("<%s> %c%d", who, who[0], next); line != want {
+					t.Fatalf("%s's posts out of order: got %q, want %q", who, line, want)
+				}
+				next++
+			}
+		}
+	}
+	for _, c := range []*testkit.Client{alice, bob, carol} {
+		read(c, 3)
+	}
+
+	// A private message and its reply cross nodes.
+	alice.Send("/msg erin psst")
+	alice.SkipUntil("[pm -> erin] psst")
+	skipContaining(erin, "[pm] <alice> psst")
+	erin.Send("/reply back")
+	skipContaining(alice, "[pm] <erin> back")
+
+	// A rename is seen on every node, and frees the old nick everywhere.
+	bob.Send("/nick robert")
+	for _, c := range []*testkit.Client{alice, carol, dave, erin} {
+		c.SkipUntil("*** bob is now known as robert")
+	}
+	carol.Send("/nick bob")
+	skipRenamed(carol, "bob")
+
+	// Listings cover the cluster.
+	alice.Send("/users")
+	if got := readUntil(alice, "***   robert in dev"); !slices.Contains(got, "*** 5 online:") {
+		t.Errorf("/users: got %q", got)
+	}
+	dave.Send("/who")
+	dave.SkipUntil("*** 5 in dev: alice, bob, dave, erin, robert")
+	erin.Send("/rooms")
+	erin.SkipUntil("***   dev (5)")
+
+	// The topic set on one node; a newcomer on another gets it and the
+	// history.
+	alice.Send("/topic cluster talk")
+	erin.SkipUntil("*** alice set the topic: cluster talk")
+	frank := clusterClient(t, nodes[2], "frank", "")
+	frank.Send("/join dev")
+	lines := readUntil(frank, "*** Topic: cluster talk")
+	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "*** You are in room dev with ") {
+		t.Errorf("frank's join: %q", lines)
+	}
+	if line := frank.Line(); !strings.HasPrefix(line, "[history ") {
+		t.Errorf("frank's first history line: %q", line)
+	}
+}
+
+// TestClusterNodeLoss kills a node, then the coordinator: the users on the
+// others see the lost users leave with "server lost", their nicks become
+// free, and the room goes on with its topic and history.
+func TestClusterNodeLoss(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	bob := clusterClient(t, nodes[1], "bob", "dev")
+	carol := clusterClient(t, nodes[2], "carol", "dev")
+	alice.SkipUntil("*** carol joined dev")
+	bob.SkipUntil("*** carol joined dev")
+	alice.Send("/topic before the storm")
+	bob.SkipUntil("*** alice set the topic: before the storm")
+	for i := range 5 {
+		alice.Send(fmt.Sprintf("post %d", i))
+	}
+	bob.SkipUntil("<alice> post 4")
+	carol.SkipUntil("<alice> post 4")
+
+	// A node that is not the coordinator dies.
+	killed := time.Now()
+	if err := nodes[2].proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	alice.SkipUntil("*** carol left (server lost)")
+	bob.SkipUntil("*** carol left (server lost)")
+	t.Logf("the others saw carol leave %v after the kill (refresh %v)", time.Since(killed).Round(time.Millisecond), clusterRefresh)
+	bob.Send("/nick carol")
+	skipRenamed(bob, "carol")
+	bob.Send("/nick bob")
+	skipRenamed(bob, "bob")
+
+	// The coordinator dies: the rooms and nicks move to the next node.
+	killed = time.Now()
+	if err := nodes[0].proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	bob.SkipUntil("*** alice left (server lost)")
+	t.Logf("bob saw alice leave %v after the coordinator was killed", time.Since(killed).Round(time.Millisecond))
+	bob.Send("/topic")
+	if line := bob.Line(); !strings.HasPrefix(line, "*** Topic: before the storm (set by alice") {
+		t.Errorf("/topic after the coordinator died: %q", line)
+	}
+	bob.Send("/history 3")
+	for i := 2; i < 5; i++ {
+		if line := bob.Line(); !strings.HasSuffix(line, fmt.Sprintf("<alice> post %d", i)) || !strings.HasPrefix(line, "[history ") {
+			t.Errorf("/history: got %q, want alice's post %d", line, i)
+		}
+	}
+	bob.Send("/nick alice")
+	skipRenamed(bob, "alice")
+	dave := clusterClient(t, nodes[1], "dave", "")
+	dave.Send("/join dev")
+	lines := readUntil(dave, "*** Topic: before the storm")
+	if len(lines) == 0 || lines[len(lines)-1] != "*** You are in room dev with alice." {
+		t.Errorf("dave's join: %q", lines)
+	}
+	bob.SkipUntil("*** dave joined dev")
+	bob.Send("still here")
+	dave.SkipUntil("<alice> still here") // after the replay
+}
+
+// TestClusterNodeLeaves: a node stopped with SIGTERM says goodbye to its
+// users, the others see them leave, their nicks are free at once, and the
+// node leaves the member list without waiting for a missed check.
+func TestClusterNodeLeaves(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	carol := clusterClient(t, nodes[2], "carol", "dev")
+	alice.SkipUntil("*** carol joined dev")
+	if err := nodes[2].proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := carol.EOF(); !strings.HasSuffix(got, goodbye) {
+		t.Errorf("carol's goodbye: %q", got)
+	}
+	alice.SkipUntil("*** carol left (shutdown)")
+	if code := nodes[2].proc.Wait(t); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	alice.Send("/nick carol")
+	skipRenamed(alice, "carol")
+	eventuallyMetric(t, nodes[0].admin, "chatd_cluster_members", 2)
+	eventuallyMetric(t, nodes[1].admin, "chatd_cluster_members", 2)
+	if lost := scrape(t, nodes[0].admin+"/metrics")["chatd_cluster_nodes_lost_total"]; lost != 1 {
+		t.Errorf("chatd_cluster_nodes_lost_total %v, want 1", lost)
+	}
+}
+
+// TestClusterEtcd runs the cluster on etcd, the production provider,
+// against a real etcd started here.
+func TestClusterEtcd(t *testing.T) {
+	etcdURL := startEtcd(t)
+	nodes := startClusterNodes(t, 3, func(int) []string {
+		return []string{"-cluster-provider", "etcd", "-etcd", etcdURL}
+	})
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	bob := clusterClient(t, nodes[1], "bob", "dev")
+	carol := clusterClient(t, nodes[2], "carol", "dev")
+	alice.SkipUntil("*** carol joined dev")
+	bob.SkipUntil("*** carol joined dev")
+	carol.Send("hello from three")
+	alice.SkipUntil("<carol> hello from three")
+	bob.SkipUntil("<carol> hello from three")
+	killed := time.Now()
+	if err := nodes[2].proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	alice.SkipUntil("*** carol left (server lost)")
+	bob.SkipUntil("*** carol left (server lost)")
+	t.Logf("with etcd the others saw carol leave %v after the kill (lease 3s)", time.Since(killed).Round(time.Millisecond))
+	bob.Send("/nick carol")
+	skipRenamed(bob, "carol")
+}
+
+// startEtcd starts etcd (Debian's etcd-server package) in a temporary
+// directory on loopback ports and returns its client URL. Without the
+// binary the test is skipped, except under CI, where .ci/run installs it.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("etcd is not installed; .ci/run installs it with apt-get install -y etcd-server")
+		}
+		t.Skip("etcd is not installed; install it with: apt-get install -y etcd-server")
+	}
+	dir := t.TempDir()
+	client, peer := "http://"+testkit.FreeAddr(t), "http://"+testkit.FreeAddr(t)
+	cmd := exec.Command(bin, "--name", "test", "--data-dir", filepath.Join(dir, "data"),
+		"--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "test="+peer)
+	p := testkit.StartCmd(t, cmd)
+	testkit.Eventually(t, "etcd to serve", func() bool {
+		code, _ := getQuiet(client + "/health")
+		return code == 200
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("etcd log:\n%s", p.Stderr)
+		}
+	})
+	return client
+}
