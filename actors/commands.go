@@ -215,7 +215,7 @@ func (c *connection) handlePrivateSent(ctx actor.Context, msg *messages.PrivateM
 // cmdMe: /me TEXT. The room sends the action back to us too; that is the
 // answer the next line waits for.
 func (c *connection) cmdMe(ctx actor.Context, args string) {
-	c.ask(ctx, c.roomPID, &messages.PostMessage{MemberId: c.member, Text: args, Action: true}, waitAction, "/me")
+	c.ask(ctx, c.roomPID, c.numbered(&messages.PostMessage{MemberId: c.member, Text: args, Action: true}), waitAction, "/me")
 }
 
 // cmdWho: /who [PATTERN]

@@ -110,13 +110,14 @@ type connectionConfig struct {
 	RequestTimeout  time.Duration
 	IdleTimeout     time.Duration
 	FlushTimeout    time.Duration
+	Clustered       bool // posts are kept until the room echoes them, to post again at a rebuilt room
 }
 
 func (c Config) connectionConfig() connectionConfig {
 	return connectionConfig{
 		Version: c.Version, HistoryLen: c.HistoryLen, HistoryMax: c.HistoryMax, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
 		FloodQueueBytes: c.FloodQueueBytes, FloodStrikes: c.FloodStrikes, RequestTimeout: c.RequestTimeout,
-		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout,
+		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout, Clustered: c.Cluster != nil,
 	}
 }
 

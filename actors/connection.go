@@ -74,6 +74,8 @@ type connection struct {
 	reclaimNick  bool        // our RegisterConnection{reclaim} is unanswered
 	reclaimRoom  bool        // our JoinRoom{reclaim} is unanswered
 	reclaimTimer *time.Timer // sends ReclaimTimedOut
+	postSeq      uint64                   // the client_seq of our last post
+	unacked      []*messages.PostMessage // our posts the room has not echoed yet, oldest first (in a cluster)
 
 	// Owned by Receive: the end.
 	reason  messages.LeaveReason // why we stop; unset means the supervisor stopped us after a failure
@@ -362,6 +364,43 @@ func (c *connection) handleRoomLeft(ctx actor.Context, msg *messages.RoomLeft) {
 	c.join(ctx, c.room)
 }
 
+// maxUnacked bounds the posts a connection keeps until its room echoes
+// them; past it the oldest is given up.
+const maxUnacked = 256
+
+// post sends a chat line to our room, numbered.
+func (c *connection) post(ctx actor.Context, p *messages.PostMessage) {
+	c.toRoom(ctx, c.numbered(p))
+}
+
+// numbered gives a post its client_seq; in a cluster it is kept until the
+// room echoes it.
+func (c *connection) numbered(p *messages.PostMessage) *messages.PostMessage {
+	c.postSeq++
+	p.ClientSeq = c.postSeq
+	if c.env.cfg.Clustered {
+		if len(c.unacked) >= maxUnacked {
+			c.unacked = c.unacked[1:]
+		}
+		c.unacked = append(c.unacked, p)
+	}
+	return p
+}
+
+// acked forgets our posts up to client_seq seq: the room has them.
+func (c *connection) acked(seq uint64) {
+	i := 0
+	for i < len(c.unacked) && c.unacked[i].GetClientSeq() <= seq {
+		i++
+	}
+	if i > 0 {
+		c.unacked = c.unacked[i:]
+		if len(c.unacked) == 0 {
+			c.unacked = nil
+		}
+	}
+}
+
 // toRoom sends msg to our room. It is the one place that finds the room: by
 // the reference its RoomJoined gave (in a cluster, where the room's grain
 // lives).
@@ -433,6 +472,11 @@ func (c *connection) roomReclaimed(ctx actor.Context, msg *messages.RoomJoined) 
 	c.reclaimRoom = false
 	c.roomPID = pidOf(msg.GetRoomRef())
 	c.roomRole = msg.GetRole()
+	// What the old room did not echo may never have reached anyone: post it
+	// again (the new room drops what it saw, by client_seq).
+	for _, p := range c.unacked {
+		c.toRoom(ctx, p)
+	}
 	c.reclaimDone(ctx)
 }
 
@@ -594,13 +638,19 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 			c.sendError(ctx, "you are not in a room; /join ROOM")
 			return
 		}
-		c.toRoom(ctx, &messages.PostMessage{MemberId: c.member, Text: in.Text})
+		c.post(ctx, &messages.PostMessage{MemberId: c.member, Text: in.Text})
 	case text.InputCommand:
 		c.runCommand(ctx, in)
 	}
 }
 
 func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
+	if msg.GetSenderMemberId() == c.member {
+		c.acked(msg.GetSenderSeq())
+		if !msg.GetAction() {
+			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
+		}
+	}
 	line := c.appendPosted(c.scratch[:0], msg)
 	c.scratch = line[:0]
 	if len(line) > 0 {
@@ -620,8 +670,11 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	buf := (*bp)[:0]
 	delivered := 0
 	for _, m := range msg.GetPosts() {
-		if m.GetSenderMemberId() == c.member && !m.GetAction() {
-			continue
+		if m.GetSenderMemberId() == c.member {
+			c.acked(m.GetSenderSeq())
+			if !m.GetAction() {
+				continue
+			}
 		}
 		n := len(buf)
 		if buf = c.appendPosted(buf, m); len(buf) > n {

@@ -83,6 +83,8 @@ type roomMember struct {
 	address string            // IP address, for bans
 	role    messages.RoomRole // what it was last told it may do
 	local   bool              // on this node (always, outside a cluster)
+
+	lastClientSeq uint64 // the client_seq of its last post here
 }
 
 // roomSettings are what every room of a server shares.
@@ -333,6 +335,9 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		r.index[msg.GetMemberId()] = len(r.members)
 		m := &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway(),
 			account: msg.GetAccount(), address: msg.GetAddress(), local: pid.GetAddress() == r.local}
+		if msg.GetReclaim() {
+			m.lastClientSeq = r.lastPostedBy(m.id) // what it posts again that is here already is dropped
+		}
 		r.members = append(r.members, m)
 		r.rosterJoined(ctx, m)
 		if r.announces() && !msg.GetReclaim() {
@@ -418,6 +423,12 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		r.send(ctx, m.pid, &messages.PostRefused{Room: r.name, Reason: reason})
 		return
 	}
+	if cs := msg.GetClientSeq(); cs != 0 {
+		if cs <= m.lastClientSeq {
+			return // posted again after a rebuild, but the room had it
+		}
+		m.lastClientSeq = cs
+	}
 	r.seq++
 	posted := &messages.MessagePosted{
 		Room:           r.name,
@@ -427,6 +438,7 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		Action:         msg.GetAction(),
 		UnixMillis:     r.now().UnixMilli(),
 		Seq:            r.seq,
+		SenderSeq:      msg.GetClientSeq(),
 	}
 	r.metrics.messagesPosted.Inc()
 	r.remember(posted)
@@ -465,7 +477,9 @@ func (r *room) flushPosts(ctx actor.Context) {
 	case 1:
 		posted := r.batch[0]
 		except := posted.GetSenderMemberId()
-		if posted.GetAction() {
+		if posted.GetAction() || r.cluster {
+			// In a cluster the sender gets its own line back: that is how
+			// it knows the post is here (see connection.post).
 			except = ""
 		}
 		r.broadcast(ctx, posted, except)
@@ -695,6 +709,18 @@ func (r *room) report(ctx actor.Context) {
 	if parent := ctx.Parent(); parent != nil {
 		ctx.Send(parent, &messages.RoomUpdated{Room: r.name, Instance: r.instance, Members: uint32(len(r.members)), Topic: r.topic, JoinsSeen: r.joinsSeen})
 	}
+}
+
+// lastPostedBy returns the highest client_seq among the kept posts of a
+// member.
+func (r *room) lastPostedBy(member string) uint64 {
+	var last uint64
+	for _, p := range r.history {
+		if p.GetSenderMemberId() == member {
+			last = max(last, p.GetSenderSeq())
+		}
+	}
+	return last
 }
 
 // remember keeps a post in the ring of the latest historyKeep posts.

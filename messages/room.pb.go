@@ -574,7 +574,11 @@ type PostMessage struct {
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	Text     string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// An action (/me): shown as "* nick text" and delivered to the member too.
-	Action        bool `protobuf:"varint,3,opt,name=action,proto3" json:"action,omitempty"`
+	Action bool `protobuf:"varint,3,opt,name=action,proto3" json:"action,omitempty"`
+	// The connection's number for the post, counting from 1. In a cluster a
+	// connection posts again what its room had not echoed when the room's
+	// node died; the rebuilt room drops what it has seen already.
+	ClientSeq     uint64 `protobuf:"varint,4,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -630,6 +634,13 @@ func (x *PostMessage) GetAction() bool {
 	return false
 }
 
+func (x *PostMessage) GetClientSeq() uint64 {
+	if x != nil {
+		return x.ClientSeq
+	}
+	return 0
+}
+
 // MessagePosted is a chat line or action, as delivered to the room's members.
 // One instance is built per post and shared by every recipient.
 type MessagePosted struct {
@@ -644,7 +655,9 @@ type MessagePosted struct {
 	// The room's number for the post, one more than the post before it (in a
 	// cluster, how a room rebuilt after its node died picks the freshest
 	// history the other nodes kept).
-	Seq           uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`
+	Seq uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The sender's client_seq.
+	SenderSeq     uint64 `protobuf:"varint,8,opt,name=sender_seq,json=senderSeq,proto3" json:"sender_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -724,6 +737,13 @@ func (x *MessagePosted) GetUnixMillis() int64 {
 func (x *MessagePosted) GetSeq() uint64 {
 	if x != nil {
 		return x.Seq
+	}
+	return 0
+}
+
+func (x *MessagePosted) GetSenderSeq() uint64 {
+	if x != nil {
+		return x.SenderSeq
 	}
 	return 0
 }
@@ -2347,11 +2367,13 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12,\n" +
 	"\breply_to\x18\x04 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x1e\n" +
 	"\bRoomLeft\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\"V\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"u\n" +
 	"\vPostMessage\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
-	"\x06action\x18\x03 \x01(\bR\x06action\"\xc0\x01\n" +
+	"\x06action\x18\x03 \x01(\bR\x06action\x12\x1d\n" +
+	"\n" +
+	"client_seq\x18\x04 \x01(\x04R\tclientSeq\"\xdf\x01\n" +
 	"\rMessagePosted\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12(\n" +
@@ -2360,7 +2382,9 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x06action\x18\x05 \x01(\bR\x06action\x12\x1f\n" +
 	"\vunix_millis\x18\x06 \x01(\x03R\n" +
 	"unixMillis\x12\x10\n" +
-	"\x03seq\x18\a \x01(\x04R\x03seq\"6\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seq\x12\x1d\n" +
+	"\n" +
+	"sender_seq\x18\b \x01(\x04R\tsenderSeq\"6\n" +
 	"\fMemberJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\"|\n" +

@@ -384,3 +384,63 @@ func startEtcd(t *testing.T) string {
 	})
 	return client
 }
+
+// TestClusterCoordinatorLossLosesNothing: users on two nodes post to each
+// other while the node that holds their room is killed. Every post arrives
+// once and in order: what the dead room had not echoed is posted again at
+// the rebuilt room, which drops what it had already.
+func TestClusterCoordinatorLossLosesNothing(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	bob := clusterClient(t, nodes[1], "bob", "dev")
+	carol := clusterClient(t, nodes[2], "carol", "dev")
+	alice.SkipUntil("*** carol joined dev")
+	bob.SkipUntil("*** carol joined dev")
+
+	const posts = 300
+	sent := make(chan error, 2)
+	for _, c := range []*testkit.Client{bob, carol} {
+		go func() {
+			for i := range posts {
+				if _, err := fmt.Fprintf(c.Conn, "%d\r\n", i); err != nil {
+					sent <- err
+					return
+				}
+				time.Sleep(2 * time.Millisecond) // a paced sender, not a wait for anything
+			}
+			_, err := fmt.Fprintf(c.Conn, "/me is done\r\n")
+			sent <- err
+		}()
+	}
+	// Kill the coordinator once both have posted a while.
+	bob.SkipUntil("<carol> 50")
+	if err := nodes[0].proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(c *testkit.Client, from string, next int) {
+		t.Helper()
+		for {
+			line := c.Line()
+			if line == "* "+from+" is done" {
+				break
+			}
+			if !strings.HasPrefix(line, "<"+from+"> ") {
+				continue
+			}
+			if want := fmt.Sprintf("<%s> %d", from, next); line != want {
+				t.Fatalf("got %q, want %q (lost, repeated or out of order)", line, want)
+			}
+			next++
+		}
+		if next != posts {
+			t.Errorf("got %d of %s's posts, want %d", next, from, posts)
+		}
+	}
+	check(bob, "carol", 51)
+	check(carol, "bob", 0)
+}
