@@ -71,10 +71,10 @@ type connection struct {
 
 	// Owned by Receive, in a cluster: taking our nick and room back at a new
 	// coordinator. Input waits meanwhile (see ready).
-	reclaimNick  bool        // our RegisterConnection{reclaim} is unanswered
-	reclaimRoom  bool        // our JoinRoom{reclaim} is unanswered
-	reclaimTimer *time.Timer // sends ReclaimTimedOut
-	postSeq      uint64                   // the client_seq of our last post
+	reclaimNick  bool                    // our RegisterConnection{reclaim} is unanswered
+	reclaimRoom  bool                    // our JoinRoom{reclaim} is unanswered
+	reclaimTimer *time.Timer             // sends ReclaimTimedOut
+	postSeq      uint64                  // the client_seq of our last post
 	unacked      []*messages.PostMessage // our posts the room has not echoed yet, oldest first (in a cluster)
 
 	// Owned by Receive: the end.
