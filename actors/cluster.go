@@ -35,6 +35,11 @@ type ClusterConfig struct {
 	// SettleTime bounds how long a new coordinator waits for the other
 	// nodes to reclaim their users' nicks before it hands out new ones.
 	SettleTime time.Duration
+	// EvictAfter is how long the node may go without another member
+	// confirming that it counts it as a member before it concludes that it
+	// was evicted (0: 5s). It must be well above the provider's detection
+	// time, or a node that has just joined could think itself evicted.
+	EvictAfter time.Duration
 }
 
 // Well-known actor ids every node has, so that the other nodes can address
@@ -44,6 +49,7 @@ const (
 	registryActorID = "server/registry"
 	roomsActorID    = "server/rooms"
 	relayActorID    = "server/relay"
+	clusterActorID  = "server/cluster"
 )
 
 // clusterNode is what a server in cluster mode holds: the cluster, and
@@ -119,7 +125,11 @@ type clusterNodeActor struct {
 	nodes       []string // addresses of the members, sorted
 	wasJoined   bool
 	ticker      *time.Ticker
+	confirmed   time.Time // when another node last said we are a member (or the topology changed)
 }
+
+// defaultEvictAfter is ClusterConfig.EvictAfter's default.
+const defaultEvictAfter = 5 * time.Second
 
 func (n *clusterNodeActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
@@ -138,7 +148,15 @@ func (n *clusterNodeActor) Receive(ctx actor.Context) {
 	case *cluster.ClusterTopology:
 		n.handleTopology(ctx, msg)
 	case *messages.IdleCheck: // the eviction check's tick
-		n.checkEvicted()
+		n.checkEvicted(ctx)
+	case *messages.MembershipCheck:
+		reply(ctx, msg.GetReplyTo(), &messages.MembershipConfirmed{Member: slices.Contains(n.nodes, msg.GetAddress())})
+	case *messages.MembershipConfirmed:
+		// A "no" may only mean the other node has not seen us join yet: it
+		// counts as no answer.
+		if msg.GetMember() {
+			n.confirmed = time.Now()
+		}
 	case *messages.ReclaimCount:
 		ctx.Send(n.routers[0], &messages.ReclaimExpected{Node: n.address, Count: msg.GetCount()})
 	case *messages.Ping:
@@ -158,14 +176,41 @@ func (n *clusterNodeActor) startEvictionCheck(ctx actor.Context) {
 	}()
 }
 
-func (n *clusterNodeActor) checkEvicted() {
-	if n.cn.evicted.Load() {
+func (n *clusterNodeActor) checkEvicted(ctx actor.Context) {
+	if n.cn.evicted.Load() || !n.wasJoined {
 		return
 	}
 	blocked := n.cn.cluster.GetBlockedMembers()
 	if blocked.Contains(n.self) || blocked.Contains(n.cn.cfg.Name+"@"+n.self) {
 		n.evicted("the cluster has blocked this node")
+		return
 	}
+	// The others stop talking to a node they evicted, while its own view
+	// may still list them: ask one of them, the coordinator or (if that is
+	// us) the next oldest.
+	peer := n.coordinator
+	if peer == n.address {
+		peer = ""
+		for _, a := range n.nodes {
+			if a != n.address {
+				peer = a
+				break
+			}
+		}
+	}
+	if peer == "" {
+		n.confirmed = time.Now() // alone: nobody to ask
+		return
+	}
+	evictAfter := n.cn.cfg.EvictAfter
+	if evictAfter <= 0 {
+		evictAfter = defaultEvictAfter
+	}
+	if time.Since(n.confirmed) > evictAfter {
+		n.evicted(fmt.Sprintf("no other member has counted this node as a member for %v", evictAfter))
+		return
+	}
+	ctx.Send(actor.NewPID(peer, clusterActorID), &messages.MembershipCheck{Address: n.address, ReplyTo: refOf(ctx.Self())})
 }
 
 func (n *clusterNodeActor) evicted(why string) {
@@ -215,6 +260,7 @@ func (n *clusterNodeActor) handleTopology(ctx actor.Context, t *cluster.ClusterT
 		n.logger.Info("joined the cluster", "member", n.self, "members", len(nodes))
 	}
 	n.nodes = nodes
+	n.confirmed = time.Now() // a new view: give its members time to answer
 	coordinator := oldest.Address()
 	changed := &messages.CoordinatorChanged{Address: coordinator, Nodes: nodes, Left: left}
 	ctx.Send(n.relay, changed)

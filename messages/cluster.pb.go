@@ -709,6 +709,108 @@ func (x *SettleTimedOut) GetEpoch() uint64 {
 	return 0
 }
 
+// MembershipCheck asks another node's node actor whether it counts the
+// asking node as a member. A node that nobody answers for a while, or that
+// is told no, was evicted (at our protoactor pin a missed health check is
+// final) and exits rather than run on alone.
+type MembershipCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The asking node's cluster address.
+	Address       string    `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	ReplyTo       *ActorRef `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembershipCheck) Reset() {
+	*x = MembershipCheck{}
+	mi := &file_chat_v1_cluster_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembershipCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembershipCheck) ProtoMessage() {}
+
+func (x *MembershipCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_cluster_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembershipCheck.ProtoReflect.Descriptor instead.
+func (*MembershipCheck) Descriptor() ([]byte, []int) {
+	return file_chat_v1_cluster_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MembershipCheck) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *MembershipCheck) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// MembershipConfirmed answers MembershipCheck.
+type MembershipConfirmed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        bool                   `protobuf:"varint,1,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembershipConfirmed) Reset() {
+	*x = MembershipConfirmed{}
+	mi := &file_chat_v1_cluster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembershipConfirmed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembershipConfirmed) ProtoMessage() {}
+
+func (x *MembershipConfirmed) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_cluster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembershipConfirmed.ProtoReflect.Descriptor instead.
+func (*MembershipConfirmed) Descriptor() ([]byte, []int) {
+	return file_chat_v1_cluster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MembershipConfirmed) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
 var File_chat_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_chat_v1_cluster_proto_rawDesc = "" +
@@ -752,7 +854,12 @@ const file_chat_v1_cluster_proto_rawDesc = "" +
 	"\x05nodes\x18\x01 \x03(\tR\x05nodes\"\x11\n" +
 	"\x0fReclaimTimedOut\"&\n" +
 	"\x0eSettleTimedOut\x12\x14\n" +
-	"\x05epoch\x18\x01 \x01(\x04R\x05epochB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"Y\n" +
+	"\x0fMembershipCheck\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12,\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"-\n" +
+	"\x13MembershipConfirmed\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\bR\x06memberB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_cluster_proto_rawDescOnce sync.Once
@@ -766,7 +873,7 @@ func file_chat_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_chat_v1_cluster_proto_rawDescData
 }
 
-var file_chat_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_chat_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_chat_v1_cluster_proto_goTypes = []any{
 	(*RelayDelivery)(nil),       // 0: chat.v1.RelayDelivery
 	(*RosterEntry)(nil),         // 1: chat.v1.RosterEntry
@@ -780,22 +887,25 @@ var file_chat_v1_cluster_proto_goTypes = []any{
 	(*BecomeCoordinator)(nil),   // 9: chat.v1.BecomeCoordinator
 	(*ReclaimTimedOut)(nil),     // 10: chat.v1.ReclaimTimedOut
 	(*SettleTimedOut)(nil),      // 11: chat.v1.SettleTimedOut
-	(*anypb.Any)(nil),           // 12: google.protobuf.Any
-	(*ActorRef)(nil),            // 13: chat.v1.ActorRef
-	(*MessagePosted)(nil),       // 14: chat.v1.MessagePosted
-	(*TopicChanged)(nil),        // 15: chat.v1.TopicChanged
+	(*MembershipCheck)(nil),     // 12: chat.v1.MembershipCheck
+	(*MembershipConfirmed)(nil), // 13: chat.v1.MembershipConfirmed
+	(*anypb.Any)(nil),           // 14: google.protobuf.Any
+	(*ActorRef)(nil),            // 15: chat.v1.ActorRef
+	(*MessagePosted)(nil),       // 16: chat.v1.MessagePosted
+	(*TopicChanged)(nil),        // 17: chat.v1.TopicChanged
 }
 var file_chat_v1_cluster_proto_depIdxs = []int32{
-	12, // 0: chat.v1.RelayDelivery.payload:type_name -> google.protobuf.Any
+	14, // 0: chat.v1.RelayDelivery.payload:type_name -> google.protobuf.Any
 	1,  // 1: chat.v1.RosterChanged.entries:type_name -> chat.v1.RosterEntry
-	13, // 2: chat.v1.RoomSnapshotRequest.reply_to:type_name -> chat.v1.ActorRef
-	14, // 3: chat.v1.RoomSnapshot.history:type_name -> chat.v1.MessagePosted
-	15, // 4: chat.v1.RoomSnapshot.topic:type_name -> chat.v1.TopicChanged
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	15, // 2: chat.v1.RoomSnapshotRequest.reply_to:type_name -> chat.v1.ActorRef
+	16, // 3: chat.v1.RoomSnapshot.history:type_name -> chat.v1.MessagePosted
+	17, // 4: chat.v1.RoomSnapshot.topic:type_name -> chat.v1.TopicChanged
+	15, // 5: chat.v1.MembershipCheck.reply_to:type_name -> chat.v1.ActorRef
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_cluster_proto_init() }
@@ -811,7 +921,7 @@ func file_chat_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_cluster_proto_rawDesc), len(file_chat_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -136,5 +136,9 @@ func (c *clusterConfig) serverConfig(evicted func()) (*actors.ClusterConfig, err
 		}
 		provider = p
 	}
-	return &actors.ClusterConfig{Name: c.name, Host: host, Port: port, Provider: provider, Evicted: evicted, SettleTime: c.settle}, nil
+	evictAfter := 5 * time.Second
+	if c.provider == providerAutomanaged {
+		evictAfter = max(evictAfter, 5*c.refresh)
+	}
+	return &actors.ClusterConfig{Name: c.name, Host: host, Port: port, Provider: provider, Evicted: evicted, SettleTime: c.settle, EvictAfter: evictAfter}, nil
 }

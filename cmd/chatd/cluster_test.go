@@ -32,19 +32,24 @@ type clusterNode struct {
 	node   string // the cluster transport's address
 }
 
-// startClusterNodes starts n nodes of one cluster, oldest first (node 0 is
-// the coordinator), and waits until every node is ready and sees all n.
-// providerArgs are the provider's flags; for automanaged they are made
-// here when nil.
-func startClusterNodes(t *testing.T, n int, providerArgs func(i int) []string, extra ...string) []*clusterNode {
+// testCluster is the nodes of a test cluster, started or not.
+type testCluster struct {
+	t     *testing.T
+	nodes []*clusterNode
+	args  [][]string
+}
+
+// newTestCluster plans n nodes of one cluster; providerArgs are a node's
+// provider flags (nil: automanaged, with every node's health endpoint).
+func newTestCluster(t *testing.T, n int, providerArgs func(i int) []string, extra ...string) *testCluster {
 	t.Helper()
-	nodes := make([]*clusterNode, n)
+	tc := &testCluster{t: t, nodes: make([]*clusterNode, n), args: make([][]string, n)}
 	var health []string
-	for i := range nodes {
-		nodes[i] = &clusterNode{listen: testkit.FreeAddr(t), admin: "http://" + testkit.FreeAddr(t), node: testkit.FreeAddr(t)}
+	for i := range tc.nodes {
+		tc.nodes[i] = &clusterNode{listen: testkit.FreeAddr(t), admin: "http://" + testkit.FreeAddr(t), node: testkit.FreeAddr(t)}
 		health = append(health, testkit.FreeAddr(t))
 	}
-	for i, nd := range nodes {
+	for i, nd := range tc.nodes {
 		args := []string{"-listen", nd.listen, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
 			"-shutdown-timeout", "3s", "-cluster", "test", "-node", nd.node}
 		if providerArgs != nil {
@@ -53,26 +58,53 @@ func startClusterNodes(t *testing.T, n int, providerArgs func(i int) []string, e
 			_, hp, _ := net.SplitHostPort(health[i])
 			args = append(args, "-peers", strings.Join(health, ","), "-cluster-health-port", hp, "-cluster-refresh", clusterRefresh.String())
 		}
-		nd.proc = testkit.Start(t, chatdBin, nil, append(args, extra...)...)
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("node %d log:\n%s", i, nd.proc.Stderr)
-			}
-		})
-		// The member ids sort by start time in milliseconds: the next node
-		// starts once this one is up, so node 0 is the oldest.
-		testkit.Eventually(t, "node "+fmt.Sprint(i)+" to serve /readyz", func() bool {
-			code, _ := getQuiet(nd.admin + "/readyz")
-			return code > 0
-		})
+		tc.args[i] = append(args, extra...)
 	}
+	return tc
+}
+
+// start starts node i and waits until it serves its admin endpoint.
+func (tc *testCluster) start(i int) *clusterNode {
+	t := tc.t
+	t.Helper()
+	nd := tc.nodes[i]
+	nd.proc = testkit.Start(t, chatdBin, nil, tc.args[i]...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node %d log:\n%s", i, nd.proc.Stderr)
+		}
+	})
+	// The member ids sort by start time in milliseconds: the next node
+	// starts once this one is up, so node 0 is the oldest.
+	testkit.Eventually(t, "node "+fmt.Sprint(i)+" to serve /readyz", func() bool {
+		code, _ := getQuiet(nd.admin + "/readyz")
+		return code > 0
+	})
+	return nd
+}
+
+// waitMembers waits until each of the nodes is ready and sees n members.
+func (tc *testCluster) waitMembers(n int, nodes ...*clusterNode) {
+	t := tc.t
+	t.Helper()
 	for i, nd := range nodes {
 		testkit.Eventually(t, fmt.Sprintf("node %d to be ready and see %d members", i, n), func() bool {
 			code, _ := getQuiet(nd.admin + "/readyz")
 			return code == 200 && scrape(t, nd.admin+"/metrics")["chatd_cluster_members"] == float64(n)
 		})
 	}
-	return nodes
+}
+
+// startClusterNodes starts n nodes of one cluster, oldest first (node 0 is
+// the coordinator), and waits until every node is ready and sees all n.
+func startClusterNodes(t *testing.T, n int, providerArgs func(i int) []string, extra ...string) []*clusterNode {
+	t.Helper()
+	tc := newTestCluster(t, n, providerArgs, extra...)
+	for i := range n {
+		tc.start(i)
+	}
+	tc.waitMembers(n, tc.nodes...)
+	return tc.nodes
 }
 
 // getQuiet is an HTTP GET that reports a failure as code 0.
@@ -443,4 +475,66 @@ func TestClusterCoordinatorLossLosesNothing(t *testing.T) {
 	}
 	check(bob, "carol", 51)
 	check(carol, "bob", 0)
+}
+
+// TestClusterNodeJoins: a node that joins a running cluster serves the
+// existing rooms with their topic and history, and nobody elsewhere loses
+// anything (a join moves no room: the rooms stay with the oldest node).
+func TestClusterNodeJoins(t *testing.T) {
+	tc := newTestCluster(t, 3, nil)
+	tc.start(0)
+	tc.start(1)
+	tc.waitMembers(2, tc.nodes[0], tc.nodes[1])
+	alice := clusterClient(t, tc.nodes[0], "alice", "dev")
+	bob := clusterClient(t, tc.nodes[1], "bob", "dev")
+	alice.SkipUntil("*** bob joined dev")
+	alice.Send("/topic before the join")
+	bob.SkipUntil("*** alice set the topic: before the join")
+	bob.Send("one")
+	alice.SkipUntil("<bob> one")
+
+	tc.start(2)
+	tc.waitMembers(3, tc.nodes...)
+	carol := clusterClient(t, tc.nodes[2], "carol", "")
+	carol.Send("/join dev")
+	lines := readUntil(carol, "*** Topic: before the join")
+	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "*** You are in room dev with ") {
+		t.Errorf("carol's join: %q", lines)
+	}
+	if line := carol.Line(); !strings.HasSuffix(line, "<bob> one") {
+		t.Errorf("carol's history: %q", line)
+	}
+	alice.SkipUntil("*** carol joined dev")
+	bob.SkipUntil("*** carol joined dev")
+	bob.Send("two")
+	alice.SkipUntil("<bob> two")
+	carol.SkipUntil("<bob> two")
+	alice.Send("/who")
+	alice.SkipUntil("*** 3 in dev: alice, bob, carol")
+}
+
+// TestClusterEvictedNodeExits: a node the others dropped (it missed a
+// health check while stopped) notices when it runs again and exits
+// non-zero, so that its supervisor starts it afresh, instead of running on
+// alone.
+func TestClusterEvictedNodeExits(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	carol := clusterClient(t, nodes[2], "carol", "dev")
+	p := nodes[2].proc.Cmd.Process
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyMetric(t, nodes[0].admin, "chatd_cluster_members", 2)
+	if err := p.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if code := nodes[2].proc.Wait(t); code != 1 {
+		t.Errorf("the evicted node exited %d, want 1", code)
+	}
+	if !strings.Contains(nodes[2].proc.Stderr.String(), "evicted from the cluster") {
+		t.Errorf("no eviction in its log:\n%s", nodes[2].proc.Stderr)
+	}
+	if got := carol.EOF(); !strings.HasSuffix(got, goodbye) {
+		t.Errorf("carol's goodbye: %q", got)
+	}
 }
