@@ -209,6 +209,9 @@ func (r *relay) handleSnapshotRequest(ctx actor.Context, msg *messages.RoomSnaps
 	snap := &messages.RoomSnapshot{Room: msg.GetRoom(), Node: r.address}
 	if room, ok := r.rooms[msg.GetRoom()]; ok {
 		snap.History, snap.Topic = room.history, room.topic
+		for _, e := range room.roster {
+			snap.Roster = append(snap.Roster, e)
+		}
 	}
 	reply(ctx, msg.GetReplyTo(), snap)
 }

@@ -71,6 +71,11 @@ type room struct {
 	awaitStore bool                     // waiting for the store's RoomLoaded
 	awaitSnaps int                      // RoomSnapshots still to come
 	snapshots  []*messages.RoomSnapshot // what the other nodes' relays kept
+	// Rebuilt after its node died: the members (on live nodes) the relays
+	// knew, who have not taken their places back yet. Until they have (or
+	// the load timeout passes), everything but their reclaims waits, so
+	// that each of them gets every post.
+	awaitReclaims map[string]bool
 }
 
 // roomMember is one member of a room.
@@ -150,16 +155,50 @@ func (r *room) Receive(ctx actor.Context) {
 		r.handleSnapshot(ctx, msg)
 	case *messages.ReplyTimedOut:
 		r.handleLoadTimedOut(ctx)
+	case *messages.ReclaimTimedOut:
+		if len(r.awaitReclaims) > 0 {
+			r.logger.Warn("room rebuilt: not every member came back in time; going on", "room", r.name, "missing", len(r.awaitReclaims))
+			r.awaitReclaims = nil
+			r.unstash(ctx)
+		}
 	case *messages.Ping:
 		r.flushPosts(ctx) // whatever the room handled before the ping goes out before the pong
 		ctx.Respond(&messages.Pong{})
 	default:
-		if r.loading {
+		if r.loading || r.waitsFor(msg) {
 			r.stashed = append(r.stashed, msg)
 			return
 		}
 		r.handle(ctx, msg)
+		if r.reclaimsDone(msg) {
+			r.unstash(ctx)
+		}
 	}
+}
+
+// waitsFor reports whether msg must wait for the members still to reclaim
+// their places: everything but their reclaims does.
+func (r *room) waitsFor(msg any) bool {
+	if len(r.awaitReclaims) == 0 {
+		return false
+	}
+	j, ok := msg.(*messages.JoinRoom)
+	return !ok || !j.GetReclaim()
+}
+
+// reclaimsDone notes a member's reclaim and reports whether it was the
+// last one awaited.
+func (r *room) reclaimsDone(msg any) bool {
+	j, ok := msg.(*messages.JoinRoom)
+	if !ok || !j.GetReclaim() || len(r.awaitReclaims) == 0 {
+		return false
+	}
+	delete(r.awaitReclaims, j.GetMemberId())
+	if len(r.awaitReclaims) == 0 {
+		r.awaitReclaims = nil
+		return true
+	}
+	return false
 }
 
 // handle handles the room's protocol messages. Posts are gathered and sent
@@ -257,6 +296,20 @@ func (r *room) finishLoading(ctx actor.Context) {
 			r.topic, r.topicNick, r.topicAt = t.GetTopic(), t.GetNick(), t.GetUnixMillis()
 		}
 	}
+	live := make(map[string]bool, len(r.nodes))
+	for _, n := range r.nodes {
+		live[n] = true
+	}
+	for _, snap := range r.snapshots {
+		for _, e := range snap.GetRoster() {
+			if live[e.GetNode()] {
+				if r.awaitReclaims == nil {
+					r.awaitReclaims = make(map[string]bool)
+				}
+				r.awaitReclaims[e.GetMemberId()] = true
+			}
+		}
+	}
 	if len(best) > 0 {
 		r.history, r.historyAt = nil, 0
 		for _, m := range best {
@@ -266,6 +319,10 @@ func (r *room) finishLoading(ctx actor.Context) {
 	}
 	r.snapshots = nil
 	r.awaitStore, r.awaitSnaps = false, 0
+	if len(r.awaitReclaims) > 0 {
+		system, self := ctx.ActorSystem(), ctx.Self()
+		time.AfterFunc(r.loadTimeout, func() { system.Root.Send(self, &messages.ReclaimTimedOut{}) })
+	}
 	r.unstash(ctx)
 	if r.topic != "" {
 		r.report(ctx)
@@ -303,12 +360,25 @@ func (r *room) handleLoadTimedOut(ctx actor.Context) {
 }
 
 // unstash ends loading and handles the messages that waited, in order.
+//
+// A rebuilt room that still waits for members to reclaim their places takes
+// their reclaims out of the stash and keeps the rest, in order, until the
+// last one is in.
 func (r *room) unstash(ctx actor.Context) {
 	r.loading = false
 	stashed := r.stashed
 	r.stashed = nil
-	for _, m := range stashed {
+	for i, m := range stashed {
+		if r.waitsFor(m) {
+			r.stashed = append(r.stashed, m)
+			continue
+		}
 		r.handle(ctx, m)
+		if r.reclaimsDone(m) {
+			r.stashed = append(r.stashed, stashed[i+1:]...)
+			r.unstash(ctx)
+			return
+		}
 	}
 }
 

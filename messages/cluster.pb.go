@@ -307,11 +307,15 @@ func (x *RoomSnapshotRequest) GetReplyTo() *ActorRef {
 // RoomSnapshot answers RoomSnapshotRequest: the latest posts the relay saw
 // (oldest first) and the room's topic.
 type RoomSnapshot struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
-	History       []*MessagePosted       `protobuf:"bytes,3,rep,name=history,proto3" json:"history,omitempty"`
-	Topic         *TopicChanged          `protobuf:"bytes,4,opt,name=topic,proto3" json:"topic,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Room    string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Node    string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	History []*MessagePosted       `protobuf:"bytes,3,rep,name=history,proto3" json:"history,omitempty"`
+	Topic   *TopicChanged          `protobuf:"bytes,4,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The room's members as the relay knew them: the rebuilt room holds the
+	// posts until those on live nodes have taken their places back, so that
+	// each of them gets every post.
+	Roster        []*RosterEntry `protobuf:"bytes,5,rep,name=roster,proto3" json:"roster,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +374,13 @@ func (x *RoomSnapshot) GetHistory() []*MessagePosted {
 func (x *RoomSnapshot) GetTopic() *TopicChanged {
 	if x != nil {
 		return x.Topic
+	}
+	return nil
+}
+
+func (x *RoomSnapshot) GetRoster() []*RosterEntry {
+	if x != nil {
+		return x.Roster
 	}
 	return nil
 }
@@ -834,12 +845,13 @@ const file_chat_v1_cluster_proto_rawDesc = "" +
 	"\x05quiet\x18\x05 \x01(\bR\x05quiet\"W\n" +
 	"\x13RoomSnapshotRequest\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12,\n" +
-	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x95\x01\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xc3\x01\n" +
 	"\fRoomSnapshot\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x120\n" +
 	"\ahistory\x18\x03 \x03(\v2\x16.chat.v1.MessagePostedR\ahistory\x12+\n" +
-	"\x05topic\x18\x04 \x01(\v2\x15.chat.v1.TopicChangedR\x05topic\"X\n" +
+	"\x05topic\x18\x04 \x01(\v2\x15.chat.v1.TopicChangedR\x05topic\x12,\n" +
+	"\x06roster\x18\x05 \x03(\v2\x14.chat.v1.RosterEntryR\x06roster\"X\n" +
 	"\x12CoordinatorChanged\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x14\n" +
 	"\x05nodes\x18\x02 \x03(\tR\x05nodes\x12\x12\n" +
@@ -900,12 +912,13 @@ var file_chat_v1_cluster_proto_depIdxs = []int32{
 	15, // 2: chat.v1.RoomSnapshotRequest.reply_to:type_name -> chat.v1.ActorRef
 	16, // 3: chat.v1.RoomSnapshot.history:type_name -> chat.v1.MessagePosted
 	17, // 4: chat.v1.RoomSnapshot.topic:type_name -> chat.v1.TopicChanged
-	15, // 5: chat.v1.MembershipCheck.reply_to:type_name -> chat.v1.ActorRef
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	1,  // 5: chat.v1.RoomSnapshot.roster:type_name -> chat.v1.RosterEntry
+	15, // 6: chat.v1.MembershipCheck.reply_to:type_name -> chat.v1.ActorRef
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_cluster_proto_init() }

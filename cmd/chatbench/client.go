@@ -30,7 +30,8 @@ type client struct {
 	lat       *latencies // where the latencies go; nil: not recorded
 	batch     []int64    // latencies in nanoseconds not yet added to lat
 	nextSeq   map[int]int64
-	marks     chan string // non-benchmark lines that contain the watched marker
+	perSender map[int]int64 // benchmark lines received from each sender
+	marks     chan string   // non-benchmark lines that contain the watched marker
 	watchMark atomic.Pointer[string]
 	readErr   error
 	done      chan struct{}
@@ -57,13 +58,14 @@ func dial(addr string, id int, timeout time.Duration, lat *latencies) (*client, 
 		return nil, err
 	}
 	c := &client{
-		id:      id,
-		lat:     lat,
-		conn:    conn,
-		w:       bufio.NewWriterSize(conn, 32<<10),
-		nextSeq: make(map[int]int64),
-		marks:   make(chan string, 16),
-		done:    make(chan struct{}),
+		id:        id,
+		lat:       lat,
+		conn:      conn,
+		w:         bufio.NewWriterSize(conn, 32<<10),
+		nextSeq:   make(map[int]int64),
+		perSender: make(map[int]int64),
+		marks:     make(chan string, 16),
+		done:      make(chan struct{}),
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(timeout))
 	r := bufio.NewReaderSize(conn, 64<<10)
@@ -127,6 +129,7 @@ func (c *client) record(p []byte, now int64) {
 		c.outOfOrd.Add(1)
 	}
 	c.nextSeq[s] = q + 1
+	c.perSender[s]++
 	if c.lat != nil {
 		c.batch = append(c.batch, now-t)
 		if len(c.batch) == latencyBatch {
@@ -162,7 +165,7 @@ func (c *client) sendLine(s string) error {
 }
 
 // connectAll dials n clients with at most conc dials at once.
-func connectAll(addr string, n, conc int, timeout time.Duration, lat *latencies, progress func(int)) ([]*client, time.Duration, error) {
+func connectAll(addrs []string, n, conc int, timeout time.Duration, lat *latencies, progress func(int)) ([]*client, time.Duration, error) {
 	clients := make([]*client, n)
 	var firstErr error
 	var mu sync.Mutex
@@ -174,7 +177,7 @@ func connectAll(addr string, n, conc int, timeout time.Duration, lat *latencies,
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, err := dial(addr, i, timeout, lat)
+			c, err := dial(addrs[i%len(addrs)], i, timeout, lat)
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {

@@ -49,7 +49,7 @@ func (s *sideBySide) build() error {
 	if err != nil {
 		return err
 	}
-	s.bins = map[string]string{"chatd": chatd, "chatd-sqlite": chatd, "chatd-postgres": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub}
+	s.bins = map[string]string{"chatd": chatd, "chatd-sqlite": chatd, "chatd-postgres": chatd, "chatd-cluster3": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub}
 	if s.baseDir != "" {
 		base := filepath.Join(dir, "chatd-base")
 		build := exec.Command("go", "build", "-o", base, "./cmd/chatd")
@@ -80,11 +80,17 @@ func (s *sideBySide) once(serverName, workload string, o options) (result, error
 	if rs != nil {
 		defer rs.drop()
 	}
-	srv, err := startServer(serverName, s.bins[serverName], env)
+	var srv *server
+	if serverName == "chatd-cluster3" {
+		srv, err = startCluster(s.bins[serverName], env)
+	} else {
+		srv, err = startServer(serverName, s.bins[serverName], env)
+	}
 	if err != nil {
 		return result{}, err
 	}
 	o.addr, o.pid = srv.addr, srv.pid()
+	o.addrs, o.pids, o.kill = srv.addrs(), srv.pids(), srv.killNode
 	res, err := runWorkload(workload, o)
 	srv.stop()
 	res.Server = serverName
@@ -108,7 +114,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	s.flags(fs)
 	workloads := fs.String("workloads", "fanout-1k-sat,fanout-1k-paced,connect-storm-10k,idle-10k,rooms-100x100", "presets to run")
-	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, chatd-sqlite, chatd-postgres, naivehub, naivehub-coalesce, chatd-base with -chatd-base)")
+	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, chatd-sqlite, chatd-postgres, chatd-cluster3, naivehub, naivehub-coalesce, chatd-base with -chatd-base)")
 	baseline := fs.String("baseline", "", "the server the others are divided by in the ratio table; empty: chatd divided by each other")
 	jsonOut := fs.String("json", "", "also write every run as JSON lines to this file")
 	if err := parseFlags(fs, args); err != nil {
@@ -132,7 +138,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	serverList := splitList(*servers)
 	for _, srv := range serverList {
 		if _, ok := s.bins[srv]; !ok {
-			return usageError{fmt.Errorf("unknown server %q (chatd, chatd-sqlite, chatd-postgres, naivehub, naivehub-coalesce; chatd-base with -chatd-base)", srv)}
+			return usageError{fmt.Errorf("unknown server %q (chatd, chatd-sqlite, chatd-postgres, chatd-cluster3, naivehub, naivehub-coalesce; chatd-base with -chatd-base)", srv)}
 		}
 	}
 	if *baseline != "" && !slices.Contains(serverList, *baseline) {
@@ -146,7 +152,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		var here []string
 		for _, srv := range serverList {
-			if !p.chatOnly || strings.HasPrefix(srv, "chatd") {
+			if (!p.chatOnly || strings.HasPrefix(srv, "chatd")) && (!p.clusterOnly || srv == "chatd-cluster3") {
 				here = append(here, srv)
 			}
 		}
@@ -185,6 +191,7 @@ type summary struct {
 	rangeConns   [2]float64
 	rangeRSSConn [2]float64
 	rangeCPU     [2]float64
+	rangeLeave   [2]float64
 }
 
 func summarize(workload, server string, rs []result) summary {
@@ -209,6 +216,7 @@ func summarize(workload, server string, rs []result) summary {
 	s.ServerCPUUtil, _ = med(func(r result) float64 { return r.ServerCPUUtil })
 	s.RSSPerConnBytes, s.rangeRSSConn = med(func(r result) float64 { return r.RSSPerConnBytes })
 	s.StoredPerSec, _ = med(func(r result) float64 { return r.StoredPerSec })
+	s.LeaveSeenMs, s.rangeLeave = med(func(r result) float64 { return r.LeaveSeenMs })
 	for _, r := range rs {
 		s.Loss += r.Loss
 		s.OutOfOrder += r.OutOfOrder
@@ -222,13 +230,13 @@ func summarize(workload, server string, rs []result) summary {
 // the runs, when there was more than one) and a table of ratios: each server
 // divided by baseline, or, without one, chatd divided by each other server.
 func printSummaries(w io.Writer, ss []summary, servers []string, baseline string) {
-	fmt.Fprintln(w, "| workload | server | deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 / max ms | conns/s | RSS per conn | server cores busy | loss | stored posts (per s) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| workload | server | deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 / max ms | conns/s | RSS per conn | server cores busy | loss / out of order | stored posts (per s) | lost node's users seen leaving after |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, s := range ss {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Workload, s.Server,
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |\n", s.Workload, s.Server,
 			rng(s.DeliveriesPerSec, s.rangeDeliv, s.runs, ""), rng(s.DeliveriesPerCPUSec, s.rangeCPU, s.runs, ""),
 			lat(s), rng(s.ConnsPerSec, s.rangeConns, s.runs, ""), rng(s.RSSPerConnBytes, s.rangeRSSConn, s.runs, " B"),
-			num(s.ServerCPUUtil, "%.2f"), thousands(float64(s.Loss)), stored(s))
+			num(s.ServerCPUUtil, "%.2f"), thousands(float64(s.Loss)), thousands(float64(s.OutOfOrder)), stored(s), rng(s.LeaveSeenMs, s.rangeLeave, s.runs, " ms"))
 	}
 	type pair struct{ num, den string }
 	var pairs []pair

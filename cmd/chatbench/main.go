@@ -164,6 +164,8 @@ func runWorkload(name string, o options) (result, error) {
 		return idle(o)
 	case "rooms":
 		return roomsBusy(o)
+	case "node-loss":
+		return nodeLoss(o)
 	}
 	return result{}, fmt.Errorf("unknown workload %q", name)
 }
@@ -201,17 +203,29 @@ type preset struct {
 	workload string
 	o        options
 	chatOnly bool // needs chatd's /join
+	// clusterOnly: needs a cluster (chatd-cluster3)
+	clusterOnly bool
 }
 
 func presets() []preset {
 	base := options{conc: 200, size: 64, dialTimeout: 30 * time.Second, drain: 10 * time.Second}
 	with := func(f func(*options)) options { o := base; f(&o); return o }
 	return []preset{
-		{"fanout-1k-sat", "fanout", with(func(o *options) { o.clients, o.senders, o.lines = 1000, 10, 1000 }), false},
-		{"fanout-1k-paced", "fanout", with(func(o *options) { o.clients, o.senders, o.rate, o.duration = 1000, 10, 20, 10*time.Second }), false},
-		{"connect-storm-10k", "connect", with(func(o *options) { o.clients = 10000 }), false},
-		{"idle-10k", "idle", with(func(o *options) { o.clients = 10000 }), false},
-		{"rooms-100x100", "rooms", with(func(o *options) { o.rooms, o.members, o.lines = 100, 100, 10 }), true},
+		{"fanout-1k-sat", "fanout", with(func(o *options) { o.clients, o.senders, o.lines = 1000, 10, 1000 }), false, false},
+		{"fanout-1k-paced", "fanout", with(func(o *options) { o.clients, o.senders, o.rate, o.duration = 1000, 10, 20, 10*time.Second }), false, false},
+		{"connect-storm-10k", "connect", with(func(o *options) { o.clients = 10000 }), false, false},
+		{"idle-10k", "idle", with(func(o *options) { o.clients = 10000 }), false, false},
+		{"rooms-100x100", "rooms", with(func(o *options) { o.rooms, o.members, o.lines = 100, 100, 10 }), true, false},
+		// Cluster workloads: fanout-1k-sat as above over three nodes (run it
+		// with -servers chatd,chatd-cluster3 -baseline chatd); node-loss kills
+		// the oldest node (the one that holds the rooms) 4s into 10s of
+		// paced posts.
+		{"node-loss", "node-loss", with(func(o *options) {
+			o.clients, o.senders, o.rate, o.duration, o.drain = 150, 9, 20, 10*time.Second, 3*time.Second
+		}), true, true},
+		{"node-loss-other", "node-loss", with(func(o *options) {
+			o.clients, o.senders, o.rate, o.duration, o.drain, o.killNode = 150, 9, 20, 10*time.Second, 3*time.Second, 2
+		}), true, true},
 	}
 }
 

@@ -17,9 +17,21 @@ type procSample struct {
 	rss int64   // bytes
 }
 
-// sample reads /proc for pid; pid 0 is no sample. procfs knows the units
-// (USER_HZ, page size) of what the kernel reports.
-func sample(pid int) procSample {
+// sample reads /proc for the pids and sums them; pid 0 is no sample. procfs
+// knows the units (USER_HZ, page size) of what the kernel reports.
+func sample(pids ...int) procSample {
+	var sum procSample
+	for _, pid := range pids {
+		s := sample1(pid)
+		if !s.ok {
+			return procSample{}
+		}
+		sum.ok, sum.cpu, sum.rss = true, sum.cpu+s.cpu, sum.rss+s.rss
+	}
+	return sum
+}
+
+func sample1(pid int) procSample {
 	if pid <= 0 {
 		return procSample{}
 	}

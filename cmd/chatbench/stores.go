@@ -21,10 +21,12 @@ import (
 //	chatd-sqlite    the embedded store, in a fresh directory each run
 //	chatd-postgres  PostgreSQL, a fresh database each run on a server that
 //	                chatbench starts from the machine's binaries (or -postgres)
+//	chatd-cluster3  three nodes of one cluster on loopback, -store none; the
+//	                clients are spread over them, round robin
 //
 // chatd-base runs with CHATD_STORE=none too (a revision from before the
 // store ignores it, with a warning).
-var storeOf = map[string]string{"chatd": "none", "chatd-base": "none", "chatd-sqlite": "sqlite", "chatd-postgres": "postgres"}
+var storeOf = map[string]string{"chatd": "none", "chatd-base": "none", "chatd-sqlite": "sqlite", "chatd-postgres": "postgres", "chatd-cluster3": "none"}
 
 // runStore is the store of one run.
 type runStore struct {

@@ -12,16 +12,20 @@ import (
 // options is one workload's shape.
 type options struct {
 	addr        string
-	pid         int           // the server's pid, for CPU and RSS; 0: not measured
-	clients     int           // N
-	senders     int           // K
-	lines       int           // M, per sender (unthrottled), or 0 with rate and duration
-	rate        float64       // lines per second per sender; 0: unthrottled
-	duration    time.Duration // with rate: how long the senders send
-	conc        int           // dials at once
-	size        int           // bytes of each benchmark line's text
-	rooms       int           // for the rooms workload
-	members     int           // for the rooms workload
+	addrs       []string             // a cluster's nodes: client i dials addrs[i%len(addrs)]; empty: addr
+	pid         int                  // the server's pid, for CPU and RSS; 0: not measured
+	pids        []int                // a cluster's processes (summed); empty: pid
+	kill        func(node int) error // a cluster: SIGKILL one node (node-loss)
+	killNode    int                  // node-loss: which node dies (0: the oldest, which holds the rooms)
+	clients     int                  // N
+	senders     int                  // K
+	lines       int                  // M, per sender (unthrottled), or 0 with rate and duration
+	rate        float64              // lines per second per sender; 0: unthrottled
+	duration    time.Duration        // with rate: how long the senders send
+	conc        int                  // dials at once
+	size        int                  // bytes of each benchmark line's text
+	rooms       int                  // for the rooms workload
+	members     int                  // for the rooms workload
 	dialTimeout time.Duration
 	drain       time.Duration // how long to wait for deliveries after the last send makes no progress
 	progress    bool
@@ -54,6 +58,23 @@ type result struct {
 	PostsSent           int64   `json:"posts_sent,omitempty"`
 	PostsStored         int64   `json:"posts_stored,omitempty"`         // chatd with a store: posts it held after the run
 	StoredPerSec        float64 `json:"stored_posts_per_sec,omitempty"` // those over the run's seconds
+	LeaveSeenMs         float64 `json:"leave_seen_ms,omitempty"`        // node-loss: from the kill until a survivor read "left (server lost)"
+}
+
+// dialAddrs are the addresses the clients dial, round robin.
+func (o options) dialAddrs() []string {
+	if len(o.addrs) > 0 {
+		return o.addrs
+	}
+	return []string{o.addr}
+}
+
+// procs are the server processes whose CPU and memory count.
+func (o options) procs() []int {
+	if len(o.pids) > 0 {
+		return o.pids
+	}
+	return []int{o.pid}
 }
 
 // payload builds a benchmark line: marker, sender, sequence, scheduled send
@@ -72,7 +93,7 @@ func payload(sender int, seq int64, at time.Time, size int) string {
 func fanout(o options) (result, error) {
 	res := result{Workload: "fanout", Clients: o.clients, Senders: o.senders}
 	lat := newLatencies()
-	clients, _, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, lat, nil)
+	clients, _, err := connectAll(o.dialAddrs(), o.clients, o.conc, o.dialTimeout, lat, nil)
 	if err != nil {
 		return res, err
 	}
@@ -87,7 +108,7 @@ func fanout(o options) (result, error) {
 	res.LinesPerSender = lines
 	res.Expected = int64(o.clients-1) * int64(o.senders) * int64(lines)
 
-	before := sample(o.pid)
+	before := sample(o.procs()...)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for s := range o.senders {
@@ -97,7 +118,7 @@ func fanout(o options) (result, error) {
 	done := waitDeliveries(clients, res.Expected, o.drain, o.progress)
 	wg.Wait()
 	end := time.Now()
-	after := sample(o.pid)
+	after := sample(o.procs()...)
 	if done.IsZero() {
 		done = end
 	}
@@ -202,14 +223,14 @@ func serverCost(res *result, before, after procSample, wall time.Duration) {
 // its welcome.
 func connectStorm(o options) (result, error) {
 	res := result{Workload: "connect", Clients: o.clients}
-	before := sample(o.pid)
+	before := sample(o.procs()...)
 	bar := newProgress(o.progress, int64(o.clients), "connections")
-	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil, func(n int) { bar.show(int64(n)) })
+	clients, elapsed, err := connectAll(o.dialAddrs(), o.clients, o.conc, o.dialTimeout, nil, func(n int) { bar.show(int64(n)) })
 	bar.done()
 	if err != nil {
 		return res, err
 	}
-	after := sample(o.pid)
+	after := sample(o.procs()...)
 	res.Seconds = elapsed.Seconds()
 	res.ConnsPerSec = float64(o.clients) / elapsed.Seconds()
 	serverCost(&res, before, after, elapsed)
@@ -224,14 +245,14 @@ const idleSettle = 2 * time.Second
 // idle: N clients connect and sit; the server's RSS growth per connection.
 func idle(o options) (result, error) {
 	res := result{Workload: "idle", Clients: o.clients}
-	before := sample(o.pid)
-	clients, elapsed, err := connectAll(o.addr, o.clients, o.conc, o.dialTimeout, nil, nil)
+	before := sample(o.procs()...)
+	clients, elapsed, err := connectAll(o.dialAddrs(), o.clients, o.conc, o.dialTimeout, nil, nil)
 	if err != nil {
 		return res, err
 	}
 	defer closeAll(clients)
 	time.Sleep(idleSettle) // let the server settle, then measure
-	after := sample(o.pid)
+	after := sample(o.procs()...)
 	res.Seconds = elapsed.Seconds()
 	res.ServerRSSBytes = after.rss
 	if before.ok && after.ok {
@@ -246,7 +267,7 @@ func roomsBusy(o options) (result, error) {
 	n := o.rooms * o.members
 	res := result{Workload: "rooms", Clients: n, Senders: n, LinesPerSender: o.lines}
 	lat := newLatencies()
-	clients, _, err := connectAll(o.addr, n, o.conc, o.dialTimeout, lat, nil)
+	clients, _, err := connectAll(o.dialAddrs(), n, o.conc, o.dialTimeout, lat, nil)
 	if err != nil {
 		return res, err
 	}
@@ -266,7 +287,7 @@ func roomsBusy(o options) (result, error) {
 		}
 	}
 	res.Expected = int64(n) * int64(o.members-1) * int64(o.lines)
-	before := sample(o.pid)
+	before := sample(o.procs()...)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, c := range clients {
@@ -274,7 +295,7 @@ func roomsBusy(o options) (result, error) {
 	}
 	done := waitDeliveries(clients, res.Expected, o.drain, o.progress)
 	wg.Wait()
-	after := sample(o.pid)
+	after := sample(o.procs()...)
 	if done.IsZero() {
 		done = time.Now()
 	}
@@ -282,5 +303,89 @@ func roomsBusy(o options) (result, error) {
 	collect(&res, clients)
 	lat.fill(&res)
 	serverCost(&res, before, after, done.Sub(start))
+	return res, nil
+}
+
+// nodeLoss: a paced fanout over the nodes of a cluster, one of which is
+// killed (SIGKILL) at killAt. For the users on the surviving nodes it
+// reports the loss among themselves (want 0), their per-sender order, and
+// how long after the kill a survivor read that a user of the dead node
+// left ("left (server lost)").
+func nodeLoss(o options) (result, error) {
+	res := result{Workload: "node-loss", Clients: o.clients, Senders: o.senders}
+	addrs := o.dialAddrs()
+	if o.kill == nil || len(addrs) < 2 {
+		return res, fmt.Errorf("node-loss needs a cluster (chatd-cluster3)")
+	}
+	lat := newLatencies()
+	clients, _, err := connectAll(addrs, o.clients, o.conc, o.dialTimeout, lat, nil)
+	if err != nil {
+		return res, err
+	}
+	defer closeAll(clients)
+	if err := barrier(clients[0], clients[1:], "sync-"+strconv.FormatUint(rand.Uint64(), 36), 30*time.Second); err != nil {
+		return res, err
+	}
+	alive := func(c *client) bool { return c.id%len(addrs) != o.killNode }
+	lines := int(o.rate * o.duration.Seconds())
+	res.LinesPerSender = lines
+	var observer *client
+	for _, c := range clients[o.senders:] {
+		if alive(c) {
+			observer = c
+			break
+		}
+	}
+	lost := "left (server lost)"
+	observer.watchMark.Store(&lost)
+
+	start := time.Now()
+	killAt := start.Add(o.duration * 2 / 5)
+	seen := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(time.Until(killAt)) // the kill is on the schedule, not a wait for a result
+		if err := o.kill(o.killNode); err != nil {
+			seen <- -1
+			return
+		}
+		select {
+		case <-observer.marks:
+			seen <- time.Since(killAt)
+		case <-time.After(30 * time.Second):
+			seen <- -1
+		}
+	}()
+	var wg sync.WaitGroup
+	for s := range o.senders {
+		c := clients[s]
+		wg.Go(func() { send(c, lines, o.rate, start, o.size) })
+	}
+	wg.Wait()
+	var survivors, senders []*client
+	for _, c := range clients {
+		if alive(c) {
+			survivors = append(survivors, c)
+			if c.id < o.senders {
+				senders = append(senders, c)
+			}
+		}
+	}
+	waitDeliveries(survivors, 1<<62, o.drain, false) // until nothing more comes
+	res.Seconds = time.Since(start).Seconds()
+	if d := <-seen; d >= 0 {
+		res.LeaveSeenMs = float64(d) / float64(time.Millisecond)
+	}
+	for _, c := range survivors {
+		<-waitReader(c)
+		for _, s := range senders {
+			if s != c {
+				res.Expected += int64(lines)
+				res.Deliveries += c.perSender[s.id]
+			}
+		}
+		res.OutOfOrder += c.outOfOrd.Load()
+	}
+	res.Loss = res.Expected - res.Deliveries
+	lat.fill(&res)
 	return res, nil
 }
