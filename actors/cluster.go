@@ -265,6 +265,7 @@ func (n *clusterNodeActor) handleTopology(ctx actor.Context, t *cluster.ClusterT
 	changed := &messages.CoordinatorChanged{Address: coordinator, Nodes: nodes, Left: left}
 	ctx.Send(n.relay, changed)
 	ctx.Send(n.rooms, changed)
+	ctx.Send(n.registry, changed)
 	if coordinator == n.coordinator {
 		n.cn.joined.Store(true)
 		return

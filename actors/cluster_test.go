@@ -3,6 +3,7 @@ package actors
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -285,5 +286,43 @@ func TestRegistrySettlesBeforeHandingOutNicks(t *testing.T) {
 	stranger.send(reg, &messages.SetNick{Nick: "alice"})
 	if m := expect[*messages.CommandRejected](t, stranger); m.GetReason() != "nick alice is taken" {
 		t.Errorf("got %v", m)
+	}
+}
+
+// TestRegistryKlinesReachEveryNode: a k-line set on the coordinator is sent
+// to every other node's registry, which applies it to its own node's
+// k-lines (what its accept loops check), and lifting it lifts it there too.
+func TestRegistryKlinesReachEveryNode(t *testing.T) {
+	system := newTestSystem(t)
+	nodes := fakeNodes(t, system, "b:1")
+	admins := NewAdmins([]string{"root"})
+	reg := supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics(), admins: admins}), actor.ResumeDirective)
+	op := newProbe(t, system)
+	system.Root.Send(reg, &messages.CoordinatorChanged{Address: op.pid.GetAddress(), Nodes: []string{op.pid.GetAddress(), "b:1"}})
+	op.send(reg, &messages.RegisterConnection{})
+	expect[*messages.ConnectionRegistered](t, op)
+	op.send(reg, &messages.AccountIdentified{Account: "root", Nick: "root"})
+	expect[*messages.Identified](t, op)
+	op.send(reg, &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_KLINE, Target: "203.0.113.0/24", Text: "spam"})
+	expect[*messages.AdminDone](t, op)
+	e := expect[*messages.RoomEntry](t, nodes["b:1"])
+	if e.GetKind() != entryKline || e.GetSubject() != "203.0.113.0/24" || e.GetDelete() {
+		t.Fatalf("node b got %v", e)
+	}
+
+	// The other node's registry applies it.
+	kl := &klines{}
+	other := supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics(), klines: kl}), actor.ResumeDirective)
+	system.Root.Send(other, e)
+	op.sync(t, other)
+	if _, refused := kl.match("203.0.113.7:5555", time.Now()); !refused {
+		t.Error("the other node does not refuse the k-lined address")
+	}
+	op.send(reg, &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_UNKLINE, Target: "203.0.113.0/24"})
+	expect[*messages.AdminDone](t, op)
+	system.Root.Send(other, expect[*messages.RoomEntry](t, nodes["b:1"]))
+	op.sync(t, other)
+	if _, refused := kl.match("203.0.113.7:5555", time.Now()); refused {
+		t.Error("the lifted k-line still refuses on the other node")
 	}
 }

@@ -437,10 +437,16 @@ func (c *connection) handleReclaim(ctx actor.Context) {
 	c.reclaimNick = true
 	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
 		Reclaim: true, Nick: c.nick, Account: c.account, Away: c.away, Room: c.room})
-	if c.roomPID != nil && c.room != "" {
+	switch {
+	case c.roomPID != nil && c.room != "":
 		c.reclaimRoom = true
 		ctx.Send(c.env.rooms, &messages.JoinRoom{Room: c.room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
 			Account: c.account, Address: c.remoteIP(), Reclaim: true})
+	case c.wait.kind == waitJoin && c.room != "":
+		// The join may have gone to the node that is gone: ask again where
+		// the rooms are now (a second answer is left at once).
+		ctx.Send(c.env.rooms, &messages.JoinRoom{Room: c.room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
+			Account: c.account, Address: c.remoteIP()})
 	}
 	if c.reclaimTimer != nil {
 		c.reclaimTimer.Stop()

@@ -53,6 +53,7 @@ type registry struct {
 	reclaimed   map[string]int // node -> reclaims received
 	waiting     map[string]bool
 	held        []any
+	nodes       []string // the cluster's members, by address
 }
 
 // maxRegistryHeld bounds the requests held while settling; past it they are
@@ -121,6 +122,10 @@ func (r *registry) Receive(ctx actor.Context) {
 	// In a cluster.
 	case *messages.BecomeCoordinator:
 		r.handleBecomeCoordinator(ctx, msg)
+	case *messages.CoordinatorChanged:
+		r.nodes = msg.GetNodes()
+	case *messages.RoomEntry:
+		r.handleKlineEntry(msg)
 	case *messages.ReclaimExpected:
 		r.expected[msg.GetNode()] = int(msg.GetCount())
 		r.checkSettled(ctx)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -111,16 +112,41 @@ func (r *registry) unkline(ctx actor.Context, by *registeredUser, target string)
 	return []string{fmt.Sprintf("Lifted the k-line of %s.", p)}, ""
 }
 
-// keep has the store keep a k-line change.
+// keep has the store keep a k-line change and, in a cluster, tells every
+// other node's registry, whose accept loops refuse by their own node's
+// k-lines.
 func (r *registry) keep(ctx actor.Context, kl kline, del bool) {
-	if r.store == nil {
-		return
-	}
 	e := &messages.RoomEntry{Kind: entryKline, Subject: kl.prefix.String(), Reason: kl.reason, By: kl.by, UnixMillis: time.Now().UnixMilli(), Delete: del}
 	if !kl.expires.IsZero() {
 		e.ExpiresUnixMillis = kl.expires.UnixMilli()
 	}
-	ctx.Send(r.store, e)
+	for _, node := range r.nodes {
+		if node != ctx.Self().GetAddress() {
+			r.metrics.clusterSent.Inc()
+			ctx.Send(actor.NewPID(node, registryActorID), e)
+		}
+	}
+	if r.store != nil {
+		ctx.Send(r.store, e)
+	}
+}
+
+// handleKlineEntry applies a k-line change the coordinator's registry made
+// (in a cluster), to this node's k-lines.
+func (r *registry) handleKlineEntry(e *messages.RoomEntry) {
+	p, err := netip.ParsePrefix(e.GetSubject())
+	if err != nil || e.GetKind() != entryKline || e.GetRoom() != "" {
+		return
+	}
+	if e.GetDelete() {
+		r.klines.without(p)
+		return
+	}
+	kl := kline{prefix: p, reason: e.GetReason(), by: e.GetBy()}
+	if ms := e.GetExpiresUnixMillis(); ms != 0 {
+		kl.expires = time.UnixMilli(ms)
+	}
+	r.klines.with(kl)
 }
 
 func (r *registry) listKlines() []string {

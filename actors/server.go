@@ -462,6 +462,20 @@ func (s *Server) Ready() bool {
 	return s.ready.Load() && (s.cluster == nil || s.cluster.joined.Load())
 }
 
+// NotReadyReason says why Ready is false: "shutting down", or in a cluster
+// "not in the cluster yet" or "evicted from the cluster".
+func (s *Server) NotReadyReason() string {
+	switch {
+	case !s.ready.Load():
+		return "shutting down"
+	case s.cluster != nil && s.cluster.evicted.Load():
+		return "evicted from the cluster"
+	case s.cluster != nil && !s.cluster.joined.Load():
+		return "not in the cluster yet"
+	}
+	return ""
+}
+
 // MaxMOTDBytes bounds the message of the day.
 const MaxMOTDBytes = 16 << 10
 

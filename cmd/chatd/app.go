@@ -376,7 +376,7 @@ func (a *app) adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !a.srv.Ready() {
-			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
+			http.Error(w, "not ready: "+a.srv.NotReadyReason(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")

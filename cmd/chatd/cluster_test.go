@@ -538,3 +538,33 @@ func TestClusterEvictedNodeExits(t *testing.T) {
 		t.Errorf("carol's goodbye: %q", got)
 	}
 }
+
+// TestClusterModeration: a room's owner on one node kicks and bans a user
+// on another; the ban holds when that user tries to come back. (Each node
+// keeps its accounts in its own store here; a real cluster shares one.)
+func TestClusterModeration(t *testing.T) {
+	nodes := startClusterNodes(t, 2, nil, "-store", "sqlite")
+	alice := clusterClient(t, nodes[0], "alice", "")
+	alice.Send("/register alice's password")
+	skipContaining(alice, "alice is registered to you.")
+	alice.Send("/join dev")
+	for !strings.HasPrefix(alice.Line(), "*** You are in room dev") {
+	}
+	alice.Send("/claim")
+	alice.SkipUntil("*** alice owns dev now")
+	bob := clusterClient(t, nodes[1], "bob", "dev")
+	alice.SkipUntil("*** bob joined dev")
+
+	alice.Send("/kick bob spamming")
+	bob.SkipUntil("*** You were kicked from dev by alice: spamming")
+	for !strings.HasPrefix(bob.Line(), "*** You are in room lobby") {
+	}
+	alice.SkipUntil("*** bob was kicked by alice: spamming")
+
+	bob.Send("/join dev")
+	alice.SkipUntil("*** bob joined dev")
+	alice.Send("/ban bob trolling")
+	bob.SkipUntil("*** You were banned from dev by alice: trolling")
+	bob.Send("/join dev")
+	skipContaining(bob, "!!! you are banned from dev: trolling")
+}
