@@ -69,13 +69,13 @@ type room struct {
 	local      string                   // this node's address
 	nodeCount  map[string]int           // another node -> how many members it has here
 	awaitStore bool                     // waiting for the store's RoomLoaded
-	awaitSnaps int                      // RoomSnapshots still to come
+	awaitSnaps map[string]bool          // nodes whose RoomSnapshot is still to come
 	snapshots  []*messages.RoomSnapshot // what the other nodes' relays kept
 	// Rebuilt after its node died: the members (on live nodes) the relays
 	// knew, who have not taken their places back yet. Until they have (or
 	// the load timeout passes), everything but their reclaims waits, so
 	// that each of them gets every post.
-	awaitReclaims map[string]bool
+	awaitReclaims map[string]string // member id -> its node
 }
 
 // roomMember is one member of a room.
@@ -161,6 +161,8 @@ func (r *room) Receive(ctx actor.Context) {
 			r.awaitReclaims = nil
 			r.unstash(ctx)
 		}
+	case *messages.CoordinatorChanged:
+		r.handleNodesChanged(ctx, msg)
 	case *messages.Ping:
 		r.flushPosts(ctx) // whatever the room handled before the ping goes out before the pong
 		ctx.Respond(&messages.Pong{})
@@ -257,13 +259,14 @@ func (r *room) handleStarted(ctx actor.Context) {
 		ctx.Send(r.store, &messages.LoadRoom{Room: r.name, Limit: uint32(r.historyKeep), ReplyTo: refOf(ctx.Self())})
 	}
 	if r.cluster {
+		r.awaitSnaps = make(map[string]bool, len(r.nodes))
 		for _, node := range r.nodes {
-			r.awaitSnaps++
+			r.awaitSnaps[node] = true
 			r.metrics.clusterSent.Inc()
 			ctx.Send(actor.NewPID(node, relayActorID), &messages.RoomSnapshotRequest{Room: r.name, ReplyTo: refOf(ctx.Self())})
 		}
 	}
-	if !r.awaitStore && r.awaitSnaps == 0 {
+	if !r.awaitStore && len(r.awaitSnaps) == 0 {
 		return
 	}
 	r.loading = true
@@ -273,13 +276,37 @@ func (r *room) handleStarted(ctx actor.Context) {
 
 // handleSnapshot takes one relay's snapshot of the room.
 func (r *room) handleSnapshot(ctx actor.Context, msg *messages.RoomSnapshot) {
-	if !r.loading || r.awaitSnaps == 0 {
+	if !r.loading || !r.awaitSnaps[msg.GetNode()] {
 		return
 	}
-	r.awaitSnaps--
+	delete(r.awaitSnaps, msg.GetNode())
 	r.snapshots = append(r.snapshots, msg)
-	if !r.awaitStore && r.awaitSnaps == 0 {
+	if !r.awaitStore && len(r.awaitSnaps) == 0 {
 		r.finishLoading(ctx)
+	}
+}
+
+// handleNodesChanged follows the cluster's members (the rooms actor passes
+// every change on): a room being rebuilt waits neither for the snapshot of
+// a node that left nor for its members to come back.
+func (r *room) handleNodesChanged(ctx actor.Context, msg *messages.CoordinatorChanged) {
+	r.nodes = msg.GetNodes()
+	for _, gone := range msg.GetLeft() {
+		if r.loading && r.awaitSnaps[gone] {
+			delete(r.awaitSnaps, gone)
+			if !r.awaitStore && len(r.awaitSnaps) == 0 {
+				r.finishLoading(ctx)
+			}
+		}
+		for id, node := range r.awaitReclaims {
+			if node == gone {
+				delete(r.awaitReclaims, id)
+			}
+		}
+	}
+	if !r.loading && r.awaitReclaims != nil && len(r.awaitReclaims) == 0 {
+		r.awaitReclaims = nil
+		r.unstash(ctx)
 	}
 }
 
@@ -304,9 +331,9 @@ func (r *room) finishLoading(ctx actor.Context) {
 		for _, e := range snap.GetRoster() {
 			if live[e.GetNode()] {
 				if r.awaitReclaims == nil {
-					r.awaitReclaims = make(map[string]bool)
+					r.awaitReclaims = make(map[string]string)
 				}
-				r.awaitReclaims[e.GetMemberId()] = true
+				r.awaitReclaims[e.GetMemberId()] = e.GetNode()
 			}
 		}
 	}
@@ -316,9 +343,10 @@ func (r *room) finishLoading(ctx actor.Context) {
 			r.remember(m)
 		}
 		r.seq = max(r.seq, best[len(best)-1].GetSeq())
+		r.catchUp(ctx, best)
 	}
 	r.snapshots = nil
-	r.awaitStore, r.awaitSnaps = false, 0
+	r.awaitStore, r.awaitSnaps = false, nil
 	if len(r.awaitReclaims) > 0 {
 		system, self := ctx.ActorSystem(), ctx.Self()
 		time.AfterFunc(r.loadTimeout, func() { system.Root.Send(self, &messages.ReclaimTimedOut{}) })
@@ -326,6 +354,29 @@ func (r *room) finishLoading(ctx actor.Context) {
 	r.unstash(ctx)
 	if r.topic != "" {
 		r.report(ctx)
+	}
+}
+
+// catchUp sends the members of each node whose relay saw fewer of the old
+// room's last posts than the freshest (the old room died between its
+// deliveries to two nodes) the posts they missed, before anything else.
+func (r *room) catchUp(ctx actor.Context, best []*messages.MessagePosted) {
+	last := best[len(best)-1].GetSeq()
+	for _, snap := range r.snapshots {
+		h := snap.GetHistory()
+		if len(h) == 0 || h[len(h)-1].GetSeq() >= last {
+			continue
+		}
+		seen := h[len(h)-1].GetSeq()
+		var missed []*messages.MessagePosted
+		for _, p := range best {
+			if p.GetSeq() > seen {
+				missed = append(missed, p)
+			}
+		}
+		r.logger.Info("room rebuilt: a node missed the old room's last posts; sending them", "room", r.name, "node", snap.GetNode(), "posts", len(missed))
+		r.metrics.clusterSent.Inc()
+		ctx.Send(actor.NewPID(snap.GetNode(), relayActorID), &messages.RelayDelivery{Room: r.name, Payload: r.wrap(&messages.PostsBatch{Room: r.name, Posts: missed})})
 	}
 }
 
@@ -345,7 +396,7 @@ func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
 	for _, e := range msg.GetEntries() {
 		r.mod.apply(e)
 	}
-	if r.awaitSnaps == 0 {
+	if len(r.awaitSnaps) == 0 {
 		r.finishLoading(ctx)
 	}
 }
@@ -355,7 +406,7 @@ func (r *room) handleLoadTimedOut(ctx actor.Context) {
 		return
 	}
 	r.logger.Warn("room history not loaded: the store or a node did not answer in time", "room", r.name, "timeout", r.loadTimeout,
-		"store_waited", r.awaitStore, "nodes_waited", r.awaitSnaps)
+		"store_waited", r.awaitStore, "nodes_waited", len(r.awaitSnaps))
 	r.finishLoading(ctx)
 }
 

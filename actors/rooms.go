@@ -99,6 +99,9 @@ func (r *rooms) Receive(ctx actor.Context) {
 		r.handleListRooms(ctx, msg)
 	case *messages.CoordinatorChanged:
 		r.nodes = msg.GetNodes()
+		for _, e := range r.byName {
+			ctx.Send(e.pid, msg) // a room being rebuilt stops waiting for nodes that left
+		}
 	case *messages.DrainRooms:
 		r.handleDrainRooms(ctx, msg)
 	case *messages.RoomDrained:

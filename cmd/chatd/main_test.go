@@ -118,6 +118,14 @@ func TestConfigValidation(t *testing.T) {
 		{[]string{"-admin", "127.0.0.1"}, `invalid -admin "127.0.0.1": missing port in address (want HOST:PORT, such as :7666 or 127.0.0.1:7666)`},
 		{[]string{"-request-timeout", "1ms"}, "-request-timeout must be at least 10ms, got 1ms"},
 		{[]string{"-flood-queue", "0"}, "-flood-queue must be at least 1, got 0"},
+		{[]string{"-node", "127.0.0.1:7701"}, "-node, -peers and -etcd need -cluster"},
+		{[]string{"-cluster", "demo"}, "-cluster needs -node HOST:PORT, the address of this node's cluster transport"},
+		{[]string{"-cluster", "demo", "-node", ":7701"}, `-node must be HOST:PORT with a host the other nodes can reach, got ":7701"`},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701"}, "-cluster-provider automanaged needs -peers: the health endpoint (host:port) of every node"},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701", "-peers", "10.0.0.5"}, `-peers: "10.0.0.5" is not host:port`},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701", "-peers", "10.0.0.5:7801", "-cluster-health-port", "7701"}, "-cluster-health-port must be a port other than the -node port, got 7701"},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701", "-cluster-provider", "etcd"}, "-cluster-provider etcd needs -etcd: etcd's client URLs"},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701", "-cluster-provider", "zk"}, `-cluster-provider must be automanaged or etcd, got "zk"`},
 	}
 	for _, tt := range tests {
 		if _, err := parseConfig(tt.args, noEnv, io.Discard); err == nil || err.Error() != tt.want {
@@ -210,7 +218,8 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 0 {
 		t.Errorf("-help: exit %d", code)
 	}
-	for _, want := range []string{"CHATD_<FLAG>", "-listen string", `(default ":7666")`, "-shutdown-timeout duration", "(default 5s)", "-admin string", "-motd string", "-flood-rate float", "-log-format string"} {
+	for _, want := range []string{"CHATD_<FLAG>", "-listen string", `(default ":7666")`, "-shutdown-timeout duration", "(default 5s)", "-admin string", "-motd string", "-flood-rate float", "-log-format string",
+		"-cluster string", "-node string", "-peers string", "-cluster-provider string", "-etcd string", "-cluster-refresh duration"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("-help does not mention %q", want)
 		}
