@@ -125,6 +125,7 @@ type clusterNodeActor struct {
 	nodes       []string // addresses of the members, sorted
 	wasJoined   bool
 	ticker      *time.Ticker
+	stopTick    chan struct{} // closed to end the ticker's goroutine
 	confirmed   time.Time // when another node last said we are a member (or the topology changed)
 }
 
@@ -142,6 +143,7 @@ func (n *clusterNodeActor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		if n.ticker != nil {
 			n.ticker.Stop()
+			close(n.stopTick)
 		}
 	case *actor.Stopped, *actor.Restarting:
 
@@ -167,11 +169,16 @@ func (n *clusterNodeActor) Receive(ctx actor.Context) {
 // startEvictionCheck looks at the block list every second: another member
 // that evicted us gossips it, and our own topology may never say so.
 func (n *clusterNodeActor) startEvictionCheck(ctx actor.Context) {
-	n.ticker = time.NewTicker(time.Second)
-	system, self, ticker := ctx.ActorSystem(), ctx.Self(), n.ticker
+	n.ticker, n.stopTick = time.NewTicker(time.Second), make(chan struct{})
+	system, self, ticker, stop := ctx.ActorSystem(), ctx.Self(), n.ticker, n.stopTick
 	go func() {
-		for range ticker.C {
-			system.Root.Send(self, &messages.IdleCheck{})
+		for {
+			select {
+			case <-ticker.C:
+				system.Root.Send(self, &messages.IdleCheck{})
+			case <-stop:
+				return
+			}
 		}
 	}()
 }
@@ -180,10 +187,12 @@ func (n *clusterNodeActor) checkEvicted(ctx actor.Context) {
 	if n.cn.evicted.Load() || !n.wasJoined {
 		return
 	}
-	blocked := n.cn.cluster.GetBlockedMembers()
-	if blocked.Contains(n.self) || blocked.Contains(n.cn.cfg.Name+"@"+n.self) {
-		n.evicted("the cluster has blocked this node")
-		return
+	if n.cn.cluster != nil { // nil in actor-level tests
+		blocked := n.cn.cluster.GetBlockedMembers()
+		if blocked.Contains(n.self) || blocked.Contains(n.cn.cfg.Name+"@"+n.self) {
+			n.evicted("the cluster has blocked this node")
+			return
+		}
 	}
 	// The others stop talking to a node they evicted, while its own view
 	// may still list them: ask one of them, the coordinator or (if that is

@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -324,5 +326,88 @@ func TestRegistryKlinesReachEveryNode(t *testing.T) {
 	op.sync(t, other)
 	if _, refused := kl.match("203.0.113.7:5555", time.Now()); refused {
 		t.Error("the lifted k-line still refuses on the other node")
+	}
+}
+
+// clusterMember is a cluster member at address host:port with id.
+func clusterMember(id, host string, port int32) *cluster.Member {
+	return &cluster.Member{Id: id, Host: host, Port: port}
+}
+
+// TestClusterNodeActor: the node actor picks the oldest member as the
+// coordinator, points the routers there, has the connections reclaim and
+// tells the coordinator's registry how many will; when the coordinator
+// leaves, the next oldest (here, this node) takes over the nicks; it
+// answers other nodes' membership checks from its own view.
+func TestClusterNodeActor(t *testing.T) {
+	system := newTestSystem(t)
+	regRouter, roomsRouter, relay, registry, rooms, conns := newProbe(t, system), newProbe(t, system), newProbe(t, system),
+		newProbe(t, system), newProbe(t, system), newProbe(t, system)
+	cn := &clusterNode{cfg: &ClusterConfig{Name: "test"}}
+	node := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &clusterNodeActor{cn: cn, self: "002-self", address: "10.0.0.2:7701",
+			routers: []*actor.PID{regRouter.pid, roomsRouter.pid}, relay: relay.pid, registry: registry.pid, rooms: rooms.pid,
+			connections: conns.pid, metrics: NewMetrics(), logger: testLogger()}
+	}))
+	t.Cleanup(func() { _ = system.Root.StopFuture(node).Wait() })
+	oldest, self := clusterMember("001-old", "10.0.0.1", 7701), clusterMember("002-self", "10.0.0.2", 7701)
+	system.Root.Send(node, &cluster.ClusterTopology{Members: []*cluster.Member{self, oldest}, Joined: []*cluster.Member{self, oldest}})
+	for _, p := range []*probe{relay, rooms, registry, regRouter, roomsRouter} {
+		if c := expect[*messages.CoordinatorChanged](t, p); c.GetAddress() != "10.0.0.1:7701" || len(c.GetNodes()) != 2 {
+			t.Fatalf("got %v", c)
+		}
+	}
+	reclaim := conns.next(t)
+	if _, ok := reclaim.msg.(*messages.Reclaim); !ok {
+		t.Fatalf("the connections got %T", reclaim.msg)
+	}
+	system.Root.Send(reclaim.sender, &messages.ReclaimCount{Count: 3})
+	if e := expect[*messages.ReclaimExpected](t, regRouter); e.GetNode() != "10.0.0.2:7701" || e.GetCount() != 3 {
+		t.Errorf("got %v", e)
+	}
+	if !cn.joined.Load() {
+		t.Error("not ready after joining")
+	}
+
+	regRouter.send(node, &messages.MembershipCheck{Address: "10.0.0.1:7701"})
+	if m := expect[*messages.MembershipConfirmed](t, regRouter); !m.GetMember() {
+		t.Error("a member was not confirmed")
+	}
+	regRouter.send(node, &messages.MembershipCheck{Address: "10.0.0.9:7701"})
+	if m := expect[*messages.MembershipConfirmed](t, regRouter); m.GetMember() {
+		t.Error("a stranger was confirmed")
+	}
+
+	// The coordinator leaves: this node takes over.
+	system.Root.Send(node, &cluster.ClusterTopology{Members: []*cluster.Member{self}, Left: []*cluster.Member{oldest}})
+	if c := expect[*messages.CoordinatorChanged](t, relay); c.GetAddress() != "10.0.0.2:7701" || !slices.Equal(c.GetLeft(), []string{"10.0.0.1:7701"}) {
+		t.Errorf("relay got %v", c)
+	}
+	expect[*messages.CoordinatorChanged](t, rooms)
+	expect[*messages.CoordinatorChanged](t, registry)
+	if b := expect[*messages.BecomeCoordinator](t, registry); !slices.Equal(b.GetNodes(), []string{"10.0.0.2:7701"}) {
+		t.Errorf("registry got %v", b)
+	}
+	expect[*messages.CoordinatorChanged](t, regRouter)
+	expect[*messages.CoordinatorChanged](t, roomsRouter)
+	expect[*messages.Reclaim](t, conns)
+}
+
+// TestRouterHoldsThenForwards: a router holds what comes before the node
+// knows the coordinator, then forwards everything, in order, to the actor
+// of its id on the coordinator.
+func TestRouterHoldsThenForwards(t *testing.T) {
+	system := newTestSystem(t)
+	nodes := fakeNodes(t, system, "a:1")
+	r := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &router{target: registryActorID, metrics: NewMetrics()} }))
+	for i := range 3 {
+		system.Root.Send(r, &messages.SetNick{Nick: fmt.Sprint("n", i)})
+	}
+	system.Root.Send(r, &messages.CoordinatorChanged{Address: "a:1"})
+	system.Root.Send(r, &messages.SetNick{Nick: "n3"})
+	for i := range 4 {
+		if m := expect[*messages.SetNick](t, nodes["a:1"]); m.GetNick() != fmt.Sprint("n", i) {
+			t.Fatalf("got %v, want n%d", m, i)
+		}
 	}
 }
