@@ -126,7 +126,7 @@ type clusterNodeActor struct {
 	wasJoined   bool
 	ticker      *time.Ticker
 	stopTick    chan struct{} // closed to end the ticker's goroutine
-	confirmed   time.Time // when another node last said we are a member (or the topology changed)
+	confirmed   time.Time     // when another node last said we are a member (or the topology changed)
 }
 
 // defaultEvictAfter is ClusterConfig.EvictAfter's default.
