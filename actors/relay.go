@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/actorchat/actorchat/messages"
 )
@@ -87,11 +89,24 @@ func relayable(msg proto.Message) bool {
 	return false
 }
 
+// decodeRelayed unpacks a delivery's payload: one of the messages a room
+// sends its members, or an error.
+func decodeRelayed(payload *anypb.Any) (proto.Message, error) {
+	m, err := payload.UnmarshalNew()
+	if err != nil {
+		return nil, err
+	}
+	if !relayable(m) {
+		return nil, fmt.Errorf("%s is not a message a room sends its members", payload.GetTypeUrl())
+	}
+	return m, nil
+}
+
 func (r *relay) handleDelivery(ctx actor.Context, msg *messages.RelayDelivery) {
 	r.metrics.clusterReceived.Inc()
-	payload, err := msg.GetPayload().UnmarshalNew()
-	if err != nil || !relayable(payload) {
-		r.logger.Warn("relay: dropped a delivery that is not a room's message to its members", "room", msg.GetRoom(), "type", msg.GetPayload().GetTypeUrl(), "error", err)
+	payload, err := decodeRelayed(msg.GetPayload())
+	if err != nil {
+		r.logger.Warn("relay: dropped a delivery", "room", msg.GetRoom(), "error", err)
 		return
 	}
 	room := r.rooms[msg.GetRoom()]
