@@ -238,6 +238,33 @@ func TestClusterChat(t *testing.T) {
 	skipContaining(erin, "[pm] <alice> psst")
 	erin.Send("/reply back")
 	skipContaining(alice, "[pm] <erin> back")
+	carol.Send("@erin again")
+	skipContaining(erin, "[pm] <carol> again")
+
+	// /whois asks the user's own connection, on its node.
+	alice.Send("/whois dave")
+	if line := alice.Line(); !strings.HasPrefix(line, "*** dave is in dev, connected since ") {
+		t.Errorf("/whois across nodes: %q", line)
+	}
+	// /ignore across nodes: dave (node 1) ignores carol (node 2).
+	dave.Send("/ignore carol")
+	dave.SkipUntil("*** Ignoring carol for this session.")
+	carol.Send("hidden from dave")
+	erin.SkipUntil("<carol> hidden from dave")
+	alice.Send("seen by all")
+	erin.SkipUntil("<alice> seen by all")
+	// dave's next post line is alice's: carol's, before it, was left out.
+	for {
+		line := dave.Line()
+		if strings.HasPrefix(line, "<") {
+			if line != "<alice> seen by all" {
+				t.Fatalf("dave got %q, want carol's post hidden", line)
+			}
+			break
+		}
+	}
+	dave.Send("/unignore carol")
+	dave.SkipUntil("*** No longer ignoring carol.")
 
 	// A rename is seen on every node, and frees the old nick everywhere.
 	bob.Send("/nick robert")
