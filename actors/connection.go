@@ -82,7 +82,8 @@ type connection struct {
 	quitMsg string               // what the user said with /quit
 	goodbye string               // the notice to send before bye... at shutdown
 
-	scratch []byte // reused buffer for rendering lines
+	scratch  []byte  // buffer for rendering lines, from lineBuffers while a message is handled; nil between messages
+	scratchp *[]byte // where it came from in the pool
 }
 
 // pendingLine is an input line waiting for an answer to an earlier one.
@@ -124,6 +125,11 @@ func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Soc
 }
 
 func (c *connection) Receive(ctx actor.Context) {
+	c.receive(ctx)
+	c.releaseScratch()
+}
+
+func (c *connection) receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		c.handleStarted(ctx)
@@ -205,7 +211,7 @@ func (c *connection) Receive(ctx actor.Context) {
 	case *messages.MemberJoined:
 		c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
 	case *messages.MemberLeft:
-		c.writeLine(ctx, text.AppendMemberLeft(c.scratch[:0], msg))
+		c.writeLine(ctx, text.AppendMemberLeft(c.scratchBuf(), msg))
 	case *messages.MemberRenamed:
 		c.handleMemberRenamed(ctx, msg)
 	case *messages.TopicChanged:
@@ -336,7 +342,7 @@ func (c *connection) writeHistory(ctx actor.Context, history []*messages.Message
 	now := time.Now()
 	for _, m := range history {
 		if _, ignored := c.ignored[m.GetSenderMemberId()]; !ignored {
-			c.writeLine(ctx, text.AppendHistory(c.scratch[:0], m, now))
+			c.writeLine(ctx, text.AppendHistory(c.scratchBuf(), m, now))
 		}
 	}
 }
@@ -657,7 +663,7 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
 		}
 	}
-	line := c.appendPosted(c.scratch[:0], msg)
+	line := c.appendPosted(c.scratchBuf(), msg)
 	c.scratch = line[:0]
 	if len(line) > 0 {
 		c.env.metrics.deliveries.Inc()
@@ -703,6 +709,33 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 // batchBuffers are the buffers batches are rendered into: shared by every
 // connection, so that none holds its largest batch between messages.
 var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// lineBuffers holds the buffers connections render single lines into: an
+// idle connection holds none (10,000 idle users would otherwise keep 10,000
+// buffers).
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// scratchBuf returns the buffer to render a line into, empty.
+func (c *connection) scratchBuf() []byte {
+	if c.scratchp == nil {
+		c.scratchp = lineBuffers.Get().(*[]byte)
+		c.scratch = *c.scratchp
+	}
+	return c.scratch[:0]
+}
+
+// releaseScratch gives the render buffer back once a message is handled
+// (the outbox has copied what was rendered).
+func (c *connection) releaseScratch() {
+	if c.scratchp == nil {
+		return
+	}
+	if cap(c.scratch) <= maxBatchBuffer {
+		*c.scratchp = c.scratch[:0]
+		lineBuffers.Put(c.scratchp)
+	}
+	c.scratch, c.scratchp = nil, nil
+}
 
 // maxBatchBuffer is the largest render buffer that goes back to the pool.
 const maxBatchBuffer = 1 << 20
@@ -770,7 +803,7 @@ func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.Priv
 	c.lastPM = msg
 	c.env.metrics.deliveries.Inc()
 	c.env.metrics.privateMessages.Inc()
-	line := text.AppendPrivateReceived(c.scratch[:0], msg.GetFromNick(), msg.GetText())
+	line := text.AppendPrivateReceived(c.scratchBuf(), msg.GetFromNick(), msg.GetText())
 	if !c.noBell {
 		line = text.WithBell(line)
 	}
@@ -907,11 +940,11 @@ func (c *connection) farewell() []byte {
 }
 
 func (c *connection) sendNotice(ctx actor.Context, line string) {
-	c.writeLine(ctx, text.AppendNotice(c.scratch[:0], line))
+	c.writeLine(ctx, text.AppendNotice(c.scratchBuf(), line))
 }
 
 func (c *connection) sendError(ctx actor.Context, line string) {
-	c.writeLine(ctx, text.AppendError(c.scratch[:0], line))
+	c.writeLine(ctx, text.AppendError(c.scratchBuf(), line))
 }
 
 // writeLine queues a rendered line and keeps the grown buffer for the next.

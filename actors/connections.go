@@ -25,6 +25,8 @@ type connections struct {
 	middleware []actor.ReceiverMiddleware // for the connections it spawns (tests only)
 
 	// Owned by Receive.
+	connProps   *actor.Props       // every connection actor's props: one for all (see handleSpawn)
+	next        actor.Actor        // the connection SpawnNamed is about to start
 	live        int                // connection actors not yet terminated
 	draining    bool               // shutdown has begun: new connections are told goodbye at once
 	notice      string             // the shutdown notice
@@ -79,8 +81,19 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 		return // closed by a shutdown that passed its deadline
 	}
 	sock := c.table.NewSocket(id, conn, c.sockCfg)
-	p := props(newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), msg.GetTls(), sock, c.env), c.middleware)
-	pid, err := ctx.SpawnNamed(p, "conn-"+strconv.FormatUint(id, 10))
+	// One Props serves every connection (an actor keeps its props for
+	// life: one each would cost every idle connection a few hundred
+	// bytes). Its producer, which SpawnNamed calls before it returns, takes
+	// the connection made here.
+	if c.connProps == nil {
+		c.connProps = props(func() actor.Actor {
+			a := c.next
+			c.next = nil
+			return a
+		}, c.middleware)
+	}
+	c.next = newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), msg.GetTls(), sock, c.env)()
+	pid, err := ctx.SpawnNamed(c.connProps, "conn-"+strconv.FormatUint(id, 10))
 	if err != nil { // the accept loop numbers connections: a second spawn of one id is a bug
 		sock.Abort()
 		panic(fmt.Sprintf("spawn connection %d: %v", id, err))
