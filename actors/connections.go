@@ -3,7 +3,9 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"path"
 	"strconv"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -54,7 +56,7 @@ func (c *connections) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
-		c.handleTerminated(ctx)
+		c.handleTerminated(ctx, msg)
 
 	case *messages.SpawnConnection:
 		c.handleSpawn(ctx, msg)
@@ -104,8 +106,16 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 	}
 }
 
-func (c *connections) handleTerminated(ctx actor.Context) {
+// handleTerminated counts a connection actor that stopped, and tells the
+// registry, which lets go of the member if the connection did not say
+// goodbye itself (see ConnectionGone).
+func (c *connections) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	c.live--
+	if id, ok := strings.CutPrefix(path.Base(msg.GetWho().GetId()), "conn-"); ok {
+		if n, err := strconv.ParseUint(id, 10, 64); err == nil {
+			ctx.Send(c.env.registry, &messages.ConnectionGone{MemberId: memberID(c.node, n)})
+		}
+	}
 	c.answerIfDrained(ctx)
 }
 

@@ -106,3 +106,28 @@ func TestConnectionsPanicStopsOnlyThatOne(t *testing.T) {
 	})
 	h.spawn(t, 3)
 }
+
+// TestConnectionsReportStoppedConnections: when a connection actor has
+// stopped, its supervisor tells the registry (ConnectionGone), behind the
+// connection's own goodbye; the registry lets go of a member that did not
+// say goodbye (connections are not watched).
+func TestConnectionsReportStoppedConnections(t *testing.T) {
+	h := newConnectionsHarness(t)
+	c, member := h.spawn(t, 3)
+	c.send("/quit")
+	var sawUnregister bool
+	for {
+		switch m := h.registry.next(t).msg.(type) {
+		case *messages.UnregisterConnection:
+			sawUnregister = m.GetMemberId() == member
+		case *messages.ConnectionGone:
+			if m.GetMemberId() != member {
+				t.Fatalf("ConnectionGone for %q, want %q", m.GetMemberId(), member)
+			}
+			if !sawUnregister {
+				t.Fatal("ConnectionGone came before the connection's own goodbye")
+			}
+			return
+		}
+	}
+}

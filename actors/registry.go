@@ -39,7 +39,7 @@ type registry struct {
 	// Owned by Receive.
 	byNick    map[string]*registeredUser // lower-case nick -> user
 	byMember  map[string]*registeredUser // member id -> user
-	byPID     map[pidKey]*registeredUser // the key of the connection -> user, for Terminated
+	byPID     map[pidKey]*registeredUser // the key of a connection on another node -> user, for Terminated (its node died)
 	lastGuest uint64                     // number of the last guest nick handed out
 	accounts  map[string]bool            // registered nicks, case-folded: only who is identified as one may use it
 
@@ -158,6 +158,8 @@ func (r *registry) handle(ctx actor.Context, message any) {
 	switch msg := message.(type) {
 	case *messages.RegisterConnection:
 		r.handleRegister(ctx, msg)
+	case *messages.ConnectionGone:
+		r.handleConnectionGone(ctx, msg)
 	case *messages.UnregisterConnection:
 		r.handleUnregister(ctx, msg)
 	case *messages.SetNick:
@@ -308,9 +310,14 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 func (r *registry) add(ctx actor.Context, u *registeredUser) {
 	r.byNick[strings.ToLower(u.nick)] = u
 	r.byMember[u.memberID] = u
-	r.byPID[keyOf(u.pid)] = u
 	r.metrics.nicks.Set(float64(len(r.byMember)))
-	ctx.Watch(u.pid)
+	if u.pid.GetAddress() != ctx.Self().GetAddress() {
+		// On another node (a cluster): watched, so that the registry hears
+		// at once when that node dies. This node's connections are not
+		// watched: their supervisor reports them (ConnectionGone).
+		r.byPID[keyOf(u.pid)] = u
+		ctx.Watch(u.pid)
+	}
 	ctx.Send(u.pid, &messages.ConnectionRegistered{Nick: u.nick})
 }
 
@@ -328,8 +335,25 @@ func (r *registry) nextGuestNick() string {
 // at once.
 func (r *registry) handleUnregister(ctx actor.Context, msg *messages.UnregisterConnection) {
 	if u, ok := r.byMember[msg.GetMemberId()]; ok {
-		ctx.Unwatch(u.pid)
+		if _, watched := r.byPID[keyOf(u.pid)]; watched {
+			ctx.Unwatch(u.pid)
+		}
 		r.forget(u)
+	}
+}
+
+// handleConnectionGone lets go of a member whose connection stopped without
+// unregistering (its goodbye went wrong): the nick is freed, and its room
+// told, which announces "connection lost".
+func (r *registry) handleConnectionGone(ctx actor.Context, msg *messages.ConnectionGone) {
+	u, ok := r.byMember[msg.GetMemberId()]
+	if !ok {
+		return // it said goodbye, as connections do
+	}
+	r.logger.Warn("a connection stopped without unregistering", "member", u.memberID, "nick", u.nick, "room", u.room)
+	r.forget(u)
+	if u.room != "" {
+		ctx.Send(actor.NewPID(ctx.Self().GetAddress(), roomsActorID), &messages.MemberGone{Room: u.room, MemberId: u.memberID})
 	}
 }
 

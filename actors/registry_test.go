@@ -138,7 +138,10 @@ func TestRegistryFreesNickWhenConnectionStops(t *testing.T) {
 	a.send(reg, &messages.SetNick{Nick: "alice"})
 	expect[*messages.NickChanged](t, a)
 
+	// The connections supervisor reports every connection that stopped; one
+	// that did not unregister is forgotten then.
 	system.Root.Stop(a.pid)
+	system.Root.Send(reg, &messages.ConnectionGone{MemberId: a.member})
 	testkit.Eventually(t, "alice to be forgotten", func() bool {
 		return slices.Equal(listUsers(t, b, reg), []string{"guest2@"})
 	})

@@ -216,6 +216,8 @@ func (r *room) handle(ctx actor.Context, message any) {
 		r.flushSent = false // flushed above
 	case *messages.MemberTerminated:
 		r.handleMemberTerminated(ctx, msg)
+	case *messages.MemberGone:
+		r.handleMemberGone(ctx, msg)
 
 	case *messages.JoinRoom:
 		r.handleJoin(ctx, msg)
@@ -451,8 +453,15 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		if len(r.members) == 0 && r.mod.owner == "" {
 			r.mod.creator = msg.GetMemberId() // the first to join an unowned room may /claim it
 		}
-		ctx.Watch(pid)
-		r.watched[keyOf(pid)] = msg.GetMemberId()
+		if pid.GetAddress() != r.local {
+			// On another node (a cluster): watched, so that the room hears
+			// at once when that node dies. This node's connections are not
+			// watched (a watch costs every idle connection a set of
+			// watchers): one that stops without leaving is reported by the
+			// registry (MemberGone).
+			ctx.Watch(pid)
+			r.watched[keyOf(pid)] = msg.GetMemberId()
+		}
 		r.index[msg.GetMemberId()] = len(r.members)
 		m := &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway(),
 			account: msg.GetAccount(), address: msg.GetAddress(), local: pid.GetAddress() == r.local}
@@ -490,7 +499,7 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 	r.rosterLeft(ctx, m)
 	if msg.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
 		// It lives on elsewhere; any other leaver is stopping.
-		ctx.Unwatch(m.pid)
+		r.unwatch(ctx, m)
 		r.reply(ctx, msg.GetReplyTo(), &messages.RoomLeft{Room: r.name})
 	}
 	left := &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: msg.GetReason(), Message: msg.GetMessage()}
@@ -505,8 +514,30 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 	r.report(ctx)
 }
 
-// handleMemberTerminated removes a member whose actor stopped without
-// leaving first.
+// unwatch stops watching a member that lives on (a cluster's remote members
+// are watched).
+func (r *room) unwatch(ctx actor.Context, m *roomMember) {
+	if !m.local {
+		ctx.Unwatch(m.pid)
+	}
+}
+
+// handleMemberGone removes a member of this node whose connection stopped
+// without leaving (the registry noticed).
+func (r *room) handleMemberGone(ctx actor.Context, msg *messages.MemberGone) {
+	m := r.remove(msg.GetMemberId())
+	if m == nil {
+		return // it left, as connections do
+	}
+	r.rosterLeft(ctx, m)
+	if r.announces() {
+		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, "")
+	}
+	r.report(ctx)
+}
+
+// handleMemberTerminated removes a member on another node whose actor
+// stopped without leaving first (in a cluster: mostly, its node died).
 func (r *room) handleMemberTerminated(ctx actor.Context, msg *messages.MemberTerminated) {
 	m := r.remove(r.watched[keyOf(pidOf(msg.GetWho()))])
 	if m == nil {

@@ -367,7 +367,7 @@ func (r *room) kick(ctx actor.Context, m *roomMember, nick, reason string) ([]st
 func (r *room) putOut(ctx actor.Context, t *roomMember, by, reason string, banned bool) {
 	r.remove(t.id)
 	r.rosterLeft(ctx, t)
-	ctx.Unwatch(t.pid)
+	r.unwatch(ctx, t)
 	r.send(ctx, t.pid, &messages.Kicked{Room: r.name, By: by, Reason: reason, Banned: banned})
 	what := "kicked"
 	if banned {

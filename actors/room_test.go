@@ -172,8 +172,10 @@ func TestRoomLeaveReasons(t *testing.T) {
 		t.Errorf("got %v, want carol's part", got)
 	}
 
-	// A member that stops without a word is noticed through Watch.
+	// A member that stops without a word is reported by the registry (which
+	// hears it from the connections supervisor).
 	system.Root.Stop(dave.pid)
+	system.Root.Send(room, &messages.MemberGone{Room: "dev", MemberId: dave.member})
 	if got := expect[*messages.MemberLeft](t, alice); got.GetNick() != "dave" || got.GetReason() != messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST {
 		t.Errorf("got %v, want dave lost", got)
 	}

@@ -93,6 +93,10 @@ func (r *rooms) Receive(ctx actor.Context) {
 
 	case *messages.JoinRoom:
 		r.handleJoin(ctx, msg)
+	case *messages.MemberGone:
+		if e, ok := r.byName[msg.GetRoom()]; ok {
+			ctx.Send(e.pid, msg)
+		}
 	case *messages.RoomUpdated:
 		r.handleRoomUpdated(ctx, msg)
 	case *messages.ListRooms:

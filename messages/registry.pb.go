@@ -1757,6 +1757,111 @@ func (x *Killed) GetReason() string {
 	return ""
 }
 
+// ConnectionGone tells the registry that a connection actor has stopped
+// (its supervisor saw it terminate). A connection says goodbye itself while
+// stopping (UnregisterConnection, LeaveRoom); if the registry still knows
+// the member, it did not, and the registry frees the nick and has the room
+// let the member go (MemberGone). Connections are not watched: a watch
+// costs every idle connection a set of watchers.
+type ConnectionGone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectionGone) Reset() {
+	*x = ConnectionGone{}
+	mi := &file_chat_v1_registry_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectionGone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectionGone) ProtoMessage() {}
+
+func (x *ConnectionGone) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectionGone.ProtoReflect.Descriptor instead.
+func (*ConnectionGone) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ConnectionGone) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+// MemberGone asks a room (through the rooms actor, by name) to let go of a
+// member whose connection stopped without leaving: it is announced as
+// "connection lost".
+type MemberGone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberGone) Reset() {
+	*x = MemberGone{}
+	mi := &file_chat_v1_registry_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberGone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberGone) ProtoMessage() {}
+
+func (x *MemberGone) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberGone.ProtoReflect.Descriptor instead.
+func (*MemberGone) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *MemberGone) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *MemberGone) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
@@ -1862,7 +1967,13 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"0\n" +
 	"\x06Killed\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason*\x8b\x02\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"-\n" +
+	"\x0eConnectionGone\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"=\n" +
+	"\n" +
+	"MemberGone\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId*\x8b\x02\n" +
 	"\aRequest\x12\x17\n" +
 	"\x13REQUEST_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10REQUEST_REGISTER\x10\x01\x12\x10\n" +
@@ -1899,7 +2010,7 @@ func file_chat_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_chat_v1_registry_proto_goTypes = []any{
 	(Request)(0),                   // 0: chat.v1.Request
 	(AdminAction)(0),               // 1: chat.v1.AdminAction
@@ -1930,23 +2041,25 @@ var file_chat_v1_registry_proto_goTypes = []any{
 	(*ServerNotice)(nil),           // 26: chat.v1.ServerNotice
 	(*NoticeUser)(nil),             // 27: chat.v1.NoticeUser
 	(*Killed)(nil),                 // 28: chat.v1.Killed
-	(*ActorRef)(nil),               // 29: chat.v1.ActorRef
+	(*ConnectionGone)(nil),         // 29: chat.v1.ConnectionGone
+	(*MemberGone)(nil),             // 30: chat.v1.MemberGone
+	(*ActorRef)(nil),               // 31: chat.v1.ActorRef
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	29, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
-	29, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
-	29, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
-	29, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
-	29, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
+	31, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
+	31, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
+	31, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
+	31, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
+	31, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
 	14, // 5: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
-	29, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
-	29, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
-	29, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
-	29, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
+	31, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
+	31, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
+	31, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
+	31, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
 	12, // 10: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
 	0,  // 11: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
 	1,  // 12: chat.v1.AdminCommand.action:type_name -> chat.v1.AdminAction
-	29, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
+	31, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
 	14, // [14:14] is the sub-list for method output_type
 	14, // [14:14] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
@@ -1966,7 +2079,7 @@ func file_chat_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_registry_proto_rawDesc), len(file_chat_v1_registry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
