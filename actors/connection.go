@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ type connection struct {
 	nick       string                           // empty until the registry names us
 	room       string                           // the room we are in or on our way to; empty when no room would have us
 	roomPID    *actor.PID                       // where room is (see toRoom); nil while joining or moving
+	joining    []string                         // rooms asked to take us that have not answered yet
 	leaving    string                           // the room we are moving out of, until it answers RoomLeft
 	leavingPID *actor.PID                       // where it is
 	topic      string                           // our room's topic, for /topic
@@ -84,6 +86,8 @@ type connection struct {
 
 	scratch  []byte  // buffer for rendering lines, from lineBuffers while a message is handled; nil between messages
 	scratchp *[]byte // where it came from in the pool
+	out      []byte  // what this message wrote, handed to the socket in one piece when it is handled; from lineBuffers
+	outp     *[]byte
 }
 
 // pendingLine is an input line waiting for an answer to an earlier one.
@@ -126,6 +130,7 @@ func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Soc
 
 func (c *connection) Receive(ctx actor.Context) {
 	c.receive(ctx)
+	c.flushOutput(ctx)
 	c.releaseScratch()
 }
 
@@ -305,6 +310,7 @@ func (c *connection) sendMOTD(ctx actor.Context) bool {
 func (c *connection) join(ctx actor.Context, room string) {
 	c.room = room
 	c.roomPID = nil
+	c.joining = append(c.joining, room)
 	c.ask(ctx, c.env.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
 		Account: c.account, Address: c.remoteIP()}, waitJoin, "/join "+room)
 }
@@ -312,6 +318,7 @@ func (c *connection) join(ctx actor.Context, room string) {
 // handleRoomJoined enters the room we asked for. A room we no longer want
 // (its answer came after we gave up on it) is left at once.
 func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
+	c.joinAnswered(msg.GetRoom())
 	if msg.GetReclaim() {
 		c.roomReclaimed(ctx, msg)
 		return
@@ -403,6 +410,16 @@ func (c *connection) acked(seq uint64) {
 		c.unacked = c.unacked[i:]
 		if len(c.unacked) == 0 {
 			c.unacked = nil
+		}
+	}
+}
+
+// joinAnswered forgets a join that was answered.
+func (c *connection) joinAnswered(room string) {
+	if i := slices.Index(c.joining, room); i >= 0 {
+		c.joining = slices.Delete(c.joining, i, i+1)
+		if len(c.joining) == 0 {
+			c.joining = nil
 		}
 	}
 }
@@ -663,11 +680,10 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
 		}
 	}
-	line := c.appendPosted(c.scratchBuf(), msg)
-	c.scratch = line[:0]
-	if len(line) > 0 {
+	out := c.output()
+	n := len(out)
+	if c.out = c.appendPosted(out, msg); len(c.out) > n { // rendered straight into the output
 		c.env.metrics.deliveries.Inc()
-		c.write(ctx, line)
 	}
 	if c.wait.kind == waitNone && len(c.pending) > 0 {
 		c.flushPending(ctx)
@@ -678,8 +694,7 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 // one write: our own chat lines are left out (the room sends every member
 // the same batch).
 func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
-	bp := batchBuffers.Get().(*[]byte)
-	buf := (*bp)[:0]
+	buf := c.output() // rendered straight into what goes to the socket
 	delivered := 0
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member {
@@ -693,26 +708,19 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 			delivered++
 		}
 	}
+	c.out = buf
 	if delivered > 0 {
 		c.env.metrics.deliveries.Add(float64(delivered)) // once a batch: a shared counter is costly per line
-		c.write(ctx, buf)                                // the outbox copies it
-	}
-	if cap(buf) <= maxBatchBuffer {
-		*bp = buf[:0]
-		batchBuffers.Put(bp)
 	}
 	if c.wait.kind == waitNone && len(c.pending) > 0 {
 		c.flushPending(ctx)
 	}
 }
 
-// batchBuffers are the buffers batches are rendered into: shared by every
-// connection, so that none holds its largest batch between messages.
-var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// lineBuffers holds the buffers connections render single lines into: an
-// idle connection holds none (10,000 idle users would otherwise keep 10,000
-// buffers).
+// lineBuffers holds the buffers connections render into (lines, batches,
+// what a message writes): shared by every connection, so that an idle one
+// holds none (10,000 idle users would otherwise keep 10,000 buffers, each
+// the size of its largest batch).
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // scratchBuf returns the buffer to render a line into, empty.
@@ -829,6 +837,9 @@ func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandReje
 	if !ok || !c.answered(kind) {
 		return // an answer that came after its timeout; the user was told then
 	}
+	if kind == waitJoin {
+		c.joinAnswered(c.room)
+	}
 	if kind == waitJoin && c.room != lobbyName {
 		c.join(ctx, lobbyName)
 		return
@@ -913,6 +924,19 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.roomPID != nil {
 		c.toRoom(ctx, &messages.LeaveRoom{MemberId: c.member, Reason: c.reason, Message: c.quitMsg})
 	}
+	// Connections are not watched, so the rooms also hear it through the
+	// rooms actor: our room, should it have lost the LeaveRoom (a panic
+	// drops the message it was handling), and a room whose answer to our
+	// join has not come yet, which may take us in meanwhile (this comes
+	// behind the join, by the same way). A room we have left ignores it.
+	gone := c.joining
+	if c.roomPID != nil && !slices.Contains(gone, c.room) {
+		gone = append(gone, c.room)
+	}
+	for _, room := range gone {
+		ctx.Send(c.env.rooms, &messages.MemberGone{Room: room, MemberId: c.member, Reason: c.reason, Message: c.quitMsg})
+	}
+	c.flushOutput(ctx) // what this connection wrote before it stopped goes before the goodbye
 	c.sock.Finish(c.farewell(), c.env.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", text.LeaveReason(c.reason))
 }
@@ -955,8 +979,38 @@ func (c *connection) writeLine(ctx actor.Context, line []byte) {
 
 // write queues bytes for the client; a client whose outbox is full is a slow
 // consumer and is disconnected.
-func (c *connection) write(ctx actor.Context, p []byte) {
-	if err := c.sock.Write(p); err != nil { // netio.ErrOutboxFull
-		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
+//
+// Everything one message writes goes to the socket in one piece once the
+// message is handled (flushOutput): a welcome of four lines is one write()
+// to the client, not up to four.
+func (c *connection) write(_ actor.Context, p []byte) {
+	c.out = append(c.output(), p...)
+}
+
+// output returns what this message has written so far, to append to
+// (assign the result to c.out).
+func (c *connection) output() []byte {
+	if c.outp == nil {
+		c.outp = lineBuffers.Get().(*[]byte)
+		c.out = (*c.outp)[:0]
 	}
+	return c.out
+}
+
+// flushOutput hands what the message wrote to the socket. A full outbox
+// means a slow consumer.
+func (c *connection) flushOutput(ctx actor.Context) {
+	if c.outp == nil {
+		return
+	}
+	if len(c.out) > 0 {
+		if err := c.sock.Write(c.out); err != nil { // netio.ErrOutboxFull
+			c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
+		}
+	}
+	if cap(c.out) <= maxBatchBuffer {
+		*c.outp = c.out[:0]
+		lineBuffers.Put(c.outp)
+	}
+	c.out, c.outp = nil, nil
 }

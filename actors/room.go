@@ -525,15 +525,11 @@ func (r *room) unwatch(ctx actor.Context, m *roomMember) {
 // handleMemberGone removes a member of this node whose connection stopped
 // without leaving (the registry noticed).
 func (r *room) handleMemberGone(ctx actor.Context, msg *messages.MemberGone) {
-	m := r.remove(msg.GetMemberId())
-	if m == nil {
-		return // it left, as connections do
+	reason := msg.GetReason()
+	if reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED || reason == messages.LeaveReason_LEAVE_REASON_PART {
+		reason = messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST
 	}
-	r.rosterLeft(ctx, m)
-	if r.announces() {
-		r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: m.nick, Reason: messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST}, "")
-	}
-	r.report(ctx)
+	r.handleLeave(ctx, &messages.LeaveRoom{MemberId: msg.GetMemberId(), Reason: reason, Message: msg.GetMessage()})
 }
 
 // handleMemberTerminated removes a member on another node whose actor

@@ -94,8 +94,10 @@ func (r *rooms) Receive(ctx actor.Context) {
 	case *messages.JoinRoom:
 		r.handleJoin(ctx, msg)
 	case *messages.MemberGone:
-		if e, ok := r.byName[msg.GetRoom()]; ok {
-			ctx.Send(e.pid, msg)
+		if name, err := normalizeRoomName(msg.GetRoom()); err == nil {
+			if e, ok := r.byName[name]; ok {
+				ctx.Send(e.pid, msg)
+			}
 		}
 	case *messages.RoomUpdated:
 		r.handleRoomUpdated(ctx, msg)

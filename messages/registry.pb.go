@@ -1810,10 +1810,17 @@ func (x *ConnectionGone) GetMemberId() string {
 // MemberGone asks a room (through the rooms actor, by name) to let go of a
 // member whose connection stopped without leaving: it is announced as
 // "connection lost".
+//
+// A connection that stops while its join is on its way (it has no room
+// reference yet) sends it too, with its reason, so that a room that adds it
+// meanwhile lets it go again.
 type MemberGone struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Room     string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	MemberId string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Why; unset: connection lost.
+	Reason        LeaveReason `protobuf:"varint,3,opt,name=reason,proto3,enum=chat.v1.LeaveReason" json:"reason,omitempty"`
+	Message       string      `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1858,6 +1865,20 @@ func (x *MemberGone) GetRoom() string {
 func (x *MemberGone) GetMemberId() string {
 	if x != nil {
 		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberGone) GetReason() LeaveReason {
+	if x != nil {
+		return x.Reason
+	}
+	return LeaveReason_LEAVE_REASON_UNSPECIFIED
+}
+
+func (x *MemberGone) GetMessage() string {
+	if x != nil {
+		return x.Message
 	}
 	return ""
 }
@@ -1969,11 +1990,13 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"-\n" +
 	"\x0eConnectionGone\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"=\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"\x85\x01\n" +
 	"\n" +
 	"MemberGone\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId*\x8b\x02\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12,\n" +
+	"\x06reason\x18\x03 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage*\x8b\x02\n" +
 	"\aRequest\x12\x17\n" +
 	"\x13REQUEST_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10REQUEST_REGISTER\x10\x01\x12\x10\n" +
@@ -2044,6 +2067,7 @@ var file_chat_v1_registry_proto_goTypes = []any{
 	(*ConnectionGone)(nil),         // 29: chat.v1.ConnectionGone
 	(*MemberGone)(nil),             // 30: chat.v1.MemberGone
 	(*ActorRef)(nil),               // 31: chat.v1.ActorRef
+	(LeaveReason)(0),               // 32: chat.v1.LeaveReason
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
 	31, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
@@ -2060,11 +2084,12 @@ var file_chat_v1_registry_proto_depIdxs = []int32{
 	0,  // 11: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
 	1,  // 12: chat.v1.AdminCommand.action:type_name -> chat.v1.AdminAction
 	31, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	32, // 14: chat.v1.MemberGone.reason:type_name -> chat.v1.LeaveReason
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_registry_proto_init() }
