@@ -86,8 +86,6 @@ type connection struct {
 
 	scratch  []byte  // buffer for rendering lines, from lineBuffers while a message is handled; nil between messages
 	scratchp *[]byte // where it came from in the pool
-	out      []byte  // what this message wrote, handed to the socket in one piece when it is handled; from lineBuffers
-	outp     *[]byte
 }
 
 // pendingLine is an input line waiting for an answer to an earlier one.
@@ -130,7 +128,6 @@ func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Soc
 
 func (c *connection) Receive(ctx actor.Context) {
 	c.receive(ctx)
-	c.flushOutput(ctx)
 	c.releaseScratch()
 }
 
@@ -680,10 +677,11 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
 		}
 	}
-	out := c.output()
-	n := len(out)
-	if c.out = c.appendPosted(out, msg); len(c.out) > n { // rendered straight into the output
+	line := c.appendPosted(c.scratchBuf(), msg)
+	c.scratch = line[:0]
+	if len(line) > 0 {
 		c.env.metrics.deliveries.Inc()
+		c.write(ctx, line)
 	}
 	if c.wait.kind == waitNone && len(c.pending) > 0 {
 		c.flushPending(ctx)
@@ -694,7 +692,8 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 // one write: our own chat lines are left out (the room sends every member
 // the same batch).
 func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
-	buf := c.output() // rendered straight into what goes to the socket
+	bp := batchBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
 	delivered := 0
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member {
@@ -708,19 +707,26 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 			delivered++
 		}
 	}
-	c.out = buf
 	if delivered > 0 {
 		c.env.metrics.deliveries.Add(float64(delivered)) // once a batch: a shared counter is costly per line
+		c.write(ctx, buf)                                // the outbox copies it
+	}
+	if cap(buf) <= maxBatchBuffer {
+		*bp = buf[:0]
+		batchBuffers.Put(bp)
 	}
 	if c.wait.kind == waitNone && len(c.pending) > 0 {
 		c.flushPending(ctx)
 	}
 }
 
-// lineBuffers holds the buffers connections render into (lines, batches,
-// what a message writes): shared by every connection, so that an idle one
-// holds none (10,000 idle users would otherwise keep 10,000 buffers, each
-// the size of its largest batch).
+// batchBuffers are the buffers batches are rendered into: shared by every
+// connection, so that none holds its largest batch between messages.
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// lineBuffers holds the buffers connections render single lines into: an
+// idle connection holds none (10,000 idle users would otherwise keep 10,000
+// buffers).
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // scratchBuf returns the buffer to render a line into, empty.
@@ -936,7 +942,6 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	for _, room := range gone {
 		ctx.Send(c.env.rooms, &messages.MemberGone{Room: room, MemberId: c.member, Reason: c.reason, Message: c.quitMsg})
 	}
-	c.flushOutput(ctx) // what this connection wrote before it stopped goes before the goodbye
 	c.sock.Finish(c.farewell(), c.env.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", text.LeaveReason(c.reason))
 }
@@ -979,38 +984,8 @@ func (c *connection) writeLine(ctx actor.Context, line []byte) {
 
 // write queues bytes for the client; a client whose outbox is full is a slow
 // consumer and is disconnected.
-//
-// Everything one message writes goes to the socket in one piece once the
-// message is handled (flushOutput): a welcome of four lines is one write()
-// to the client, not up to four.
-func (c *connection) write(_ actor.Context, p []byte) {
-	c.out = append(c.output(), p...)
-}
-
-// output returns what this message has written so far, to append to
-// (assign the result to c.out).
-func (c *connection) output() []byte {
-	if c.outp == nil {
-		c.outp = lineBuffers.Get().(*[]byte)
-		c.out = (*c.outp)[:0]
+func (c *connection) write(ctx actor.Context, p []byte) {
+	if err := c.sock.Write(p); err != nil { // netio.ErrOutboxFull
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 	}
-	return c.out
-}
-
-// flushOutput hands what the message wrote to the socket. A full outbox
-// means a slow consumer.
-func (c *connection) flushOutput(ctx actor.Context) {
-	if c.outp == nil {
-		return
-	}
-	if len(c.out) > 0 {
-		if err := c.sock.Write(c.out); err != nil { // netio.ErrOutboxFull
-			c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
-		}
-	}
-	if cap(c.out) <= maxBatchBuffer {
-		*c.outp = c.out[:0]
-		lineBuffers.Put(c.outp)
-	}
-	c.out, c.outp = nil, nil
 }
