@@ -264,8 +264,7 @@ func (r *room) handleStarted(ctx actor.Context) {
 		r.awaitSnaps = make(map[string]bool, len(r.nodes))
 		for _, node := range r.nodes {
 			r.awaitSnaps[node] = true
-			r.metrics.clusterSent.Inc()
-			ctx.Send(actor.NewPID(node, relayActorID), &messages.RoomSnapshotRequest{Room: r.name, ReplyTo: refOf(ctx.Self())})
+			r.toRelay(ctx, node, &messages.RoomSnapshotRequest{Room: r.name, ReplyTo: refOf(ctx.Self())})
 		}
 	}
 	if !r.awaitStore && len(r.awaitSnaps) == 0 {
@@ -377,8 +376,7 @@ func (r *room) catchUp(ctx actor.Context, best []*messages.MessagePosted) {
 			}
 		}
 		r.logger.Info("room rebuilt: a node missed the old room's last posts; sending them", "room", r.name, "node", snap.GetNode(), "posts", len(missed))
-		r.metrics.clusterSent.Inc()
-		ctx.Send(actor.NewPID(snap.GetNode(), relayActorID), &messages.RelayDelivery{Room: r.name, Payload: r.wrap(&messages.PostsBatch{Room: r.name, Posts: missed})})
+		r.toRelay(ctx, snap.GetNode(), &messages.RelayDelivery{Room: r.name, Payload: r.wrap(&messages.PostsBatch{Room: r.name, Posts: missed})})
 	}
 }
 
@@ -681,14 +679,7 @@ func (r *room) announces() bool {
 // it to them.
 func (r *room) broadcast(ctx actor.Context, msg proto.Message, except string) {
 	r.broadcastLocal(ctx, msg, except)
-	if len(r.nodeCount) == 0 {
-		return
-	}
-	payload := r.wrap(msg)
-	for node := range r.nodeCount {
-		r.metrics.clusterSent.Inc()
-		ctx.Send(actor.NewPID(node, relayActorID), &messages.RelayDelivery{Room: r.name, ExceptMemberId: except, Payload: payload})
-	}
+	r.broadcastRemote(ctx, msg, except, "")
 }
 
 // broadcastOtherNodes sends msg to the members on every node but node.
@@ -696,11 +687,19 @@ func (r *room) broadcastOtherNodes(ctx actor.Context, msg proto.Message, node st
 	if node != r.local {
 		r.broadcastLocal(ctx, msg, "")
 	}
+	r.broadcastRemote(ctx, msg, "", node)
+}
+
+// broadcastRemote sends msg once to the relay of each other node with
+// members here (but skip), for all its members but except.
+func (r *room) broadcastRemote(ctx actor.Context, msg proto.Message, except, skip string) {
+	if len(r.nodeCount) == 0 {
+		return
+	}
 	payload := r.wrap(msg)
-	for n := range r.nodeCount {
-		if n != node {
-			r.metrics.clusterSent.Inc()
-			ctx.Send(actor.NewPID(n, relayActorID), &messages.RelayDelivery{Room: r.name, Payload: payload})
+	for node := range r.nodeCount {
+		if node != skip {
+			r.toRelay(ctx, node, &messages.RelayDelivery{Room: r.name, ExceptMemberId: except, Payload: payload})
 		}
 	}
 }
@@ -722,9 +721,7 @@ func (r *room) send(ctx actor.Context, pid *actor.PID, msg proto.Message) {
 		ctx.Send(pid, msg)
 		return
 	}
-	payload := r.wrap(msg)
-	r.metrics.clusterSent.Inc()
-	ctx.Send(actor.NewPID(pid.GetAddress(), relayActorID), &messages.RelayDelivery{Room: r.name, Targets: []string{pid.GetId()}, Payload: payload})
+	r.toRelay(ctx, pid.GetAddress(), &messages.RelayDelivery{Room: r.name, Targets: []string{pid.GetId()}, Payload: r.wrap(msg)})
 }
 
 // wrap packs a message for a relay.
@@ -771,7 +768,7 @@ func (r *room) rosterJoined(ctx actor.Context, m *roomMember) {
 		for _, o := range r.members {
 			all = append(all, rosterEntry(o))
 		}
-		r.sendRelay(ctx, node, &messages.RosterChanged{Room: r.name, Entries: all, Full: true, Quiet: quiet})
+		r.toRelay(ctx, node, &messages.RosterChanged{Room: r.name, Entries: all, Full: true, Quiet: quiet})
 	}
 	r.nodeCount[node]++
 }
@@ -787,7 +784,7 @@ func (r *room) rosterLeft(ctx actor.Context, m *roomMember) {
 		r.nodeCount[node]--
 		if r.nodeCount[node] <= 0 {
 			delete(r.nodeCount, node)
-			r.sendRelay(ctx, node, &messages.RosterChanged{Room: r.name, Full: true})
+			r.toRelay(ctx, node, &messages.RosterChanged{Room: r.name, Full: true})
 		}
 	}
 	r.rosterToAll(ctx, m, true)
@@ -807,11 +804,12 @@ func (r *room) rosterToAll(ctx actor.Context, m *roomMember, left bool) {
 	entry := []*messages.RosterEntry{rosterEntry(m)}
 	quiet := !r.announces()
 	for node := range r.nodeCount {
-		r.sendRelay(ctx, node, &messages.RosterChanged{Room: r.name, Entries: entry, Left: left, Quiet: quiet})
+		r.toRelay(ctx, node, &messages.RosterChanged{Room: r.name, Entries: entry, Left: left, Quiet: quiet})
 	}
 }
 
-func (r *room) sendRelay(ctx actor.Context, node string, msg *messages.RosterChanged) {
+// toRelay sends msg to the relay of another node.
+func (r *room) toRelay(ctx actor.Context, node string, msg proto.Message) {
 	r.metrics.clusterSent.Inc()
 	ctx.Send(actor.NewPID(node, relayActorID), msg)
 }
