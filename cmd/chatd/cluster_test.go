@@ -34,41 +34,69 @@ type clusterNode struct {
 
 // testCluster is the nodes of a test cluster, started or not.
 type testCluster struct {
-	t     *testing.T
-	nodes []*clusterNode
-	args  [][]string
+	t            *testing.T
+	nodes        []*clusterNode
+	health       []string // every node's automanaged health endpoint
+	providerArgs func(i int) []string
+	extra        []string
 }
 
 // newTestCluster plans n nodes of one cluster; providerArgs are a node's
 // provider flags (nil: automanaged, with every node's health endpoint).
 func newTestCluster(t *testing.T, n int, providerArgs func(i int) []string, extra ...string) *testCluster {
 	t.Helper()
-	tc := &testCluster{t: t, nodes: make([]*clusterNode, n), args: make([][]string, n)}
-	var health []string
+	tc := &testCluster{t: t, nodes: make([]*clusterNode, n), providerArgs: providerArgs, extra: extra}
 	for i := range tc.nodes {
-		tc.nodes[i] = &clusterNode{listen: testkit.FreeAddr(t), admin: "http://" + testkit.FreeAddr(t), node: testkit.FreeAddr(t)}
-		health = append(health, testkit.FreeAddr(t))
-	}
-	for i, nd := range tc.nodes {
-		args := []string{"-listen", nd.listen, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
-			"-shutdown-timeout", "3s", "-cluster", "test", "-node", nd.node}
-		if providerArgs != nil {
-			args = append(args, providerArgs(i)...)
-		} else {
-			_, hp, _ := net.SplitHostPort(health[i])
-			args = append(args, "-peers", strings.Join(health, ","), "-cluster-health-port", hp, "-cluster-refresh", clusterRefresh.String())
-		}
-		tc.args[i] = append(args, extra...)
+		tc.nodes[i] = &clusterNode{}
+		tc.health = append(tc.health, testkit.FreeAddr(t))
 	}
 	return tc
 }
 
-// start starts node i and waits until it serves its admin endpoint.
+// args are node i's flags, with fresh ports for its chat, admin and
+// cluster addresses.
+func (tc *testCluster) args(i int) []string {
+	nd := tc.nodes[i]
+	nd.listen, nd.admin, nd.node = testkit.FreeAddr(tc.t), "http://"+testkit.FreeAddr(tc.t), testkit.FreeAddr(tc.t)
+	args := []string{"-listen", nd.listen, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
+		"-shutdown-timeout", "3s", "-cluster", "test", "-node", nd.node}
+	if tc.providerArgs != nil {
+		args = append(args, tc.providerArgs(i)...)
+	} else {
+		_, hp, _ := net.SplitHostPort(tc.health[i])
+		args = append(args, "-peers", strings.Join(tc.health, ","), "-cluster-health-port", hp, "-cluster-refresh", clusterRefresh.String())
+	}
+	return append(args, tc.extra...)
+}
+
+// start starts node i and waits until it serves its admin endpoint. A port
+// that was free when picked can be taken by the time the node listens (an
+// outgoing connection's port): the node is started again on fresh ports.
 func (tc *testCluster) start(i int) *clusterNode {
 	t := tc.t
 	t.Helper()
 	nd := tc.nodes[i]
-	nd.proc = testkit.Start(t, chatdBin, nil, tc.args[i]...)
+	for attempt := 1; ; attempt++ {
+		proc := testkit.Start(t, chatdBin, nil, tc.args(i)...)
+		nd.proc = proc
+		up := false
+		testkit.Eventually(t, "node "+fmt.Sprint(i)+" to serve /readyz or exit", func() bool {
+			code, _ := getQuiet(nd.admin + "/readyz")
+			up = code > 0
+			select {
+			case <-proc.Exited():
+				return true
+			default:
+				return up
+			}
+		})
+		if up {
+			break
+		}
+		if attempt == 3 || !strings.Contains(proc.Stderr.String(), "address already in use") {
+			t.Fatalf("node %d exited: %s", i, proc.Stderr)
+		}
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("node %d log:\n%s", i, nd.proc.Stderr)
@@ -76,10 +104,6 @@ func (tc *testCluster) start(i int) *clusterNode {
 	})
 	// The member ids sort by start time in milliseconds: the next node
 	// starts once this one is up, so node 0 is the oldest.
-	testkit.Eventually(t, "node "+fmt.Sprint(i)+" to serve /readyz", func() bool {
-		code, _ := getQuiet(nd.admin + "/readyz")
-		return code > 0
-	})
 	return nd
 }
 
