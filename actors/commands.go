@@ -325,6 +325,10 @@ func (c *connection) cmdLeave(ctx actor.Context, _ string) {
 
 func (c *connection) moveTo(ctx actor.Context, room string) {
 	if room == c.room && c.roomPID != nil {
+		// The registry is told again: if its UserMoved was lost (a
+		// registry that panicked on it and resumed drops it), /users and
+		// /whois show the right room once the user asks to be here.
+		ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
 		c.sendError(ctx, "you are already in "+room)
 		return
 	}

@@ -202,6 +202,18 @@ func TestConnectionNickChangeOrdersLaterLines(t *testing.T) {
 	}
 }
 
+// A /join of the room the user is in tells the registry the room again, so
+// that a UserMoved the registry lost (to a panic it resumed from) is healed.
+func TestConnectionJoinOfOwnRoomRetellsRegistry(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.welcome(t, "guest1")
+	h.client.send("/join lobby")
+	h.client.expect("!!! you are already in lobby")
+	if moved := expect[*messages.UserMoved](t, h.registry); moved.GetRoom() != "lobby" || moved.GetMemberId() != member {
+		t.Fatalf("got %v, want UserMoved of %s to lobby", moved, member)
+	}
+}
+
 func TestConnectionCommandErrors(t *testing.T) {
 	h := newConnHarness(t, nil)
 	h.welcome(t, "guest1")
