@@ -159,6 +159,8 @@ func (c *connection) receive(ctx actor.Context) {
 		c.write(ctx, msg.GetData())
 	case *messages.InputClosed:
 		c.handleInputClosed(ctx, msg)
+	case *messages.FlushOutput:
+		c.sock.Flush()
 	case *messages.OutputFailed:
 		c.logger.Debug("write failed", "conn", c.id, "remote", c.remote, "error", msg.GetError())
 		c.stop(ctx, msg.GetReason())
@@ -983,9 +985,21 @@ func (c *connection) writeLine(ctx actor.Context, line []byte) {
 }
 
 // write queues bytes for the client; a client whose outbox is full is a slow
-// consumer and is disconnected.
+// consumer and is disconnected. The bytes go out when the FlushOutput the
+// first of them asks for comes round: after every message already in the
+// mailbox, so that a busy connection writes what many messages rendered
+// with one write(), and an idle one writes as soon as its turn ends.
 func (c *connection) write(ctx actor.Context, p []byte) {
-	if err := c.sock.Write(p); err != nil { // netio.ErrOutboxFull
+	flush, err := c.sock.Buffer(p)
+	if err != nil { // netio.ErrOutboxFull
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
+		return
+	}
+	if flush {
+		ctx.Send(ctx.Self(), flushOutput)
 	}
 }
+
+// flushOutput is the one FlushOutput every connection sends itself (it
+// carries nothing).
+var flushOutput = &messages.FlushOutput{}

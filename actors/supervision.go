@@ -60,8 +60,10 @@ func actorKind(id string) string {
 }
 
 // props makes the props of an actor, with the test-only middleware (fault
-// injection; see Config.Middleware) when there is any.
+// injection; see Config.Middleware) when there is any. Its mailbox runs on
+// the pooled goroutines (pooledDispatcher).
 func props(producer actor.Producer, middleware []actor.ReceiverMiddleware, opts ...actor.PropsOption) *actor.Props {
+	opts = append(opts, actor.WithDispatcher(pooledDispatcher{}))
 	if len(middleware) > 0 {
 		opts = append(opts, actor.WithReceiverMiddleware(middleware...))
 	}

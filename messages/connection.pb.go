@@ -490,6 +490,46 @@ func (x *OutputFailed) GetError() string {
 	return ""
 }
 
+// FlushOutput is what a connection actor sends itself when it queues the
+// first bytes for its client since the last flush: it arrives behind the
+// messages already in the mailbox, so everything they write goes out with
+// one write() (see netio.Socket.Buffer).
+type FlushOutput struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushOutput) Reset() {
+	*x = FlushOutput{}
+	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushOutput) ProtoMessage() {}
+
+func (x *FlushOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushOutput.ProtoReflect.Descriptor instead.
+func (*FlushOutput) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{8}
+}
+
 // SpawnConnection asks the connections supervisor to start the connection
 // actor for an accepted socket. The socket itself stays in the server's
 // handoff table under conn_id: messages never carry sockets.
@@ -505,7 +545,7 @@ type SpawnConnection struct {
 
 func (x *SpawnConnection) Reset() {
 	*x = SpawnConnection{}
-	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	mi := &file_chat_v1_connection_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +557,7 @@ func (x *SpawnConnection) String() string {
 func (*SpawnConnection) ProtoMessage() {}
 
 func (x *SpawnConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[8]
+	mi := &file_chat_v1_connection_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +570,7 @@ func (x *SpawnConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnConnection.ProtoReflect.Descriptor instead.
 func (*SpawnConnection) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{8}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SpawnConnection) GetConnId() uint64 {
@@ -567,7 +607,7 @@ type Shutdown struct {
 
 func (x *Shutdown) Reset() {
 	*x = Shutdown{}
-	mi := &file_chat_v1_connection_proto_msgTypes[9]
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +619,7 @@ func (x *Shutdown) String() string {
 func (*Shutdown) ProtoMessage() {}
 
 func (x *Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[9]
+	mi := &file_chat_v1_connection_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +632,7 @@ func (x *Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shutdown.ProtoReflect.Descriptor instead.
 func (*Shutdown) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Shutdown) GetNotice() string {
@@ -618,7 +658,7 @@ type ConnectionsDrained struct {
 
 func (x *ConnectionsDrained) Reset() {
 	*x = ConnectionsDrained{}
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +670,7 @@ func (x *ConnectionsDrained) String() string {
 func (*ConnectionsDrained) ProtoMessage() {}
 
 func (x *ConnectionsDrained) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[10]
+	mi := &file_chat_v1_connection_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +683,7 @@ func (x *ConnectionsDrained) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionsDrained.ProtoReflect.Descriptor instead.
 func (*ConnectionsDrained) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
 }
 
 // IdleCheck is a connection's timer telling it to check whether its user has
@@ -656,7 +696,7 @@ type IdleCheck struct {
 
 func (x *IdleCheck) Reset() {
 	*x = IdleCheck{}
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +708,7 @@ func (x *IdleCheck) String() string {
 func (*IdleCheck) ProtoMessage() {}
 
 func (x *IdleCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[11]
+	mi := &file_chat_v1_connection_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +721,7 @@ func (x *IdleCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdleCheck.ProtoReflect.Descriptor instead.
 func (*IdleCheck) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
 }
 
 // ReplyTimedOut is a connection's timer firing: the reply it waits for
@@ -695,7 +735,7 @@ type ReplyTimedOut struct {
 
 func (x *ReplyTimedOut) Reset() {
 	*x = ReplyTimedOut{}
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +747,7 @@ func (x *ReplyTimedOut) String() string {
 func (*ReplyTimedOut) ProtoMessage() {}
 
 func (x *ReplyTimedOut) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[12]
+	mi := &file_chat_v1_connection_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +760,7 @@ func (x *ReplyTimedOut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyTimedOut.ProtoReflect.Descriptor instead.
 func (*ReplyTimedOut) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplyTimedOut) GetSeq() uint64 {
@@ -740,7 +780,7 @@ type ReleaseQueuedLines struct {
 
 func (x *ReleaseQueuedLines) Reset() {
 	*x = ReleaseQueuedLines{}
-	mi := &file_chat_v1_connection_proto_msgTypes[13]
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +792,7 @@ func (x *ReleaseQueuedLines) String() string {
 func (*ReleaseQueuedLines) ProtoMessage() {}
 
 func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[13]
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +805,7 @@ func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseQueuedLines.ProtoReflect.Descriptor instead.
 func (*ReleaseQueuedLines) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{13}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
 }
 
 // InjectFault is for tests only: the fault-injection middleware that test
@@ -788,7 +828,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +840,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +853,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InjectFault) GetReason() string {
@@ -853,7 +893,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[15]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +905,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[15]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +918,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
 }
 
 // Pong answers Ping.
@@ -890,7 +930,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[16]
+	mi := &file_chat_v1_connection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +942,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[16]
+	mi := &file_chat_v1_connection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +955,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{17}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
@@ -939,7 +979,8 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"R\n" +
 	"\fOutputFailed\x12,\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"]\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\r\n" +
+	"\vFlushOutput\"]\n" +
 	"\x0fSpawnConnection\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\x04R\x06connId\x12\x1f\n" +
 	"\vremote_addr\x18\x02 \x01(\tR\n" +
@@ -989,7 +1030,7 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
 	(*ActorRef)(nil),           // 1: chat.v1.ActorRef
@@ -1000,15 +1041,16 @@ var file_chat_v1_connection_proto_goTypes = []any{
 	(*NegotiationReply)(nil),   // 6: chat.v1.NegotiationReply
 	(*InputClosed)(nil),        // 7: chat.v1.InputClosed
 	(*OutputFailed)(nil),       // 8: chat.v1.OutputFailed
-	(*SpawnConnection)(nil),    // 9: chat.v1.SpawnConnection
-	(*Shutdown)(nil),           // 10: chat.v1.Shutdown
-	(*ConnectionsDrained)(nil), // 11: chat.v1.ConnectionsDrained
-	(*IdleCheck)(nil),          // 12: chat.v1.IdleCheck
-	(*ReplyTimedOut)(nil),      // 13: chat.v1.ReplyTimedOut
-	(*ReleaseQueuedLines)(nil), // 14: chat.v1.ReleaseQueuedLines
-	(*InjectFault)(nil),        // 15: chat.v1.InjectFault
-	(*Ping)(nil),               // 16: chat.v1.Ping
-	(*Pong)(nil),               // 17: chat.v1.Pong
+	(*FlushOutput)(nil),        // 9: chat.v1.FlushOutput
+	(*SpawnConnection)(nil),    // 10: chat.v1.SpawnConnection
+	(*Shutdown)(nil),           // 11: chat.v1.Shutdown
+	(*ConnectionsDrained)(nil), // 12: chat.v1.ConnectionsDrained
+	(*IdleCheck)(nil),          // 13: chat.v1.IdleCheck
+	(*ReplyTimedOut)(nil),      // 14: chat.v1.ReplyTimedOut
+	(*ReleaseQueuedLines)(nil), // 15: chat.v1.ReleaseQueuedLines
+	(*InjectFault)(nil),        // 16: chat.v1.InjectFault
+	(*Ping)(nil),               // 17: chat.v1.Ping
+	(*Pong)(nil),               // 18: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
@@ -1031,7 +1073,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3,6 +3,7 @@ package netio
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -190,7 +191,7 @@ func TestOutboxStartsWritersOnDemand(t *testing.T) {
 	o := newOutbox(1 << 10)
 	spawned := 0
 	_ = o.write([]byte("early")) // before the socket starts: queued
-	o.start(func() { spawned++ })
+	o.start(func() { spawned++ }, nil)
 	if spawned != 1 {
 		t.Fatalf("%d writers for what was queued before the start, want 1", spawned)
 	}
@@ -215,4 +216,101 @@ func TestOutboxStartsWritersOnDemand(t *testing.T) {
 	if spawned != 2 {
 		t.Fatalf("a writer was started for a failed socket")
 	}
+}
+
+// TestOutboxWritesAtOnce: with nothing queued and no writer running, a write
+// goes straight to the socket; what the socket does not take is queued for
+// a writer, and everything after it waits behind it, so the client gets the
+// bytes in order.
+func TestOutboxWritesAtOnce(t *testing.T) {
+	o := newOutbox(1 << 10)
+	var direct strings.Builder
+	take := 100 // bytes the "socket" accepts before it is full
+	spawned := 0
+	o.start(func() { spawned++ }, func(p []byte) int {
+		n := min(len(p), take)
+		take -= n
+		direct.Write(p[:n])
+		return n
+	})
+	_ = o.write([]byte("hello\r\n"))
+	if direct.String() != "hello\r\n" || spawned != 0 || o.queued() != 0 {
+		t.Fatalf("wrote %q at once, %d writers, %d queued; want all of it at once and no writer", direct.String(), spawned, o.queued())
+	}
+	long := strings.Repeat("x", 200)
+	_ = o.write([]byte(long)) // the socket takes 93 bytes of it
+	if spawned != 1 || o.queued() != 107 {
+		t.Fatalf("%d writers, %d queued; want one writer for the 107 bytes the socket did not take", spawned, o.queued())
+	}
+	take = 1 << 10 // the socket drains: still, nothing may overtake the queue
+	_ = o.write([]byte("after\r\n"))
+	if data, _, _, _ := o.take(); string(data) != long[93:]+"after\r\n" {
+		t.Fatalf("queued %q, want the rest of the long write and then the next one", data)
+	}
+	if direct.String() != "hello\r\n"+long[:93] {
+		t.Fatalf("wrote %q at once", direct.String())
+	}
+	if _, _, _, ok := o.take(); ok {
+		t.Fatal("took from an empty outbox")
+	}
+	_ = o.write([]byte("again\r\n")) // the writer ended: at once again
+	if !strings.HasSuffix(direct.String(), "again\r\n") || spawned != 1 {
+		t.Fatalf("wrote %q, %d writers; want the write done at once", direct.String(), spawned)
+	}
+}
+
+// TestSocketWritesAtOnceOverTCP: over a real TCP connection the bytes a
+// client is sent arrive whole and in order whether they were written at
+// once or queued behind a client that stopped reading for a while.
+func TestSocketWritesAtOnceOverTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := NewTable(0, 0, testMetrics())
+	if err := tab.Park(1, server); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := tab.Claim(1)
+	sock := tab.NewSocket(1, conn, Config{MaxLineBytes: 1024, WriteTimeout: 10 * time.Second, LingerTimeout: time.Second, OutboxBytes: 64 << 20})
+	system := actor.NewActorSystem()
+	defer system.Shutdown()
+	sink := system.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	sock.Start(system, sink)
+
+	// Far more than the socket buffers hold while the client does not read:
+	// most of it is queued, and the writer finishes it once the client reads.
+	const lines = 500000
+	for i := range lines {
+		if err := sock.Write(fmt.Appendf(nil, "line %d\r\n", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = client.SetReadDeadline(time.Now().Add(testkit.WaitTimeout))
+	r := bufio.NewReader(client)
+	for i := range lines {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("line %d\r\n", i); line != want {
+			t.Fatalf("got %q, want %q", line, want)
+		}
+	}
+	sock.Finish([]byte("bye\r\n"), time.Second, false)
+	if line, err := r.ReadString('\n'); err != nil || line != "bye\r\n" {
+		t.Fatalf("got %q, %v; want the goodbye", line, err)
+	}
+	client.Close()
+	waitTable(t, tab, "the socket's goroutines did not end")
 }

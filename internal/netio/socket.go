@@ -20,6 +20,7 @@ import (
 
 	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/internal/text"
+	"github.com/actorchat/actorchat/internal/workers"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -84,7 +85,12 @@ type outbox struct {
 	failed   bool      // the socket failed; writes are discarded; guarded by mu
 	deadline time.Time // after close: when the final flush gives up; guarded by mu
 	running  bool      // a writer goroutine is on the queue; guarded by mu
+	flushDue bool      // buffer asked its caller for a flush that has not come; guarded by mu
 	spawn    func()    // starts a writer goroutine; nil until the socket starts; guarded by mu
+	// writeNow writes what it can of p without waiting and returns how
+	// much it wrote; nil (TLS, net.Pipe) when the socket cannot. Called
+	// with mu held, so nothing is written out of order.
+	writeNow func(p []byte) int
 }
 
 func newOutbox(limit int) *outbox {
@@ -101,11 +107,12 @@ func (o *outbox) needWriter() bool {
 	return true
 }
 
-// start lets the outbox start writers with spawn, and starts one for what
-// was queued before.
-func (o *outbox) start(spawn func()) {
+// start lets the outbox start writers with spawn (and write at once with
+// writeNow, when not nil), and starts a writer for what was queued before.
+func (o *outbox) start(spawn func(), writeNow func([]byte) int) {
 	o.mu.Lock()
 	o.spawn = spawn
+	o.writeNow = writeNow
 	need := o.needWriter()
 	o.mu.Unlock()
 	if need {
@@ -115,6 +122,12 @@ func (o *outbox) start(spawn func()) {
 
 // write queues p. It reports ErrOutboxFull, and queues nothing, when p would
 // take the queue past its limit.
+//
+// When nothing is queued and no writer runs, p is first written at once,
+// without waiting (writeNow), and only what the kernel did not take is
+// queued for a writer: at an ordinary load a line then costs its write()
+// and no writer goroutine to wake. A client that does not read fills its
+// socket buffer first and then the queue, as before.
 func (o *outbox) write(p []byte) error {
 	o.mu.Lock()
 	if o.closed || o.failed {
@@ -124,6 +137,14 @@ func (o *outbox) write(p []byte) error {
 	if len(o.buf)+len(p) > o.limit {
 		o.mu.Unlock()
 		return ErrOutboxFull
+	}
+	if len(o.buf) == 0 && !o.running && o.writeNow != nil {
+		n := o.writeNow(p)
+		if n == len(p) {
+			o.mu.Unlock()
+			return nil
+		}
+		p = p[n:]
 	}
 	if o.buf == nil {
 		o.buf = getOutboxBuffer()
@@ -135,6 +156,57 @@ func (o *outbox) write(p []byte) error {
 		o.spawn()
 	}
 	return nil
+}
+
+// buffer queues p without writing it or starting a writer, and reports
+// whether the caller must call flush for it: the first bytes queued since
+// the last flush, with no writer running, ask for one. It reports
+// ErrOutboxFull as write does.
+func (o *outbox) buffer(p []byte) (flush bool, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || o.failed {
+		return false, nil
+	}
+	if len(o.buf)+len(p) > o.limit {
+		return false, ErrOutboxFull
+	}
+	if o.buf == nil {
+		o.buf = getOutboxBuffer()
+	}
+	o.buf = append(o.buf, p...)
+	if o.running || o.flushDue || o.spawn == nil {
+		return false, nil // a writer (running, or started with the socket) takes it
+	}
+	o.flushDue = true
+	return true, nil
+}
+
+// flush writes what buffer queued: at once as far as the socket takes it
+// (writeNow), the rest by a writer. With a writer already running it does
+// nothing: the writer takes it.
+func (o *outbox) flush() {
+	o.mu.Lock()
+	o.flushDue = false
+	if o.running || o.closed || o.failed || len(o.buf) == 0 || o.spawn == nil {
+		o.mu.Unlock()
+		return
+	}
+	if o.writeNow != nil {
+		n := o.writeNow(o.buf)
+		if n == len(o.buf) {
+			putOutboxBuffer(o.buf)
+			o.buf = nil
+			o.mu.Unlock()
+			return
+		}
+		o.buf = o.buf[:copy(o.buf, o.buf[n:])]
+	}
+	need := o.needWriter()
+	o.mu.Unlock()
+	if need {
+		o.spawn()
+	}
 }
 
 // close queues last (the goodbye), forbids further writes and gives the
@@ -254,13 +326,40 @@ func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
 	// socket in the end; the writers of the bursts before it count
 	// themselves (the reader, alive until the close, keeps the count above
 	// zero whenever one starts).
+	// Writers run on the process's reused goroutines (internal/workers).
+	var writeNow func([]byte) int
+	if raw := rawConn(s.conn); raw != nil {
+		writeNow = func(p []byte) int { return writeNonBlocking(raw, p) }
+	}
 	s.out.start(func() {
 		s.wg.Add(1)
-		go func() {
+		workers.Go(func() {
 			defer s.wg.Done()
 			s.writeBurst(system, pid)
-		}()
+		})
+	}, writeNow)
+}
+
+// writeNonBlocking writes what the socket takes of p now and returns how
+// much that was; 0 when it takes nothing or fails. What it did not write is
+// left to a writer goroutine, whose write (with its deadline) then waits,
+// or reports the failure.
+func writeNonBlocking(raw syscall.RawConn, p []byte) int {
+	var n int
+	var err error
+	waitErr := raw.Write(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Write(int(fd), p)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		return true // never wait for writability here
 	})
+	if waitErr != nil || err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // SpeaksTelnet reports whether the client has negotiated telnet options
@@ -287,6 +386,16 @@ func (s *Socket) HideInput(hide bool) bool {
 // Write queues bytes for the client. It reports ErrOutboxFull, and queues
 // nothing, when the client is not reading fast enough for what is queued.
 func (s *Socket) Write(p []byte) error { return s.out.write(p) }
+
+// Buffer queues bytes for the client without writing them yet, and reports
+// whether the caller must call Flush (once it has written all it has to
+// write now): one write() then carries all of it. Like Write it reports
+// ErrOutboxFull, and queues nothing, past the outbox's limit.
+func (s *Socket) Buffer(p []byte) (flush bool, err error) { return s.out.buffer(p) }
+
+// Flush writes what Buffer queued: at once, as far as the socket takes it
+// without waiting, and the rest by a writer goroutine.
+func (s *Socket) Flush() { s.out.flush() }
 
 // Queued returns how many bytes wait for the writer.
 func (s *Socket) Queued() int { return s.out.queued() }
@@ -367,7 +476,8 @@ func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
 	}
 }
 
-// rawConn is the socket's raw connection when it has one (TCP), for read.
+// rawConn is the socket's raw connection when it has one (TCP, not TLS), for
+// read and writeNonBlocking.
 func rawConn(conn net.Conn) syscall.RawConn {
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {

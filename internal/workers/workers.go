@@ -1,0 +1,130 @@
+// Package workers runs short tasks on goroutines that outlive them.
+//
+// An actor's mailbox runs on a goroutine of its own each time a message
+// finds it idle, and a connection's writer each time a burst of output is
+// queued: at an ordinary chat load that is one new goroutine per delivery,
+// and each of them starts on a small stack that the handler then has to grow
+// (copied frame by frame). A Pool hands such a task to a goroutine that ran
+// one before and waits, stack already grown, for the next; only when none is
+// waiting does it start a new one, so a task never waits for another to
+// end. A goroutine that has waited for IdleTimeout with nothing to do ends,
+// so an idle server holds none of them for long.
+package workers
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pool runs tasks on reused goroutines. The zero Pool is not usable: make
+// one with New.
+type Pool struct {
+	maxIdle     int
+	idleTimeout time.Duration
+
+	mu      sync.Mutex
+	idle    []*worker // waiting workers, the one that waited longest first; guarded by mu
+	epoch   uint64    // ticks of the reaper; guarded by mu
+	reaping bool      // a reaper goroutine runs; guarded by mu
+
+	started atomic.Int64 // goroutines started, for tests
+}
+
+// worker is one reused goroutine.
+type worker struct {
+	task      chan func() // the next task, or nil: end; holds at most one
+	idleEpoch uint64      // the pool's epoch when the worker began to wait; guarded by the pool's mu
+}
+
+// New returns a pool that keeps at most maxIdle goroutines waiting, each for
+// about idleTimeout (between one and two times it).
+func New(maxIdle int, idleTimeout time.Duration) *Pool {
+	return &Pool{maxIdle: maxIdle, idleTimeout: idleTimeout}
+}
+
+// Go runs task on a waiting goroutine, or on a new one when none waits. It
+// never blocks.
+func (p *Pool) Go(task func()) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		w := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		w.task <- task // never blocks: a waiting worker's channel is empty
+		return
+	}
+	p.mu.Unlock()
+	go p.work(task)
+}
+
+// Idle reports how many goroutines wait for a task.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// work runs task, then the tasks handed to it, until the reaper ends it (or
+// the pool has enough waiting).
+func (p *Pool) work(task func()) {
+	p.started.Add(1)
+	w := &worker{task: make(chan func(), 1)}
+	for task != nil {
+		task()
+		task = p.wait(w)
+	}
+}
+
+// wait puts w among the waiting workers and returns its next task, or nil
+// when it should end.
+func (p *Pool) wait(w *worker) func() {
+	p.mu.Lock()
+	if len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		return nil
+	}
+	w.idleEpoch = p.epoch
+	p.idle = append(p.idle, w)
+	if !p.reaping {
+		p.reaping = true
+		go p.reap()
+	}
+	p.mu.Unlock()
+	return <-w.task
+}
+
+// reap ends, every half idle timeout, the workers that have waited since
+// before the previous tick; it ends when none waits. (One reaper instead of
+// a timer per wait: the timer cost a tenth of the CPU the pool saved.)
+func (p *Pool) reap() {
+	tick := time.NewTicker(p.idleTimeout / 2)
+	defer tick.Stop()
+	for range tick.C {
+		p.mu.Lock()
+		p.epoch++
+		n := 0
+		for n < len(p.idle) && p.idle[n].idleEpoch+2 <= p.epoch {
+			p.idle[n].task <- nil
+			n++
+		}
+		p.idle = append(p.idle[:0], p.idle[n:]...)
+		clear(p.idle[len(p.idle) : len(p.idle)+n])
+		done := len(p.idle) == 0
+		if done {
+			p.reaping = false
+		}
+		p.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// shared is the pool of the whole process: mailboxes and socket writers run
+// on it, so a goroutine that wrote a burst can next run a mailbox.
+var shared = New(4096, time.Second)
+
+// Go runs task on the process's shared pool.
+func Go(task func()) { shared.Go(task) }
