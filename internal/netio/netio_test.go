@@ -314,3 +314,46 @@ func TestSocketWritesAtOnceOverTCP(t *testing.T) {
 	client.Close()
 	waitTable(t, tab, "the socket's goroutines did not end")
 }
+
+// TestOutboxWritesALongTurnInPooledPieces: a connection that buffers more
+// than a pooled buffer holds before its flush (a long mailbox turn) has it
+// written in pieces of at most that size, in order, instead of growing one
+// buffer; the flush writes the rest.
+func TestOutboxWritesALongTurnInPooledPieces(t *testing.T) {
+	o := newOutbox(1 << 30)
+	var direct strings.Builder
+	var pieces []int
+	o.start(func() { t.Fatal("a writer was started for a socket that took everything") }, func(p []byte) int {
+		pieces = append(pieces, len(p))
+		direct.Write(p)
+		return len(p)
+	})
+	var want strings.Builder
+	flushes := 0
+	for i := range 20000 {
+		line := fmt.Appendf(nil, "<bob> line %d of a long turn\r\n", i)
+		want.Write(line)
+		flush, err := o.buffer(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flush {
+			flushes++
+		}
+	}
+	o.flush()
+	if direct.String() != want.String() {
+		t.Fatalf("the socket got %d bytes, want the %d buffered, in order", direct.Len(), want.Len())
+	}
+	if flushes != 1 {
+		t.Errorf("%d flushes asked for, want 1", flushes)
+	}
+	for _, n := range pieces {
+		if n > maxPooledOutboxBytes {
+			t.Fatalf("pieces %v: one is bigger than a pooled buffer (%d)", pieces, maxPooledOutboxBytes)
+		}
+	}
+	if len(pieces) < want.Len()/maxPooledOutboxBytes {
+		t.Fatalf("pieces %v for %d bytes", pieces, want.Len())
+	}
+}

@@ -164,22 +164,38 @@ func (o *outbox) write(p []byte) error {
 // ErrOutboxFull as write does.
 func (o *outbox) buffer(p []byte) (flush bool, err error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	flush, startWriter, err := o.bufferLocked(p)
+	o.mu.Unlock()
+	if startWriter {
+		o.spawn()
+	}
+	return flush, err
+}
+
+// bufferLocked is buffer with o.mu held; startWriter asks the caller to
+// start a writer once it has unlocked.
+func (o *outbox) bufferLocked(p []byte) (flush, startWriter bool, err error) {
 	if o.closed || o.failed {
-		return false, nil
+		return false, false, nil
 	}
 	if len(o.buf)+len(p) > o.limit {
-		return false, ErrOutboxFull
+		return false, false, ErrOutboxFull
+	}
+	if len(o.buf) > 0 && len(o.buf)+len(p) > maxPooledOutboxBytes {
+		// A long turn (a busy connection working through its mailbox)
+		// has rendered a pooled buffer's worth: it is written now rather
+		// than grown (and copied) until the turn's flush.
+		startWriter = o.flushLocked()
 	}
 	if o.buf == nil {
 		o.buf = getOutboxBuffer()
 	}
 	o.buf = append(o.buf, p...)
 	if o.running || o.flushDue || o.spawn == nil {
-		return false, nil // a writer (running, or started with the socket) takes it
+		return false, startWriter, nil // a writer (running, or started with the socket) takes it
 	}
 	o.flushDue = true
-	return true, nil
+	return true, startWriter, nil
 }
 
 // flush writes what buffer queued: at once as far as the socket takes it
@@ -188,25 +204,29 @@ func (o *outbox) buffer(p []byte) (flush bool, err error) {
 func (o *outbox) flush() {
 	o.mu.Lock()
 	o.flushDue = false
+	need := o.flushLocked()
+	o.mu.Unlock()
+	if need {
+		o.spawn()
+	}
+}
+
+// flushLocked is flush with o.mu held; it reports whether the caller must
+// start a writer (after unlocking) for what the socket did not take.
+func (o *outbox) flushLocked() (needWriter bool) {
 	if o.running || o.closed || o.failed || len(o.buf) == 0 || o.spawn == nil {
-		o.mu.Unlock()
-		return
+		return false
 	}
 	if o.writeNow != nil {
 		n := o.writeNow(o.buf)
 		if n == len(o.buf) {
 			putOutboxBuffer(o.buf)
 			o.buf = nil
-			o.mu.Unlock()
-			return
+			return false
 		}
 		o.buf = o.buf[:copy(o.buf, o.buf[n:])]
 	}
-	need := o.needWriter()
-	o.mu.Unlock()
-	if need {
-		o.spawn()
-	}
+	return o.needWriter()
 }
 
 // close queues last (the goodbye), forbids further writes and gives the
