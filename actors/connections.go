@@ -92,7 +92,7 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 			a := c.next
 			c.next = nil
 			return a
-		}, c.middleware)
+		}, c.middleware, actor.WithDispatcher(connectionDispatcher{}))
 	}
 	c.next = newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), msg.GetTls(), sock, c.env)()
 	pid, err := ctx.SpawnNamed(c.connProps, "conn-"+strconv.FormatUint(id, 10))

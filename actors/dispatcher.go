@@ -25,3 +25,22 @@ func (pooledDispatcher) Schedule(fn func()) { workers.Go(fn) }
 
 // Throughput implements actor.Dispatcher.
 func (pooledDispatcher) Throughput() int { return mailboxThroughput }
+
+// connectionDispatcher runs connection actors' mailboxes on the same
+// goroutines, but lets a mailbox run join one that a goroutine was woken
+// for and has not begun (workers.GoShort): a room's fan-out to a thousand
+// members then wakes about a hundred goroutines, not a thousand. A
+// connection's turn never blocks (its writes do not wait), so one that
+// joined waits only for a few other short turns. The registry, rooms and
+// other actors keep a goroutine each: their turns can be long (a busy
+// room's lasts as long as posts keep coming), and nothing may wait behind
+// them.
+type connectionDispatcher struct{}
+
+var _ actor.Dispatcher = connectionDispatcher{}
+
+// Schedule implements actor.Dispatcher.
+func (connectionDispatcher) Schedule(fn func()) { workers.GoShort(fn) }
+
+// Throughput implements actor.Dispatcher.
+func (connectionDispatcher) Throughput() int { return mailboxThroughput }

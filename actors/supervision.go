@@ -61,9 +61,9 @@ func actorKind(id string) string {
 
 // props makes the props of an actor, with the test-only middleware (fault
 // injection; see Config.Middleware) when there is any. Its mailbox runs on
-// the pooled goroutines (pooledDispatcher).
+// the pooled goroutines (pooledDispatcher, unless opts name another).
 func props(producer actor.Producer, middleware []actor.ReceiverMiddleware, opts ...actor.PropsOption) *actor.Props {
-	opts = append(opts, actor.WithDispatcher(pooledDispatcher{}))
+	opts = append([]actor.PropsOption{actor.WithDispatcher(pooledDispatcher{})}, opts...)
 	if len(middleware) > 0 {
 		opts = append(opts, actor.WithReceiverMiddleware(middleware...))
 	}

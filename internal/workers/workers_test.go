@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,4 +109,71 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup) {
 	case <-time.After(testkit.WaitTimeout):
 		t.Fatal("tasks did not all run")
 	}
+}
+
+// TestPoolShortTasksJoinAWokenGoroutine: short tasks given before the
+// goroutine woken for the first of them runs join it, up to shortBatch
+// each, and each batch runs in the order given. With one CPU the goroutine that gives
+// them runs on until it waits, so the batches are certain.
+func TestPoolShortTasksJoinAWokenGoroutine(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p := New(16, 100*time.Millisecond)
+	const n = 3 * shortBatch
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		p.GoShort(func() {
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			wg.Done()
+		})
+	}
+	waitGroup(t, &wg)
+	if got := p.started.Load(); got != n/shortBatch {
+		t.Errorf("%d goroutines started for %d short tasks, want %d", got, n, n/shortBatch)
+	}
+	// Each goroutine runs its batch in the order given; which goroutine
+	// runs first is the scheduler's choice.
+	for i, got := range order {
+		if i%shortBatch != 0 && got != order[i-1]+1 {
+			t.Fatalf("ran in order %v, want batches of %d in the order given", order, shortBatch)
+		}
+	}
+	testkit.Eventually(t, "the idle workers to end", func() bool { return p.Idle() == 0 })
+	reaped(t, p)
+}
+
+// TestPoolShortTasksFromManyGoroutines: short tasks given from many
+// goroutines at once, on every CPU, all run, once each.
+func TestPoolShortTasksFromManyGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	p := New(64, 100*time.Millisecond)
+	const givers, each = 8, 2000
+	var ran [givers * each]atomic.Int32
+	var wg sync.WaitGroup
+	wg.Add(givers * each)
+	var gave sync.WaitGroup
+	for g := range givers {
+		gave.Go(func() {
+			for i := range each {
+				p.GoShort(func() {
+					ran[g*each+i].Add(1)
+					wg.Done()
+				})
+			}
+		})
+	}
+	gave.Wait()
+	waitGroup(t, &wg)
+	for i := range ran {
+		if n := ran[i].Load(); n != 1 {
+			t.Fatalf("task %d ran %d times", i, n)
+		}
+	}
+	testkit.Eventually(t, "the idle workers to end", func() bool { return p.Idle() == 0 })
+	reaped(t, p)
 }
