@@ -120,42 +120,24 @@ func (o *outbox) start(spawn func(), writeNow func([]byte) int) {
 	}
 }
 
-// write queues p. It reports ErrOutboxFull, and queues nothing, when p would
-// take the queue past its limit.
-//
-// When nothing is queued and no writer runs, p is first written at once,
-// without waiting (writeNow), and only what the kernel did not take is
-// queued for a writer: at an ordinary load a line then costs its write()
-// and no writer goroutine to wake. A client that does not read fills its
-// socket buffer first and then the queue, as before.
+// write queues p and flushes it: written at once as far as the socket
+// takes it (when no writer runs), the rest by a writer. It reports
+// ErrOutboxFull, and queues nothing, when p would take the queue past its
+// limit.
 func (o *outbox) write(p []byte) error {
 	o.mu.Lock()
-	if o.closed || o.failed {
-		o.mu.Unlock()
-		return nil
+	_, startWriter, err := o.bufferLocked(p)
+	if err == nil && !startWriter {
+		// A FlushOutput a Buffer asked for may still be on its way: it
+		// will find nothing (or less) to write.
+		o.flushDue = false
+		startWriter = o.flushLocked()
 	}
-	if len(o.buf)+len(p) > o.limit {
-		o.mu.Unlock()
-		return ErrOutboxFull
-	}
-	if len(o.buf) == 0 && !o.running && o.writeNow != nil {
-		n := o.writeNow(p)
-		if n == len(p) {
-			o.mu.Unlock()
-			return nil
-		}
-		p = p[n:]
-	}
-	if o.buf == nil {
-		o.buf = getOutboxBuffer()
-	}
-	o.buf = append(o.buf, p...)
-	need := o.needWriter()
 	o.mu.Unlock()
-	if need {
+	if startWriter {
 		o.spawn()
 	}
-	return nil
+	return err
 }
 
 // buffer queues p without writing it or starting a writer, and reports

@@ -53,16 +53,25 @@ func New(maxIdle int, idleTimeout time.Duration) *Pool {
 // never blocks.
 func (p *Pool) Go(task func()) {
 	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		w := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
-		w.task <- task // never blocks: a waiting worker's channel is empty
+	w := p.takeIdle()
+	p.mu.Unlock()
+	if w == nil {
+		go p.work(task)
 		return
 	}
-	p.mu.Unlock()
-	go p.work(task)
+	w.task <- task // never blocks: a waiting worker's channel is empty
+}
+
+// takeIdle takes the worker that waited least, or nil; p.mu must be held.
+func (p *Pool) takeIdle() *worker {
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	w := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return w
 }
 
 // GoShort runs task as Go does, except that when a goroutine was woken (or
@@ -78,12 +87,7 @@ func (p *Pool) GoShort(task func()) {
 		p.mu.Unlock()
 		return
 	}
-	var w *worker
-	if n := len(p.idle); n > 0 {
-		w = p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-	}
+	w := p.takeIdle()
 	fresh := w == nil
 	if fresh {
 		w = &worker{task: make(chan func(), 1)}
