@@ -320,17 +320,18 @@ func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
 	if !s.started.CompareAndSwap(false, true) {
 		return
 	}
+	raw := rawConn(s.conn) // nil for TLS and net.Pipe: plain reads, and writes by a writer only
 	go func() {
 		defer s.wg.Done()
-		s.readLoop(system, pid)
+		s.readLoop(system, pid, raw)
 	}()
 	// The second goroutine the table counts is the writer that closes the
 	// socket in the end; the writers of the bursts before it count
 	// themselves (the reader, alive until the close, keeps the count above
-	// zero whenever one starts).
-	// Writers run on the process's reused goroutines (internal/workers).
+	// zero whenever one starts). Writers run on the process's reused
+	// goroutines (internal/workers).
 	var writeNow func([]byte) int
-	if raw := rawConn(s.conn); raw != nil {
+	if raw != nil {
 		writeNow = func(p []byte) int { return writeNonBlocking(raw, p) }
 	}
 	s.out.start(func() {
@@ -435,11 +436,10 @@ func (s *Socket) Abort() {
 	}
 }
 
-func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID) {
+func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID, raw syscall.RawConn) {
 	defer close(s.readerDone)
 	dec := telnet.NewDecoder(s.cfg.MaxLineBytes)
 	dec.SetEchoOffered(s.echo.Load)
-	raw := rawConn(s.conn)
 	for {
 		bp, n, err := s.read(raw)
 		if n > 0 && !s.stopping.Load() {
