@@ -84,6 +84,13 @@ type connection struct {
 	quitMsg string               // what the user said with /quit
 	goodbye string               // the notice to send before bye... at shutdown
 
+	// Owned by Receive: a new connection's first output. Everything it
+	// writes until its first room answers (the telnet offer, the welcome,
+	// the room and its history) is held and goes out in one write, not one
+	// per step: see releaseOutput.
+	holdOutput bool // set up is under way: output waits
+	flushHeld  bool // something waits for the flush the hold put off
+
 	scratch  []byte  // buffer for rendering lines, from lineBuffers while a message is handled; nil between messages
 	scratchp *[]byte // where it came from in the pool
 }
@@ -128,7 +135,27 @@ func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Soc
 
 func (c *connection) Receive(ctx actor.Context) {
 	c.receive(ctx)
+	if c.holdOutput && c.wait.kind != waitRegister && c.wait.kind != waitJoin {
+		c.releaseOutput()
+	}
 	c.releaseScratch()
+}
+
+// releaseOutput ends the hold on a new connection's output once it no
+// longer waits for the registry or its first room (answered, refused or
+// timed out): what it held goes out now, with one write(). A connection
+// that stops while it holds writes it with its goodbye (Socket.Finish).
+//
+// Writing each step as it happened cost a new connection three writes, each
+// a wake-up of the client's reader too; the hold costs the user nothing
+// they can see: the lines come in the same order, one round trip to the
+// room later, and lines typed meanwhile wait for the join anyway.
+func (c *connection) releaseOutput() {
+	c.holdOutput = false
+	if c.flushHeld {
+		c.flushHeld = false
+		c.sock.Flush()
+	}
 }
 
 func (c *connection) receive(ctx actor.Context) {
@@ -270,10 +297,11 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	if cfg.IdleTimeout > 0 {
 		c.armIdleTimer(ctx, cfg.IdleTimeout)
 	}
+	c.holdOutput = true
+	c.sock.Start(ctx.ActorSystem(), ctx.Self())
 	if !c.isTLS {
 		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
 	}
-	c.sock.Start(ctx.ActorSystem(), ctx.Self())
 	c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP()}, waitRegister, "")
 }
 
@@ -995,7 +1023,10 @@ func (c *connection) write(ctx actor.Context, p []byte) {
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 		return
 	}
-	if flush {
+	switch {
+	case flush && c.holdOutput:
+		c.flushHeld = true
+	case flush:
 		ctx.Send(ctx.Self(), flushOutput)
 	}
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -80,12 +81,12 @@ func (h *connHarness) roomRef() *messages.ActorRef { return refOf(h.room.pid) }
 func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
 	t.Helper()
 	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: nick})
-	h.client.expectPrefix("*** Welcome to actorchat test")
-	h.client.expect("*** You are " + nick + ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
 	if join := expect[*messages.JoinRoom](t, h.rooms); join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetMemberId() != member || !pidOf(join.GetReplyTo()).Equal(h.conn) {
 		t.Fatalf("got %v, want a join of the lobby", join)
 	}
 	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: members, MemberCount: uint32(1 + len(members)), RoomRef: h.roomRef()})
+	h.client.expectPrefix("*** Welcome to actorchat test")
+	h.client.expect("*** You are " + nick + ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
 	others := "nobody else"
 	if len(members) > 0 {
 		others = strings.Join(members, ", ")
@@ -393,6 +394,46 @@ func TestConnectionIgnore(t *testing.T) {
 	expect[*messages.ResolveNick](t, h.registry)
 	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
 	h.client.expect("!!! no such nick: nobody")
+}
+
+// TestConnectionHoldsItsSetUpForOneWrite: a new connection writes nothing
+// (not even the telnet offer) until its first room answers; then the offer,
+// the welcome and the room come together.
+func TestConnectionHoldsItsSetUpForOneWrite(t *testing.T) {
+	h := newConnHarness(t, nil)
+	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: "guest1"})
+	expect[*messages.JoinRoom](t, h.rooms)
+	h.rooms.sync(t, h.conn) // whatever flush the welcome asked for is done
+	h.client.expectSilence(200 * time.Millisecond)
+
+	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1, RoomRef: h.roomRef(), Topic: "tea",
+		History: []*messages.MessagePosted{{Room: "lobby", Nick: "bob", Text: "earlier", UnixMillis: time.Now().UnixMilli()}}})
+	_ = h.client.conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	offer := make([]byte, len(telnet.Offer))
+	if _, err := io.ReadFull(h.client.r, offer); err != nil || string(offer) != telnet.Offer {
+		t.Fatalf("first bytes %q (%v), want the telnet offer", offer, err)
+	}
+	h.client.expectPrefix("*** Welcome to actorchat test")
+	h.client.expectPrefix("*** You are guest1.")
+	h.client.expect("*** You are in room lobby with nobody else.")
+	h.client.expect("*** Topic: tea")
+	if got := h.client.line(); !strings.HasSuffix(got, "<bob> earlier") {
+		t.Fatalf("got %q, want the history", got)
+	}
+	// Afterwards output goes out as it comes.
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "bob", Text: "now"})
+	h.client.expect("<bob> now")
+}
+
+// TestConnectionReleasesItsSetUpWhenTheLobbyIsSilent: a lobby that never
+// answers does not keep the welcome from the user.
+func TestConnectionReleasesItsSetUpWhenTheLobbyIsSilent(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: "guest1"})
+	expect[*messages.JoinRoom](t, h.rooms)
+	h.client.expectPrefix("*** Welcome to actorchat test")
+	h.client.expectPrefix("*** You are guest1.")
+	h.client.expect("!!! the lobby did not answer in time; you are in no room: /join lobby to try again")
 }
 
 // fastTimeouts makes a harness's requests time out quickly.

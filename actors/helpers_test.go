@@ -233,6 +233,17 @@ func (c *lineConn) skipUntil(want string) []string {
 	}
 }
 
+// expectSilence asserts that nothing arrives for d: no byte, not even a
+// telnet option.
+func (c *lineConn) expectSilence(d time.Duration) {
+	c.t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(d))
+	b, err := c.r.Peek(1)
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		c.t.Fatalf("got %q (err %v), want nothing for %v", b, err, d)
+	}
+}
+
 // expectEOF reads until the server closes the connection; no line may come.
 func (c *lineConn) expectEOF() {
 	c.t.Helper()

@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 
+	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -108,6 +109,29 @@ func TestServerWelcome(t *testing.T) {
 	c.expect("*** " + nick3 + " joined lobby")
 	c3.send("/who")
 	c3.expectPrefix("*** 3 in lobby: guest")
+}
+
+// TestServerWelcomeInOneWrite: everything a new connection is told (the
+// telnet offer, the welcome, the room) comes in one TCP segment, so the
+// client's first read has all of it (one write on the server, one wake-up
+// of the client's reader).
+func TestServerWelcomeInOneWrite(t *testing.T) {
+	s := startServer(t, nil)
+	conn, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 64<<10)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(buf[:n])
+	if !strings.HasPrefix(got, telnet.Offer+"*** Welcome to actorchat test") || !strings.HasSuffix(got, "*** You are in room lobby with nobody else.\r\n") {
+		t.Errorf("first read %q, want the offer, the welcome and the room", got)
+	}
 }
 
 func TestServerChatReachesOthersInOrder(t *testing.T) {
