@@ -67,6 +67,8 @@ commands:
   rooms     R rooms of S members, all sending (chatd only)
   compare   build and start chatd and naivehub, run workloads side by side
   sweep     fanout over room sizes and connect over connection counts, and a plot
+  floor     serve the least a server can: accept, write a welcome, read until closed
+            (compare runs it as the server "floor")
 
 Run "chatbench COMMAND -h" for a command's flags.
 `
@@ -84,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runCompare(args, stdout, stderr)
 	case "sweep":
 		return runSweep(args, stdout, stderr)
+	case "floor":
+		return runFloor(args, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -71,6 +71,8 @@ func startServer(name, bin string, env []string, extra ...string) (*server, erro
 		args = []string{"-listen", addr}
 	case "naivehub-coalesce":
 		args = []string{"-listen", addr, "-coalesce"}
+	case "floor":
+		args = []string{"floor", "-listen", addr}
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
