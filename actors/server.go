@@ -205,6 +205,7 @@ type acceptor struct {
 // loop accepts sockets from ln and hands each to handle. It returns when
 // the listener is closed.
 func (a *acceptor) loop(ln net.Listener, handle func(net.Conn)) {
+	keepAliveSet := setsKeepAlive(ln, a.cfg.KeepAlive)
 	backoff := time.Duration(0)
 	for {
 		conn, err := ln.Accept()
@@ -219,7 +220,9 @@ func (a *acceptor) loop(ln net.Listener, handle func(net.Conn)) {
 		}
 		backoff = 0
 		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: a.cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
+			if !keepAliveSet {
+				_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: a.cfg.KeepAlive, Interval: keepAliveInterval, Count: keepAliveProbes})
+			}
 			if a.cfg.SendBuffer > 0 {
 				_ = tc.SetWriteBuffer(a.cfg.SendBuffer)
 			}

@@ -81,7 +81,7 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 			return nil, err
 		}
 	}
-	ln, tlsLn, err := listeners(cfg.listen, cfg.tlsListen, logger)
+	ln, tlsLn, err := listeners(cfg.listen, cfg.tlsListen, cfg.server.KeepAlive, logger)
 	if err != nil {
 		if adminL != nil {
 			adminL.Close()
@@ -161,7 +161,7 @@ const tlsSocketName = "tls"
 // listeners returns the sockets systemd passed (socket activation): the
 // plain port, and the TLS port if a socket named tls is among them. Without
 // passed sockets it listens on addr (and on tlsAddr, if not empty).
-func listeners(addr, tlsAddr string, logger *slog.Logger) (plain, tlsLn net.Listener, err error) {
+func listeners(addr, tlsAddr string, keepAlive time.Duration, logger *slog.Logger) (plain, tlsLn net.Listener, err error) {
 	files := activation.Files(true)
 	closeAll := func() {
 		for _, l := range []net.Listener{plain, tlsLn} {
@@ -193,13 +193,13 @@ func listeners(addr, tlsAddr string, logger *slog.Logger) (plain, tlsLn net.List
 		}
 	}
 	if plain == nil {
-		if plain, err = net.Listen("tcp", addr); err != nil {
+		if plain, err = actors.Listen(addr, keepAlive); err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("listen on %s: %w", addr, netio.Cause(err))
 		}
 	}
 	if tlsLn == nil && tlsAddr != "" {
-		if tlsLn, err = net.Listen("tcp", tlsAddr); err != nil {
+		if tlsLn, err = actors.Listen(tlsAddr, keepAlive); err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("TLS port: listen on %s: %w", tlsAddr, netio.Cause(err))
 		}
