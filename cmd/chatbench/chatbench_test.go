@@ -170,35 +170,37 @@ func TestReplaceDB(t *testing.T) {
 	}
 }
 
-// TestFloorServer: the floor server welcomes every client of a connect
-// storm, and its connections last until the client closes them.
+// TestFloorServer: the floor servers (reading and not) welcome every client
+// of a connect storm, and send nothing else.
 func TestFloorServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- serveFloor(ln) }()
-	o := smokeOptions(ln.Addr().String())
-	o.clients = 30
-	res, err := connectStorm(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Clients != 30 {
-		t.Errorf("%d clients, want 30", res.Clients)
-	}
-	c, err := dial(ln.Addr().String(), 0, 10*time.Second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if lines := c.lastLines(); len(lines) != 0 {
-		t.Errorf("after the welcome the floor sent %q, want nothing", lines)
-	}
-	c.conn.Close()
-	<-c.done
-	ln.Close()
-	if err := <-served; err != nil {
-		t.Errorf("serveFloor: %v", err)
+	for _, read := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- serveFloor(ln, read) }()
+		o := smokeOptions(ln.Addr().String())
+		o.clients = 30
+		res, err := connectStorm(o)
+		if err != nil {
+			t.Fatalf("read %v: %v", read, err)
+		}
+		if res.Clients != 30 {
+			t.Errorf("read %v: %d clients, want 30", read, res.Clients)
+		}
+		c, err := dial(ln.Addr().String(), 0, 10*time.Second, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.conn.Close()
+		<-c.done
+		if lines := c.lastLines(); len(lines) != 0 {
+			t.Errorf("read %v: after the welcome the floor sent %q, want nothing", read, lines)
+		}
+		ln.Close()
+		if err := <-served; err != nil {
+			t.Errorf("read %v: serveFloor: %v", read, err)
+		}
 	}
 }

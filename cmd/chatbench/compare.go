@@ -53,7 +53,7 @@ func (s *sideBySide) build() error {
 	if err != nil {
 		return err
 	}
-	s.bins = map[string]string{"chatd": chatd, "chatd-sqlite": chatd, "chatd-postgres": chatd, "chatd-cluster3": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub, "floor": self}
+	s.bins = map[string]string{"chatd": chatd, "chatd-sqlite": chatd, "chatd-postgres": chatd, "chatd-cluster3": chatd, "naivehub": naivehub, "naivehub-coalesce": naivehub, "floor": self, "floor-noread": self}
 	if s.baseDir != "" {
 		base := filepath.Join(dir, "chatd-base")
 		build := exec.Command("go", "build", "-o", base, "./cmd/chatd")
@@ -118,7 +118,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	s.flags(fs)
 	workloads := fs.String("workloads", "fanout-1k-sat,fanout-1k-paced,connect-storm-10k,idle-10k,rooms-100x100", "presets to run")
-	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, chatd-sqlite, chatd-postgres, chatd-cluster3, naivehub, naivehub-coalesce, floor for connect and idle, chatd-base with -chatd-base)")
+	servers := fs.String("servers", "chatd,naivehub", "servers to compare (chatd, chatd-sqlite, chatd-postgres, chatd-cluster3, naivehub, naivehub-coalesce, floor and floor-noread for connect and idle, chatd-base with -chatd-base)")
 	baseline := fs.String("baseline", "", "the server the others are divided by in the ratio table; empty: chatd divided by each other")
 	jsonOut := fs.String("json", "", "also write every run as JSON lines to this file")
 	if err := parseFlags(fs, args); err != nil {
@@ -142,7 +142,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	serverList := splitList(*servers)
 	for _, srv := range serverList {
 		if _, ok := s.bins[srv]; !ok {
-			return usageError{fmt.Errorf("unknown server %q (chatd, chatd-sqlite, chatd-postgres, chatd-cluster3, naivehub, naivehub-coalesce, floor; chatd-base with -chatd-base)", srv)}
+			return usageError{fmt.Errorf("unknown server %q (chatd, chatd-sqlite, chatd-postgres, chatd-cluster3, naivehub, naivehub-coalesce, floor, floor-noread; chatd-base with -chatd-base)", srv)}
 		}
 	}
 	if *baseline != "" && !slices.Contains(serverList, *baseline) {
@@ -156,7 +156,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		}
 		var here []string
 		for _, srv := range serverList {
-			if (!p.chatOnly || strings.HasPrefix(srv, "chatd")) && (!p.clusterOnly || srv == "chatd-cluster3") && (srv != "floor" || floorServes(p.workload)) {
+			if (!p.chatOnly || strings.HasPrefix(srv, "chatd")) && (!p.clusterOnly || srv == "chatd-cluster3") && (!floorServer(srv) || floorServes(p.workload)) {
 				here = append(here, srv)
 			}
 		}
@@ -371,7 +371,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	var all []summary
 	for _, srv := range splitList(*servers) {
 		for _, n := range splitList(*sizes) {
-			if !floorServes("fanout") && srv == "floor" {
+			if !floorServes("fanout") && floorServer(srv) {
 				break // the floor answers no lines
 			}
 			var size int

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync/atomic"
 )
 
 // floorServer is the least a server of this protocol can do per connection:
@@ -18,10 +17,16 @@ import (
 // the benchmark client cost on their own: no server speaking this protocol
 // in Go can connect clients faster or hold them in less memory. It serves
 // the connect and idle workloads only.
+//
+// With -read=false (compare's "floor-noread") it does not even read: it
+// accepts, writes the welcome from the accepting goroutine and keeps the
+// socket, open until the process ends. No server that notices its clients'
+// input can do less.
 func runFloor(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:7669", "address to listen on")
+	read := fs.Bool("read", true, "read each connection until the client closes it (false: write the welcome and keep the socket)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -29,12 +34,18 @@ func runFloor(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return serveFloor(ln)
+	return serveFloor(ln, *read)
 }
 
 // serveFloor accepts on ln until it is closed.
-func serveFloor(ln net.Listener) error {
-	var guests atomic.Uint64
+func serveFloor(ln net.Listener, read bool) error {
+	var guests uint64
+	var kept []net.Conn // without read: every socket, so that none is closed by its finalizer
+	defer func() {
+		for _, c := range kept {
+			c.Close()
+		}
+	}()
 	for {
 		conn, err := ln.Accept()
 		if errors.Is(err, net.ErrClosed) {
@@ -43,10 +54,16 @@ func serveFloor(ln net.Listener) error {
 		if err != nil {
 			return fmt.Errorf("accept: %w", err)
 		}
+		guests++
+		welcome := []byte("*** Welcome to the floor. You are guest" + strconv.FormatUint(guests, 10) + ".\r\n")
+		if !read {
+			_, _ = conn.Write(welcome)
+			kept = append(kept, conn)
+			continue
+		}
 		go func() {
 			defer conn.Close()
-			welcome := "*** Welcome to the floor. You are guest" + strconv.FormatUint(guests.Add(1), 10) + ".\r\n"
-			if _, err := conn.Write([]byte(welcome)); err != nil {
+			if _, err := conn.Write(welcome); err != nil {
 				return
 			}
 			buf := make([]byte, 512)
@@ -59,5 +76,8 @@ func serveFloor(ln net.Listener) error {
 	}
 }
 
-// floorServes reports whether the floor server can run workload.
+// floorServer reports whether a server is one of the floors.
+func floorServer(name string) bool { return name == "floor" || name == "floor-noread" }
+
+// floorServes reports whether the floor servers can run workload.
 func floorServes(workload string) bool { return workload == "connect" || workload == "idle" }

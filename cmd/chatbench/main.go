@@ -68,7 +68,7 @@ commands:
   compare   build and start chatd and naivehub, run workloads side by side
   sweep     fanout over room sizes and connect over connection counts, and a plot
   floor     serve the least a server can: accept, write a welcome, read until closed
-            (compare runs it as the server "floor")
+            (compare runs it as the servers "floor" and, with -read=false, "floor-noread")
 
 Run "chatbench COMMAND -h" for a command's flags.
 `

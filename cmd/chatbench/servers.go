@@ -73,6 +73,8 @@ func startServer(name, bin string, env []string, extra ...string) (*server, erro
 		args = []string{"-listen", addr, "-coalesce"}
 	case "floor":
 		args = []string{"floor", "-listen", addr}
+	case "floor-noread":
+		args = []string{"floor", "-listen", addr, "-read=false"}
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
