@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,8 +314,8 @@ func (c *connection) handleRegistered(ctx actor.Context, msg *messages.Connectio
 	}
 	c.reclaimNick = false
 	c.nick = msg.GetNick()
-	c.sendNotice(ctx, fmt.Sprintf("Welcome to actorchat %s, a chat server built on actors.", c.env.cfg.Version))
-	c.sendNotice(ctx, fmt.Sprintf("You are %s. Change it with /nick NAME. Type /help for commands, /quit to leave.", c.nick))
+	c.sendNoticeOf(ctx, "Welcome to actorchat ", c.env.cfg.Version, ", a chat server built on actors.")
+	c.sendNoticeOf(ctx, "You are ", c.nick, ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
 	c.sendMOTD(ctx)
 	c.join(ctx, lobbyName)
 }
@@ -362,7 +362,10 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())
 	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
 
-	c.sendNotice(ctx, fmt.Sprintf("You are in room %s with %s.", c.room, namesList(msg.GetMembers(), int(msg.GetMemberCount())-1)))
+	line := append(c.scratchBuf(), text.NoticePrefix+"You are in room "...)
+	line = append(append(line, c.room...), " with "...)
+	line = appendNamesList(line, msg.GetMembers(), int(msg.GetMemberCount())-1)
+	c.writeLine(ctx, append(line, ".\r\n"...))
 	if c.topic != "" {
 		c.sendNotice(ctx, "Topic: "+c.topic)
 	}
@@ -458,16 +461,24 @@ func (c *connection) toRoom(ctx actor.Context, msg any) {
 	ctx.Send(c.roomPID, msg)
 }
 
-// namesList renders who else is in a room, for the join notice: some of
+// appendNamesList renders who else is in a room, for the join notice: some of
 // the others by name, and how many more there are.
-func namesList(some []string, others int) string {
-	switch {
-	case others <= 0 || len(some) == 0:
-		return "nobody else"
-	case others > len(some):
-		return fmt.Sprintf("%s and %d more", strings.Join(some, ", "), others-len(some))
+func appendNamesList(dst []byte, some []string, others int) []byte {
+	if others <= 0 || len(some) == 0 {
+		return append(dst, "nobody else"...)
 	}
-	return strings.Join(some, ", ")
+	for i, nick := range some {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, nick...)
+	}
+	if others > len(some) {
+		dst = append(dst, " and "...)
+		dst = strconv.AppendInt(dst, int64(others-len(some)), 10)
+		dst = append(dst, " more"...)
+	}
+	return dst
 }
 
 // ready reports whether input can be acted on: we have a nick and no answer
@@ -1000,6 +1011,16 @@ func (c *connection) farewell() []byte {
 
 func (c *connection) sendNotice(ctx actor.Context, line string) {
 	c.writeLine(ctx, text.AppendNotice(c.scratchBuf(), line))
+}
+
+// sendNoticeOf writes a notice made of parts, without building it as a
+// string first.
+func (c *connection) sendNoticeOf(ctx actor.Context, parts ...string) {
+	line := append(c.scratchBuf(), text.NoticePrefix...)
+	for _, p := range parts {
+		line = append(line, p...)
+	}
+	c.writeLine(ctx, append(line, "\r\n"...))
 }
 
 func (c *connection) sendError(ctx actor.Context, line string) {

@@ -158,8 +158,8 @@ func TestNamesList(t *testing.T) {
 		{[]string{"bob", "carol"}, 9998, "bob, carol and 9996 more"},
 	}
 	for _, tt := range tests {
-		if got := namesList(tt.some, tt.others); got != tt.want {
-			t.Errorf("namesList(%v, %d) = %q, want %q", tt.some, tt.others, got, tt.want)
+		if got := string(appendNamesList([]byte("with "), tt.some, tt.others)); got != "with "+tt.want {
+			t.Errorf("appendNamesList(%v, %d) = %q, want %q", tt.some, tt.others, got, "with "+tt.want)
 		}
 	}
 }
