@@ -163,6 +163,25 @@ func TestSummariesAgainstBaseline(t *testing.T) {
 	}
 }
 
+// TestSummariesOfConnect: a connect storm shows the server's CPU time a
+// connection beside its rate, and the ratio of both.
+func TestSummariesOfConnect(t *testing.T) {
+	mk := func(server string, rate, cpu float64) summary {
+		return summarize("connect-storm-10k", server, []result{{ConnsPerSec: rate, CPUPerConnMicros: cpu}})
+	}
+	var b strings.Builder
+	printSummaries(&b, []summary{mk("chatd", 18_000, 45), mk("naivehub", 20_000, 36)}, []string{"chatd", "naivehub"}, "naivehub")
+	out := b.String()
+	for _, want := range []string{
+		"| 18,000; 45 µs CPU each |",
+		"| connect-storm-10k | conns/s 0.90x, CPU/conn 1.25x |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestReplaceDB(t *testing.T) {
 	got := replaceDB("postgres://chatd:pw@127.0.0.1:5432/postgres?sslmode=disable", "run_1")
 	if want := "postgres://chatd:pw@127.0.0.1:5432/run_1?sslmode=disable"; got != want {

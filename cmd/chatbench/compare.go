@@ -216,6 +216,7 @@ func summarize(workload, server string, rs []result) summary {
 	s.P999, _ = med(func(r result) float64 { return r.P999 })
 	s.Max, _ = med(func(r result) float64 { return r.Max })
 	s.ConnsPerSec, s.rangeConns = med(func(r result) float64 { return r.ConnsPerSec })
+	s.CPUPerConnMicros, _ = med(func(r result) float64 { return r.CPUPerConnMicros })
 	s.DeliveriesPerCPUSec, s.rangeCPU = med(func(r result) float64 { return r.DeliveriesPerCPUSec })
 	s.ServerCPUUtil, _ = med(func(r result) float64 { return r.ServerCPUUtil })
 	s.RSSPerConnBytes, s.rangeRSSConn = med(func(r result) float64 { return r.RSSPerConnBytes })
@@ -239,7 +240,7 @@ func printSummaries(w io.Writer, ss []summary, servers []string, baseline string
 	for _, s := range ss {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |\n", s.Workload, s.Server,
 			rng(s.DeliveriesPerSec, s.rangeDeliv, s.runs, ""), rng(s.DeliveriesPerCPUSec, s.rangeCPU, s.runs, ""),
-			lat(s), rng(s.ConnsPerSec, s.rangeConns, s.runs, ""), rng(s.RSSPerConnBytes, s.rangeRSSConn, s.runs, " B"),
+			lat(s), conns(s), rng(s.RSSPerConnBytes, s.rangeRSSConn, s.runs, " B"),
 			num(s.ServerCPUUtil, "%.2f"), thousands(float64(s.Loss)), thousands(float64(s.OutOfOrder)), stored(s), rng(s.LeaveSeenMs, s.rangeLeave, s.runs, " ms"))
 	}
 	type pair struct{ num, den string }
@@ -294,6 +295,16 @@ func printSummaries(w io.Writer, ss []summary, servers []string, baseline string
 	}
 }
 
+// conns renders the connections set up a second and, when it was
+// measured, the server's CPU time for each.
+func conns(s summary) string {
+	out := rng(s.ConnsPerSec, s.rangeConns, s.runs, "")
+	if s.CPUPerConnMicros > 0 {
+		out += fmt.Sprintf("; %.0f µs CPU each", s.CPUPerConnMicros)
+	}
+	return out
+}
+
 // stored renders how many of the posts sent the store held after the runs,
 // and the median rate it wrote them at.
 func stored(s summary) string {
@@ -317,6 +328,9 @@ func ratios(c, n summary) string {
 	}
 	if c.ConnsPerSec > 0 && n.ConnsPerSec > 0 {
 		parts = append(parts, fmt.Sprintf("conns/s %.2fx", c.ConnsPerSec/n.ConnsPerSec))
+	}
+	if c.CPUPerConnMicros > 0 && n.CPUPerConnMicros > 0 {
+		parts = append(parts, fmt.Sprintf("CPU/conn %.2fx", c.CPUPerConnMicros/n.CPUPerConnMicros))
 	}
 	if c.RSSPerConnBytes > 0 && n.RSSPerConnBytes > 0 {
 		parts = append(parts, fmt.Sprintf("RSS/conn %.2fx", c.RSSPerConnBytes/n.RSSPerConnBytes))

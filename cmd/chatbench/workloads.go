@@ -53,6 +53,7 @@ type result struct {
 	ServerCPUSeconds    float64 `json:"server_cpu_seconds,omitempty"`
 	ServerCPUUtil       float64 `json:"server_cpu_cores,omitempty"`
 	DeliveriesPerCPUSec float64 `json:"deliveries_per_server_cpu_sec,omitempty"`
+	CPUPerConnMicros    float64 `json:"server_cpu_us_per_conn,omitempty"` // connect: the server's CPU time per connection set up
 	ServerRSSBytes      int64   `json:"server_rss_bytes,omitempty"`
 	RSSPerConnBytes     float64 `json:"rss_per_conn_bytes,omitempty"`
 	PostsSent           int64   `json:"posts_sent,omitempty"`
@@ -234,6 +235,9 @@ func connectStorm(o options) (result, error) {
 	res.Seconds = elapsed.Seconds()
 	res.ConnsPerSec = float64(o.clients) / elapsed.Seconds()
 	serverCost(&res, before, after, elapsed)
+	if res.ServerCPUSeconds > 0 {
+		res.CPUPerConnMicros = res.ServerCPUSeconds / float64(o.clients) * 1e6
+	}
 	closeAll(clients)
 	return res, nil
 }
