@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -362,10 +361,7 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())
 	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
 
-	line := append(c.scratchBuf(), text.NoticePrefix+"You are in room "...)
-	line = append(append(line, c.room...), " with "...)
-	line = appendNamesList(line, msg.GetMembers(), int(msg.GetMemberCount())-1)
-	c.writeLine(ctx, append(line, ".\r\n"...))
+	c.writeLine(ctx, text.AppendInRoom(c.scratchBuf(), c.room, msg.GetMembers(), int(msg.GetMemberCount())-1))
 	if c.topic != "" {
 		c.sendNotice(ctx, "Topic: "+c.topic)
 	}
@@ -459,26 +455,6 @@ func (c *connection) joinAnswered(room string) {
 // lives).
 func (c *connection) toRoom(ctx actor.Context, msg any) {
 	ctx.Send(c.roomPID, msg)
-}
-
-// appendNamesList renders who else is in a room, for the join notice: some of
-// the others by name, and how many more there are.
-func appendNamesList(dst []byte, some []string, others int) []byte {
-	if others <= 0 || len(some) == 0 {
-		return append(dst, "nobody else"...)
-	}
-	for i, nick := range some {
-		if i > 0 {
-			dst = append(dst, ", "...)
-		}
-		dst = append(dst, nick...)
-	}
-	if others > len(some) {
-		dst = append(dst, " and "...)
-		dst = strconv.AppendInt(dst, int64(others-len(some)), 10)
-		dst = append(dst, " more"...)
-	}
-	return dst
 }
 
 // ready reports whether input can be acted on: we have a nick and no answer
@@ -1016,11 +992,7 @@ func (c *connection) sendNotice(ctx actor.Context, line string) {
 // sendNoticeOf writes a notice made of parts, without building it as a
 // string first.
 func (c *connection) sendNoticeOf(ctx actor.Context, parts ...string) {
-	line := append(c.scratchBuf(), text.NoticePrefix...)
-	for _, p := range parts {
-		line = append(line, p...)
-	}
-	c.writeLine(ctx, append(line, "\r\n"...))
+	c.writeLine(ctx, text.AppendNoticeOf(c.scratchBuf(), parts...))
 }
 
 func (c *connection) sendError(ctx actor.Context, line string) {

@@ -146,24 +146,6 @@ func TestConnectionChatAndEvents(t *testing.T) {
 	}
 }
 
-func TestNamesList(t *testing.T) {
-	tests := []struct {
-		some   []string
-		others int
-		want   string
-	}{
-		{nil, 0, "nobody else"},
-		{[]string{"bob"}, 1, "bob"},
-		{[]string{"bob", "carol"}, 2, "bob, carol"},
-		{[]string{"bob", "carol"}, 9998, "bob, carol and 9996 more"},
-	}
-	for _, tt := range tests {
-		if got := string(appendNamesList([]byte("with "), tt.some, tt.others)); got != "with "+tt.want {
-			t.Errorf("appendNamesList(%v, %d) = %q, want %q", tt.some, tt.others, got, "with "+tt.want)
-		}
-	}
-}
-
 func TestConnectionHoldsLinesUntilReady(t *testing.T) {
 	h := newConnHarness(t, nil)
 	h.client.send("first")

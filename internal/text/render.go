@@ -1,6 +1,7 @@
 package text
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,6 +124,41 @@ func LeaveReason(r messages.LeaveReason) string {
 		return "server lost"
 	}
 	return "unknown"
+}
+
+// AppendNoticeOf renders a notice made of parts, without building it as
+// one string first.
+func AppendNoticeOf(dst []byte, parts ...string) []byte {
+	dst = append(dst, NoticePrefix...)
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
+	return append(dst, crlf...)
+}
+
+// AppendInRoom renders the notice that greets a member in a room: "You are
+// in room lobby with bob, carol and 9996 more." names are some of the
+// others, others how many there are in all.
+func AppendInRoom(dst []byte, room string, names []string, others int) []byte {
+	dst = append(dst, NoticePrefix+"You are in room "...)
+	dst = append(dst, room...)
+	dst = append(dst, " with "...)
+	if others <= 0 || len(names) == 0 {
+		dst = append(dst, "nobody else"...)
+	} else {
+		for i, nick := range names {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, nick...)
+		}
+		if others > len(names) {
+			dst = append(dst, " and "...)
+			dst = strconv.AppendInt(dst, int64(others-len(names)), 10)
+			dst = append(dst, " more"...)
+		}
+	}
+	return append(dst, "."+crlf...)
 }
 
 // AppendMemberLeft renders a leave notice: a move to another room reads

@@ -28,3 +28,28 @@ func TestAppendHistory(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendInRoom(t *testing.T) {
+	tests := []struct {
+		some   []string
+		others int
+		want   string
+	}{
+		{nil, 0, "nobody else"},
+		{[]string{"bob"}, 1, "bob"},
+		{[]string{"bob", "carol"}, 2, "bob, carol"},
+		{[]string{"bob", "carol"}, 9998, "bob, carol and 9996 more"},
+	}
+	for _, tt := range tests {
+		want := "*** You are in room lobby with " + tt.want + ".\r\n"
+		if got := string(AppendInRoom([]byte("x"), "lobby", tt.some, tt.others)); got != "x"+want {
+			t.Errorf("AppendInRoom(%v, %d) = %q, want %q", tt.some, tt.others, got, "x"+want)
+		}
+	}
+}
+
+func TestAppendNoticeOf(t *testing.T) {
+	if got, want := string(AppendNoticeOf(nil, "You are ", "bob", ".")), "*** You are bob.\r\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
