@@ -9,7 +9,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -390,15 +389,8 @@ func TestAbuseKeepAliveIsOn(t *testing.T) {
 	if len(conns) != 1 {
 		t.Fatalf("%d open sockets, want 1", len(conns))
 	}
-	raw, err := conns[0].(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var on, idle int
-	_ = raw.Control(func(fd uintptr) {
-		on, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE)
-		idle, _ = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE)
-	})
+	ka := keepAliveOf(t, conns[0])
+	on, idle := ka[0], ka[1]
 	if on != 1 || idle != int(DefaultConfig().KeepAlive.Seconds()) {
 		t.Errorf("SO_KEEPALIVE %d, TCP_KEEPIDLE %d; want on, %v", on, idle, DefaultConfig().KeepAlive)
 	}
