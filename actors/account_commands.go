@@ -76,7 +76,7 @@ func (c *connection) endPrompt() {
 
 // accountsOff answers an account command on a server without a store.
 func (c *connection) accountsOff(ctx actor.Context) bool {
-	if c.env.accounts == nil {
+	if !c.env.accountsOn {
 		c.sendError(ctx, "accounts are off on this server: it keeps no data")
 		return true
 	}
@@ -247,10 +247,8 @@ func (c *connection) notIdentified(ctx actor.Context) bool {
 // handleIdentified: the registry has us down as the account's holder.
 func (c *connection) handleIdentified(ctx actor.Context, msg *messages.Identified) {
 	c.answered(waitAccount)
-	c.account = msg.GetAccount()
-	if c.roomPID != nil {
-		c.toRoom(ctx, &messages.SetMemberAccount{MemberId: c.member, Account: c.account})
-	}
+	c.account, c.accountID = msg.GetAccount(), msg.GetAccountId()
+	c.identityToRoom(ctx)
 	if msg.GetRenamedFrom() != "" {
 		c.nick = msg.GetNick()
 		if c.roomPID != nil {
@@ -275,15 +273,48 @@ func (c *connection) handlePasswordChanged(ctx actor.Context) {
 	}
 }
 
+// handleAccountUnregistered: an account is gone (we unregistered it, or
+// another session of it did, or it expired); if it was ours, we are no
+// longer identified.
 func (c *connection) handleAccountUnregistered(ctx actor.Context, msg *messages.AccountUnregistered) {
-	if msg.GetAccount() == c.account {
-		c.account = ""
-		if c.roomPID != nil {
-			c.toRoom(ctx, &messages.SetMemberAccount{MemberId: c.member})
-		}
+	ours := msg.GetAccountId() != "" && msg.GetAccountId() == c.accountID
+	if ours {
+		c.account, c.accountID = "", ""
+		c.identityToRoom(ctx)
 	}
-	if c.answered(waitAccount) {
+	switch {
+	case c.answered(waitAccount):
 		c.sendNotice(ctx, fmt.Sprintf("The account %s is removed; the nick is free for anyone.", msg.GetAccount()))
+		c.flushPending(ctx)
+	case ours:
+		c.sendNotice(ctx, fmt.Sprintf("The account %s was removed; you are no longer identified.", msg.GetAccount()))
+	}
+}
+
+// cmdOper: /oper NAME [PASSWORD]. The password is the -admins file's, not
+// an account's: being an operator is proved, never inherited from a nick.
+func (c *connection) cmdOper(ctx actor.Context, args string) {
+	name, pw, _ := strings.Cut(strings.TrimSpace(args), " ")
+	oper := func(c *connection, ctx actor.Context, pw string) {
+		c.ask(ctx, c.env.accounts, &messages.OperLogin{MemberId: c.member, Name: name, Password: pw, RemoteIp: c.remoteIP(),
+			ReplyTo: refOf(ctx.Self())}, waitOper, "/oper")
+	}
+	if pw = strings.TrimSpace(pw); pw != "" {
+		oper(c, ctx, pw)
+		return
+	}
+	c.startPrompt(ctx, &prompt{
+		questions: []question{{text: "Password of the operator " + name, secret: true}},
+		then:      func(c *connection, ctx actor.Context, a []string) { oper(c, ctx, a[0]) },
+	})
+}
+
+// handleOpered: the registry has us down as a server operator.
+func (c *connection) handleOpered(ctx actor.Context, msg *messages.Opered) {
+	c.oper = msg.GetToken()
+	c.identityToRoom(ctx)
+	if c.answered(waitOper) {
+		c.sendNotice(ctx, fmt.Sprintf("You are a server operator (%s): /help lists what you may do.", msg.GetName()))
 		c.flushPending(ctx)
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"golang.org/x/time/rate"
 
+	"github.com/actorchat/actorchat/internal/ipkey"
 	"github.com/actorchat/actorchat/internal/password"
 	"github.com/actorchat/actorchat/internal/store"
 	"github.com/actorchat/actorchat/messages"
@@ -18,22 +18,30 @@ import (
 
 // AccountStore keeps accounts: *store.DB.
 type AccountStore interface {
-	CreateAccount(ctx context.Context, a store.Account) error
+	CreateAccount(ctx context.Context, a store.Account) (store.Account, error)
 	Account(ctx context.Context, name string) (store.Account, error)
 	SetAccountHash(ctx context.Context, name, hash string) error
-	DeleteAccount(ctx context.Context, name string) error
-	AccountNames(ctx context.Context) ([]string, error)
+	TouchAccount(ctx context.Context, name string, at time.Time) error
+	DeleteAccount(ctx context.Context, name string) (store.Account, error)
+	Accounts(ctx context.Context) ([]store.AccountName, error)
+	ExpireAccounts(ctx context.Context, cutoff time.Time, limit int) ([]store.Account, error)
 }
 
 // accountsConfig is the part of Config the accounts actor uses.
 type accountsConfig struct {
-	Hash        password.Params
-	Workers     int           // password checks at once
-	Queue       int           // checks waiting at most; past it the server is busy
-	Timeout     time.Duration // one store call at most
-	FailBurst   int           // failed attempts at once, per account and per address
-	FailEvery   time.Duration // then one more per this
-	MaxLimiters int           // limiters kept per kind before idle ones are dropped
+	Hash          password.Params
+	Workers       int           // password checks at once
+	Queue         int           // jobs waiting at most; past it the server is busy
+	PerAddress    int           // jobs of one address waiting or running at most
+	PerAccount    int           // attempts against one account waiting or running at most
+	Timeout       time.Duration // one store call at most
+	FailBurst     int           // attempts at once, per account and address, and per address
+	FailEvery     time.Duration // then one more per this
+	RegisterBurst int           // registrations at once, per address
+	RegisterEvery time.Duration // then one more per this
+	Expiry        time.Duration // accounts unused for this long are removed; 0: never
+	ExpireEvery   time.Duration // how often to look for them
+	MaxLimiters   int           // allowances kept per kind before full ones are dropped
 }
 
 // errBadCredentials is the one answer to a wrong password and to an account
@@ -41,43 +49,65 @@ type accountsConfig struct {
 // guessing.
 const errBadCredentials = "wrong account or password"
 
-// accounts checks passwords and keeps accounts in the store, on worker
-// goroutines: Argon2id costs tens of milliseconds and megabytes by design,
-// and must never run on an actor that chat goes through. Failed attempts are
-// limited per account and per remote address (a token bucket each, refilled
-// at one attempt per FailEvery); a limited attempt is refused before any
-// password is checked. What succeeds is handed to the registry, which owns
-// who is identified as what.
+// expireBatch bounds the accounts one expiry job removes.
+const expireBatch = 1000
+
+// accounts checks passwords (accounts' and server operators') and keeps
+// accounts in the store, on worker goroutines: Argon2id costs tens of
+// milliseconds and megabytes by design, and must never run on an actor that
+// chat goes through. What succeeds is handed to the registry, which owns who
+// is identified as what.
+//
+// Guessing is limited where it is asked, not where it is checked: every
+// attempt spends one of the allowance of its (account, address) and of its
+// address when it is submitted (a success gives it back), so a hundred
+// attempts sent at once are refused as one at a time would be; and one
+// address has at most PerAddress jobs waiting or running, one account at
+// most PerAccount attempts. No allowance is kept per account alone: then
+// strangers' wrong guesses would lock its owner out. Workers take the
+// waiting jobs address by address in turn, so that a few addresses cannot
+// fill the queue ahead of everyone else. An address is an IPv4 address or
+// an IPv6 /64 (internal/ipkey).
 type accounts struct {
 	// Static after construction.
-	db       AccountStore
+	db       AccountStore // nil: no accounts, only operators
 	cfg      accountsConfig
+	admins   *Admins
 	registry *actor.PID
 	logger   *slog.Logger
+	now      func() time.Time
 
 	// Owned by Receive.
-	jobs       chan accountJob
+	work       chan accountJob // to the workers; holds at most one job per idle worker
 	workerDone chan struct{}
-	queued     int
-	byAccount  map[string]*rate.Limiter // failed attempts per account
-	byAddress  map[string]*rate.Limiter // failed attempts per remote IP
+	running    int                     // jobs the workers have
+	waiting    map[string][]accountJob // address -> its jobs not yet handed out, oldest first
+	turns      []string                // addresses with waiting jobs, in the order they get a worker
+	queued     int                     // jobs waiting, in every address
+	perAddress map[string]int          // jobs waiting or running, by address
+	perAccount map[string]int          // attempts waiting or running, by account
+	attempts   map[string]*allowance   // by account and address, and by address
+	signups    map[string]*allowance   // registrations, by address
+	expireDue  bool
 }
 
 // accountJob is one request a worker carries out.
 type accountJob struct {
 	kind    messages.AccountJob
 	member  string
-	account string // case-folded name
+	account string // case-folded name (an operator's, for OPER)
 	nick    string // register: the nick as typed
 	pw, pw2 string // the password (and, to change it, the new one)
 	ip      string
+	address string // what ip counts as: ipkey.String
 	replyTo *messages.ActorRef
 }
 
-func newAccounts(db AccountStore, cfg accountsConfig, registry *actor.PID, logger *slog.Logger) actor.Producer {
+func newAccounts(db AccountStore, cfg accountsConfig, admins *Admins, registry *actor.PID, logger *slog.Logger) actor.Producer {
 	return func() actor.Actor {
-		return &accounts{db: db, cfg: cfg, registry: registry, logger: logger,
-			byAccount: make(map[string]*rate.Limiter), byAddress: make(map[string]*rate.Limiter)}
+		return &accounts{db: db, cfg: cfg, admins: admins, registry: registry, logger: logger, now: time.Now,
+			waiting: make(map[string][]accountJob), perAddress: make(map[string]int), perAccount: make(map[string]int),
+			attempts: make(map[string]*allowance), signups: make(map[string]*allowance)}
 	}
 }
 
@@ -101,110 +131,206 @@ func (a *accounts) Receive(ctx actor.Context) {
 	case *messages.UnregisterAccount:
 		a.submit(ctx, accountJob{kind: messages.AccountJob_ACCOUNT_JOB_UNREGISTER, member: msg.GetMemberId(), account: foldNick(msg.GetAccount()),
 			pw: msg.GetPassword(), ip: msg.GetRemoteIp(), replyTo: msg.GetReplyTo()})
+	case *messages.OperLogin:
+		a.submit(ctx, accountJob{kind: messages.AccountJob_ACCOUNT_JOB_OPER, member: msg.GetMemberId(), account: foldNick(msg.GetName()),
+			pw: msg.GetPassword(), ip: msg.GetRemoteIp(), replyTo: msg.GetReplyTo()})
 	case *messages.AccountJobDone:
 		a.handleJobDone(ctx, msg)
+	case *messages.IdleCheck: // the expiry's timer
+		a.expireDue = true
+		a.dispatch()
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}
 }
 
 func (a *accounts) handleStarted(ctx actor.Context) {
-	if a.jobs != nil {
+	if a.work != nil {
 		return // resumed after a panic: the workers run on
 	}
-	a.jobs = make(chan accountJob, a.cfg.Queue)
+	a.work = make(chan accountJob, a.cfg.Workers)
 	a.workerDone = make(chan struct{}, a.cfg.Workers)
 	system, self := ctx.ActorSystem(), ctx.Self()
 	for range a.cfg.Workers {
-		go a.work(system, self)
+		go a.worker(system, self)
+	}
+	if a.db != nil && a.cfg.Expiry > 0 {
+		a.expireDue = true
+		a.dispatch()
 	}
 }
 
 // handleStopped ends the workers once their jobs are done; jobs still
-// queued get no answer (their connections are stopping too).
+// waiting get no answer (their connections are stopping too).
 func (a *accounts) handleStopped() {
-	if a.jobs == nil {
+	if a.work == nil {
 		return
 	}
-	close(a.jobs)
+	close(a.work)
 	for range a.cfg.Workers {
 		<-a.workerDone
 	}
-	a.jobs = nil
+	a.work = nil
 }
 
-// submit queues a job for the workers, unless the attempt is limited or the
-// queue is full; either way the answer is one line for the user.
+// isAttempt reports whether a job checks a password someone gave.
+func isAttempt(kind messages.AccountJob) bool {
+	return kind != messages.AccountJob_ACCOUNT_JOB_REGISTER && kind != messages.AccountJob_ACCOUNT_JOB_EXPIRE
+}
+
+// accountKey is the key of a job's account in perAccount: an operator's
+// name is another namespace than accounts'.
+func (j accountJob) accountKey() string {
+	if j.kind == messages.AccountJob_ACCOUNT_JOB_OPER {
+		return "oper:" + j.account
+	}
+	return j.account
+}
+
+// submit queues a job for the workers, unless its address or account is
+// over an allowance, or the queue is full; either way the answer is one
+// line for the user. An attempt spends its allowance here, as it is asked.
 func (a *accounts) submit(ctx actor.Context, j accountJob) {
-	if j.kind != messages.AccountJob_ACCOUNT_JOB_REGISTER {
-		if wait := a.limitedFor(j); wait > 0 {
-			reject(ctx, j.replyTo, messages.Request_REQUEST_ACCOUNT,
-				fmt.Sprintf("too many failed attempts; try again in %s", wait.Round(time.Second)))
+	refuse := func(reason string) { reject(ctx, j.replyTo, requestOf(j.kind), reason) }
+	if j.kind != messages.AccountJob_ACCOUNT_JOB_OPER && a.db == nil {
+		refuse("accounts are off on this server: it keeps no data")
+		return
+	}
+	j.address = ipkey.String(j.ip)
+	now := a.now()
+	switch {
+	case a.work == nil || a.queued >= a.cfg.Queue:
+		refuse("the server is busy checking passwords; try again in a moment")
+		return
+	case a.perAddress[j.address] >= a.cfg.PerAddress:
+		refuse("too many password checks from your address at once; wait for their answers")
+		return
+	case isAttempt(j.kind) && a.perAccount[j.accountKey()] >= a.cfg.PerAccount:
+		refuse("the server is busy checking passwords; try again in a moment")
+		return
+	}
+	if isAttempt(j.kind) {
+		if wait := a.spend(now, a.attempts, a.cfg.FailBurst, a.cfg.FailEvery, "address "+j.address, "account "+j.accountKey()+" "+j.address); wait > 0 {
+			refuse(fmt.Sprintf("too many failed attempts; try again in %s", wait.Round(time.Second)))
 			return
 		}
-	}
-	if a.jobs == nil || a.queued >= a.cfg.Queue {
-		reject(ctx, j.replyTo, messages.Request_REQUEST_ACCOUNT, "the server is busy checking passwords; try again in a moment")
+		a.perAccount[j.accountKey()]++
+	} else if wait := a.spend(now, a.signups, a.cfg.RegisterBurst, a.cfg.RegisterEvery, j.address); wait > 0 {
+		refuse(fmt.Sprintf("too many accounts registered from your address; try again in %s", wait.Round(time.Second)))
 		return
 	}
+	a.perAddress[j.address]++
+	if len(a.waiting[j.address]) == 0 {
+		a.turns = append(a.turns, j.address)
+	}
+	a.waiting[j.address] = append(a.waiting[j.address], j)
 	a.queued++
-	a.jobs <- j // never blocks: at most Queue are queued
+	a.dispatch()
 }
 
-// limitedFor returns how long the account and the address must wait before
-// another attempt; zero when they may try now.
-func (a *accounts) limitedFor(j accountJob) time.Duration {
-	now := time.Now()
+// spend takes one from the allowance of every key in limiters, or none if
+// one of them has nothing left, and then says how long until it has.
+func (a *accounts) spend(now time.Time, limiters map[string]*allowance, burst int, every time.Duration, keys ...string) time.Duration {
 	var wait time.Duration
-	for _, l := range []*rate.Limiter{a.byAccount[j.account], a.byAddress[j.ip]} {
+	for _, k := range keys {
+		if l := limiters[k]; l != nil {
+			wait = max(wait, l.waitFor(now, burst, every))
+		}
+	}
+	if wait > 0 {
+		return wait
+	}
+	for _, k := range keys {
+		l := limiters[k]
 		if l == nil {
+			if len(limiters) >= a.cfg.MaxLimiters {
+				dropFull(limiters, now, burst, every)
+			}
+			l = &allowance{tokens: float64(burst), at: now}
+			limiters[k] = l
+		}
+		l.take(now, burst, every)
+	}
+	return 0
+}
+
+// refund gives back what spend took: the attempt was not a guess (it
+// succeeded), or the registration did not happen.
+func refund(limiters map[string]*allowance, burst int, keys ...string) {
+	for _, k := range keys {
+		if l := limiters[k]; l != nil {
+			l.tokens = min(l.tokens+1, float64(burst))
+		}
+	}
+}
+
+// dispatch hands waiting jobs to idle workers, one address after another;
+// the expiry goes first when it is due.
+func (a *accounts) dispatch() {
+	for a.work != nil && a.running < a.cfg.Workers {
+		if a.expireDue {
+			a.expireDue = false
+			a.running++
+			a.work <- accountJob{kind: messages.AccountJob_ACCOUNT_JOB_EXPIRE}
 			continue
 		}
-		if tokens := l.TokensAt(now); tokens < 1 {
-			wait = max(wait, time.Duration((1-tokens)*float64(a.cfg.FailEvery)))
+		if len(a.turns) == 0 {
+			return
 		}
-	}
-	return wait
-}
-
-// failed spends one attempt of the account's and the address's allowance.
-func (a *accounts) failed(account, ip string) {
-	for _, m := range []struct {
-		limiters map[string]*rate.Limiter
-		key      string
-	}{{a.byAccount, account}, {a.byAddress, ip}} {
-		l, ok := m.limiters[m.key]
-		if !ok {
-			a.dropIdle(m.limiters)
-			l = rate.NewLimiter(rate.Every(a.cfg.FailEvery), a.cfg.FailBurst)
-			m.limiters[m.key] = l
+		addr := a.turns[0]
+		a.turns = a.turns[1:]
+		q := a.waiting[addr]
+		j := q[0]
+		if len(q) == 1 {
+			delete(a.waiting, addr)
+		} else {
+			a.waiting[addr] = q[1:]
+			a.turns = append(a.turns, addr) // its next job waits for the others' turn
 		}
-		l.Allow()
+		a.queued--
+		a.running++
+		a.work <- j // never blocks: a worker is idle, and the channel holds one job per worker
 	}
 }
 
-// dropIdle bounds a limiter map: once it holds MaxLimiters, the limiters
-// that have refilled (they limit nothing) are dropped.
-func (a *accounts) dropIdle(limiters map[string]*rate.Limiter) {
-	if len(limiters) < a.cfg.MaxLimiters {
-		return
+// requestOf is the request a job answers, for CommandRejected.
+func requestOf(kind messages.AccountJob) messages.Request {
+	if kind == messages.AccountJob_ACCOUNT_JOB_OPER {
+		return messages.Request_REQUEST_OPER
 	}
-	now := time.Now()
-	for k, l := range limiters {
-		if l.TokensAt(now) >= float64(a.cfg.FailBurst) {
-			delete(limiters, k)
-		}
-	}
+	return messages.Request_REQUEST_ACCOUNT
 }
 
 func (a *accounts) handleJobDone(ctx actor.Context, msg *messages.AccountJobDone) {
-	a.queued--
+	a.running--
+	defer a.dispatch()
+	if msg.GetJob() == messages.AccountJob_ACCOUNT_JOB_EXPIRE {
+		a.expired(ctx, msg)
+		return
+	}
+	j := accountJob{kind: msg.GetJob(), account: msg.GetAccount(), address: ipkey.String(msg.GetRemoteIp())}
+	if a.perAddress[j.address]--; a.perAddress[j.address] <= 0 {
+		delete(a.perAddress, j.address)
+	}
+	if isAttempt(j.kind) {
+		if a.perAccount[j.accountKey()]--; a.perAccount[j.accountKey()] <= 0 {
+			delete(a.perAccount, j.accountKey())
+		}
+		if msg.GetOutcome() != messages.AccountOutcome_ACCOUNT_OUTCOME_BAD_CREDENTIALS {
+			refund(a.attempts, a.cfg.FailBurst, "address "+j.address, "account "+j.accountKey()+" "+j.address)
+		}
+	} else if msg.GetOutcome() != messages.AccountOutcome_ACCOUNT_OUTCOME_OK {
+		refund(a.signups, a.cfg.RegisterBurst, j.address)
+	}
 	to := msg.GetReplyTo()
 	switch msg.GetOutcome() {
 	case messages.AccountOutcome_ACCOUNT_OUTCOME_BAD_CREDENTIALS:
-		a.failed(msg.GetAccount(), msg.GetRemoteIp())
-		a.logger.Info("account: wrong account or password", "member", msg.GetMemberId(), "account", msg.GetAccount(), "remote_ip", msg.GetRemoteIp())
-		reject(ctx, to, messages.Request_REQUEST_ACCOUNT, errBadCredentials)
+		what := "account"
+		if j.kind == messages.AccountJob_ACCOUNT_JOB_OPER {
+			what = "operator"
+		}
+		a.logger.Warn(what+": wrong "+what+" or password", "member", msg.GetMemberId(), what, msg.GetAccount(), "remote_ip", msg.GetRemoteIp())
+		reject(ctx, to, requestOf(j.kind), errBadCredentials)
 		return
 	case messages.AccountOutcome_ACCOUNT_OUTCOME_EXISTS:
 		reject(ctx, to, messages.Request_REQUEST_ACCOUNT, fmt.Sprintf("%s is already registered", msg.GetNick()))
@@ -214,31 +340,56 @@ func (a *accounts) handleJobDone(ctx actor.Context, msg *messages.AccountJobDone
 		reject(ctx, to, messages.Request_REQUEST_ACCOUNT, "the account store is not answering; try again later")
 		return
 	}
-	switch msg.GetJob() {
+	switch j.kind {
 	case messages.AccountJob_ACCOUNT_JOB_REGISTER, messages.AccountJob_ACCOUNT_JOB_IDENTIFY:
-		registered := msg.GetJob() == messages.AccountJob_ACCOUNT_JOB_REGISTER
-		a.logger.Info("account: identified", "member", msg.GetMemberId(), "account", msg.GetAccount(), "registered", registered)
-		ctx.Send(a.registry, &messages.AccountIdentified{MemberId: msg.GetMemberId(), Account: msg.GetAccount(), Nick: msg.GetNick(),
-			Registered: registered, ReplyTo: to})
+		registered := j.kind == messages.AccountJob_ACCOUNT_JOB_REGISTER
+		a.logger.Info("account: identified", "member", msg.GetMemberId(), "account", msg.GetAccount(), "registered", registered, "remote_ip", msg.GetRemoteIp())
+		ctx.Request(a.registry, &messages.AccountIdentified{MemberId: msg.GetMemberId(), Account: msg.GetAccount(), AccountId: msg.GetAccountId(),
+			Nick: msg.GetNick(), Registered: registered, ReplyTo: to})
 	case messages.AccountJob_ACCOUNT_JOB_CHANGE_PASSWORD:
 		a.logger.Info("account: password changed", "member", msg.GetMemberId(), "account", msg.GetAccount())
 		reply(ctx, to, &messages.PasswordChanged{})
 	case messages.AccountJob_ACCOUNT_JOB_UNREGISTER:
 		a.logger.Info("account: unregistered", "member", msg.GetMemberId(), "account", msg.GetAccount())
-		ctx.Send(a.registry, &messages.AccountRemoved{Account: msg.GetAccount(), ReplyTo: to})
+		ctx.Request(a.registry, &messages.AccountRemoved{Account: msg.GetAccount(), AccountId: msg.GetAccountId(), ReplyTo: to})
+	case messages.AccountJob_ACCOUNT_JOB_OPER:
+		a.logger.Info("operator: identified", "member", msg.GetMemberId(), "operator", msg.GetAccount(), "remote_ip", msg.GetRemoteIp())
+		ctx.Request(a.registry, &messages.OperatorIdentified{MemberId: msg.GetMemberId(), Name: msg.GetAccount(), Token: msg.GetAccountId(), ReplyTo: to})
 	}
 }
 
-// work is a worker goroutine: it carries out jobs and reports each to the
-// actor, without the passwords.
-func (a *accounts) work(system *actor.ActorSystem, self *actor.PID) {
+// expired hands the accounts an expiry removed to the registry, which
+// frees their nicks and has the rooms drop their rights, and arms the next
+// expiry.
+func (a *accounts) expired(ctx actor.Context, msg *messages.AccountJobDone) {
+	if msg.GetError() != "" {
+		a.logger.Warn("account: expiry failed", "error", msg.GetError())
+	}
+	for _, gone := range msg.GetExpired() {
+		a.logger.Info("account: expired", "account", gone.GetAccount(), "unused_for", a.cfg.Expiry)
+		ctx.Request(a.registry, gone)
+	}
+	system, self := ctx.ActorSystem(), ctx.Self()
+	time.AfterFunc(a.cfg.ExpireEvery, func() { system.Root.Send(self, &messages.IdleCheck{}) })
+}
+
+// worker carries out jobs and reports each to the actor, without the
+// passwords.
+func (a *accounts) worker(system *actor.ActorSystem, self *actor.PID) {
 	defer func() { a.workerDone <- struct{}{} }()
-	for j := range a.jobs {
+	for j := range a.work {
 		done := &messages.AccountJobDone{Job: j.kind, MemberId: j.member, Account: j.account, Nick: j.nick, RemoteIp: j.ip, ReplyTo: j.replyTo}
-		nick, err := a.run(j)
-		if nick != "" {
-			done.Nick = nick
+		var acct store.Account
+		var err error
+		if j.kind == messages.AccountJob_ACCOUNT_JOB_EXPIRE {
+			done.Expired, err = a.expire()
+		} else {
+			acct, err = a.run(j)
 		}
+		if acct.Nick != "" {
+			done.Nick = acct.Nick
+		}
+		done.AccountId = acct.ID
 		switch {
 		case err == nil:
 			done.Outcome = messages.AccountOutcome_ACCOUNT_OUTCOME_OK
@@ -255,28 +406,45 @@ func (a *accounts) work(system *actor.ActorSystem, self *actor.PID) {
 
 var errWrongPassword = errors.New("wrong password")
 
-// run carries out one job and returns the account's registered nick.
-func (a *accounts) run(j accountJob) (string, error) {
+// expire removes the accounts unused for longer than the expiry.
+func (a *accounts) expire() ([]*messages.AccountRemoved, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
 	defer cancel()
-	if j.kind == messages.AccountJob_ACCOUNT_JOB_REGISTER {
-		return j.nick, a.db.CreateAccount(ctx, store.Account{Name: j.account, Nick: j.nick, Hash: password.Hash(j.pw, a.cfg.Hash), Created: time.Now()})
+	gone, err := a.db.ExpireAccounts(ctx, a.now().Add(-a.cfg.Expiry), expireBatch)
+	out := make([]*messages.AccountRemoved, 0, len(gone))
+	for _, g := range gone {
+		out = append(out, &messages.AccountRemoved{Account: g.Name, AccountId: g.ID})
+	}
+	return out, err
+}
+
+// run carries out one job and returns the account it was about. For OPER
+// the account's ID is the operator's token.
+func (a *accounts) run(j accountJob) (store.Account, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
+	defer cancel()
+	switch j.kind {
+	case messages.AccountJob_ACCOUNT_JOB_REGISTER:
+		return a.db.CreateAccount(ctx, store.Account{Name: j.account, Nick: j.nick, Hash: password.Hash(j.pw, a.cfg.Hash), Created: a.now()})
+	case messages.AccountJob_ACCOUNT_JOB_OPER:
+		return a.verifyOperator(j.account, j.pw)
 	}
 	acct, err := a.verify(ctx, j.account, j.pw)
 	if err != nil {
-		return "", err
+		return store.Account{}, err
 	}
 	switch j.kind {
 	case messages.AccountJob_ACCOUNT_JOB_CHANGE_PASSWORD:
 		err = a.db.SetAccountHash(ctx, acct.Name, password.Hash(j.pw2, a.cfg.Hash))
 	case messages.AccountJob_ACCOUNT_JOB_UNREGISTER:
-		err = a.db.DeleteAccount(ctx, acct.Name)
+		_, err = a.db.DeleteAccount(ctx, acct.Name)
 	}
-	return acct.Nick, err
+	return acct, err
 }
 
-// verify checks a password against the account's hash. A missing account
-// costs as much time as a wrong password.
+// verify checks a password against the account's hash, and notes the
+// account as used. A missing account costs as much time as a wrong
+// password.
 func (a *accounts) verify(ctx context.Context, name, pw string) (store.Account, error) {
 	acct, err := a.db.Account(ctx, name)
 	if errors.Is(err, store.ErrNoAccount) {
@@ -296,7 +464,60 @@ func (a *accounts) verify(ctx context.Context, name, pw string) (store.Account, 
 	if stale { // made with older parameters: hash it again with today's
 		_ = a.db.SetAccountHash(ctx, acct.Name, password.Hash(pw, a.cfg.Hash))
 	}
+	_ = a.db.TouchAccount(ctx, acct.Name, a.now())
 	return acct, nil
+}
+
+// verifyOperator checks an operator's password against the -admins file's
+// hash; the account it returns carries the operator's token as its ID. An
+// unknown operator costs as much time as a wrong password.
+func (a *accounts) verifyOperator(name, pw string) (store.Account, error) {
+	op, ok := a.admins.lookup(name)
+	if !ok {
+		password.Waste(a.cfg.Hash)
+		return store.Account{}, store.ErrNoAccount
+	}
+	if ok, _, err := password.Check(pw, op.Hash, a.cfg.Hash); err != nil || !ok {
+		return store.Account{}, errWrongPassword
+	}
+	return store.Account{Name: op.Name, ID: op.token()}, nil
+}
+
+// allowance is a token bucket: burst tokens at most, one more every every.
+type allowance struct {
+	tokens float64
+	at     time.Time // when tokens was last brought up to date
+}
+
+func (l *allowance) refill(now time.Time, burst int, every time.Duration) {
+	if now.After(l.at) {
+		l.tokens = min(float64(burst), l.tokens+float64(now.Sub(l.at))/float64(every))
+		l.at = now
+	}
+}
+
+// waitFor says how long until the allowance has a token; 0 if it has one.
+func (l *allowance) waitFor(now time.Time, burst int, every time.Duration) time.Duration {
+	l.refill(now, burst, every)
+	if l.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - l.tokens) * float64(every))
+}
+
+func (l *allowance) take(now time.Time, burst int, every time.Duration) {
+	l.refill(now, burst, every)
+	l.tokens--
+}
+
+// dropFull bounds an allowance map: the allowances that are full again
+// (they limit nothing) are dropped.
+func dropFull(limiters map[string]*allowance, now time.Time, burst int, every time.Duration) {
+	for k, l := range limiters {
+		if l.refill(now, burst, every); l.tokens >= float64(burst) {
+			delete(limiters, k)
+		}
+	}
 }
 
 // foldNick is a nick as an account name: nicks are unique whatever the case.

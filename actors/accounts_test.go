@@ -256,3 +256,95 @@ func TestAccountPasswordsNotLogged(t *testing.T) {
 		t.Fatalf("the failed attempt is not logged:\n%s", logs)
 	}
 }
+
+// TestAccountRightsFollowTheAccount: rights belong to the account, not to
+// its name. After bob unregisters, whoever registers bob next owns nothing
+// of bob's, is op nowhere bob was, and enters no room bob was invited to;
+// and bob's other session is told it is no longer identified.
+func TestAccountRightsFollowTheAccount(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	bob := s.registered("bob")
+	bob.joinRoom("bobs")
+	bob.send("/claim")
+	bob.expect("*** bob owns bobs now")
+	alice := s.registered("alice")
+	alice.joinRoom("dev")
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	alice.send("/private on")
+	alice.expect("*** alice made dev invite-only")
+	alice.send("/invite bob")
+	alice.expect("*** the account bob may now join dev (the invitation lasts while the room is open).")
+	bob.skipUntil("*** alice invites you to dev: /join dev")
+	bob.joinRoom("dev")
+	alice.expect("*** bob joined dev")
+	alice.send("/op bob")
+	alice.expect("*** alice made an op: bob")
+	bob.expect("*** alice made an op: bob")
+	bob.send("/leave")
+	bob.skipUntilPrefix("*** You are in room lobby")
+	alice.expect("*** bob left dev")
+	second, guest := s.dial()
+	bob.expect("*** " + guest + " joined lobby")
+	second.send("/identify bob bob's password")
+	second.expect("*** You are identified as bob.")
+	second.expect("*** Another session is using bob: /ghost bob disconnects it; then /nick bob.")
+
+	bob.send("/unregister bob's password")
+	bob.expect("*** The account bob is removed; the nick is free for anyone.")
+	second.expect("*** The account bob was removed; you are no longer identified.")
+	second.send("/quit")
+	second.skipUntil("bye...")
+	bob.send("/quit")
+	bob.skipUntil("bye...")
+
+	mallory := s.registered("bob") // a new account, named bob
+	mallory.send("/join dev")
+	mallory.expect("!!! dev is invite-only; ask one of its ops for an /invite")
+	mallory.expectPrefix("*** You are in room lobby")
+	alice.send("/deop bob")
+	alice.expect("!!! bob is not in dev")
+	alice.send("/private off")
+	alice.expect("*** alice made dev open to everyone")
+	mallory.joinRoom("dev")
+	alice.expect("*** bob joined dev")
+	mallory.send("/kick alice")
+	mallory.expect("!!! only the ops of dev may do that")
+	// bobs lost its owner with the account (an empty room closed: whoever
+	// opens it again may claim it, as anyone could).
+	mallory.joinRoom("bobs")
+	mallory.send("/bans")
+	mallory.expect("!!! only the ops of bobs may do that")
+}
+
+// TestAccountLookAlikeNicks: a registered nick is protected against the
+// nicks that look like it (Unicode's confusables: I, l, 1 and | alike, 0
+// and O), in either case; its owner, identified, may use them.
+func TestAccountLookAlikeNicks(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	alice := s.registered("alice")
+	c, _ := s.dial()
+	for _, nick := range []string{"aIice", "a1ice", "ALlCE", "AL1CE", "a|ice"} {
+		c.send("/nick " + nick)
+		if nick == "a|ice" { // not a nick at all
+			c.expect("!!! a nick may only use letters, digits and the characters . _ -")
+			continue
+		}
+		c.expect("!!! " + nick + " looks too much like the registered nick alice; choose another")
+	}
+	c.send("/nick ALICE")
+	c.expect("!!! nick ALICE is taken")
+	alice.send("/quit")
+	alice.skipUntil("bye...")
+	c.expect("*** alice left (quit)")
+	c.send("/nick ALICE")
+	c.expect("!!! ALICE is a registered nick; if it is yours: /identify ALICE PASSWORD")
+	c.send("/nick alicia")
+	c.expect("*** " + "guest2 is now known as alicia")
+	alice, guest := s.dial()
+	alice.send("/identify alice alice's password")
+	alice.expect("*** You are identified as alice.")
+	alice.expect("*** " + guest + " is now known as alice")
+	alice.send("/nick a1ice")
+	alice.expect("*** alice is now known as a1ice")
+}

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,38 +12,83 @@ import (
 	"time"
 )
 
-// Admins is the set of server operators' accounts (case-folded). chatd
-// reads it from the -admins file and replaces it whole on SIGHUP; actors read
-// it at any time. A nil *Admins has nobody.
-type Admins struct {
-	set atomic.Pointer[map[string]bool]
+// Operator is a server operator of the -admins file: a name and the
+// Argon2id hash of its password (chatd oper hash makes one). The password
+// is the credential: a user becomes an operator with /oper NAME PASSWORD,
+// whatever nick or account it has, and nothing else makes one. Names are
+// case-folded.
+type Operator struct {
+	Name string
+	Hash string
 }
 
-// NewAdmins returns the set of the given accounts.
-func NewAdmins(accounts []string) *Admins {
+// Admins is the set of server operators. chatd reads it from the -admins
+// file and replaces it whole on SIGHUP; actors read it at any time. A nil
+// *Admins has nobody.
+//
+// A user that proved an operator's password holds that operator's token
+// (see token): its rights are checked against the set at each use, so an
+// operator removed from the file, or given a new password, loses them at
+// once in every session that had them.
+type Admins struct {
+	set atomic.Pointer[map[string]Operator]
+}
+
+// NewAdmins returns the set of the given operators.
+func NewAdmins(ops []Operator) *Admins {
 	a := &Admins{}
-	a.Set(accounts)
+	a.Set(ops)
 	return a
 }
 
-// Set replaces the set.
-func (a *Admins) Set(accounts []string) {
-	m := make(map[string]bool, len(accounts))
-	for _, acct := range accounts {
-		if acct = strings.TrimSpace(acct); acct != "" {
-			m[foldNick(acct)] = true
+// Set replaces the set. An operator without a hash gets no rights (the
+// caller logs it).
+func (a *Admins) Set(ops []Operator) {
+	m := make(map[string]Operator, len(ops))
+	for _, op := range ops {
+		name := foldNick(strings.TrimSpace(op.Name))
+		if name != "" && op.Hash != "" {
+			m[name] = Operator{Name: name, Hash: op.Hash}
 		}
 	}
 	a.set.Store(&m)
 }
 
-// Has reports whether account is a server operator's.
-func (a *Admins) Has(account string) bool {
-	if a == nil || account == "" {
-		return false
+// lookup returns the operator of that name.
+func (a *Admins) lookup(name string) (Operator, bool) {
+	if a == nil {
+		return Operator{}, false
 	}
 	m := a.set.Load()
-	return m != nil && (*m)[account]
+	if m == nil {
+		return Operator{}, false
+	}
+	op, ok := (*m)[foldNick(name)]
+	return op, ok
+}
+
+// token is what a session that proved op's password holds: the operator's
+// name and a digest of its hash, so that a new hash (a new password) is a
+// new token. It is the same on every node that reads the same file.
+func (op Operator) token() string {
+	sum := sha256.Sum256([]byte(op.Hash))
+	return op.Name + "/" + hex.EncodeToString(sum[:6])
+}
+
+// Valid reports whether token is a server operator's now.
+func (a *Admins) Valid(token string) bool {
+	name, _, ok := strings.Cut(token, "/")
+	if !ok {
+		return false
+	}
+	op, ok := a.lookup(name)
+	return ok && op.token() == token
+}
+
+// operatorName is the name in an operator token; "" for none.
+func operatorName(token string) string {
+	name, _, _ := strings.Cut(token, "/")
+	return name
 }
 
 // kline is one address range refused at accept.
@@ -59,7 +106,8 @@ type klines struct {
 }
 
 // match returns the k-line that covers the address of remote (an "ip:port"
-// or an IP), if one does and has not expired.
+// or an IP), if one does and has not expired. Loopback is never k-lined:
+// whatever the store holds, the machine's administrator can connect.
 func (k *klines) match(remote string, now time.Time) (kline, bool) {
 	if k == nil {
 		return kline{}, false
@@ -69,7 +117,7 @@ func (k *klines) match(remote string, now time.Time) (kline, bool) {
 		return kline{}, false
 	}
 	addr, err := parseIP(remote)
-	if err != nil {
+	if err != nil || addr.IsLoopback() {
 		return kline{}, false
 	}
 	for _, kl := range *l {
@@ -100,6 +148,42 @@ func (k *klines) without(p netip.Prefix) bool {
 func (k *klines) snapshot() []kline {
 	if l := k.list.Load(); l != nil {
 		return slices.Clone(*l)
+	}
+	return nil
+}
+
+// KlineRules bound what a k-line may cover: a range no wider than
+// MinBits4 (IPv4) or MinBits6 (IPv6) bits of prefix, and never loopback.
+// A typo such as /kline 0.0.0.0/0 would otherwise refuse everyone, the
+// operators too, until the store is edited.
+type KlineRules struct {
+	MinBits4, MinBits6 int
+}
+
+// Defaults of KlineRules: a /16 of IPv4, a /32 of IPv6 (a provider's
+// allocation), at the widest.
+const (
+	defaultKlineMinBits4 = 16
+	defaultKlineMinBits6 = 32
+)
+
+// loopback4 is IPv4's loopback range.
+var loopback4 = netip.MustParsePrefix("127.0.0.0/8")
+
+// check says why p may not be k-lined; nil if it may.
+func (k KlineRules) check(p netip.Prefix) error {
+	minBits, family, flag := k.MinBits4, "IPv4", "-kline-min-prefix"
+	if p.Addr().Is6() {
+		minBits, family, flag = k.MinBits6, "IPv6", "-kline-min-prefix6"
+	}
+	if minBits <= 0 {
+		minBits = map[string]int{"IPv4": defaultKlineMinBits4, "IPv6": defaultKlineMinBits6}[family]
+	}
+	switch {
+	case p.Overlaps(loopback4) || p.Contains(netip.IPv6Loopback()):
+		return fmt.Errorf("%s covers loopback, which is never k-lined", p)
+	case p.Bits() < minBits:
+		return fmt.Errorf("%s is wider than the server allows for %s (/%d at the widest; %s changes it)", p, family, minBits, flag)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func BenchmarkRoomFanOut1000(b *testing.B) {
 	pids := make([]*actor.PID, members)
 	for i := range pids {
 		pids[i] = system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &countingMember{got: &got} }))
-		system.Root.Send(room, &messages.JoinRoom{Room: "bench", Nick: "m", MemberId: fmt.Sprint("m", i), ReplyTo: refOf(pids[i])})
+		system.Root.RequestWithCustomSender(room, &messages.JoinRoom{Room: "bench", Nick: "m", MemberId: fmt.Sprint("m", i), ReplyTo: refOf(pids[i])}, pids[i])
 	}
 	post := &messages.PostMessage{MemberId: "m0", Text: strings.Repeat("x", 64)}
 	b.ReportAllocs()

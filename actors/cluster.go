@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -10,7 +12,10 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/actorchat/actorchat/internal/clustertls"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -40,7 +45,18 @@ type ClusterConfig struct {
 	// was evicted (0: 5s). It must be well above the provider's detection
 	// time, or a node that has just joined could think itself evicted.
 	EvictAfter time.Duration
+	// TLS authenticates the cluster transport both ways (mutual TLS with
+	// the cluster's CA: internal/clustertls); nil: plain gRPC, which only a
+	// trusted network may carry.
+	TLS *clustertls.Config
+	// JoinTimeout bounds joining the cluster at start-up (0: 30s): a
+	// provider that does not answer (etcd down) fails the start, rather
+	// than hang it.
+	JoinTimeout time.Duration
 }
+
+// defaultJoinTimeout is ClusterConfig.JoinTimeout's default.
+const defaultJoinTimeout = 30 * time.Second
 
 // Well-known actor ids every node has, so that the other nodes can address
 // them: the real registry and rooms (used on the coordinator), and the
@@ -70,15 +86,21 @@ func clusterMemberID(node string, started time.Time) string {
 	return fmt.Sprintf("%013x-%s", started.UnixMilli(), node)
 }
 
-// startCluster starts the remote transport and joins the cluster. It must
-// run before any actor is spawned: PIDs made before remoting starts carry
-// no address another node can reach.
-func startCluster(system *actor.ActorSystem, cfg *ClusterConfig, node string) (cn *clusterNode, err error) {
+// startCluster starts the remote transport and joins the cluster, within
+// the join timeout and until ctx ends. It must run before any actor is
+// spawned: PIDs made before remoting starts carry no address another node
+// can reach.
+func startCluster(ctx context.Context, system *actor.ActorSystem, cfg *ClusterConfig, node string) (*clusterNode, error) {
 	system.ID = clusterMemberID(node, time.Now())
-	rc := remote.Configure(cfg.Host, cfg.Port)
+	var opts []remote.ConfigOption
+	if cfg.TLS != nil {
+		opts = append(opts, remote.WithServerOptions(grpc.Creds(credentials.NewTLS(cfg.TLS.Server))),
+			remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(cfg.TLS.Client))))
+	}
+	rc := remote.Configure(cfg.Host, cfg.Port, opts...)
 	cc := cluster.Configure(cfg.Name, cfg.Provider, disthash.New(), rc)
 	c := cluster.New(system, cc)
-	cn = &clusterNode{cfg: cfg, cluster: c}
+	cn := &clusterNode{cfg: cfg, cluster: c}
 	// Subscribed before the provider starts, so that no topology is
 	// missed: the node actor reads the latest when it starts.
 	system.EventStream.Subscribe(func(evt any) {
@@ -89,14 +111,39 @@ func startCluster(system *actor.ActorSystem, cfg *ClusterConfig, node string) (c
 			}
 		}
 	})
-	defer func() {
-		// StartMember panics when the transport or the provider fails.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("joining the cluster: %v", r)
-		}
+	timeout := cfg.JoinTimeout
+	if timeout <= 0 {
+		timeout = defaultJoinTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// StartMember panics when the transport or the provider fails, and
+	// can wait forever for a provider that does not answer (the etcd
+	// provider reads etcd without a deadline at our pin): it runs on a
+	// goroutine of its own, which is abandoned (with the process, which
+	// exits) if it takes too long.
+	joined := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				joined <- fmt.Errorf("joining the cluster: %v", r)
+			}
+		}()
+		c.StartMember()
+		joined <- nil
 	}()
-	c.StartMember()
-	return cn, nil
+	select {
+	case err := <-joined:
+		if err != nil {
+			return nil, err
+		}
+		return cn, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("joining the cluster: not done within %v (is the provider reachable?)", timeout)
+		}
+		return nil, errors.New("joining the cluster: interrupted")
+	}
 }
 
 // clusterNodeActor follows the cluster's topology for this node: it picks
@@ -295,15 +342,17 @@ func (n *clusterNodeActor) handleTopology(ctx actor.Context, t *cluster.ClusterT
 }
 
 // router forwards what the node's actors send the registry or the rooms
-// actor to the one on the coordinator, in the order it gets it. Until a
-// coordinator is known it holds the messages (at most maxRouterHeld).
+// actor to the one on the coordinator, in the order it gets it, with its
+// sender (which decides whether a message that carries authority counts:
+// see authority.go). Until a coordinator is known it holds the messages (at
+// most maxRouterHeld).
 type router struct {
 	target  string // the actor id on the coordinator
 	metrics *Metrics
 
 	address string // the coordinator's; empty: none yet
 	local   string // this node's
-	held    []any
+	held    []heldMessage
 }
 
 // maxRouterHeld bounds what a router holds before the node has joined.
@@ -319,24 +368,29 @@ func (r *router) Receive(ctx actor.Context) {
 		held := r.held
 		r.held = nil
 		for _, m := range held {
-			r.forward(ctx, m)
+			r.forward(ctx, m.msg, m.sender)
 		}
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	default:
 		if r.address == "" {
 			if len(r.held) < maxRouterHeld {
-				r.held = append(r.held, msg)
+				r.held = append(r.held, heldMessage{msg: msg, sender: ctx.Sender()})
 			}
 			return
 		}
-		r.forward(ctx, msg)
+		r.forward(ctx, msg, ctx.Sender())
 	}
 }
 
-func (r *router) forward(ctx actor.Context, msg any) {
+func (r *router) forward(ctx actor.Context, msg any, sender *actor.PID) {
 	if r.address != r.local {
 		r.metrics.clusterSent.Inc()
 	}
-	ctx.Send(actor.NewPID(r.address, r.target), msg)
+	to := actor.NewPID(r.address, r.target)
+	if sender == nil {
+		ctx.Send(to, msg)
+		return
+	}
+	ctx.RequestWithCustomSender(to, msg, sender)
 }

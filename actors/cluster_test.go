@@ -73,8 +73,8 @@ func clusterRoom(t *testing.T, system *actor.ActorSystem, name string, quiet int
 
 // joinRemote joins a member whose connection is actor id on node address.
 func joinRemote(system *actor.ActorSystem, room *actor.PID, address, id, nick string) {
-	system.Root.Send(room, &messages.JoinRoom{Room: "dev", Nick: nick, MemberId: address + "." + id,
-		ReplyTo: &messages.ActorRef{Address: address, Id: id}})
+	system.Root.RequestWithCustomSender(room, &messages.JoinRoom{Room: "dev", Nick: nick, MemberId: address + "." + id,
+		ReplyTo: &messages.ActorRef{Address: address, Id: id}}, actor.NewPID(address, id))
 }
 
 // expectRelayed returns the payload of the next RelayDelivery a node's probe
@@ -297,14 +297,16 @@ func TestRegistrySettlesBeforeHandingOutNicks(t *testing.T) {
 func TestRegistryKlinesReachEveryNode(t *testing.T) {
 	system := newTestSystem(t)
 	nodes := fakeNodes(t, system, "b:1")
-	admins := NewAdmins([]string{"root"})
-	reg := supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics(), admins: admins}), actor.ResumeDirective)
+	admins := testOperators("root")
+	accounts := newProbe(t, system)
+	reg := supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics(), admins: admins, accountsID: accounts.pid.GetId()}), actor.ResumeDirective)
 	op := newProbe(t, system)
 	system.Root.Send(reg, &messages.CoordinatorChanged{Address: op.pid.GetAddress(), Nodes: []string{op.pid.GetAddress(), "b:1"}})
 	op.send(reg, &messages.RegisterConnection{})
 	expect[*messages.ConnectionRegistered](t, op)
-	op.send(reg, &messages.AccountIdentified{Account: "root", Nick: "root"})
-	expect[*messages.Identified](t, op)
+	root, _ := admins.lookup("root")
+	accounts.send(reg, &messages.OperatorIdentified{MemberId: op.member, Name: "root", Token: root.token(), ReplyTo: refOf(op.pid)})
+	expect[*messages.Opered](t, op)
 	op.send(reg, &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_KLINE, Target: "203.0.113.0/24", Text: "spam"})
 	expect[*messages.AdminDone](t, op)
 	e := expect[*messages.RoomEntry](t, nodes["b:1"])
@@ -312,17 +314,22 @@ func TestRegistryKlinesReachEveryNode(t *testing.T) {
 		t.Fatalf("node b got %v", e)
 	}
 
-	// The other node's registry applies it.
+	// The other node's registry applies it, from a registry only.
 	kl := &klines{}
-	other := supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics(), klines: kl}), actor.ResumeDirective)
-	system.Root.Send(other, e)
+	other := supervised(t, system, newRegistry(registryDeps{logger: testLogger(), metrics: NewMetrics(), klines: kl, registryID: reg.GetId()}), actor.ResumeDirective)
+	system.Root.Send(other, e) // no sender: anyone on the cluster port
+	op.sync(t, other)
+	if _, refused := kl.match("203.0.113.7:5555", time.Now()); refused {
+		t.Error("a k-line from a stranger was applied")
+	}
+	system.Root.RequestWithCustomSender(other, e, reg)
 	op.sync(t, other)
 	if _, refused := kl.match("203.0.113.7:5555", time.Now()); !refused {
 		t.Error("the other node does not refuse the k-lined address")
 	}
 	op.send(reg, &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_UNKLINE, Target: "203.0.113.0/24"})
 	expect[*messages.AdminDone](t, op)
-	system.Root.Send(other, expect[*messages.RoomEntry](t, nodes["b:1"]))
+	system.Root.RequestWithCustomSender(other, expect[*messages.RoomEntry](t, nodes["b:1"]), reg)
 	op.sync(t, other)
 	if _, refused := kl.match("203.0.113.7:5555", time.Now()); refused {
 		t.Error("the lifted k-line still refuses on the other node")

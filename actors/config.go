@@ -57,13 +57,19 @@ type Config struct {
 	// single node, with no remote transport.
 	Cluster *ClusterConfig
 
-	// Admins are the server operators' accounts; nil: none.
+	// Admins are the server operators; nil: none.
 	Admins *Admins
+	// KlineRules bound how wide a k-line may be (zero: a /16 of IPv4, a
+	// /32 of IPv6); loopback is never k-lined.
+	KlineRules KlineRules
 
 	// Accounts (with a Store that keeps them).
 	PasswordHash  password.Params // Argon2id's cost for new and changed passwords
-	AuthFailBurst int             // failed password attempts at once, per account and per address
+	AuthFailBurst int             // password attempts at once, per account and address and per address (a success is given back)
 	AuthFailEvery time.Duration   // then one more per this
+	RegisterBurst int             // accounts registered at once from one address
+	RegisterEvery time.Duration   // then one more per this
+	AccountExpiry time.Duration   // accounts unused for this long are removed; 0: never
 	Logger        *slog.Logger    // nil: discard
 	Metrics       *Metrics        // nil: a fresh set
 
@@ -85,16 +91,24 @@ func (c Config) storeConfig() storeConfig {
 }
 
 // Password checks run on this many goroutines at once, with this many
-// waiting at most: each Argon2id check takes its memory while it runs.
+// waiting at most: each Argon2id check takes its memory while it runs. One
+// address has at most accountPerAddress jobs waiting or running (so that
+// 32 addresses are needed to fill the queue), one account at most
+// accountPerAccount attempts.
 const (
-	accountWorkers = 2
-	accountQueue   = 64
-	maxLimiters    = 10000
+	accountWorkers     = 2
+	accountQueue       = 64
+	accountPerAddress  = 4
+	accountPerAccount  = 4
+	accountExpireEvery = time.Hour
+	maxLimiters        = 10000
 )
 
 func (c Config) accountsConfig() accountsConfig {
-	return accountsConfig{Hash: c.PasswordHash, Workers: accountWorkers, Queue: accountQueue, Timeout: c.StoreTimeout,
-		FailBurst: c.AuthFailBurst, FailEvery: c.AuthFailEvery, MaxLimiters: maxLimiters}
+	return accountsConfig{Hash: c.PasswordHash, Workers: accountWorkers, Queue: accountQueue, PerAddress: accountPerAddress,
+		PerAccount: accountPerAccount, Timeout: c.StoreTimeout, FailBurst: c.AuthFailBurst, FailEvery: c.AuthFailEvery,
+		RegisterBurst: c.RegisterBurst, RegisterEvery: c.RegisterEvery, Expiry: c.AccountExpiry, ExpireEvery: accountExpireEvery,
+		MaxLimiters: maxLimiters}
 }
 
 // connectionConfig is the part of Config that connection actors use.
@@ -145,15 +159,19 @@ func DefaultConfig() Config {
 		MaxConnsPerIP:   32,
 		KeepAlive:       30 * time.Second,
 
-		TLSHandshakeTimeout: 10 * time.Second,
+		TLSHandshakeTimeout: 5 * time.Second,
 
 		StoreFlushInterval: 200 * time.Millisecond,
 		StoreQueue:         100_000,
 		StoreTimeout:       5 * time.Second,
+		Retention:          store.Retention{MaxAge: 90 * 24 * time.Hour, PerRoom: 10_000},
 
 		PasswordHash:  password.Default,
 		AuthFailBurst: 5,
 		AuthFailEvery: time.Minute,
+		RegisterBurst: 3,
+		RegisterEvery: 10 * time.Minute,
+		AccountExpiry: 365 * 24 * time.Hour,
 	}
 }
 
@@ -196,6 +214,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AuthFailEvery <= 0 {
 		c.AuthFailEvery = d.AuthFailEvery
+	}
+	if c.RegisterBurst <= 0 {
+		c.RegisterBurst = d.RegisterBurst
+	}
+	if c.RegisterEvery <= 0 {
+		c.RegisterEvery = d.RegisterEvery
+	}
+	if c.AccountExpiry < 0 {
+		c.AccountExpiry = 0
 	}
 	if c.MaxLineBytes <= 0 {
 		c.MaxLineBytes = d.MaxLineBytes

@@ -58,6 +58,8 @@ type connection struct {
 	lastPM     *messages.PrivateMessageReceived // for /reply
 	ignored    map[string]string                // member id -> nick, for /ignore
 	account    string                           // the account we are identified as, case-folded; empty: none
+	accountID  string                           // its id, which rights name
+	oper       string                           // the server operator token we proved (/oper); empty: none
 	prompt     *prompt                          // questions the next lines answer (a password); nil: none
 	roomRole   messages.RoomRole                // what we may do in our room, for /help
 
@@ -104,15 +106,31 @@ type pendingLine struct {
 // in it changes after the server has started (the MOTD is swapped
 // atomically).
 type connectionEnv struct {
-	cfg      connectionConfig
-	logger   *slog.Logger
-	metrics  *Metrics
-	commands *commandSet
-	registry *actor.PID
-	rooms    *actor.PID
-	accounts *actor.PID                // nil: no accounts (no store)
-	admins   *Admins                   // server operators
-	motd     *atomic.Pointer[[]string] // the message of the day, sanitized lines
+	cfg        connectionConfig
+	logger     *slog.Logger
+	metrics    *Metrics
+	commands   *commandSet
+	registry   *actor.PID
+	registryID string // the actor id of the registry, whose word on who we are counts; "": registryActorID
+	rooms      *actor.PID
+	accounts   *actor.PID                // checks passwords: accounts' (with a store) and operators'
+	accountsOn bool                      // there are accounts (a store keeps them)
+	admins     *Admins                   // server operators
+	motd       *atomic.Pointer[[]string] // the message of the day, sanitized lines
+}
+
+// fromRegistry reports whether the message being handled came from a
+// registry: only its word on who we are counts (see authority.go).
+func (c *connection) fromRegistry(ctx actor.Context) bool {
+	id := c.env.registryID
+	if id == "" {
+		id = registryActorID
+	}
+	if sentBy(ctx.Sender(), id) {
+		return true
+	}
+	c.logger.Warn("ignored a message that only the registry may send", "conn", c.id, "message", fmt.Sprintf("%T", ctx.Message()), "sender", ctx.Sender().String())
+	return false
 }
 
 // newConnection makes the actor of a connection; isTLS says it came in on
@@ -219,11 +237,19 @@ func (c *connection) receive(ctx actor.Context) {
 	case *messages.HistoryShown:
 		c.handleHistoryShown(ctx, msg)
 	case *messages.Identified:
-		c.handleIdentified(ctx, msg)
+		if c.fromRegistry(ctx) {
+			c.handleIdentified(ctx, msg)
+		}
+	case *messages.Opered:
+		if c.fromRegistry(ctx) {
+			c.handleOpered(ctx, msg)
+		}
 	case *messages.PasswordChanged:
 		c.handlePasswordChanged(ctx)
 	case *messages.AccountUnregistered:
-		c.handleAccountUnregistered(ctx, msg)
+		if c.fromRegistry(ctx) {
+			c.handleAccountUnregistered(ctx, msg)
+		}
 	case *messages.NickGhosted:
 		c.handleNickGhosted(ctx, msg)
 	case *messages.Moderated:
@@ -251,11 +277,15 @@ func (c *connection) receive(ctx actor.Context) {
 	case *messages.DescribeUser:
 		c.handleDescribeUser(ctx, msg)
 	case *messages.Ghosted:
-		c.handleGhosted(ctx, msg)
+		if c.fromRegistry(ctx) {
+			c.handleGhosted(ctx, msg)
+		}
 	case *messages.Kicked:
 		c.handleKicked(ctx, msg)
 	case *messages.Killed:
-		c.handleKilled(ctx, msg)
+		if c.fromRegistry(ctx) {
+			c.handleKilled(ctx, msg)
+		}
 	case *messages.ServerNotice:
 		c.sendNotice(ctx, msg.GetText())
 	case *messages.RoleChanged:
@@ -337,8 +367,15 @@ func (c *connection) join(ctx actor.Context, room string) {
 	c.room = room
 	c.roomPID = nil
 	c.joining = append(c.joining, room)
-	c.ask(ctx, c.env.rooms, &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
-		Account: c.account, Address: c.remoteIP()}, waitJoin, "/join "+room)
+	c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), waitJoin, "/join "+room)
+}
+
+// joinRequest is our JoinRoom for room: who we are, for the room's rights
+// and bans. It goes with us as its sender (ask, and ctx.Request), which the
+// room checks against reply_to.
+func (c *connection) joinRequest(ctx actor.Context, room string, reclaim bool) *messages.JoinRoom {
+	return &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
+		Account: c.account, AccountId: c.accountID, Operator: c.oper, Address: c.remoteIP(), Reclaim: reclaim}
 }
 
 // handleRoomJoined enters the room we asked for. A room we no longer want
@@ -457,6 +494,14 @@ func (c *connection) toRoom(ctx actor.Context, msg any) {
 	ctx.Send(c.roomPID, msg)
 }
 
+// identityToRoom tells our room who we are now (account, operator), as
+// ourselves: the room takes it only from the member's connection.
+func (c *connection) identityToRoom(ctx actor.Context) {
+	if c.roomPID != nil {
+		ctx.Request(c.roomPID, &messages.SetMemberAccount{MemberId: c.member, Account: c.account, AccountId: c.accountID, Operator: c.oper})
+	}
+}
+
 // ready reports whether input can be acted on: we have a nick and no answer
 // is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
 // then "/quit" shows the list first.
@@ -473,17 +518,15 @@ func (c *connection) handleReclaim(ctx actor.Context) {
 	}
 	c.reclaimNick = true
 	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
-		Reclaim: true, Nick: c.nick, Account: c.account, Away: c.away, Room: c.room})
+		Reclaim: true, Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper, Away: c.away, Room: c.room})
 	switch {
 	case c.roomPID != nil && c.room != "":
 		c.reclaimRoom = true
-		ctx.Send(c.env.rooms, &messages.JoinRoom{Room: c.room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
-			Account: c.account, Address: c.remoteIP(), Reclaim: true})
+		ctx.Request(c.env.rooms, c.joinRequest(ctx, c.room, true))
 	case c.wait.kind == waitJoin && c.room != "":
 		// The join may have gone to the node that is gone: ask again where
 		// the rooms are now (a second answer is left at once).
-		ctx.Send(c.env.rooms, &messages.JoinRoom{Room: c.room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
-			Account: c.account, Address: c.remoteIP()})
+		ctx.Request(c.env.rooms, c.joinRequest(ctx, c.room, false))
 	}
 	if c.reclaimTimer != nil {
 		c.reclaimTimer.Stop()
@@ -889,6 +932,7 @@ var rejectedWait = map[messages.Request]waitKind{
 	messages.Request_REQUEST_MODERATE: waitModerate,
 	messages.Request_REQUEST_ADMIN:    waitAdmin,
 	messages.Request_REQUEST_TOPIC:    waitTopic,
+	messages.Request_REQUEST_OPER:     waitOper,
 }
 
 // handleInputClosed: the client's side of the connection has ended. A clean

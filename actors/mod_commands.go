@@ -11,16 +11,28 @@ import (
 	"github.com/actorchat/actorchat/messages"
 )
 
+// minDuration is the shortest ban, mute or k-line: a shorter one is a
+// typo (1us), and one under a millisecond would be stored as none, which
+// means forever.
+const minDuration = time.Second
+
+// errShortDuration is the answer to a duration under minDuration.
+var errShortDuration = fmt.Errorf("a duration is at least %v (like 10m, 2h or 7d); leave it out for one that lasts until lifted", minDuration)
+
 // splitTarget splits "TARGET [DURATION] [REASON...]": the duration is taken
-// if the second word reads as one (10m, 2h, 7d).
-func splitTarget(args string) (target string, d time.Duration, reason string) {
+// if the second word reads as one (10m, 2h, 7d); one under a second is an
+// error.
+func splitTarget(args string) (target string, d time.Duration, reason string, err error) {
 	target, rest, _ := strings.Cut(strings.TrimSpace(args), " ")
 	rest = strings.TrimSpace(rest)
 	first, after, _ := strings.Cut(rest, " ")
-	if age, err := store.ParseAge(first); err == nil && first != "" {
-		return target, age, strings.TrimSpace(after)
+	if age, perr := store.ParseAge(first); perr == nil && first != "" {
+		if age < minDuration {
+			return target, 0, "", errShortDuration
+		}
+		return target, age, strings.TrimSpace(after), nil
 	}
-	return target, 0, rest
+	return target, 0, rest, nil
 }
 
 // moderate sends a moderation command to our room.
@@ -35,7 +47,11 @@ func modCommand(action messages.ModAction, name string, withTarget, withDuration
 		target, d, reason := "", time.Duration(0), ""
 		switch {
 		case withDuration:
-			target, d, reason = splitTarget(args)
+			var err error
+			if target, d, reason, err = splitTarget(args); err != nil {
+				c.sendError(ctx, err.Error())
+				return
+			}
 		case withTarget:
 			target, reason, _ = strings.Cut(strings.TrimSpace(args), " ")
 			reason = strings.TrimSpace(reason)
@@ -69,7 +85,11 @@ func adminCommand(action messages.AdminAction, name string, withDuration bool) f
 		default:
 			var d time.Duration
 			if withDuration {
-				msg.Target, d, msg.Text = splitTarget(args)
+				var err error
+				if msg.Target, d, msg.Text, err = splitTarget(args); err != nil {
+					c.sendError(ctx, err.Error())
+					return
+				}
 			} else {
 				msg.Target, msg.Text, _ = strings.Cut(strings.TrimSpace(args), " ")
 				msg.Text = strings.TrimSpace(msg.Text)
@@ -83,7 +103,7 @@ func adminCommand(action messages.AdminAction, name string, withDuration bool) f
 // moderationCommands are the room moderators' and the server operators'
 // commands, for the command table.
 func moderationCommands() []*command {
-	admin := func(c *connection) bool { return c.env.admins.Has(c.account) }
+	admin := func(c *connection) bool { return c.env.admins.Valid(c.oper) }
 	role := func(roles ...messages.RoomRole) func(c *connection) bool {
 		return func(c *connection) bool {
 			if c.roomPID == nil {
@@ -129,6 +149,9 @@ func moderationCommands() []*command {
 			run: modCommand(messages.ModAction_MOD_ACTION_INVITE, "invite", true, false)},
 		{name: "topiclock", usage: "/topiclock on|off", summary: "only ops may set the topic, or anyone (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: onOff(messages.ModAction_MOD_ACTION_LOCK_TOPIC, messages.ModAction_MOD_ACTION_UNLOCK_TOPIC, "topiclock")},
+		{name: "oper", usage: "/oper NAME [PASSWORD]", summary: "become a server operator, with the operator's password", minArgs: 1,
+			detail: "The operators and their passwords are in the server's -admins file; alone, NAME's password is asked for (hidden on telnet).",
+			run:    (*connection).cmdOper},
 		{name: "wall", usage: "/wall TEXT", summary: "a notice to everyone online (server operators)", minArgs: 1, usable: admin,
 			run: adminCommand(messages.AdminAction_ADMIN_ACTION_WALL, "wall", false)},
 		{name: "kill", usage: "/kill NICK [REASON]", summary: "disconnect a user (server operators)", minArgs: 1, usable: admin,

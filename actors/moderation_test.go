@@ -1,11 +1,11 @@
 package actors
 
 import (
-	"net"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/actorchat/actorchat/internal/password"
 	"github.com/actorchat/actorchat/internal/store"
 )
 
@@ -15,6 +15,28 @@ func (s *testServer) registered(nick string) *lineConn {
 	c := s.named(nick)
 	c.send("/register " + nick + "'s password")
 	c.expectPrefix("*** " + nick + " is registered to you.")
+	return c
+}
+
+// testOperators is a test server's -admins: NAME's password is
+// operPassword(NAME).
+func testOperators(names ...string) *Admins {
+	var ops []Operator
+	for _, n := range names {
+		ops = append(ops, Operator{Name: n, Hash: password.Hash(operPassword(n), password.Test)})
+	}
+	return NewAdmins(ops)
+}
+
+func operPassword(name string) string { return strings.ToLower(name) + "'s oper password" }
+
+// opered dials, takes nick and becomes the operator nick with its
+// password.
+func (s *testServer) opered(nick string) *lineConn {
+	s.t.Helper()
+	c := s.named(nick)
+	c.send("/oper " + nick + " " + operPassword(nick))
+	c.expect("*** You are a server operator (" + strings.ToLower(nick) + "): /help lists what you may do.")
 	return c
 }
 
@@ -43,7 +65,7 @@ func TestModerationOwnerOpsKickBan(t *testing.T) {
 	alice.send("/claim")
 	alice.expect("*** alice owns dev now")
 	alice.send("/claim")
-	alice.expect("!!! dev already has an owner")
+	alice.expect("!!! dev already has an owner: alice")
 
 	bob := s.registered("bob")
 	bob.joinRoom("dev")
@@ -81,7 +103,7 @@ func TestModerationOwnerOpsKickBan(t *testing.T) {
 	carol.expectPrefix("*** You are in room lobby")
 	alice.expect("*** carol was banned by bob: flooding")
 	bob.expect("*** carol was banned by bob: flooding")
-	bob.expectUntil("*** Banned address:127.0.0.1/32 from dev until T.")
+	bob.expectUntil("*** Banned address 127.0.0.1/32 from dev until T.")
 	carol.send("/join dev")
 	carol.expectUntil("!!! you are banned from dev: flooding until T")
 	carol.expectPrefix("*** You are in room lobby")
@@ -90,9 +112,9 @@ func TestModerationOwnerOpsKickBan(t *testing.T) {
 	carol.expect("!!! only the ops of lobby may do that") // carol is in the lobby: she asks the lobby
 	bob.send("/bans")
 	bob.expect("*** 1 banned from dev:")
-	bob.expectUntil("***   address:127.0.0.1/32 by bob until T: flooding")
+	bob.expectUntil("***   address 127.0.0.1/32 by bob until T: flooding")
 	bob.send("/unban 127.0.0.1")
-	bob.expect("*** Lifted the ban of address:127.0.0.1/32 from dev.")
+	bob.expect("*** Lifted the ban of address 127.0.0.1/32 from dev.")
 	carol.joinRoom("dev")
 
 	alice.send("/deop bob")
@@ -140,24 +162,50 @@ func TestModerationMuteTopicLockPrivate(t *testing.T) {
 	dave.expect("!!! dev is invite-only; ask one of its ops for an /invite")
 	dave.expectPrefix("*** You are in room lobby")
 	alice.send("/invite dave")
-	alice.expect("*** dave may now join dev (the invitation lasts while the room is open).")
+	alice.expect("*** dave (a guest, for this connection) may now join dev (the invitation lasts while the room is open).")
 	dave.expect("*** alice invites you to dev: /join dev")
 	dave.joinRoom("dev")
 	bob.send("/private off")
 	bob.skipUntil("!!! only the ops of dev may do that")
+
+	// An invitation is for whom it names, not for the nick: a guest's
+	// connection, an account.
+	dave.send("/quit")
+	dave.skipUntil("bye...")
+	fake := s.named("dave")
+	fake.send("/join dev")
+	fake.expect("!!! dev is invite-only; ask one of its ops for an /invite")
+	erin := s.registered("erin")
+	erin.send("/quit")
+	erin.skipUntil("bye...")
+	alice.skipUntil("*** dave left (quit)")
+	alice.send("/invite erin")
+	alice.expect("*** the account erin may now join dev (the invitation lasts while the room is open).")
+	erin, guest := s.dial()
+	erin.send("/join dev")
+	erin.expect("!!! dev is invite-only; ask one of its ops for an /invite")
+	erin.expectPrefix("*** You are in room lobby")
+	erin.send("/identify erin erin's password")
+	erin.expect("*** You are identified as erin.")
+	erin.expect("*** " + guest + " is now known as erin")
+	erin.joinRoom("dev")
 }
 
 func TestModerationSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	db := openStoreDir(t, dir)
-	s := startUnmanagedServer(t, withAccounts(db, func(c *Config) { c.Admins = NewAdmins([]string{"root"}) }))
+	s := startUnmanagedServer(t, withAccounts(db, func(c *Config) { c.Admins = testOperators("root") }))
+	mallory := s.registered("mallory")
+	mallory.send("/quit")
+	mallory.skipUntil("bye...")
+	var guest string
 	alice := s.registered("alice")
 	alice.joinRoom("dev")
 	alice.send("/claim")
 	alice.expect("*** alice owns dev now")
 	alice.send("/ban mallory trolling")
-	alice.expect("*** Banned account:mallory from dev.")
-	root := s.registered("root")
+	alice.expect("*** Banned account mallory from dev.")
+	root := s.opered("root")
 	root.send("/kline 192.0.2.0/24 2d botnet")
 	root.expectUntil("*** K-lined 192.0.2.0/24 until T; 0 online from it disconnected.")
 	if _, err := s.shutdown(); err != nil {
@@ -166,39 +214,44 @@ func TestModerationSurvivesRestart(t *testing.T) {
 	_ = db.Close()
 
 	db = openStoreDir(t, dir)
-	s = startServer(t, withAccounts(db, func(c *Config) { c.Admins = NewAdmins([]string{"root"}) }))
-	mallory := s.registered("mallory")
+	s = startServer(t, withAccounts(db, func(c *Config) { c.Admins = testOperators("root") }))
+	mallory, guest = s.dial()
+	mallory.send("/identify mallory mallory's password")
+	mallory.expect("*** You are identified as mallory.")
+	mallory.expect("*** " + guest + " is now known as mallory")
 	mallory.send("/join dev")
 	mallory.expect("!!! you are banned from dev: trolling")
-	alice, guest := s.dial()
+	alice, guest = s.dial()
 	alice.send("/identify alice alice's password")
 	alice.expect("*** You are identified as alice.")
 	alice.expect("*** " + guest + " is now known as alice")
 	alice.joinRoom("dev")
 	alice.send("/bans")
 	alice.expect("*** 1 banned from dev:")
-	alice.expect("***   account:mallory by alice: trolling")
+	alice.expect("***   account mallory by alice: trolling")
 	alice.send("/claim")
-	alice.expect("!!! dev already has an owner")
+	alice.expect("!!! dev already has an owner: alice")
 	root = s.named("root2")
-	root.send("/identify root root's password")
-	root.expect("*** You are identified as root.")
-	root.expectPrefix("*** root2 is now known as root")
+	root.send("/oper root " + operPassword("root"))
+	root.expect("*** You are a server operator (root): /help lists what you may do.")
 	root.send("/klines")
 	root.expect("*** 1 k-lined:")
 	root.expectUntil("***   192.0.2.0/24 by root until T: botnet")
 }
 
 func TestServerOperators(t *testing.T) {
-	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir()), func(c *Config) { c.Admins = NewAdmins([]string{"Root"}) }))
-	root := s.registered("root")
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir()), func(c *Config) { c.Admins = testOperators("Root") }))
+	root := s.opered("root")
 	bob := s.named("bob")
 	for !strings.HasSuffix(root.line(), " is now known as bob") {
 	}
 	bob.send("/wall hello")
-	bob.expect("!!! only the server's operators may do that")
-	if h := helpLists(bob); h["wall"] || h["claim"] || h["kick"] {
+	bob.expect("!!! only the server's operators may do that; /oper NAME first")
+	if h := helpLists(bob); h["wall"] || h["claim"] || h["kick"] || !h["oper"] {
 		t.Errorf("/help lists operator or room commands to a guest who is no operator: %v", h)
+	}
+	if h := helpLists(root); !h["wall"] || !h["kline"] {
+		t.Errorf("/help of an operator: %v", h)
 	}
 	root.send("/wall maintenance at noon")
 	root.expect("*** [wall] root: maintenance at noon")
@@ -221,36 +274,106 @@ func TestServerOperators(t *testing.T) {
 	bob.skipUntil("*** You are disconnected by root: spamming")
 	bob.expect("bye...")
 
-	// A k-line refuses new connections from the range, and disconnects who
-	// is online from it, but operators.
-	root.send("/kline 127.0.0.0/8 1h testing")
-	root.expectUntil("*** K-lined 127.0.0.0/8 until T; 1 online from it disconnected.")
-	alice.skipUntil("*** You are disconnected by root: k-lined: testing")
-	conn, err := net.DialTimeout("tcp", s.Addr().String(), waitTimeout)
-	if err != nil {
-		t.Fatal(err)
+	// K-lines are bounded: never loopback, never wider than the rules.
+	for _, tc := range []struct{ target, want string }{
+		{"127.0.0.0/8 1h testing", "!!! 127.0.0.0/8 covers loopback, which is never k-lined"},
+		{"0.0.0.0/0", "!!! 0.0.0.0/0 covers loopback, which is never k-lined"},
+		{"10.0.0.0/8", "!!! 10.0.0.0/8 is wider than the server allows for IPv4 (/16 at the widest; -kline-min-prefix changes it)"},
+		{"2001:db8::/16", "!!! 2001::/16 is wider than the server allows for IPv6 (/32 at the widest; -kline-min-prefix6 changes it)"},
+		{"::1", "!!! ::1/128 covers loopback, which is never k-lined"},
+		{"192.0.2.0/24 1us typo", "!!! a duration is at least 1s (like 10m, 2h or 7d); leave it out for one that lasts until lifted"},
+	} {
+		root.send("/kline " + tc.target)
+		root.expect(tc.want)
 	}
-	refused := newLineConn(t, conn)
-	refused.expectUntil("!!! you are banned from this server: testing until T")
-	refused.expectEOF()
-	root.send("/unkline 127.0.0.0/8")
-	root.expect("*** Lifted the k-line of 127.0.0.0/8.")
+	root.send("/kline 192.0.2.0/24 1h testing")
+	root.expectUntil("*** K-lined 192.0.2.0/24 until T; 0 online from it disconnected.")
+	root.send("/unkline 192.0.2.0/24")
+	root.expect("*** Lifted the k-line of 192.0.2.0/24.")
 	root.send("/klines")
 	root.expect("*** No address is k-lined.")
-	s.dial()
+}
+
+// TestOperatorsNeedTheirPassword: an operator is who proves the -admins
+// file's password, never who takes the operator's name: registering the
+// nick, or the account, gives nothing. An operator removed from the set (a
+// SIGHUP), or given a new password, loses the rights in every session.
+func TestOperatorsNeedTheirPassword(t *testing.T) {
+	admins := testOperators("root")
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir()), func(c *Config) { c.Admins = admins }))
+	// A stranger takes the name root, as a nick and as an account.
+	mallory := s.registered("root")
+	for _, cmd := range []string{"/wall mine now", "/kill root", "/kline 192.0.2.0/24", "/klines"} {
+		mallory.send(cmd)
+		mallory.expect("!!! only the server's operators may do that; /oper NAME first")
+	}
+	mallory.send("/oper root guess")
+	mallory.expect("!!! wrong account or password")
+	mallory.send("/oper nobody guess")
+	mallory.expect("!!! wrong account or password")
+	mallory.joinRoom("dev")
+	mallory.send("/claim")
+	mallory.expect("*** root owns dev now")
+
+	boss := s.named("boss")
+	boss.send("/oper root " + operPassword("root"))
+	boss.expect("*** You are a server operator (root): /help lists what you may do.")
+	boss.send("/wall hello")
+	boss.expect("*** [wall] boss: hello")
+	boss.skipUntil("*** Sent to 2 online.")
+	boss.joinRoom("dev")
+	mallory.skipUntil("*** boss joined dev")
+	// The owner of dev may not act against an operator; the operator
+	// outranks the owner.
+	mallory.send("/kick boss")
+	mallory.expect("!!! you may not kick boss")
+	boss.send("/kick root")
+	mallory.expect("*** You were kicked from dev by boss")
+
+	// A new password: the old one's sessions are operators no more.
+	admins.Set([]Operator{{Name: "root", Hash: password.Hash("a new password", password.Test)}})
+	boss.skipUntil("*** root was kicked by boss")
+	boss.send("/wall again")
+	boss.expect("!!! only the server's operators may do that; /oper NAME first")
+	boss.send("/oper root a new password")
+	boss.expect("*** You are a server operator (root): /help lists what you may do.")
+	boss.send("/wall again")
+	boss.expect("*** [wall] boss: again")
+	boss.skipUntil("*** Sent to 2 online.")
+	admins.Set(nil)
+	boss.send("/wall gone")
+	boss.expect("!!! only the server's operators may do that; /oper NAME first")
+}
+
+// TestOperatorsWithoutAStore: a server that keeps no accounts still has
+// operators.
+func TestOperatorsWithoutAStore(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.Admins = testOperators("root") })
+	root := s.opered("root")
+	root.send("/wall hello")
+	root.expect("*** [wall] root: hello")
+	root.expect("*** Sent to 1 online.")
 }
 
 func TestSplitTarget(t *testing.T) {
 	for _, tc := range []struct{ in, target, d, reason string }{
 		{"bob", "bob", "0s", ""},
 		{"bob 10m", "bob", "10m0s", ""},
+		{"bob 1s", "bob", "1s", ""},
 		{"bob 7d spam and more", "bob", "168h0m0s", "spam and more"},
 		{"bob spam 10m", "bob", "0s", "spam 10m"},
 		{"  10.0.0.0/8   2h  botnet ", "10.0.0.0/8", "2h0m0s", "botnet"},
 	} {
-		target, d, reason := splitTarget(tc.in)
-		if target != tc.target || d.String() != tc.d || reason != tc.reason {
-			t.Errorf("%q: %q %v %q", tc.in, target, d, reason)
+		target, d, reason, err := splitTarget(tc.in)
+		if err != nil || target != tc.target || d.String() != tc.d || reason != tc.reason {
+			t.Errorf("%q: %q %v %q %v", tc.in, target, d, reason, err)
+		}
+	}
+	// Under a second is a typo, and under a millisecond would be stored
+	// as forever.
+	for _, in := range []string{"bob 1us", "bob 999ms spam", "bob 0", "bob 0s", "bob 0d"} {
+		if _, d, _, err := splitTarget(in); err == nil {
+			t.Errorf("%q: taken as %v", in, d)
 		}
 	}
 	if _, err := store.ParseAge("spam"); err == nil {
@@ -265,9 +388,9 @@ func FuzzModerationArgs(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, args string) {
-		target, d, _ := splitTarget(args)
-		if d < 0 {
-			t.Fatalf("%q: negative duration %v", args, d)
+		target, d, _, err := splitTarget(args)
+		if d < 0 || (err == nil && d != 0 && d < minDuration) {
+			t.Fatalf("%q: duration %v", args, d)
 		}
 		p, err := parsePrefix(target)
 		if err != nil {

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/mtibben/confusables"
 
+	"github.com/actorchat/actorchat/internal/store"
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -27,21 +29,30 @@ const maxNickLen = 20
 // request's reply_to.
 //
 // Nicks are unique case-insensitively; "guest" followed by digits is reserved
-// for the guest nicks the registry hands out.
+// for the guest nicks the registry hands out. A registered nick may only be
+// used by whoever is identified as its account, and neither may a nick that
+// looks like it (aIice, a1ice for alice: see skeletons).
+//
+// Who is identified as what, and who is a server operator, is only ever
+// changed by a message from an accounts actor (see authority.go).
 type registry struct {
 	// Static after construction.
-	logger  *slog.Logger
-	metrics *Metrics
-	admins  *Admins    // server operators
-	klines  *klines    // shared with the accept loops; only the registry changes it
-	store   *actor.PID // keeps the k-lines; nil: no store
+	logger     *slog.Logger
+	metrics    *Metrics
+	admins     *Admins    // server operators
+	klines     *klines    // shared with the accept loops; only the registry changes it
+	klineRules KlineRules // how wide a k-line may be
+	store      *actor.PID // keeps the k-lines; nil: no store
+	accountsID string     // the actor id of the accounts actors, whose word on accounts counts
+	registryID string     // the actor id of the registries of every node, whose word on k-lines counts
 
 	// Owned by Receive.
 	byNick    map[string]*registeredUser // lower-case nick -> user
 	byMember  map[string]*registeredUser // member id -> user
 	byPID     map[pidKey]*registeredUser // the key of a connection on another node -> user, for Terminated (its node died)
 	lastGuest uint64                     // number of the last guest nick handed out
-	accounts  map[string]bool            // registered nicks, case-folded: only who is identified as one may use it
+	accounts  map[string]string          // registered nicks, case-folded -> account id: only who is identified as it may use it
+	skeletons map[string]string          // the skeletons of registered nicks -> the nick, case-folded
 
 	// Owned by Receive, in a cluster: after this node became the
 	// coordinator, it holds every request that could hand out a nick until
@@ -52,7 +63,7 @@ type registry struct {
 	expected    map[string]int // node -> reclaims it announced
 	reclaimed   map[string]int // node -> reclaims received
 	waiting     map[string]bool
-	held        []any
+	held        []heldMessage
 	nodes       []string // the cluster's members, by address
 }
 
@@ -62,24 +73,29 @@ const maxRegistryHeld = 100000
 
 // registeredUser is the registry's record of one connection.
 type registeredUser struct {
-	nick     string
-	memberID string
-	pid      *actor.PID // the connection actor
-	room     string
-	away     string // away message; empty: not away
-	account  string // the account the user is identified as, case-folded; empty: none
-	address  string // the client's IP address
+	nick      string
+	memberID  string
+	pid       *actor.PID // the connection actor
+	room      string
+	away      string // away message; empty: not away
+	account   string // the account the user is identified as, case-folded; empty: none
+	accountID string // its id
+	oper      string // the server operator token the user proved; empty: none
+	address   string // the client's IP address
 }
 
 // registryDeps is what the registry is built from: accounts are the
-// registered nicks (case-folded) known at start.
+// accounts known at start.
 type registryDeps struct {
-	logger   *slog.Logger
-	metrics  *Metrics
-	accounts []string
-	admins   *Admins
-	klines   *klines
-	store    *actor.PID
+	logger     *slog.Logger
+	metrics    *Metrics
+	accounts   []store.AccountName
+	admins     *Admins
+	klines     *klines
+	klineRules KlineRules
+	store      *actor.PID
+	accountsID string // "": accountsActorID
+	registryID string // "": registryActorID
 	// settleTime bounds how long a new coordinator waits for reclaims.
 	settleTime time.Duration
 }
@@ -91,23 +107,34 @@ func newRegistry(d registryDeps) actor.Producer {
 		if kl == nil {
 			kl = &klines{}
 		}
+		accountsID, registryID := d.accountsID, d.registryID
+		if accountsID == "" {
+			accountsID = accountsActorID
+		}
+		if registryID == "" {
+			registryID = registryActorID
+		}
 		r := &registry{
-			logger:   d.logger,
-			metrics:  d.metrics,
-			admins:   d.admins,
-			klines:   kl,
-			store:    d.store,
-			byNick:   make(map[string]*registeredUser),
-			byMember: make(map[string]*registeredUser),
-			byPID:    make(map[pidKey]*registeredUser),
-			accounts: make(map[string]bool, len(accounts)),
+			logger:     d.logger,
+			metrics:    d.metrics,
+			admins:     d.admins,
+			klines:     kl,
+			klineRules: d.klineRules,
+			store:      d.store,
+			accountsID: accountsID,
+			registryID: registryID,
+			byNick:     make(map[string]*registeredUser),
+			byMember:   make(map[string]*registeredUser),
+			byPID:      make(map[pidKey]*registeredUser),
+			accounts:   make(map[string]string, len(accounts)),
+			skeletons:  make(map[string]string, 2*len(accounts)),
 
 			settleTime: d.settleTime,
 			expected:   make(map[string]int),
 			reclaimed:  make(map[string]int),
 		}
 		for _, a := range accounts {
-			r.accounts[a] = true
+			r.addAccount(a.Name, a.ID)
 		}
 		return r
 	}
@@ -125,7 +152,11 @@ func (r *registry) Receive(ctx actor.Context) {
 	case *messages.CoordinatorChanged:
 		r.nodes = msg.GetNodes()
 	case *messages.RoomEntry:
-		r.handleKlineEntry(msg)
+		if sentBy(ctx.Sender(), r.registryID) {
+			r.handleKlineEntry(msg)
+		} else {
+			r.logger.Warn("ignored a k-line that only another node's registry may send", "sender", ctx.Sender().String())
+		}
 	case *messages.ReclaimExpected:
 		r.expected[msg.GetNode()] = int(msg.GetCount())
 		r.checkSettled(ctx)
@@ -139,22 +170,23 @@ func (r *registry) Receive(ctx actor.Context) {
 			r.handleReclaim(ctx, msg)
 			return
 		}
-		if r.hold(msg) {
+		if r.hold(msg, ctx.Sender()) {
 			return
 		}
-		r.handle(ctx, msg)
+		r.handle(ctx, msg, ctx.Sender())
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	default:
-		if r.hold(msg) {
+		if r.hold(msg, ctx.Sender()) {
 			return
 		}
-		r.handle(ctx, msg)
+		r.handle(ctx, msg, ctx.Sender())
 	}
 }
 
-// handle handles the registry's requests.
-func (r *registry) handle(ctx actor.Context, message any) {
+// handle handles the registry's requests; sender is who sent one, for the
+// ones that carry authority.
+func (r *registry) handle(ctx actor.Context, message any, sender *actor.PID) {
 	switch msg := message.(type) {
 	case *messages.RegisterConnection:
 		r.handleRegister(ctx, msg)
@@ -179,25 +211,45 @@ func (r *registry) handle(ctx actor.Context, message any) {
 	case *messages.DescribeMembers:
 		r.handleDescribeMembers(ctx, msg)
 	case *messages.AccountIdentified:
-		r.handleAccountIdentified(ctx, msg)
+		if r.fromAccounts(msg, sender) {
+			r.handleAccountIdentified(ctx, msg)
+		}
 	case *messages.AccountRemoved:
-		r.handleAccountRemoved(ctx, msg)
+		if r.fromAccounts(msg, sender) {
+			r.handleAccountRemoved(ctx, msg)
+		}
+	case *messages.OperatorIdentified:
+		if r.fromAccounts(msg, sender) {
+			r.handleOperatorIdentified(ctx, msg)
+		}
 	case *messages.GhostNick:
 		r.handleGhost(ctx, msg)
 	case *messages.AdminCommand:
-		r.handleAdmin(ctx, msg)
+		r.handleAdmin(ctx, msg, sender)
 	case *messages.NoticeUser:
 		r.handleNoticeUser(ctx, msg)
+	case *messages.ResolveTarget:
+		r.handleResolveTarget(ctx, msg)
 	}
 }
 
+// fromAccounts reports whether a message about accounts came from an
+// accounts actor; one that did not is logged and ignored.
+func (r *registry) fromAccounts(msg any, sender *actor.PID) bool {
+	if sentBy(sender, r.accountsID) {
+		return true
+	}
+	r.logger.Warn("ignored a message that only the accounts actor may send", "message", fmt.Sprintf("%T", msg), "sender", sender.String())
+	return false
+}
+
 // hold keeps a request for later while the registry settles.
-func (r *registry) hold(msg any) bool {
+func (r *registry) hold(msg any, sender *actor.PID) bool {
 	if !r.settling {
 		return false
 	}
 	if len(r.held) < maxRegistryHeld {
-		r.held = append(r.held, msg)
+		r.held = append(r.held, heldMessage{msg: msg, sender: sender})
 	}
 	return true
 }
@@ -246,7 +298,7 @@ func (r *registry) settled(ctx actor.Context) {
 	r.held = nil
 	r.logger.Info("cluster: this node holds the nicks", "users", len(r.byMember), "held_requests", len(held))
 	for _, m := range held {
-		r.handle(ctx, m)
+		r.handle(ctx, m.msg, m.sender)
 	}
 }
 
@@ -265,7 +317,7 @@ func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnec
 		return
 	}
 	nick, key := msg.GetNick(), strings.ToLower(msg.GetNick())
-	if holder, taken := r.byNick[key]; nick == "" || taken && holder.memberID != msg.GetMemberId() || r.accounts[key] && msg.GetAccount() != key {
+	if holder, taken := r.byNick[key]; nick == "" || taken && holder.memberID != msg.GetMemberId() || r.protects(nick, msg.GetAccountId()) != "" {
 		if nick != "" {
 			r.logger.Warn("cluster: a reclaimed nick is held by another user; the later claim gets a guest nick", "nick", nick, "member", msg.GetMemberId())
 		}
@@ -276,7 +328,7 @@ func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnec
 		}
 	}
 	u := &registeredUser{nick: nick, memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress(),
-		account: msg.GetAccount(), away: msg.GetAway(), room: msg.GetRoom()}
+		account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), away: msg.GetAway(), room: msg.GetRoom()}
 	r.add(ctx, u)
 }
 
@@ -386,8 +438,12 @@ func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
 		fail(fmt.Sprintf("nick %s is taken", nick))
 		return
 	}
-	if r.accounts[key] && u.account != key {
-		fail(fmt.Sprintf("%s is a registered nick; if it is yours: /identify %s PASSWORD", nick, nick))
+	if owner := r.protects(nick, u.accountID); owner != "" {
+		if owner == key {
+			fail(fmt.Sprintf("%s is a registered nick; if it is yours: /identify %s PASSWORD", nick, nick))
+		} else {
+			fail(fmt.Sprintf("%s looks too much like the registered nick %s; choose another", nick, owner))
+		}
 		return
 	}
 	if nick == u.nick {
@@ -493,15 +549,13 @@ func (r *registry) handleDescribeMembers(ctx actor.Context, msg *messages.Descri
 // free. A member that left meanwhile is forgotten already: nothing to do.
 func (r *registry) handleAccountIdentified(ctx actor.Context, msg *messages.AccountIdentified) {
 	account := msg.GetAccount()
-	if msg.GetRegistered() {
-		r.accounts[account] = true
-	}
+	r.addAccount(account, msg.GetAccountId())
 	u, ok := r.byMember[msg.GetMemberId()]
 	if !ok {
 		return
 	}
-	u.account = account
-	answer := &messages.Identified{Account: account, Nick: u.nick, Registered: msg.GetRegistered()}
+	u.account, u.accountID = account, msg.GetAccountId()
+	answer := &messages.Identified{Account: account, AccountId: u.accountID, Nick: u.nick, Registered: msg.GetRegistered()}
 	if strings.ToLower(u.nick) != account {
 		if holder, taken := r.byNick[account]; taken {
 			answer.NickInUse = holder != u
@@ -514,19 +568,101 @@ func (r *registry) handleAccountIdentified(ctx actor.Context, msg *messages.Acco
 			r.logger.Info("nick changed", "member", u.memberID, "old", old, "nick", u.nick, "identified", account)
 		}
 	}
-	reply(ctx, msg.GetReplyTo(), answer)
+	replyFrom(ctx, msg.GetReplyTo(), answer)
 }
 
 // handleAccountRemoved frees a registered nick: nobody is identified as it
-// any more.
+// any more (every session that was is told), and the rooms drop the rights
+// the account held. The store dropped them with the account.
 func (r *registry) handleAccountRemoved(ctx actor.Context, msg *messages.AccountRemoved) {
-	delete(r.accounts, msg.GetAccount())
+	id := msg.GetAccountId()
+	if r.accounts[msg.GetAccount()] == id {
+		r.removeAccount(msg.GetAccount())
+	}
+	gone := &messages.AccountUnregistered{Account: msg.GetAccount(), AccountId: id}
+	asker := pidOf(msg.GetReplyTo())
 	for _, u := range r.byMember {
-		if u.account == msg.GetAccount() {
-			u.account = ""
+		if u.accountID == id && id != "" {
+			u.account, u.accountID = "", ""
+			if !samePID(u.pid, asker) {
+				ctx.Request(u.pid, gone)
+			}
 		}
 	}
-	reply(ctx, msg.GetReplyTo(), &messages.AccountUnregistered{Account: msg.GetAccount()})
+	ctx.Send(actor.NewPID(ctx.Self().GetAddress(), roomsActorID), &messages.ForgetAccount{AccountId: id})
+	replyFrom(ctx, msg.GetReplyTo(), gone)
+}
+
+// handleOperatorIdentified makes a member a server operator (the accounts
+// actor checked the operator's password).
+func (r *registry) handleOperatorIdentified(ctx actor.Context, msg *messages.OperatorIdentified) {
+	u, ok := r.byMember[msg.GetMemberId()]
+	if !ok {
+		return
+	}
+	u.oper = msg.GetToken()
+	r.logger.Info("moderation", "action", "oper", "by", u.nick, "operator", msg.GetName(), "member", u.memberID)
+	replyFrom(ctx, msg.GetReplyTo(), &messages.Opered{Name: msg.GetName(), Token: msg.GetToken()})
+}
+
+// handleResolveTarget tells a room who a name given to a moderation command
+// is: the user online with that nick (any room, any node), or else the
+// account of that name.
+func (r *registry) handleResolveTarget(ctx actor.Context, msg *messages.ResolveTarget) {
+	answer := &messages.TargetResolved{RequestId: msg.GetRequestId(), Name: msg.GetName()}
+	if u := r.lookup(msg.GetName(), ""); u != nil {
+		answer.Found, answer.MemberId, answer.Nick, answer.Address = true, u.memberID, u.nick, u.address
+		answer.Account, answer.AccountId, answer.Operator = u.account, u.accountID, r.admins.Valid(u.oper)
+	} else if id, ok := r.accounts[foldNick(msg.GetName())]; ok {
+		answer.Found, answer.Account, answer.AccountId = true, foldNick(msg.GetName()), id
+	}
+	reply(ctx, msg.GetReplyTo(), answer)
+}
+
+// addAccount records a registered nick, and the skeletons that protect it.
+func (r *registry) addAccount(name, id string) {
+	r.accounts[name] = id
+	for _, sk := range skeletonsOf(name) {
+		r.skeletons[sk] = name
+	}
+}
+
+func (r *registry) removeAccount(name string) {
+	delete(r.accounts, name)
+	for _, sk := range skeletonsOf(name) {
+		if r.skeletons[sk] == name {
+			delete(r.skeletons, sk)
+		}
+	}
+}
+
+// protects says which registered nick keeps a user identified as account
+// id from taking nick: the nick's own account, or one it looks like; ""
+// when it may.
+func (r *registry) protects(nick, accountID string) string {
+	key := foldNick(nick)
+	if id, ok := r.accounts[key]; ok {
+		if id == accountID {
+			return ""
+		}
+		return key
+	}
+	if owner, ok := r.skeletons[skeleton(nick)]; ok && r.accounts[owner] != accountID {
+		return owner
+	}
+	return ""
+}
+
+// skeleton is what a nick looks like, by Unicode's confusables (TR39):
+// aIice, a1ice and a|ice are all alice. Lower-cased, since nicks are
+// unique whatever the case.
+func skeleton(nick string) string { return strings.ToLower(confusables.Skeleton(nick)) }
+
+// skeletonsOf are the skeletons a registered nick protects: of its lower
+// and of its upper case, since its owner may write it either way (ALICE
+// looks like ALlCE, alice like aIice).
+func skeletonsOf(name string) []string {
+	return []string{skeleton(strings.ToLower(name)), skeleton(strings.ToUpper(name))}
 }
 
 // handleGhost disconnects another session that holds the nick of the
@@ -549,7 +685,7 @@ func (r *registry) handleGhost(ctx actor.Context, msg *messages.GhostNick) {
 		return
 	}
 	r.logger.Info("ghosted", "member", u.memberID, "account", u.account, "ghost", holder.memberID, "nick", holder.nick)
-	ctx.Send(holder.pid, &messages.Ghosted{ByAccount: u.account})
+	ctx.Request(holder.pid, &messages.Ghosted{ByAccount: u.account})
 	reply(ctx, msg.GetReplyTo(), &messages.NickGhosted{Nick: holder.nick})
 }
 

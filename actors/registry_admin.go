@@ -15,13 +15,17 @@ import (
 // entryKline is the kind of the store entries (room "") that hold k-lines.
 const entryKline = "kline"
 
-// handleAdmin carries out a server operator's command. Every one is logged
-// with who, whom and why.
-func (r *registry) handleAdmin(ctx actor.Context, msg *messages.AdminCommand) {
+// handleAdmin carries out a server operator's command, sent by the
+// operator's own connection. Every one is logged with who, whom and why.
+func (r *registry) handleAdmin(ctx actor.Context, msg *messages.AdminCommand, sender *actor.PID) {
 	fail := func(reason string) { reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_ADMIN, reason) }
 	u, ok := r.byMember[msg.GetMemberId()]
-	if !ok || !r.admins.Has(u.account) {
-		fail("only the server's operators may do that")
+	if ok && !samePID(sender, u.pid) {
+		r.logger.Warn("ignored an operator command not sent by the member's connection", "member", u.memberID, "sender", sender.String())
+		return
+	}
+	if !ok || !r.admins.Valid(u.oper) {
+		fail("only the server's operators may do that; /oper NAME first")
 		return
 	}
 	var lines []string
@@ -48,7 +52,7 @@ func (r *registry) handleAdmin(ctx actor.Context, msg *messages.AdminCommand) {
 }
 
 func (r *registry) logAdmin(by *registeredUser, action, target, reason string) {
-	r.logger.Info("moderation", "action", action, "by", by.nick, "by_account", by.account, "target", target, "reason", reason)
+	r.logger.Info("moderation", "action", action, "by", by.nick, "operator", operatorName(by.oper), "target", target, "reason", reason)
 }
 
 // wall sends a notice to everyone online.
@@ -70,19 +74,24 @@ func (r *registry) kill(ctx actor.Context, by *registeredUser, nick, reason stri
 	if u == by {
 		return nil, "you may not /kill yourself; /quit"
 	}
-	ctx.Send(u.pid, &messages.Killed{By: by.nick, Reason: reason})
+	ctx.Request(u.pid, &messages.Killed{By: by.nick, Reason: reason})
 	r.logAdmin(by, "kill", u.nick, reason)
 	return []string{fmt.Sprintf("%s is disconnected.", u.nick)}, ""
 }
 
 // kline refuses an address range at accept from now on (kept in the
-// store), and disconnects who is online from it, but server operators.
+// store), and disconnects who is online from it, but server operators. A
+// range wider than the rules allow, or one that covers loopback, is
+// refused.
 func (r *registry) kline(ctx actor.Context, by *registeredUser, target, reason string, durationMillis int64) ([]string, string) {
 	p, err := parsePrefix(target)
 	if err != nil {
 		return nil, err.Error()
 	}
-	kl := kline{prefix: p, reason: reason, by: by.account}
+	if err := r.klineRules.check(p); err != nil {
+		return nil, err.Error()
+	}
+	kl := kline{prefix: p, reason: reason, by: operatorName(by.oper)}
 	if durationMillis > 0 {
 		kl.expires = time.Now().Add(time.Duration(durationMillis) * time.Millisecond)
 	}
@@ -91,8 +100,8 @@ func (r *registry) kline(ctx actor.Context, by *registeredUser, target, reason s
 	r.logAdmin(by, "kline", p.String(), reason)
 	n := 0
 	for _, u := range r.byMember {
-		if a, err := parseIP(u.address); err == nil && p.Contains(a) && u != by && !r.admins.Has(u.account) {
-			ctx.Send(u.pid, &messages.Killed{By: by.nick, Reason: "k-lined" + reasonText(reason)})
+		if a, err := parseIP(u.address); err == nil && p.Contains(a) && u != by && !r.admins.Valid(u.oper) {
+			ctx.Request(u.pid, &messages.Killed{By: by.nick, Reason: "k-lined" + reasonText(reason)})
 			n++
 		}
 	}
@@ -107,7 +116,7 @@ func (r *registry) unkline(ctx actor.Context, by *registeredUser, target string)
 	if !r.klines.without(p) {
 		return nil, fmt.Sprintf("%s is not k-lined; /klines lists them", p)
 	}
-	r.keep(ctx, kline{prefix: p, by: by.account}, true)
+	r.keep(ctx, kline{prefix: p, by: operatorName(by.oper)}, true)
 	r.logAdmin(by, "unkline", p.String(), "")
 	return []string{fmt.Sprintf("Lifted the k-line of %s.", p)}, ""
 }
@@ -123,7 +132,7 @@ func (r *registry) keep(ctx actor.Context, kl kline, del bool) {
 	for _, node := range r.nodes {
 		if node != ctx.Self().GetAddress() {
 			r.metrics.clusterSent.Inc()
-			ctx.Send(actor.NewPID(node, registryActorID), e)
+			ctx.Request(actor.NewPID(node, registryActorID), e)
 		}
 	}
 	if r.store != nil {

@@ -28,7 +28,7 @@ const (
 	waitAction            // our own action, back from our room
 	waitTopic             // our own TopicChanged, back from our room
 	waitResolve           // NickResolved (or CommandRejected, RESOLVE)
-	waitIgnored           // ConnectionsDescribed
+	waitIgnored           // MembersDescribed
 	waitWhois             // UserDescription (or CommandRejected, WHOIS)
 	waitAway              // AwaySet (or CommandRejected, AWAY)
 	waitHistory           // HistoryShown
@@ -36,6 +36,7 @@ const (
 	waitGhost             // NickGhosted (or CommandRejected, GHOST)
 	waitModerate          // Moderated (or CommandRejected, MODERATE)
 	waitAdmin             // AdminDone (or CommandRejected, ADMIN)
+	waitOper              // Opered (or CommandRejected, OPER)
 )
 
 // replyWait is the one answer a connection waits for. Every wait ends, with
@@ -50,9 +51,9 @@ type replyWait struct {
 	then    func(*messages.NickResolved)
 }
 
-// ask sends msg (whose reply_to is us) to pid and holds the input that
-// follows until the answer of kind comes (see answered) or the request
-// timeout passes.
+// ask sends msg (whose reply_to is us) to pid, with us as its sender, and
+// holds the input that follows until the answer of kind comes (see
+// answered) or the request timeout passes.
 func (c *connection) ask(ctx actor.Context, pid *actor.PID, msg any, kind waitKind, command string) {
 	c.wait.seq++
 	seq := c.wait.seq
@@ -60,7 +61,7 @@ func (c *connection) ask(ctx actor.Context, pid *actor.PID, msg any, kind waitKi
 	c.wait.command = command
 	system, self := ctx.ActorSystem(), ctx.Self()
 	c.wait.timer = time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{Seq: seq}) })
-	ctx.Send(pid, msg)
+	ctx.Request(pid, msg)
 }
 
 // answered ends the wait if it is for kind, and reports whether it was. The

@@ -49,21 +49,24 @@ type room struct {
 	now         func() time.Time
 
 	// Owned by Receive.
-	members   []*roomMember             // the fan-out list
-	index     map[string]int            // member id -> position in members
-	watched   map[pidKey]string         // the key of a member's connection -> member id, for Terminated
-	topic     string                    // empty: none
-	topicNick string                    // who set it; empty: unknown
-	topicAt   int64                     // when, in Unix milliseconds; 0: unknown
-	history   []*messages.MessagePosted // ring of the latest posts, oldest at historyAt
-	historyAt int                       // where the oldest entry is once the ring is full
-	joinsSeen uint64                    // JoinRoom messages handled, reported to the rooms actor
-	loading   bool                      // waiting for the store's RoomLoaded
-	stashed   []any                     // messages that came while loading, in order
-	mod       moderation                // owner, ops, bans, mutes, invitations, flags
-	batch     []*messages.MessagePosted // posts handled since the last flush, in order
-	flushSent bool                      // a FlushPosts is in our mailbox
-	seq       uint64                    // the number of the last post
+	members     []*roomMember             // the fan-out list
+	index       map[string]int            // member id -> position in members
+	watched     map[pidKey]string         // the key of a member's connection -> member id, for Terminated
+	topic       string                    // empty: none
+	topicNick   string                    // who set it; empty: unknown
+	topicAt     int64                     // when, in Unix milliseconds; 0: unknown
+	history     []*messages.MessagePosted // ring of the latest posts, oldest at historyAt
+	historyAt   int                       // where the oldest entry is once the ring is full
+	joinsSeen   uint64                    // JoinRoom messages handled, reported to the rooms actor
+	loading     bool                      // waiting for the store's RoomLoaded
+	stashed     []heldMessage             // messages that came while loading, in order, with their senders
+	mod         moderation                // owner, ops, bans, mutes, invitations, flags
+	pending     map[uint64]*roomRequest   // moderation commands waiting for another actor's answer, by request id
+	lastRequest uint64                    // the id of the last of them
+	rulesRetry  time.Duration             // how long until the rules are asked for again, while they cannot be loaded
+	batch       []*messages.MessagePosted // posts handled since the last flush, in order
+	flushSent   bool                      // a FlushPosts is in our mailbox
+	seq         uint64                    // the number of the last post
 
 	// Owned by Receive, in a cluster.
 	local      string                   // this node's address
@@ -80,14 +83,16 @@ type room struct {
 
 // roomMember is one member of a room.
 type roomMember struct {
-	id      string     // member id
-	pid     *actor.PID // the member's connection
-	nick    string
-	away    string            // away message, for /who; empty: not away
-	account string            // identified as, case-folded; empty: none
-	address string            // IP address, for bans
-	role    messages.RoomRole // what it was last told it may do
-	local   bool              // on this node (always, outside a cluster)
+	id        string     // member id
+	pid       *actor.PID // the member's connection
+	nick      string
+	away      string            // away message, for /who; empty: not away
+	account   string            // identified as, case-folded; empty: none
+	accountID string            // its id, which rights name
+	oper      string            // the server operator token it proved; empty: none
+	address   string            // IP address, for bans
+	role      messages.RoomRole // what it was last told it may do
+	local     bool              // on this node (always, outside a cluster)
 
 	lastClientSeq uint64 // the client_seq of its last post here
 }
@@ -163,15 +168,17 @@ func (r *room) Receive(ctx actor.Context) {
 		}
 	case *messages.CoordinatorChanged:
 		r.handleNodesChanged(ctx, msg)
+	case *messages.LoadRulesAgain:
+		r.loadRulesAgain(ctx)
 	case *messages.Ping:
 		r.flushPosts(ctx) // whatever the room handled before the ping goes out before the pong
 		ctx.Respond(&messages.Pong{})
 	default:
 		if r.loading || r.waitsFor(msg) {
-			r.stashed = append(r.stashed, msg)
+			r.stashed = append(r.stashed, heldMessage{msg: msg, sender: ctx.Sender()})
 			return
 		}
-		r.handle(ctx, msg)
+		r.handle(ctx, msg, ctx.Sender())
 		if r.reclaimsDone(msg) {
 			r.unstash(ctx)
 		}
@@ -203,11 +210,12 @@ func (r *room) reclaimsDone(msg any) bool {
 	return false
 }
 
-// handle handles the room's protocol messages. Posts are gathered and sent
-// as one batch when the room's mailbox has no more of them in a row: any
-// other message sends the batch first, so every member gets every event of
-// the room in the order the room handled it.
-func (r *room) handle(ctx actor.Context, message any) {
+// handle handles the room's protocol messages; sender is who sent one, for
+// the ones that carry authority (see authority.go). Posts are gathered and
+// sent as one batch when the room's mailbox has no more of them in a row:
+// any other message sends the batch first, so every member gets every
+// event of the room in the order the room handled it.
+func (r *room) handle(ctx actor.Context, message any, sender *actor.PID) {
 	if _, post := message.(*messages.PostMessage); !post {
 		r.flushPosts(ctx)
 	}
@@ -220,7 +228,7 @@ func (r *room) handle(ctx actor.Context, message any) {
 		r.handleMemberGone(ctx, msg)
 
 	case *messages.JoinRoom:
-		r.handleJoin(ctx, msg)
+		r.handleJoin(ctx, msg, sender)
 	case *messages.LeaveRoom:
 		r.handleLeave(ctx, msg)
 	case *messages.PostMessage:
@@ -238,9 +246,17 @@ func (r *room) handle(ctx actor.Context, message any) {
 	case *messages.DrainRoom:
 		r.handleDrain(ctx)
 	case *messages.SetMemberAccount:
-		r.handleSetMemberAccount(ctx, msg)
+		r.handleSetMemberAccount(ctx, msg, sender)
 	case *messages.Moderate:
-		r.handleModerate(ctx, msg)
+		r.handleModerate(ctx, msg, sender)
+	case *messages.TargetResolved:
+		r.handleTargetResolved(ctx, msg)
+	case *messages.RoomClaimed:
+		r.handleRoomClaimed(ctx, msg)
+	case *messages.ModerationTimedOut:
+		r.handleModerationTimedOut(ctx, msg)
+	case *messages.ForgetAccount:
+		r.handleForgetAccount(ctx, msg)
 	}
 }
 
@@ -380,8 +396,15 @@ func (r *room) catchUp(ctx actor.Context, best []*messages.MessagePosted) {
 	}
 }
 
-// handleLoaded takes the stored history and topic, then handles what waited.
+// handleLoaded takes the stored history and topic, then handles what
+// waited. Rules (owner, ops, bans, flags) that could not be loaded are not
+// taken as no rules: until a later load brings them, nobody new may join
+// and nobody may claim the room (see rulesUnknown).
 func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
+	if r.mod.unknown != "" && !r.loading {
+		r.rulesLoaded(ctx, msg)
+		return
+	}
 	if !r.loading || !r.awaitStore {
 		return // late: the room went on without it
 	}
@@ -393,8 +416,10 @@ func (r *room) handleLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
 		r.remember(m)
 	}
 	r.topic, r.topicNick, r.topicAt = msg.GetTopic(), msg.GetTopicNick(), msg.GetTopicUnixMillis()
-	for _, e := range msg.GetEntries() {
-		r.mod.apply(e)
+	if msg.GetError() != "" {
+		r.rulesUnknown(ctx, "the store is not answering")
+	} else {
+		r.mod.loadRules(msg.GetEntries())
 	}
 	if len(r.awaitSnaps) == 0 {
 		r.finishLoading(ctx)
@@ -407,7 +432,48 @@ func (r *room) handleLoadTimedOut(ctx actor.Context) {
 	}
 	r.logger.Warn("room history not loaded: the store or a node did not answer in time", "room", r.name, "timeout", r.loadTimeout,
 		"store_waited", r.awaitStore, "nodes_waited", len(r.awaitSnaps))
+	if r.awaitStore {
+		r.rulesUnknown(ctx, "the store did not answer in time")
+	}
 	r.finishLoading(ctx)
+}
+
+// Bounds of the wait between two loads of rules that could not be loaded.
+const (
+	minRulesRetry = 500 * time.Millisecond
+	maxRulesRetry = 10 * time.Second
+)
+
+// rulesUnknown notes that the room's rules could not be loaded, and asks
+// again after a while.
+func (r *room) rulesUnknown(ctx actor.Context, why string) {
+	if r.mod.unknown == "" {
+		r.logger.Error("room rules not loaded; nobody new may join until they are", "room", r.name, "reason", why)
+	}
+	r.mod.unknown = why
+	r.rulesRetry = min(max(2*r.rulesRetry, minRulesRetry), maxRulesRetry)
+	system, self := ctx.ActorSystem(), ctx.Self()
+	time.AfterFunc(r.rulesRetry, func() { system.Root.Send(self, &messages.LoadRulesAgain{}) })
+}
+
+// loadRulesAgain asks the store for the room's rules once more (no
+// history: the room has it).
+func (r *room) loadRulesAgain(ctx actor.Context) {
+	if r.mod.unknown != "" && r.store != nil {
+		ctx.Send(r.store, &messages.LoadRoom{Room: r.name, ReplyTo: refOf(ctx.Self())})
+	}
+}
+
+// rulesLoaded takes the rules a later load brought, or waits longer.
+func (r *room) rulesLoaded(ctx actor.Context, msg *messages.RoomLoaded) {
+	if msg.GetError() != "" {
+		r.rulesUnknown(ctx, "the store is not answering")
+		return
+	}
+	r.mod.loadRules(msg.GetEntries())
+	r.rulesRetry = 0
+	r.logger.Info("room rules loaded; joins are open again", "room", r.name)
+	r.tellRoles(ctx)
 }
 
 // unstash ends loading and handles the messages that waited, in order.
@@ -420,12 +486,12 @@ func (r *room) unstash(ctx actor.Context) {
 	stashed := r.stashed
 	r.stashed = nil
 	for i, m := range stashed {
-		if r.waitsFor(m) {
+		if r.waitsFor(m.msg) {
 			r.stashed = append(r.stashed, m)
 			continue
 		}
-		r.handle(ctx, m)
-		if r.reclaimsDone(m) {
+		r.handle(ctx, m.msg, m.sender)
+		if r.reclaimsDone(m.msg) {
 			r.stashed = append(r.stashed, stashed[i+1:]...)
 			r.unstash(ctx)
 			return
@@ -434,11 +500,15 @@ func (r *room) unstash(ctx actor.Context) {
 }
 
 // handleJoin adds a member, answers with the room's state, and tells the
-// others.
-func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
+// others. A join is taken only from the connection it is for (sender):
+// it says who the joiner is, for the room's rights and bans.
+func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom, sender *actor.PID) {
 	r.joinsSeen++
 	pid := pidOf(msg.GetReplyTo())
-	if pid == nil || msg.GetMemberId() == "" {
+	if pid == nil || msg.GetMemberId() == "" || !samePID(sender, pid) {
+		if pid != nil {
+			r.logger.Warn("ignored a join not sent by the joiner's connection", "room", r.name, "member", msg.GetMemberId(), "sender", sender.String())
+		}
 		r.report(ctx)
 		return
 	}
@@ -462,7 +532,7 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		}
 		r.index[msg.GetMemberId()] = len(r.members)
 		m := &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), away: msg.GetAway(),
-			account: msg.GetAccount(), address: msg.GetAddress(), local: pid.GetAddress() == r.local}
+			account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), address: msg.GetAddress(), local: pid.GetAddress() == r.local}
 		if msg.GetReclaim() {
 			m.lastClientSeq = r.lastPostedBy(m.id) // what it posts again that is here already is dropped
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
@@ -108,6 +109,10 @@ func (r *rooms) Receive(ctx actor.Context) {
 		for _, e := range r.byName {
 			ctx.Send(e.pid, msg) // a room being rebuilt stops waiting for nodes that left
 		}
+	case *messages.ForgetAccount:
+		for _, e := range r.byName {
+			ctx.Send(e.pid, msg)
+		}
 	case *messages.DrainRooms:
 		r.handleDrainRooms(ctx, msg)
 	case *messages.RoomDrained:
@@ -131,10 +136,11 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 	}
 	e.joinsForwarded++
 	if name != msg.GetRoom() {
-		msg = &messages.JoinRoom{Room: name, Nick: msg.GetNick(), MemberId: msg.GetMemberId(), Away: msg.GetAway(), ReplyTo: msg.GetReplyTo(),
-			Account: msg.GetAccount(), Address: msg.GetAddress()}
+		msg = proto.CloneOf(msg)
+		msg.Room = name
 	}
-	ctx.Send(e.pid, msg)
+	// With its sender: the room takes a join only from the joiner.
+	ctx.RequestWithCustomSender(e.pid, msg, ctx.Sender())
 }
 
 func (r *rooms) spawn(ctx actor.Context, name string) *roomEntry {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/ipkey"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/store"
 	"github.com/actorchat/actorchat/internal/text"
@@ -57,9 +58,9 @@ type server struct {
 	stopped    chan struct{}      // closed in Stopped: every child has stopped
 	acceptDone chan struct{}      // closed when the accept loops (and TLS handshakes) return
 
-	accountNames []string     // registered nicks at start
-	klines       *klines      // the server's k-lines: the registry changes them, the accept loops read them
-	cluster      *clusterNode // nil: a single node
+	accountNames []store.AccountName // the accounts at start
+	klines       *klines             // the server's k-lines: the registry changes them, the accept loops read them
+	cluster      *clusterNode        // nil: a single node
 
 	// Owned by Receive.
 	startedOnce bool
@@ -100,7 +101,7 @@ func (s *server) handleStarted(ctx actor.Context) {
 		c.store = s.spawn(ctx, props(newStoreActor(cfg.Store, cfg.storeConfig(), cfg.Logger, cfg.Metrics), cfg.Middleware), "store")
 	}
 	c.registry = s.spawn(ctx, props(newRegistry(registryDeps{logger: cfg.Logger, metrics: cfg.Metrics, accounts: s.accountNames,
-		admins: cfg.Admins, klines: s.klines, store: c.store, settleTime: settleTime(cfg)}), cfg.Middleware), "registry")
+		admins: cfg.Admins, klines: s.klines, klineRules: cfg.KlineRules, store: c.store, settleTime: settleTime(cfg)}), cfg.Middleware), "registry")
 	// On a single node everything talks to the registry and rooms actors
 	// themselves; in a cluster to routers, which forward to the ones on the
 	// coordinator.
@@ -110,10 +111,11 @@ func (s *server) handleStarted(ctx actor.Context) {
 		roomsRef = s.spawn(ctx, props(func() actor.Actor { return &router{target: roomsActorID, metrics: cfg.Metrics} }, nil), "rooms-router")
 		c.relay = s.spawn(ctx, props(newRelay(max(cfg.HistoryMax, cfg.HistoryLen), cfg.QuietRoomSize, cfg.Logger, cfg.Metrics), cfg.Middleware), "relay")
 	}
-	if db, ok := cfg.Store.(AccountStore); ok {
-		c.accounts = s.spawn(ctx, props(newAccounts(db, cfg.accountsConfig(), registryRef, cfg.Logger), cfg.Middleware), "accounts")
-		s.env.accounts = c.accounts
-	}
+	// The accounts actor checks operators' passwords too: it runs without a
+	// store, with no accounts.
+	db, _ := cfg.Store.(AccountStore)
+	c.accounts = s.spawn(ctx, props(newAccounts(db, cfg.accountsConfig(), cfg.Admins, registryRef, cfg.Logger), cfg.Middleware), "accounts")
+	s.env.accounts, s.env.accountsOn = c.accounts, db != nil
 	c.rooms = s.spawn(ctx, roomsProps(roomSettings{
 		historyLen: cfg.HistoryLen, historyKeep: cfg.HistoryMax, quietSize: cfg.QuietRoomSize,
 		store: c.store, registry: registryRef, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), batchWindow: cfg.PostBatchWindow,
@@ -199,7 +201,10 @@ type acceptor struct {
 	cfg         Config
 	klines      *klines
 	lastID      atomic.Uint64
-	handshakes  atomic.Int64 // TLS handshakes in progress
+
+	mu             sync.Mutex
+	inHandshake    int            // TLS handshakes in progress; guarded by mu
+	handshakesFrom map[string]int // the same, by address (ipkey); guarded by mu
 }
 
 // loop accepts sockets from ln and hands each to handle. It returns when
@@ -231,16 +236,24 @@ func (a *acceptor) loop(ln net.Listener, handle func(net.Conn)) {
 	}
 }
 
-// admit parks a socket and asks for its connection actor or, over a
-// connection limit, tells the client why in one line and closes it before
-// any actor exists for it.
+// admit parks a socket and asks for its connection actor or, k-lined or
+// over a connection limit, tells the client why in one line and closes it
+// before any actor exists for it.
 func (a *acceptor) admit(conn net.Conn) {
 	if k, ok := a.klines.match(conn.RemoteAddr().String(), time.Now()); ok {
 		_ = conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
 		_, _ = conn.Write(text.AppendError(nil, "you are banned from this server"+reasonText(k.reason)+untilText(k.expires)))
 		_ = conn.Close()
+		a.table.Reject(netio.RejectKline)
 		a.cfg.Logger.Info("connection refused: k-lined", "remote", conn.RemoteAddr().String(), "kline", k.prefix.String())
 		return
+	}
+	if max := a.table.MaxPerIP(); max > 0 {
+		if n := a.handshakesOf(conn.RemoteAddr().String()); n > 0 && a.table.OpenFrom(conn.RemoteAddr().String())+n >= max {
+			a.table.Reject(netio.RejectPerIP)
+			rejectConn(conn, netio.ErrPerIP, a.cfg.Logger)
+			return
+		}
 	}
 	id := a.lastID.Add(1)
 	if err := a.table.Park(id, conn); err != nil {
@@ -251,27 +264,45 @@ func (a *acceptor) admit(conn net.Conn) {
 	a.system.Root.Send(a.connections, &messages.SpawnConnection{ConnId: id, RemoteAddr: conn.RemoteAddr().String(), Tls: isTLS})
 }
 
-// maxTLSHandshakes bounds the TLS handshakes in progress: each holds a
-// goroutine until it ends or times out, before any connection limit applies.
-const maxTLSHandshakes = 256
+// Bounds on the TLS handshakes in progress: each holds a goroutine until it
+// ends or times out. One address has few at once, so that one address
+// cannot hold the slots everyone shares (256 idle sockets from one address
+// used to keep every TLS client out).
+const (
+	maxTLSHandshakes        = 256
+	maxTLSHandshakesPerAddr = 4
+)
 
 // handshake runs a TLS handshake in a goroutine of its own (the accept loop
 // goes on), bounded by the handshake timeout and ended at once by shutdown,
 // and admits the connection once it is done. A client that speaks plain text
 // to the TLS port is told so in one line.
+//
+// What can be decided before the handshake is: a k-lined address, an
+// address over its connection limit (its open connections and its
+// handshakes count), and too many handshakes are closed at once, without
+// the cost of one.
 func (a *acceptor) handshake(ctx context.Context, raw net.Conn, wg *sync.WaitGroup) {
-	if a.handshakes.Add(1) > maxTLSHandshakes {
-		a.handshakes.Add(-1)
+	remote := raw.RemoteAddr().String()
+	if k, ok := a.klines.match(remote, time.Now()); ok {
+		_ = raw.Close() // a TLS client reads no plain text
+		a.table.Reject(netio.RejectKline)
+		a.cfg.Logger.Info("TLS connection refused: k-lined", "remote", remote, "kline", k.prefix.String())
+		return
+	}
+	key := ipkey.String(remote)
+	if reason := a.startHandshake(key, remote); reason != "" {
 		_ = raw.Close()
-		a.cfg.Logger.Debug("TLS handshake refused: too many in progress", "remote", raw.RemoteAddr().String())
+		a.table.Reject(reason)
+		a.cfg.Logger.Debug("TLS handshake refused", "remote", remote, "reason", reason)
 		return
 	}
 	wg.Go(func() {
-		defer a.handshakes.Add(-1)
 		conn := tls.Server(raw, a.cfg.TLSConfig)
 		hsCtx, cancel := context.WithTimeout(ctx, a.cfg.TLSHandshakeTimeout)
 		err := conn.HandshakeContext(hsCtx)
 		cancel()
+		a.endHandshake(key) // from here it counts as an open connection, or as nothing
 		if err != nil {
 			if rhe := (tls.RecordHeaderError{}); errors.As(err, &rhe) && rhe.Conn != nil {
 				_ = rhe.Conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
@@ -287,6 +318,42 @@ func (a *acceptor) handshake(ctx context.Context, raw net.Conn, wg *sync.WaitGro
 		}
 		a.admit(conn)
 	})
+}
+
+// startHandshake counts a handshake from address key, unless it is one too
+// many; then it says which limit, as a metric's reason.
+func (a *acceptor) startHandshake(key, remote string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.inHandshake >= maxTLSHandshakes, a.handshakesFrom[key] >= maxTLSHandshakesPerAddr:
+		return netio.RejectHandshakes
+	case a.table.MaxPerIP() > 0 && a.table.OpenFrom(remote)+a.handshakesFrom[key] >= a.table.MaxPerIP():
+		return netio.RejectPerIP
+	}
+	if a.handshakesFrom == nil {
+		a.handshakesFrom = make(map[string]int)
+	}
+	a.inHandshake++
+	a.handshakesFrom[key]++
+	return ""
+}
+
+// handshakesOf returns how many TLS handshakes the address of remote has
+// in progress: they count against its connection limit.
+func (a *acceptor) handshakesOf(remote string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.handshakesFrom[ipkey.String(remote)]
+}
+
+func (a *acceptor) endHandshake(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inHandshake--
+	if a.handshakesFrom[key]--; a.handshakesFrom[key] <= 0 {
+		delete(a.handshakesFrom, key)
+	}
 }
 
 // TCP keepalive probes after the idle time: a dead peer is found within
@@ -333,7 +400,7 @@ type Server struct {
 // connections. It takes ownership of ln. A server in a cluster
 // (Config.Cluster) that cannot join it panics; use StartNode.
 func Start(ln net.Listener, cfg Config) *Server {
-	s, err := StartNode(ln, cfg)
+	s, err := StartNode(context.Background(), ln, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -341,8 +408,9 @@ func Start(ln net.Listener, cfg Config) *Server {
 }
 
 // StartNode is Start, with an error when a server in a cluster cannot start
-// its transport or its provider.
-func StartNode(ln net.Listener, cfg Config) (*Server, error) {
+// its transport or its provider, or cannot join the cluster before ctx ends
+// or the join timeout passes.
+func StartNode(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	logger := cfg.Logger
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(system *actor.ActorSystem) *slog.Logger {
@@ -365,7 +433,7 @@ func StartNode(ln net.Listener, cfg Config) (*Server, error) {
 		s.node = newNodeID()
 	}
 	if cfg.Cluster != nil {
-		cn, err := startCluster(system, cfg.Cluster, s.node)
+		cn, err := startCluster(ctx, system, cfg.Cluster, s.node)
 		if err != nil {
 			_ = ln.Close()
 			system.Shutdown()
@@ -376,7 +444,7 @@ func StartNode(ln net.Listener, cfg Config) (*Server, error) {
 	}
 	cfg.Metrics.served.Store(s.table)
 	s.motd.Store(motdLines(cfg.MOTD))
-	names := loadAccountNames(cfg)
+	names := loadAccounts(cfg)
 	kl := loadKlines(cfg)
 	started := make(chan struct{})
 	env := &connectionEnv{admins: cfg.Admins, cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
@@ -401,17 +469,17 @@ func StartNode(ln net.Listener, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// loadAccountNames reads the registered nicks, so that the registry protects
-// them from its first request. If the store does not answer, registered
+// loadAccounts reads the accounts, so that the registry protects their
+// nicks from its first request. If the store does not answer, registered
 // nicks are unprotected until they are registered again; it is logged.
-func loadAccountNames(cfg Config) []string {
+func loadAccounts(cfg Config) []store.AccountName {
 	db, ok := cfg.Store.(AccountStore)
 	if !ok {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.StoreTimeout)
 	defer cancel()
-	names, err := db.AccountNames(ctx)
+	names, err := db.Accounts(ctx)
 	if err != nil {
 		cfg.Logger.Error("accounts: could not read the registered nicks; anyone may take them until restart", "error", err)
 	}

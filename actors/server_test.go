@@ -52,6 +52,7 @@ func startUnmanagedServer(t *testing.T, mutate func(*Config)) *testServer {
 	// set them back.
 	cfg.FloodRate = 0
 	cfg.MaxConnsPerIP = 0
+	cfg.RegisterBurst = 1000
 	cfg.Middleware = faultMiddleware(t)
 	if mutate != nil {
 		mutate(&cfg)

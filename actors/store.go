@@ -18,6 +18,7 @@ import (
 type Store interface {
 	Write(ctx context.Context, b store.Batch) error
 	LoadRoom(ctx context.Context, room string, limit int) (store.Room, error)
+	ClaimRoom(ctx context.Context, owner store.Entry) (store.Entry, bool, error)
 	Prune(ctx context.Context, r store.Retention, now time.Time) (int64, error)
 }
 
@@ -46,9 +47,9 @@ const (
 // new records are dropped from storage only, counted, and logged once per
 // episode.
 //
-// Jobs run in the order they are handed out, and a room's load is handed out
-// only after every record queued before it has been written, so a room that
-// starts again finds everything its earlier instance posted.
+// Jobs run in the order they are handed out, and a room's load (or claim)
+// is handed out only after every record queued before it has been written,
+// so a room that starts again finds everything its earlier instance posted.
 type storeActor struct {
 	// Static after construction.
 	db      Store
@@ -65,11 +66,12 @@ type storeActor struct {
 	busy       *storeJob          // the job the worker has; nil: idle
 	posts      []store.Post       // queued posts, oldest first
 	topics     map[string]store.Topic
-	entries    []store.EntryChange  // queued moderation changes, in order
-	loads      []*messages.LoadRoom // loads waiting for the queue to be written
-	flushers   []*messages.ActorRef // FlushStore requests waiting for an empty queue
-	flushArmed bool                 // the flush timer is running
-	flushDue   bool                 // write what is queued as soon as the worker is free
+	entries    []store.EntryChange   // queued moderation changes, in order
+	loads      []*messages.LoadRoom  // loads waiting for the queue to be written
+	claims     []*messages.ClaimRoom // claims waiting for the queue to be written
+	flushers   []*messages.ActorRef  // FlushStore requests waiting for an empty queue
+	flushArmed bool                  // the flush timer is running
+	flushDue   bool                  // write what is queued as soon as the worker is free
 	pruneDue   bool
 	down       bool // the last write failed; waiting for the retry
 	backoff    time.Duration
@@ -82,6 +84,7 @@ type storeJob struct {
 	kind  messages.StoreJob
 	batch store.Batch
 	load  *messages.LoadRoom
+	claim *messages.ClaimRoom
 }
 
 func newStoreActor(db Store, cfg storeConfig, logger *slog.Logger, metrics *Metrics) actor.Producer {
@@ -106,6 +109,8 @@ func (s *storeActor) Receive(ctx actor.Context) {
 		s.handleRoomEntry(ctx, msg)
 	case *messages.LoadRoom:
 		s.handleLoadRoom(ctx, msg)
+	case *messages.ClaimRoom:
+		s.handleClaimRoom(ctx, msg)
 	case *messages.FlushStore:
 		s.handleFlushStore(ctx, msg)
 	case *messages.StoreTimer:
@@ -126,10 +131,8 @@ func (s *storeActor) handleStarted(ctx actor.Context) {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	go s.work(ctx.ActorSystem(), ctx.Self())
 	s.metrics.storeUp.Set(1)
-	if !s.cfg.Retention.Keeps() {
-		s.pruneDue = true
-		s.dispatch(ctx)
-	}
+	s.pruneDue = true // expired bans and k-lines go whatever the retention
+	s.dispatch(ctx)
 }
 
 // handleStopped ends the worker once its job is done. Whatever is still
@@ -175,7 +178,8 @@ func (s *storeActor) handleRoomEntry(ctx actor.Context, msg *messages.RoomEntry)
 
 // entryOf is a RoomEntry as the store keeps it.
 func entryOf(m *messages.RoomEntry) store.Entry {
-	e := store.Entry{Room: m.GetRoom(), Kind: m.GetKind(), Subject: m.GetSubject(), Reason: m.GetReason(), By: m.GetBy(), At: time.UnixMilli(m.GetUnixMillis())}
+	e := store.Entry{Room: m.GetRoom(), Kind: m.GetKind(), Subject: m.GetSubject(), Label: m.GetLabel(), Reason: m.GetReason(), By: m.GetBy(),
+		At: time.UnixMilli(m.GetUnixMillis())}
 	if m.GetExpiresUnixMillis() != 0 {
 		e.Expires = time.UnixMilli(m.GetExpiresUnixMillis())
 	}
@@ -228,6 +232,19 @@ func (s *storeActor) handleLoadRoom(ctx actor.Context, msg *messages.LoadRoom) {
 	s.dispatch(ctx)
 }
 
+// handleClaimRoom queues a claim behind every record queued before it.
+func (s *storeActor) handleClaimRoom(ctx actor.Context, msg *messages.ClaimRoom) {
+	if s.down {
+		reply(ctx, msg.GetReplyTo(), &messages.RoomClaimed{RequestId: msg.GetRequestId(), Error: "the store is down: " + s.lastErr})
+		return
+	}
+	s.claims = append(s.claims, msg)
+	if s.queued() > 0 {
+		s.flushDue = true
+	}
+	s.dispatch(ctx)
+}
+
 func (s *storeActor) handleFlushStore(ctx actor.Context, msg *messages.FlushStore) {
 	s.flushers = append(s.flushers, msg.GetReplyTo())
 	s.flushDue = s.queued() > 0
@@ -262,6 +279,9 @@ func (s *storeActor) dispatch(ctx actor.Context) {
 	case len(s.loads) > 0:
 		j = storeJob{kind: messages.StoreJob_STORE_JOB_LOAD, load: s.loads[0]}
 		s.loads = s.loads[1:]
+	case len(s.claims) > 0:
+		j = storeJob{kind: messages.StoreJob_STORE_JOB_CLAIM, claim: s.claims[0]}
+		s.claims = s.claims[1:]
 	case s.pruneDue:
 		s.pruneDue = false
 		j = storeJob{kind: messages.StoreJob_STORE_JOB_PRUNE}
@@ -312,6 +332,10 @@ func (s *storeActor) handleJobDone(ctx actor.Context, msg *messages.StoreJobDone
 		s.writeDone(ctx, j.batch, msg)
 	case messages.StoreJob_STORE_JOB_LOAD:
 		s.answerLoad(ctx, j.load, msg.GetLoaded())
+	case messages.StoreJob_STORE_JOB_CLAIM:
+		res := msg.GetClaimed()
+		res.RequestId = j.claim.GetRequestId()
+		reply(ctx, j.claim.GetReplyTo(), res)
 	case messages.StoreJob_STORE_JOB_PRUNE:
 		s.pruneDone(ctx, msg)
 	}
@@ -353,7 +377,7 @@ func (s *storeActor) writeDone(ctx actor.Context, b store.Batch, msg *messages.S
 	// What came during the write waits for the next flush, unless someone
 	// waits for it or a whole batch is there: a busy room is written in
 	// batches, not a write per post.
-	s.flushDue = s.queued() > 0 && (len(s.loads) > 0 || len(s.flushers) > 0 || len(s.posts) >= s.cfg.BatchMax)
+	s.flushDue = s.queued() > 0 && (len(s.loads) > 0 || len(s.claims) > 0 || len(s.flushers) > 0 || len(s.posts) >= s.cfg.BatchMax)
 	if s.queued() > 0 && !s.flushDue && !s.flushArmed {
 		s.flushArmed = true
 		s.after(ctx, s.cfg.FlushInterval, messages.StoreTimerKind_STORE_TIMER_KIND_FLUSH)
@@ -361,13 +385,17 @@ func (s *storeActor) writeDone(ctx actor.Context, b store.Batch, msg *messages.S
 	s.metrics.storeQueued.Set(float64(s.queued()))
 }
 
-// answerWaitingLoads answers every waiting load now that the database is
-// down: waiting for it would leave the rooms' joiners waiting.
+// answerWaitingLoads answers every waiting load and claim now that the
+// database is down: waiting for it would leave the rooms' joiners waiting.
 func (s *storeActor) answerWaitingLoads(ctx actor.Context) {
 	for _, l := range s.loads {
 		s.answerLoad(ctx, l, &messages.RoomLoaded{Room: l.GetRoom(), Error: "the store is down: " + s.lastErr})
 	}
 	s.loads = nil
+	for _, c := range s.claims {
+		reply(ctx, c.GetReplyTo(), &messages.RoomClaimed{RequestId: c.GetRequestId(), Error: "the store is down: " + s.lastErr})
+	}
+	s.claims = nil
 }
 
 // answerLoad sends a load's result to the room. A failed load is answered
@@ -455,6 +483,14 @@ func (s *storeActor) run(j storeJob) *messages.StoreJobDone {
 		if err != nil {
 			done.Loaded.Error = err.Error()
 		}
+	case messages.StoreJob_STORE_JOB_CLAIM:
+		owner, took, cerr := s.db.ClaimRoom(ctx, entryOf(j.claim.GetOwner()))
+		done.Claimed = &messages.RoomClaimed{Took: took}
+		if cerr == nil {
+			done.Claimed.Owner = roomEntryOf(owner)
+		} else {
+			done.Claimed.Error = errorText(cerr)
+		}
 	case messages.StoreJob_STORE_JOB_PRUNE:
 		var n int64
 		n, err = s.db.Prune(ctx, s.cfg.Retention, s.now())
@@ -492,7 +528,7 @@ func loadedOf(room string, r store.Room) *messages.RoomLoaded {
 
 // roomEntryOf is a stored entry as a message.
 func roomEntryOf(e store.Entry) *messages.RoomEntry {
-	m := &messages.RoomEntry{Room: e.Room, Kind: e.Kind, Subject: e.Subject, Reason: e.Reason, By: e.By, UnixMillis: e.At.UnixMilli()}
+	m := &messages.RoomEntry{Room: e.Room, Kind: e.Kind, Subject: e.Subject, Label: e.Label, Reason: e.Reason, By: e.By, UnixMillis: e.At.UnixMilli()}
 	if !e.Expires.IsZero() {
 		m.ExpiresUnixMillis = e.Expires.UnixMilli()
 	}

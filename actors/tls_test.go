@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/actorchat/actorchat/internal/testkit"
 )
 
@@ -112,5 +114,58 @@ func TestTLSHandshakeTimeoutAndShutdown(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("shutdown took %v with a TLS handshake in progress", took)
+	}
+}
+
+// TestTLSPortNotShutByOneAddress: idle sockets from one address take at most
+// a few handshake slots (the rest are closed at once), count against that
+// address's connection limit, and a client from another address is served
+// at once. A k-lined address is closed before any handshake.
+func TestTLSPortNotShutByOneAddress(t *testing.T) {
+	s, addr, clientCfg := startTLSServer(t, func(c *Config) { c.MaxConnsPerIP = 6 })
+	var idle []net.Conn
+	for range 10 {
+		conn, err := net.DialTimeout("tcp", addr, waitTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		idle = append(idle, conn)
+	}
+	closed := 0
+	for _, conn := range idle {
+		_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := conn.Read(make([]byte, 1)); err != nil {
+			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+				closed++
+			}
+		}
+	}
+	if closed != 10-maxTLSHandshakesPerAddr {
+		t.Errorf("%d of 10 idle sockets from one address were closed at once, want %d", closed, 10-maxTLSHandshakesPerAddr)
+	}
+	// Another address (another loopback address: a client of its own).
+	dialer := &net.Dialer{Timeout: waitTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	conn, err := tls.DialWithDialer(dialer, "tcp", addr, clientCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	newLineConn(t, conn).expect("*** Welcome to actorchat test, a chat server built on actors.")
+
+	// The handshakes in progress count against the address's limit: with
+	// 4 of them, 2 connections are left to 127.0.0.1, however they come.
+	for range 2 {
+		c, _ := s.dial()
+		defer c.conn.Close()
+	}
+	refused, err := net.DialTimeout("tcp", s.Addr().String(), waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refused.Close()
+	newLineConn(t, refused).expect("!!! too many connections from your address; close one and try again")
+	if got := testutil.ToFloat64(s.Metrics().connectionsRejected.WithLabelValues("handshakes")); got != float64(10-maxTLSHandshakesPerAddr) {
+		t.Errorf("handshakes refused: %v", got)
 	}
 }

@@ -30,6 +30,9 @@ const (
 	AccountJob_ACCOUNT_JOB_IDENTIFY        AccountJob = 2
 	AccountJob_ACCOUNT_JOB_CHANGE_PASSWORD AccountJob = 3
 	AccountJob_ACCOUNT_JOB_UNREGISTER      AccountJob = 4
+	AccountJob_ACCOUNT_JOB_OPER            AccountJob = 5
+	// Remove the accounts unused for longer than the account expiry.
+	AccountJob_ACCOUNT_JOB_EXPIRE AccountJob = 6
 )
 
 // Enum value maps for AccountJob.
@@ -40,6 +43,8 @@ var (
 		2: "ACCOUNT_JOB_IDENTIFY",
 		3: "ACCOUNT_JOB_CHANGE_PASSWORD",
 		4: "ACCOUNT_JOB_UNREGISTER",
+		5: "ACCOUNT_JOB_OPER",
+		6: "ACCOUNT_JOB_EXPIRE",
 	}
 	AccountJob_value = map[string]int32{
 		"ACCOUNT_JOB_UNSPECIFIED":     0,
@@ -47,6 +52,8 @@ var (
 		"ACCOUNT_JOB_IDENTIFY":        2,
 		"ACCOUNT_JOB_CHANGE_PASSWORD": 3,
 		"ACCOUNT_JOB_UNREGISTER":      4,
+		"ACCOUNT_JOB_OPER":            5,
+		"ACCOUNT_JOB_EXPIRE":          6,
 	}
 )
 
@@ -494,8 +501,10 @@ func (x *UnregisterAccount) GetReplyTo() *ActorRef {
 }
 
 // AccountIdentified tells the registry that a member proved it holds
-// account (nick is the account's registered nick); registered says the
-// account was just created. The registry answers reply_to Identified.
+// account (nick is the account's registered nick, account_id the id that
+// rights name); registered says the account was just created. The registry
+// answers reply_to Identified. The registry takes it only from an accounts
+// actor (its sender), never from anyone else.
 type AccountIdentified struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
@@ -503,6 +512,7 @@ type AccountIdentified struct {
 	Nick          string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
 	Registered    bool                   `protobuf:"varint,4,opt,name=registered,proto3" json:"registered,omitempty"`
 	ReplyTo       *ActorRef              `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	AccountId     string                 `protobuf:"bytes,6,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -572,10 +582,17 @@ func (x *AccountIdentified) GetReplyTo() *ActorRef {
 	return nil
 }
 
+func (x *AccountIdentified) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
 // Identified answers RegisterAccount and IdentifyAccount: the member is
 // identified as account. If the member was renamed to the account's nick,
 // renamed_from is its old nick; if another session holds that nick,
-// nick_in_use is set.
+// nick_in_use is set. A connection takes it only from a registry.
 type Identified struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
@@ -583,6 +600,7 @@ type Identified struct {
 	Registered    bool                   `protobuf:"varint,3,opt,name=registered,proto3" json:"registered,omitempty"`
 	RenamedFrom   string                 `protobuf:"bytes,4,opt,name=renamed_from,json=renamedFrom,proto3" json:"renamed_from,omitempty"`
 	NickInUse     bool                   `protobuf:"varint,5,opt,name=nick_in_use,json=nickInUse,proto3" json:"nick_in_use,omitempty"`
+	AccountId     string                 `protobuf:"bytes,6,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -652,13 +670,22 @@ func (x *Identified) GetNickInUse() bool {
 	return false
 }
 
-// AccountRemoved tells the registry that an account is gone: its nick is
-// free, and nobody is identified as it any more. The registry answers
-// reply_to AccountUnregistered.
+func (x *Identified) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// AccountRemoved tells the registry that an account is gone (unregistered,
+// or expired): its nick is free, nobody is identified as it any more, and
+// the rooms drop the rights it held. The registry answers reply_to (if set)
+// AccountUnregistered. The registry takes it only from an accounts actor.
 type AccountRemoved struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	ReplyTo       *ActorRef              `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	AccountId     string                 `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -707,10 +734,19 @@ func (x *AccountRemoved) GetReplyTo() *ActorRef {
 	return nil
 }
 
-// AccountUnregistered answers UnregisterAccount.
+func (x *AccountRemoved) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// AccountUnregistered answers UnregisterAccount. A connection takes it only
+// from a registry.
 type AccountUnregistered struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	AccountId     string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -752,6 +788,267 @@ func (x *AccountUnregistered) GetAccount() string {
 	return ""
 }
 
+func (x *AccountUnregistered) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// ForgetAccount tells the rooms actor, and through it every room, that an
+// account is gone: it owns nothing, is op nowhere, and is invited nowhere.
+// (The store deleted the same rights with the account.)
+type ForgetAccount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountId     string                 `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetAccount) Reset() {
+	*x = ForgetAccount{}
+	mi := &file_chat_v1_accounts_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetAccount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetAccount) ProtoMessage() {}
+
+func (x *ForgetAccount) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_accounts_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetAccount.ProtoReflect.Descriptor instead.
+func (*ForgetAccount) Descriptor() ([]byte, []int) {
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ForgetAccount) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+// OperLogin asks the accounts actor to make the member a server operator:
+// name is an operator of the -admins file and password its password, which
+// is checked against the file's hash. The answer goes to reply_to: Opered
+// from the registry, or CommandRejected (OPER).
+type OperLogin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Password      string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	RemoteIp      string                 `protobuf:"bytes,4,opt,name=remote_ip,json=remoteIp,proto3" json:"remote_ip,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OperLogin) Reset() {
+	*x = OperLogin{}
+	mi := &file_chat_v1_accounts_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperLogin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperLogin) ProtoMessage() {}
+
+func (x *OperLogin) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_accounts_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperLogin.ProtoReflect.Descriptor instead.
+func (*OperLogin) Descriptor() ([]byte, []int) {
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *OperLogin) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *OperLogin) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OperLogin) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *OperLogin) GetRemoteIp() string {
+	if x != nil {
+		return x.RemoteIp
+	}
+	return ""
+}
+
+func (x *OperLogin) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// OperatorIdentified tells the registry that a member proved it is the
+// operator name; token is what the member's rights are checked by from now
+// on (it changes when the operator's hash does, and is gone when the
+// operator is). The registry answers reply_to Opered. The registry takes it
+// only from an accounts actor.
+type OperatorIdentified struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,4,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OperatorIdentified) Reset() {
+	*x = OperatorIdentified{}
+	mi := &file_chat_v1_accounts_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperatorIdentified) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperatorIdentified) ProtoMessage() {}
+
+func (x *OperatorIdentified) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_accounts_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperatorIdentified.ProtoReflect.Descriptor instead.
+func (*OperatorIdentified) Descriptor() ([]byte, []int) {
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *OperatorIdentified) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *OperatorIdentified) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OperatorIdentified) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *OperatorIdentified) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// Opered answers OperLogin: the member is the server operator name. A
+// connection takes it only from a registry.
+type Opered struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Opered) Reset() {
+	*x = Opered{}
+	mi := &file_chat_v1_accounts_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Opered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Opered) ProtoMessage() {}
+
+func (x *Opered) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_accounts_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Opered.ProtoReflect.Descriptor instead.
+func (*Opered) Descriptor() ([]byte, []int) {
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Opered) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Opered) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
 // GhostNick asks the registry to disconnect another session that holds
 // the nick of the account the member is identified as. The answer is
 // NickGhosted or CommandRejected (GHOST).
@@ -766,7 +1063,7 @@ type GhostNick struct {
 
 func (x *GhostNick) Reset() {
 	*x = GhostNick{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[9]
+	mi := &file_chat_v1_accounts_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +1075,7 @@ func (x *GhostNick) String() string {
 func (*GhostNick) ProtoMessage() {}
 
 func (x *GhostNick) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[9]
+	mi := &file_chat_v1_accounts_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +1088,7 @@ func (x *GhostNick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GhostNick.ProtoReflect.Descriptor instead.
 func (*GhostNick) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GhostNick) GetMemberId() string {
@@ -826,7 +1123,7 @@ type NickGhosted struct {
 
 func (x *NickGhosted) Reset() {
 	*x = NickGhosted{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[10]
+	mi := &file_chat_v1_accounts_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +1135,7 @@ func (x *NickGhosted) String() string {
 func (*NickGhosted) ProtoMessage() {}
 
 func (x *NickGhosted) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[10]
+	mi := &file_chat_v1_accounts_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1148,7 @@ func (x *NickGhosted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NickGhosted.ProtoReflect.Descriptor instead.
 func (*NickGhosted) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *NickGhosted) GetNick() string {
@@ -872,7 +1169,7 @@ type Ghosted struct {
 
 func (x *Ghosted) Reset() {
 	*x = Ghosted{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[11]
+	mi := &file_chat_v1_accounts_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1181,7 @@ func (x *Ghosted) String() string {
 func (*Ghosted) ProtoMessage() {}
 
 func (x *Ghosted) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[11]
+	mi := &file_chat_v1_accounts_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1194,7 @@ func (x *Ghosted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ghosted.ProtoReflect.Descriptor instead.
 func (*Ghosted) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Ghosted) GetByAccount() string {
@@ -920,14 +1217,19 @@ type AccountJobDone struct {
 	ReplyTo  *ActorRef      `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	Outcome  AccountOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=chat.v1.AccountOutcome" json:"outcome,omitempty"`
 	// For OUTCOME_ERROR: what failed, for the log (never a password).
-	Error         string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// The account's id (register, identify, unregister), or the operator
+	// token (oper).
+	AccountId string `protobuf:"bytes,9,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// EXPIRE: the accounts removed.
+	Expired       []*AccountRemoved `protobuf:"bytes,10,rep,name=expired,proto3" json:"expired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AccountJobDone) Reset() {
 	*x = AccountJobDone{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[12]
+	mi := &file_chat_v1_accounts_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1241,7 @@ func (x *AccountJobDone) String() string {
 func (*AccountJobDone) ProtoMessage() {}
 
 func (x *AccountJobDone) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[12]
+	mi := &file_chat_v1_accounts_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1254,7 @@ func (x *AccountJobDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountJobDone.ProtoReflect.Descriptor instead.
 func (*AccountJobDone) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AccountJobDone) GetJob() AccountJob {
@@ -1011,6 +1313,20 @@ func (x *AccountJobDone) GetError() string {
 	return ""
 }
 
+func (x *AccountJobDone) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *AccountJobDone) GetExpired() []*AccountRemoved {
+	if x != nil {
+		return x.Expired
+	}
+	return nil
+}
+
 var File_chat_v1_accounts_proto protoreflect.FileDescriptor
 
 const file_chat_v1_accounts_proto_rawDesc = "" +
@@ -1041,7 +1357,7 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
 	"\bpassword\x18\x03 \x01(\tR\bpassword\x12\x1b\n" +
 	"\tremote_ip\x18\x04 \x01(\tR\bremoteIp\x12,\n" +
-	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xac\x01\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xcb\x01\n" +
 	"\x11AccountIdentified\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x12\n" +
@@ -1049,7 +1365,9 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\n" +
 	"registered\x18\x04 \x01(\bR\n" +
 	"registered\x12,\n" +
-	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x9d\x01\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x06 \x01(\tR\taccountId\"\xbc\x01\n" +
 	"\n" +
 	"Identified\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
@@ -1058,12 +1376,35 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"registered\x18\x03 \x01(\bR\n" +
 	"registered\x12!\n" +
 	"\frenamed_from\x18\x04 \x01(\tR\vrenamedFrom\x12\x1e\n" +
-	"\vnick_in_use\x18\x05 \x01(\bR\tnickInUse\"X\n" +
+	"\vnick_in_use\x18\x05 \x01(\bR\tnickInUse\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x06 \x01(\tR\taccountId\"w\n" +
 	"\x0eAccountRemoved\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12,\n" +
-	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"/\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x03 \x01(\tR\taccountId\"N\n" +
 	"\x13AccountUnregistered\x12\x18\n" +
-	"\aaccount\x18\x01 \x01(\tR\aaccount\"j\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\".\n" +
+	"\rForgetAccount\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\"\xa3\x01\n" +
+	"\tOperLogin\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\x12\x1b\n" +
+	"\tremote_ip\x18\x04 \x01(\tR\bremoteIp\x12,\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x89\x01\n" +
+	"\x12OperatorIdentified\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12,\n" +
+	"\breply_to\x18\x04 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"2\n" +
+	"\x06Opered\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"j\n" +
 	"\tGhostNick\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12,\n" +
@@ -1072,7 +1413,7 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"(\n" +
 	"\aGhosted\x12\x1d\n" +
 	"\n" +
-	"by_account\x18\x01 \x01(\tR\tbyAccount\"\x96\x02\n" +
+	"by_account\x18\x01 \x01(\tR\tbyAccount\"\xe8\x02\n" +
 	"\x0eAccountJobDone\x12%\n" +
 	"\x03job\x18\x01 \x01(\x0e2\x13.chat.v1.AccountJobR\x03job\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x18\n" +
@@ -1081,14 +1422,20 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\tremote_ip\x18\x05 \x01(\tR\bremoteIp\x12,\n" +
 	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x121\n" +
 	"\aoutcome\x18\a \x01(\x0e2\x17.chat.v1.AccountOutcomeR\aoutcome\x12\x14\n" +
-	"\x05error\x18\b \x01(\tR\x05error*\x9a\x01\n" +
+	"\x05error\x18\b \x01(\tR\x05error\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\t \x01(\tR\taccountId\x121\n" +
+	"\aexpired\x18\n" +
+	" \x03(\v2\x17.chat.v1.AccountRemovedR\aexpired*\xc8\x01\n" +
 	"\n" +
 	"AccountJob\x12\x1b\n" +
 	"\x17ACCOUNT_JOB_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ACCOUNT_JOB_REGISTER\x10\x01\x12\x18\n" +
 	"\x14ACCOUNT_JOB_IDENTIFY\x10\x02\x12\x1f\n" +
 	"\x1bACCOUNT_JOB_CHANGE_PASSWORD\x10\x03\x12\x1a\n" +
-	"\x16ACCOUNT_JOB_UNREGISTER\x10\x04*\xa5\x01\n" +
+	"\x16ACCOUNT_JOB_UNREGISTER\x10\x04\x12\x14\n" +
+	"\x10ACCOUNT_JOB_OPER\x10\x05\x12\x16\n" +
+	"\x12ACCOUNT_JOB_EXPIRE\x10\x06*\xa5\x01\n" +
 	"\x0eAccountOutcome\x12\x1f\n" +
 	"\x1bACCOUNT_OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ACCOUNT_OUTCOME_OK\x10\x01\x12#\n" +
@@ -1109,7 +1456,7 @@ func file_chat_v1_accounts_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_accounts_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_chat_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_chat_v1_accounts_proto_goTypes = []any{
 	(AccountJob)(0),             // 0: chat.v1.AccountJob
 	(AccountOutcome)(0),         // 1: chat.v1.AccountOutcome
@@ -1122,28 +1469,35 @@ var file_chat_v1_accounts_proto_goTypes = []any{
 	(*Identified)(nil),          // 8: chat.v1.Identified
 	(*AccountRemoved)(nil),      // 9: chat.v1.AccountRemoved
 	(*AccountUnregistered)(nil), // 10: chat.v1.AccountUnregistered
-	(*GhostNick)(nil),           // 11: chat.v1.GhostNick
-	(*NickGhosted)(nil),         // 12: chat.v1.NickGhosted
-	(*Ghosted)(nil),             // 13: chat.v1.Ghosted
-	(*AccountJobDone)(nil),      // 14: chat.v1.AccountJobDone
-	(*ActorRef)(nil),            // 15: chat.v1.ActorRef
+	(*ForgetAccount)(nil),       // 11: chat.v1.ForgetAccount
+	(*OperLogin)(nil),           // 12: chat.v1.OperLogin
+	(*OperatorIdentified)(nil),  // 13: chat.v1.OperatorIdentified
+	(*Opered)(nil),              // 14: chat.v1.Opered
+	(*GhostNick)(nil),           // 15: chat.v1.GhostNick
+	(*NickGhosted)(nil),         // 16: chat.v1.NickGhosted
+	(*Ghosted)(nil),             // 17: chat.v1.Ghosted
+	(*AccountJobDone)(nil),      // 18: chat.v1.AccountJobDone
+	(*ActorRef)(nil),            // 19: chat.v1.ActorRef
 }
 var file_chat_v1_accounts_proto_depIdxs = []int32{
-	15, // 0: chat.v1.RegisterAccount.reply_to:type_name -> chat.v1.ActorRef
-	15, // 1: chat.v1.IdentifyAccount.reply_to:type_name -> chat.v1.ActorRef
-	15, // 2: chat.v1.ChangePassword.reply_to:type_name -> chat.v1.ActorRef
-	15, // 3: chat.v1.UnregisterAccount.reply_to:type_name -> chat.v1.ActorRef
-	15, // 4: chat.v1.AccountIdentified.reply_to:type_name -> chat.v1.ActorRef
-	15, // 5: chat.v1.AccountRemoved.reply_to:type_name -> chat.v1.ActorRef
-	15, // 6: chat.v1.GhostNick.reply_to:type_name -> chat.v1.ActorRef
-	0,  // 7: chat.v1.AccountJobDone.job:type_name -> chat.v1.AccountJob
-	15, // 8: chat.v1.AccountJobDone.reply_to:type_name -> chat.v1.ActorRef
-	1,  // 9: chat.v1.AccountJobDone.outcome:type_name -> chat.v1.AccountOutcome
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	19, // 0: chat.v1.RegisterAccount.reply_to:type_name -> chat.v1.ActorRef
+	19, // 1: chat.v1.IdentifyAccount.reply_to:type_name -> chat.v1.ActorRef
+	19, // 2: chat.v1.ChangePassword.reply_to:type_name -> chat.v1.ActorRef
+	19, // 3: chat.v1.UnregisterAccount.reply_to:type_name -> chat.v1.ActorRef
+	19, // 4: chat.v1.AccountIdentified.reply_to:type_name -> chat.v1.ActorRef
+	19, // 5: chat.v1.AccountRemoved.reply_to:type_name -> chat.v1.ActorRef
+	19, // 6: chat.v1.OperLogin.reply_to:type_name -> chat.v1.ActorRef
+	19, // 7: chat.v1.OperatorIdentified.reply_to:type_name -> chat.v1.ActorRef
+	19, // 8: chat.v1.GhostNick.reply_to:type_name -> chat.v1.ActorRef
+	0,  // 9: chat.v1.AccountJobDone.job:type_name -> chat.v1.AccountJob
+	19, // 10: chat.v1.AccountJobDone.reply_to:type_name -> chat.v1.ActorRef
+	1,  // 11: chat.v1.AccountJobDone.outcome:type_name -> chat.v1.AccountOutcome
+	9,  // 12: chat.v1.AccountJobDone.expired:type_name -> chat.v1.AccountRemoved
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_accounts_proto_init() }
@@ -1158,7 +1512,7 @@ func file_chat_v1_accounts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_accounts_proto_rawDesc), len(file_chat_v1_accounts_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

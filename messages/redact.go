@@ -8,3 +8,4 @@ func (*RegisterAccount) IgnoreDeadLetterLogging()   {}
 func (*IdentifyAccount) IgnoreDeadLetterLogging()   {}
 func (*ChangePassword) IgnoreDeadLetterLogging()    {}
 func (*UnregisterAccount) IgnoreDeadLetterLogging() {}
+func (*OperLogin) IgnoreDeadLetterLogging()         {}

@@ -40,6 +40,7 @@ const (
 	Request_REQUEST_MODERATE Request = 10
 	Request_REQUEST_ADMIN    Request = 11
 	Request_REQUEST_TOPIC    Request = 12
+	Request_REQUEST_OPER     Request = 13
 )
 
 // Enum value maps for Request.
@@ -58,6 +59,7 @@ var (
 		10: "REQUEST_MODERATE",
 		11: "REQUEST_ADMIN",
 		12: "REQUEST_TOPIC",
+		13: "REQUEST_OPER",
 	}
 	Request_value = map[string]int32{
 		"REQUEST_UNSPECIFIED": 0,
@@ -73,6 +75,7 @@ var (
 		"REQUEST_MODERATE":    10,
 		"REQUEST_ADMIN":       11,
 		"REQUEST_TOPIC":       12,
+		"REQUEST_OPER":        13,
 	}
 )
 
@@ -176,11 +179,14 @@ type RegisterConnection struct {
 	// nick, account, away message and room, to be taken back as they were
 	// (the registry answers with another nick only if someone else holds
 	// this one).
-	Reclaim       bool   `protobuf:"varint,4,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
-	Nick          string `protobuf:"bytes,5,opt,name=nick,proto3" json:"nick,omitempty"`
-	Account       string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
-	Away          string `protobuf:"bytes,7,opt,name=away,proto3" json:"away,omitempty"`
-	Room          string `protobuf:"bytes,8,opt,name=room,proto3" json:"room,omitempty"`
+	Reclaim   bool   `protobuf:"varint,4,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
+	Nick      string `protobuf:"bytes,5,opt,name=nick,proto3" json:"nick,omitempty"`
+	Account   string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
+	Away      string `protobuf:"bytes,7,opt,name=away,proto3" json:"away,omitempty"`
+	Room      string `protobuf:"bytes,8,opt,name=room,proto3" json:"room,omitempty"`
+	AccountId string `protobuf:"bytes,9,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The server operator token (see OperatorIdentified); empty: none.
+	Operator      string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +273,20 @@ func (x *RegisterConnection) GetAway() string {
 func (x *RegisterConnection) GetRoom() string {
 	if x != nil {
 		return x.Room
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetOperator() string {
+	if x != nil {
+		return x.Operator
 	}
 	return ""
 }
@@ -1471,7 +1491,8 @@ func (x *CommandRejected) GetRequest() Request {
 }
 
 // AdminCommand is a server operator's command; the registry checks that the
-// member is one. The answer is AdminDone or CommandRejected (ADMIN).
+// member is one, and that the command comes from the member's own
+// connection. The answer is AdminDone or CommandRejected (ADMIN).
 type AdminCommand struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
@@ -1883,11 +1904,188 @@ func (x *MemberGone) GetMessage() string {
 	return ""
 }
 
+// ResolveTarget asks the registry who a name given to a moderation command
+// is: the user online with that nick, or else the account of that name.
+// request_id is the asker's, returned in TargetResolved.
+type ResolveTarget struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	RequestId     uint64                 `protobuf:"varint,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveTarget) Reset() {
+	*x = ResolveTarget{}
+	mi := &file_chat_v1_registry_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveTarget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveTarget) ProtoMessage() {}
+
+func (x *ResolveTarget) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveTarget.ProtoReflect.Descriptor instead.
+func (*ResolveTarget) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ResolveTarget) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResolveTarget) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ResolveTarget) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// TargetResolved answers ResolveTarget. found is false when nobody online
+// has that nick and no account has that name.
+type TargetResolved struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Found     bool                   `protobuf:"varint,3,opt,name=found,proto3" json:"found,omitempty"`
+	// The user online with that nick (empty when nobody is): its member id,
+	// its nick and its address.
+	MemberId string `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Nick     string `protobuf:"bytes,5,opt,name=nick,proto3" json:"nick,omitempty"`
+	Address  string `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
+	// The account: the online user's, or the one of that name; empty: none.
+	Account   string `protobuf:"bytes,7,opt,name=account,proto3" json:"account,omitempty"`
+	AccountId string `protobuf:"bytes,8,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The user online is a server operator.
+	Operator      bool `protobuf:"varint,9,opt,name=operator,proto3" json:"operator,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TargetResolved) Reset() {
+	*x = TargetResolved{}
+	mi := &file_chat_v1_registry_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TargetResolved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TargetResolved) ProtoMessage() {}
+
+func (x *TargetResolved) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TargetResolved.ProtoReflect.Descriptor instead.
+func (*TargetResolved) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TargetResolved) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *TargetResolved) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TargetResolved) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *TargetResolved) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *TargetResolved) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *TargetResolved) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *TargetResolved) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *TargetResolved) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *TargetResolved) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
+}
+
 var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xe9\x01\n" +
+	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xa4\x02\n" +
 	"\x12RegisterConnection\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
@@ -1896,7 +2094,11 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04nick\x18\x05 \x01(\tR\x04nick\x12\x18\n" +
 	"\aaccount\x18\x06 \x01(\tR\aaccount\x12\x12\n" +
 	"\x04away\x18\a \x01(\tR\x04away\x12\x12\n" +
-	"\x04room\x18\b \x01(\tR\x04room\"*\n" +
+	"\x04room\x18\b \x01(\tR\x04room\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\t \x01(\tR\taccountId\x12\x1a\n" +
+	"\boperator\x18\n" +
+	" \x01(\tR\boperator\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"3\n" +
 	"\x14UnregisterConnection\x12\x1b\n" +
@@ -1996,7 +2198,24 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12,\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage*\x8b\x02\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"p\n" +
+	"\rResolveTarget\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\x04R\trequestId\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xf9\x01\n" +
+	"\x0eTargetResolved\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05found\x18\x03 \x01(\bR\x05found\x12\x1b\n" +
+	"\tmember_id\x18\x04 \x01(\tR\bmemberId\x12\x12\n" +
+	"\x04nick\x18\x05 \x01(\tR\x04nick\x12\x18\n" +
+	"\aaddress\x18\x06 \x01(\tR\aaddress\x12\x18\n" +
+	"\aaccount\x18\a \x01(\tR\aaccount\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\b \x01(\tR\taccountId\x12\x1a\n" +
+	"\boperator\x18\t \x01(\bR\boperator*\x9d\x02\n" +
 	"\aRequest\x12\x17\n" +
 	"\x13REQUEST_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10REQUEST_REGISTER\x10\x01\x12\x10\n" +
@@ -2011,7 +2230,8 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x10REQUEST_MODERATE\x10\n" +
 	"\x12\x11\n" +
 	"\rREQUEST_ADMIN\x10\v\x12\x11\n" +
-	"\rREQUEST_TOPIC\x10\f*\xa4\x01\n" +
+	"\rREQUEST_TOPIC\x10\f\x12\x10\n" +
+	"\fREQUEST_OPER\x10\r*\xa4\x01\n" +
 	"\vAdminAction\x12\x1c\n" +
 	"\x18ADMIN_ACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ADMIN_ACTION_WALL\x10\x01\x12\x15\n" +
@@ -2033,7 +2253,7 @@ func file_chat_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_chat_v1_registry_proto_goTypes = []any{
 	(Request)(0),                   // 0: chat.v1.Request
 	(AdminAction)(0),               // 1: chat.v1.AdminAction
@@ -2066,30 +2286,33 @@ var file_chat_v1_registry_proto_goTypes = []any{
 	(*Killed)(nil),                 // 28: chat.v1.Killed
 	(*ConnectionGone)(nil),         // 29: chat.v1.ConnectionGone
 	(*MemberGone)(nil),             // 30: chat.v1.MemberGone
-	(*ActorRef)(nil),               // 31: chat.v1.ActorRef
-	(LeaveReason)(0),               // 32: chat.v1.LeaveReason
+	(*ResolveTarget)(nil),          // 31: chat.v1.ResolveTarget
+	(*TargetResolved)(nil),         // 32: chat.v1.TargetResolved
+	(*ActorRef)(nil),               // 33: chat.v1.ActorRef
+	(LeaveReason)(0),               // 34: chat.v1.LeaveReason
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	31, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
-	31, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
-	31, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
-	31, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
-	31, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
+	33, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
+	33, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
+	33, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
+	33, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
+	33, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
 	14, // 5: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
-	31, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
-	31, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
-	31, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
-	31, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
+	33, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
+	33, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
+	33, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
+	33, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
 	12, // 10: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
 	0,  // 11: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
 	1,  // 12: chat.v1.AdminCommand.action:type_name -> chat.v1.AdminAction
-	31, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
-	32, // 14: chat.v1.MemberGone.reason:type_name -> chat.v1.LeaveReason
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	33, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
+	34, // 14: chat.v1.MemberGone.reason:type_name -> chat.v1.LeaveReason
+	33, // 15: chat.v1.ResolveTarget.reply_to:type_name -> chat.v1.ActorRef
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_registry_proto_init() }
@@ -2104,7 +2327,7 @@ func file_chat_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_registry_proto_rawDesc), len(file_chat_v1_registry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -178,7 +178,11 @@ type JoinRoom struct {
 	Address string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
 	// In a cluster, a member taking its place back in a room rebuilt on
 	// another node: not announced, no history replayed, no bans checked again.
-	Reclaim       bool `protobuf:"varint,8,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
+	Reclaim bool `protobuf:"varint,8,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
+	// The id of the account (what rights name); empty: none.
+	AccountId string `protobuf:"bytes,9,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The joiner's server operator token; empty: none.
+	Operator      string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +271,20 @@ func (x *JoinRoom) GetReclaim() bool {
 		return x.Reclaim
 	}
 	return false
+}
+
+func (x *JoinRoom) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *JoinRoom) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
 }
 
 // RoomJoined answers JoinRoom.
@@ -1821,12 +1839,16 @@ func (x *RoomDrained) GetInstance() uint64 {
 	return 0
 }
 
-// SetMemberAccount tells the member's room which account it is identified as
-// now (empty: none), for the room's owner, ops and bans.
+// SetMemberAccount tells the member's room who it is now: the account it is
+// identified as (empty: none) and its server operator token (empty: none),
+// for the room's owner, ops and bans. A room takes it only from the
+// member's own connection.
 type SetMemberAccount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	AccountId     string                 `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Operator      string                 `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1875,9 +1897,24 @@ func (x *SetMemberAccount) GetAccount() string {
 	return ""
 }
 
+func (x *SetMemberAccount) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *SetMemberAccount) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
 // Moderate asks the member's room to carry out a moderation command; the
-// room checks the member's rights. The answer is Moderated or
-// CommandRejected (MODERATE).
+// room checks the member's rights, and that the command comes from the
+// member's own connection. The answer is Moderated or CommandRejected
+// (MODERATE).
 type Moderate struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
@@ -2146,8 +2183,10 @@ type RoomEntry struct {
 	// 0: never expires.
 	ExpiresUnixMillis int64 `protobuf:"varint,7,opt,name=expires_unix_millis,json=expiresUnixMillis,proto3" json:"expires_unix_millis,omitempty"`
 	Delete            bool  `protobuf:"varint,8,opt,name=delete,proto3" json:"delete,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// How people read the subject: the account's name, for an account id.
+	Label         string `protobuf:"bytes,9,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoomEntry) Reset() {
@@ -2234,6 +2273,13 @@ func (x *RoomEntry) GetDelete() bool {
 		return x.Delete
 	}
 	return false
+}
+
+func (x *RoomEntry) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
 }
 
 // PostsBatch is several posts a room handled one after another, with no
@@ -2330,11 +2376,96 @@ func (*FlushPosts) Descriptor() ([]byte, []int) {
 	return file_chat_v1_room_proto_rawDescGZIP(), []int{32}
 }
 
+// ModerationTimedOut is a room's note to itself: the answer a moderation
+// command waits for (request_id) did not come in time.
+type ModerationTimedOut struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModerationTimedOut) Reset() {
+	*x = ModerationTimedOut{}
+	mi := &file_chat_v1_room_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModerationTimedOut) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModerationTimedOut) ProtoMessage() {}
+
+func (x *ModerationTimedOut) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModerationTimedOut.ProtoReflect.Descriptor instead.
+func (*ModerationTimedOut) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ModerationTimedOut) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+// LoadRulesAgain is a room's note to itself: ask the store again for the
+// room's moderation, which it could not load (while it cannot, nobody new
+// may join).
+type LoadRulesAgain struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadRulesAgain) Reset() {
+	*x = LoadRulesAgain{}
+	mi := &file_chat_v1_room_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadRulesAgain) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadRulesAgain) ProtoMessage() {}
+
+func (x *LoadRulesAgain) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_room_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadRulesAgain.ProtoReflect.Descriptor instead.
+func (*LoadRulesAgain) Descriptor() ([]byte, []int) {
+	return file_chat_v1_room_proto_rawDescGZIP(), []int{34}
+}
+
 var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\xdf\x01\n" +
+	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\x9a\x02\n" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x1b\n" +
@@ -2343,7 +2474,11 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
 	"\aaccount\x18\x06 \x01(\tR\aaccount\x12\x18\n" +
 	"\aaddress\x18\a \x01(\tR\aaddress\x12\x18\n" +
-	"\areclaim\x18\b \x01(\bR\areclaim\"\xdf\x02\n" +
+	"\areclaim\x18\b \x01(\bR\areclaim\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\t \x01(\tR\taccountId\x12\x1a\n" +
+	"\boperator\x18\n" +
+	" \x01(\tR\boperator\"\xdf\x02\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -2456,10 +2591,13 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\v\n" +
 	"\tDrainRoom\")\n" +
 	"\vRoomDrained\x12\x1a\n" +
-	"\binstance\x18\x01 \x01(\x04R\binstance\"I\n" +
+	"\binstance\x18\x01 \x01(\x04R\binstance\"\x84\x01\n" +
 	"\x10SetMemberAccount\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x18\n" +
-	"\aaccount\x18\x02 \x01(\tR\aaccount\"\xda\x01\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x03 \x01(\tR\taccountId\x12\x1a\n" +
+	"\boperator\x18\x04 \x01(\tR\boperator\"\xda\x01\n" +
 	"\bModerate\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12*\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x12.chat.v1.ModActionR\x06action\x12\x16\n" +
@@ -2476,7 +2614,7 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x06banned\x18\x04 \x01(\bR\x06banned\"9\n" +
 	"\vPostRefused\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xde\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xf4\x01\n" +
 	"\tRoomEntry\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
@@ -2486,13 +2624,18 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\vunix_millis\x18\x06 \x01(\x03R\n" +
 	"unixMillis\x12.\n" +
 	"\x13expires_unix_millis\x18\a \x01(\x03R\x11expiresUnixMillis\x12\x16\n" +
-	"\x06delete\x18\b \x01(\bR\x06delete\"N\n" +
+	"\x06delete\x18\b \x01(\bR\x06delete\x12\x14\n" +
+	"\x05label\x18\t \x01(\tR\x05label\"N\n" +
 	"\n" +
 	"PostsBatch\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12,\n" +
 	"\x05posts\x18\x02 \x03(\v2\x16.chat.v1.MessagePostedR\x05posts\"\f\n" +
 	"\n" +
-	"FlushPosts*c\n" +
+	"FlushPosts\"3\n" +
+	"\x12ModerationTimedOut\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\"\x10\n" +
+	"\x0eLoadRulesAgain*c\n" +
 	"\bRoomRole\x12\x19\n" +
 	"\x15ROOM_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ROOM_ROLE_CREATOR\x10\x01\x12\x10\n" +
@@ -2529,67 +2672,69 @@ func file_chat_v1_room_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_room_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_chat_v1_room_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_chat_v1_room_proto_goTypes = []any{
-	(RoomRole)(0),            // 0: chat.v1.RoomRole
-	(ModAction)(0),           // 1: chat.v1.ModAction
-	(*JoinRoom)(nil),         // 2: chat.v1.JoinRoom
-	(*RoomJoined)(nil),       // 3: chat.v1.RoomJoined
-	(*RoleChanged)(nil),      // 4: chat.v1.RoleChanged
-	(*LeaveRoom)(nil),        // 5: chat.v1.LeaveRoom
-	(*RoomLeft)(nil),         // 6: chat.v1.RoomLeft
-	(*PostMessage)(nil),      // 7: chat.v1.PostMessage
-	(*MessagePosted)(nil),    // 8: chat.v1.MessagePosted
-	(*MemberJoined)(nil),     // 9: chat.v1.MemberJoined
-	(*MemberLeft)(nil),       // 10: chat.v1.MemberLeft
-	(*RenameMember)(nil),     // 11: chat.v1.RenameMember
-	(*MemberRenamed)(nil),    // 12: chat.v1.MemberRenamed
-	(*SetTopic)(nil),         // 13: chat.v1.SetTopic
-	(*TopicChanged)(nil),     // 14: chat.v1.TopicChanged
-	(*ListMembers)(nil),      // 15: chat.v1.ListMembers
-	(*MemberList)(nil),       // 16: chat.v1.MemberList
-	(*MemberTerminated)(nil), // 17: chat.v1.MemberTerminated
-	(*RoomUpdated)(nil),      // 18: chat.v1.RoomUpdated
-	(*ListRooms)(nil),        // 19: chat.v1.ListRooms
-	(*RoomInfo)(nil),         // 20: chat.v1.RoomInfo
-	(*RoomList)(nil),         // 21: chat.v1.RoomList
-	(*GetHistory)(nil),       // 22: chat.v1.GetHistory
-	(*HistoryShown)(nil),     // 23: chat.v1.HistoryShown
-	(*DrainRooms)(nil),       // 24: chat.v1.DrainRooms
-	(*DrainRoom)(nil),        // 25: chat.v1.DrainRoom
-	(*RoomDrained)(nil),      // 26: chat.v1.RoomDrained
-	(*SetMemberAccount)(nil), // 27: chat.v1.SetMemberAccount
-	(*Moderate)(nil),         // 28: chat.v1.Moderate
-	(*Moderated)(nil),        // 29: chat.v1.Moderated
-	(*Kicked)(nil),           // 30: chat.v1.Kicked
-	(*PostRefused)(nil),      // 31: chat.v1.PostRefused
-	(*RoomEntry)(nil),        // 32: chat.v1.RoomEntry
-	(*PostsBatch)(nil),       // 33: chat.v1.PostsBatch
-	(*FlushPosts)(nil),       // 34: chat.v1.FlushPosts
-	(*ActorRef)(nil),         // 35: chat.v1.ActorRef
-	(LeaveReason)(0),         // 36: chat.v1.LeaveReason
-	(*UserInfo)(nil),         // 37: chat.v1.UserInfo
+	(RoomRole)(0),              // 0: chat.v1.RoomRole
+	(ModAction)(0),             // 1: chat.v1.ModAction
+	(*JoinRoom)(nil),           // 2: chat.v1.JoinRoom
+	(*RoomJoined)(nil),         // 3: chat.v1.RoomJoined
+	(*RoleChanged)(nil),        // 4: chat.v1.RoleChanged
+	(*LeaveRoom)(nil),          // 5: chat.v1.LeaveRoom
+	(*RoomLeft)(nil),           // 6: chat.v1.RoomLeft
+	(*PostMessage)(nil),        // 7: chat.v1.PostMessage
+	(*MessagePosted)(nil),      // 8: chat.v1.MessagePosted
+	(*MemberJoined)(nil),       // 9: chat.v1.MemberJoined
+	(*MemberLeft)(nil),         // 10: chat.v1.MemberLeft
+	(*RenameMember)(nil),       // 11: chat.v1.RenameMember
+	(*MemberRenamed)(nil),      // 12: chat.v1.MemberRenamed
+	(*SetTopic)(nil),           // 13: chat.v1.SetTopic
+	(*TopicChanged)(nil),       // 14: chat.v1.TopicChanged
+	(*ListMembers)(nil),        // 15: chat.v1.ListMembers
+	(*MemberList)(nil),         // 16: chat.v1.MemberList
+	(*MemberTerminated)(nil),   // 17: chat.v1.MemberTerminated
+	(*RoomUpdated)(nil),        // 18: chat.v1.RoomUpdated
+	(*ListRooms)(nil),          // 19: chat.v1.ListRooms
+	(*RoomInfo)(nil),           // 20: chat.v1.RoomInfo
+	(*RoomList)(nil),           // 21: chat.v1.RoomList
+	(*GetHistory)(nil),         // 22: chat.v1.GetHistory
+	(*HistoryShown)(nil),       // 23: chat.v1.HistoryShown
+	(*DrainRooms)(nil),         // 24: chat.v1.DrainRooms
+	(*DrainRoom)(nil),          // 25: chat.v1.DrainRoom
+	(*RoomDrained)(nil),        // 26: chat.v1.RoomDrained
+	(*SetMemberAccount)(nil),   // 27: chat.v1.SetMemberAccount
+	(*Moderate)(nil),           // 28: chat.v1.Moderate
+	(*Moderated)(nil),          // 29: chat.v1.Moderated
+	(*Kicked)(nil),             // 30: chat.v1.Kicked
+	(*PostRefused)(nil),        // 31: chat.v1.PostRefused
+	(*RoomEntry)(nil),          // 32: chat.v1.RoomEntry
+	(*PostsBatch)(nil),         // 33: chat.v1.PostsBatch
+	(*FlushPosts)(nil),         // 34: chat.v1.FlushPosts
+	(*ModerationTimedOut)(nil), // 35: chat.v1.ModerationTimedOut
+	(*LoadRulesAgain)(nil),     // 36: chat.v1.LoadRulesAgain
+	(*ActorRef)(nil),           // 37: chat.v1.ActorRef
+	(LeaveReason)(0),           // 38: chat.v1.LeaveReason
+	(*UserInfo)(nil),           // 39: chat.v1.UserInfo
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
-	35, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
+	37, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
 	8,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
-	35, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
+	37, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
 	0,  // 3: chat.v1.RoomJoined.role:type_name -> chat.v1.RoomRole
 	0,  // 4: chat.v1.RoleChanged.role:type_name -> chat.v1.RoomRole
-	36, // 5: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
-	35, // 6: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
-	36, // 7: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	35, // 8: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
-	35, // 9: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
-	37, // 10: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
-	35, // 11: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
-	35, // 12: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
+	38, // 5: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
+	37, // 6: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
+	38, // 7: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
+	37, // 8: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
+	37, // 9: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
+	39, // 10: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	37, // 11: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
+	37, // 12: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
 	20, // 13: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	35, // 14: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
+	37, // 14: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
 	8,  // 15: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
-	35, // 16: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
+	37, // 16: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
 	1,  // 17: chat.v1.Moderate.action:type_name -> chat.v1.ModAction
-	35, // 18: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
+	37, // 18: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
 	8,  // 19: chat.v1.PostsBatch.posts:type_name -> chat.v1.MessagePosted
 	20, // [20:20] is the sub-list for method output_type
 	20, // [20:20] is the sub-list for method input_type
@@ -2611,7 +2756,7 @@ func file_chat_v1_room_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_room_proto_rawDesc), len(file_chat_v1_room_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

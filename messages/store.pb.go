@@ -85,6 +85,7 @@ const (
 	StoreJob_STORE_JOB_WRITE       StoreJob = 1
 	StoreJob_STORE_JOB_LOAD        StoreJob = 2
 	StoreJob_STORE_JOB_PRUNE       StoreJob = 3
+	StoreJob_STORE_JOB_CLAIM       StoreJob = 4
 )
 
 // Enum value maps for StoreJob.
@@ -94,12 +95,14 @@ var (
 		1: "STORE_JOB_WRITE",
 		2: "STORE_JOB_LOAD",
 		3: "STORE_JOB_PRUNE",
+		4: "STORE_JOB_CLAIM",
 	}
 	StoreJob_value = map[string]int32{
 		"STORE_JOB_UNSPECIFIED": 0,
 		"STORE_JOB_WRITE":       1,
 		"STORE_JOB_LOAD":        2,
 		"STORE_JOB_PRUNE":       3,
+		"STORE_JOB_CLAIM":       4,
 	}
 )
 
@@ -427,7 +430,9 @@ type StoreJobDone struct {
 	// How long the job took, in microseconds.
 	Micros int64 `protobuf:"varint,4,opt,name=micros,proto3" json:"micros,omitempty"`
 	// A load's result.
-	Loaded        *RoomLoaded `protobuf:"bytes,5,opt,name=loaded,proto3" json:"loaded,omitempty"`
+	Loaded *RoomLoaded `protobuf:"bytes,5,opt,name=loaded,proto3" json:"loaded,omitempty"`
+	// A claim's result.
+	Claimed       *RoomClaimed `protobuf:"bytes,6,opt,name=claimed,proto3" json:"claimed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -497,6 +502,147 @@ func (x *StoreJobDone) GetLoaded() *RoomLoaded {
 	return nil
 }
 
+func (x *StoreJobDone) GetClaimed() *RoomClaimed {
+	if x != nil {
+		return x.Claimed
+	}
+	return nil
+}
+
+// ClaimRoom asks the store actor to make owner (an owner entry) the room's
+// owner if it has none, behind every change queued before it. It answers
+// reply_to RoomClaimed, always, within the store timeout.
+type ClaimRoom struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Owner         *RoomEntry             `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	RequestId     uint64                 `protobuf:"varint,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClaimRoom) Reset() {
+	*x = ClaimRoom{}
+	mi := &file_chat_v1_store_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClaimRoom) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClaimRoom) ProtoMessage() {}
+
+func (x *ClaimRoom) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_store_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClaimRoom.ProtoReflect.Descriptor instead.
+func (*ClaimRoom) Descriptor() ([]byte, []int) {
+	return file_chat_v1_store_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ClaimRoom) GetOwner() *RoomEntry {
+	if x != nil {
+		return x.Owner
+	}
+	return nil
+}
+
+func (x *ClaimRoom) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *ClaimRoom) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// RoomClaimed answers ClaimRoom: the room's owner after the claim (the
+// claimer's entry if took, else the owner it had), or why the store could
+// not say.
+type RoomClaimed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Took          bool                   `protobuf:"varint,2,opt,name=took,proto3" json:"took,omitempty"`
+	Owner         *RoomEntry             `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomClaimed) Reset() {
+	*x = RoomClaimed{}
+	mi := &file_chat_v1_store_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomClaimed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomClaimed) ProtoMessage() {}
+
+func (x *RoomClaimed) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_store_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomClaimed.ProtoReflect.Descriptor instead.
+func (*RoomClaimed) Descriptor() ([]byte, []int) {
+	return file_chat_v1_store_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RoomClaimed) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *RoomClaimed) GetTook() bool {
+	if x != nil {
+		return x.Took
+	}
+	return false
+}
+
+func (x *RoomClaimed) GetOwner() *RoomEntry {
+	if x != nil {
+		return x.Owner
+	}
+	return nil
+}
+
+func (x *RoomClaimed) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_chat_v1_store_proto protoreflect.FileDescriptor
 
 const file_chat_v1_store_proto_rawDesc = "" +
@@ -522,23 +668,36 @@ const file_chat_v1_store_proto_rawDesc = "" +
 	"\fStoreFlushed\"9\n" +
 	"\n" +
 	"StoreTimer\x12+\n" +
-	"\x04kind\x18\x01 \x01(\x0e2\x17.chat.v1.StoreTimerKindR\x04kind\"\xa8\x01\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x17.chat.v1.StoreTimerKindR\x04kind\"\xd8\x01\n" +
 	"\fStoreJobDone\x12#\n" +
 	"\x03job\x18\x01 \x01(\x0e2\x11.chat.v1.StoreJobR\x03job\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x04R\arecords\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12\x16\n" +
 	"\x06micros\x18\x04 \x01(\x03R\x06micros\x12+\n" +
-	"\x06loaded\x18\x05 \x01(\v2\x13.chat.v1.RoomLoadedR\x06loaded*\x86\x01\n" +
+	"\x06loaded\x18\x05 \x01(\v2\x13.chat.v1.RoomLoadedR\x06loaded\x12.\n" +
+	"\aclaimed\x18\x06 \x01(\v2\x14.chat.v1.RoomClaimedR\aclaimed\"\x82\x01\n" +
+	"\tClaimRoom\x12(\n" +
+	"\x05owner\x18\x01 \x01(\v2\x12.chat.v1.RoomEntryR\x05owner\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\x04R\trequestId\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x80\x01\n" +
+	"\vRoomClaimed\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\x04R\trequestId\x12\x12\n" +
+	"\x04took\x18\x02 \x01(\bR\x04took\x12(\n" +
+	"\x05owner\x18\x03 \x01(\v2\x12.chat.v1.RoomEntryR\x05owner\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error*\x86\x01\n" +
 	"\x0eStoreTimerKind\x12 \n" +
 	"\x1cSTORE_TIMER_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16STORE_TIMER_KIND_FLUSH\x10\x01\x12\x1a\n" +
 	"\x16STORE_TIMER_KIND_RETRY\x10\x02\x12\x1a\n" +
-	"\x16STORE_TIMER_KIND_PRUNE\x10\x03*c\n" +
+	"\x16STORE_TIMER_KIND_PRUNE\x10\x03*x\n" +
 	"\bStoreJob\x12\x19\n" +
 	"\x15STORE_JOB_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTORE_JOB_WRITE\x10\x01\x12\x12\n" +
 	"\x0eSTORE_JOB_LOAD\x10\x02\x12\x13\n" +
-	"\x0fSTORE_JOB_PRUNE\x10\x03B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x0fSTORE_JOB_PRUNE\x10\x03\x12\x13\n" +
+	"\x0fSTORE_JOB_CLAIM\x10\x04B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_store_proto_rawDescOnce sync.Once
@@ -553,7 +712,7 @@ func file_chat_v1_store_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_store_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_chat_v1_store_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_chat_v1_store_proto_goTypes = []any{
 	(StoreTimerKind)(0),   // 0: chat.v1.StoreTimerKind
 	(StoreJob)(0),         // 1: chat.v1.StoreJob
@@ -563,23 +722,29 @@ var file_chat_v1_store_proto_goTypes = []any{
 	(*StoreFlushed)(nil),  // 5: chat.v1.StoreFlushed
 	(*StoreTimer)(nil),    // 6: chat.v1.StoreTimer
 	(*StoreJobDone)(nil),  // 7: chat.v1.StoreJobDone
-	(*ActorRef)(nil),      // 8: chat.v1.ActorRef
-	(*MessagePosted)(nil), // 9: chat.v1.MessagePosted
-	(*RoomEntry)(nil),     // 10: chat.v1.RoomEntry
+	(*ClaimRoom)(nil),     // 8: chat.v1.ClaimRoom
+	(*RoomClaimed)(nil),   // 9: chat.v1.RoomClaimed
+	(*ActorRef)(nil),      // 10: chat.v1.ActorRef
+	(*MessagePosted)(nil), // 11: chat.v1.MessagePosted
+	(*RoomEntry)(nil),     // 12: chat.v1.RoomEntry
 }
 var file_chat_v1_store_proto_depIdxs = []int32{
-	8,  // 0: chat.v1.LoadRoom.reply_to:type_name -> chat.v1.ActorRef
-	9,  // 1: chat.v1.RoomLoaded.history:type_name -> chat.v1.MessagePosted
-	10, // 2: chat.v1.RoomLoaded.entries:type_name -> chat.v1.RoomEntry
-	8,  // 3: chat.v1.FlushStore.reply_to:type_name -> chat.v1.ActorRef
+	10, // 0: chat.v1.LoadRoom.reply_to:type_name -> chat.v1.ActorRef
+	11, // 1: chat.v1.RoomLoaded.history:type_name -> chat.v1.MessagePosted
+	12, // 2: chat.v1.RoomLoaded.entries:type_name -> chat.v1.RoomEntry
+	10, // 3: chat.v1.FlushStore.reply_to:type_name -> chat.v1.ActorRef
 	0,  // 4: chat.v1.StoreTimer.kind:type_name -> chat.v1.StoreTimerKind
 	1,  // 5: chat.v1.StoreJobDone.job:type_name -> chat.v1.StoreJob
 	3,  // 6: chat.v1.StoreJobDone.loaded:type_name -> chat.v1.RoomLoaded
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	9,  // 7: chat.v1.StoreJobDone.claimed:type_name -> chat.v1.RoomClaimed
+	12, // 8: chat.v1.ClaimRoom.owner:type_name -> chat.v1.RoomEntry
+	10, // 9: chat.v1.ClaimRoom.reply_to:type_name -> chat.v1.ActorRef
+	12, // 10: chat.v1.RoomClaimed.owner:type_name -> chat.v1.RoomEntry
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_store_proto_init() }
@@ -595,7 +760,7 @@ func file_chat_v1_store_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_store_proto_rawDesc), len(file_chat_v1_store_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,13 +53,13 @@ type app struct {
 // start opens the listener (systemd's, if it passed one), reads the message
 // of the day, starts the server and the admin endpoint, and tells systemd
 // that chatd is ready. Its errors say what, where and why in one line.
-func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool)) (*app, error) {
+func start(ctx context.Context, cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool)) (*app, error) {
 	motd, err := readMOTD(cfg.motdPath)
 	if err != nil {
 		return nil, err
 	}
 	cfg.server.MOTD = motd
-	admins, err := readAdmins(cfg.admins)
+	admins, err := readAdmins(cfg.admins, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +95,8 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 	if tlsLn != nil {
 		cfg.server.TLSListener, cfg.server.TLSConfig = tlsLn, cert.config()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
-	db, where, err := openStore(ctx, cfg.storage, lookupEnv)
+	storeCtx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
+	db, where, err := openStore(storeCtx, cfg.storage, lookupEnv)
 	cancel()
 	if err != nil {
 		ln.Close()
@@ -127,7 +126,7 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 			adminL.Close()
 		}
 	}
-	if cfg.server.Cluster, err = cfg.cluster.serverConfig(func() {
+	if cfg.server.Cluster, err = cfg.cluster.serverConfig(logger, func() {
 		if a.evicted.CompareAndSwap(false, true) {
 			close(a.evictedCh)
 		}
@@ -136,7 +135,7 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 		closeAll()
 		return nil, err
 	}
-	if a.srv, err = actors.StartNode(ln, cfg.server); err != nil {
+	if a.srv, err = actors.StartNode(ctx, ln, cfg.server); err != nil {
 		closeAll()
 		return nil, err
 	}
@@ -148,10 +147,20 @@ func start(cfg config, logger *slog.Logger, lookupEnv func(string) (string, bool
 			}
 		})
 		logger.Info("admin endpoint listening", "addr", adminL.Addr().String())
+		if !isLoopback(adminL.Addr()) {
+			logger.Warn("the admin endpoint (metrics, profiles) is reachable beyond this machine; bind -admin to 127.0.0.1 or a private network",
+				"addr", adminL.Addr().String())
+		}
 	}
 	notify(logger, daemon.SdNotifyReady)
 	a.startWatchdog()
 	return a, nil
+}
+
+// isLoopback reports whether a listener's address is on loopback only.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // tlsSocketName is the FileDescriptorName= of the systemd socket unit that
@@ -207,26 +216,6 @@ func listeners(addr, tlsAddr string, keepAlive time.Duration, logger *slog.Logge
 	return plain, tlsLn, nil
 }
 
-// readAdmins reads the server operators' accounts: one per line, # starts
-// a comment; no path means none.
-func readAdmins(path string) ([]string, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read admins: %w", err)
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		line, _, _ = strings.Cut(line, "#")
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, line)
-		}
-	}
-	return out, nil
-}
-
 // readMOTD reads the message of the day; no path means none.
 func readMOTD(path string) (string, error) {
 	if path == "" {
@@ -278,7 +267,7 @@ func (a *app) reload() {
 		a.logger.Info("reloaded", "motd", a.cfg.motdPath)
 	}
 	if a.cfg.admins != "" {
-		if admins, err := readAdmins(a.cfg.admins); err != nil {
+		if admins, err := readAdmins(a.cfg.admins, a.logger); err != nil {
 			a.logger.Error("reload failed; keeping the old operators", "error", err)
 		} else {
 			a.cfg.server.Admins.Set(admins)
@@ -368,9 +357,10 @@ func (a *app) adminHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	// Go's profiler, for "where does the time go" on a live server.
+	// Go's profiler, for "where does the time go" on a live server. Not
+	// /debug/pprof/cmdline: the command line may hold a password (-store
+	// postgres://user:PASSWORD@...); pprof.Index answers it 404.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

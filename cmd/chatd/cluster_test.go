@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+
+	"github.com/actorchat/actorchat/internal/clustertls"
 	"github.com/actorchat/actorchat/internal/testkit"
+	"github.com/actorchat/actorchat/messages"
 )
 
 // The cluster tests run every node as a process of its own: protoactor's
@@ -618,4 +624,131 @@ func TestClusterModeration(t *testing.T) {
 	bob.SkipUntil("*** You were banned from dev by alice: trolling")
 	bob.Send("/join dev")
 	skipContaining(bob, "!!! you are banned from dev: trolling")
+}
+
+// TestClusterTLS: nodes whose certificates the cluster's CA signed chat as
+// one server. A process that reaches the cluster port without such a
+// certificate delivers nothing: here the attack that made a user an
+// operator, a forged message to a user's connection that claims to come
+// from the registry (a Killed, whose effect a test can see). The health
+// endpoints listen on the -node host only, and speak to nodes only.
+func TestClusterTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testkit.NewCA(t, dir, "ca")
+	node := ca.Issue(t, dir, "node")
+	nodes := startClusterNodes(t, 2, nil, "-cluster-tls-cert", node.CertFile, "-cluster-tls-key", node.KeyFile, "-cluster-tls-ca", ca.File)
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	bob := clusterClient(t, nodes[1], "bob", "dev")
+	alice.SkipUntil("*** bob joined dev")
+	bob.Send("hello over mutual TLS")
+	alice.SkipUntil("<bob> hello over mutual TLS")
+
+	// A stranger's protoactor, without a certificate (this test binary, run
+	// as one: runStranger): bob is the first connection of node 1.
+	stranger := exec.Command(os.Args[0])
+	stranger.Env = append(os.Environ(), strangerEnv+"="+nodes[1].node+","+nodes[0].node)
+	if out, err := stranger.CombinedOutput(); err != nil {
+		t.Fatalf("the stranger: %v\n%s", err, out)
+	}
+	alice.Send("still here?")
+	bob.SkipUntil("<alice> still here?")
+	bob.Send("yes")
+	alice.SkipUntil("<bob> yes")
+
+	_, hp, _ := net.SplitHostPort(clusterHealth(t, nodes[0]))
+	if conn, err := net.DialTimeout("tcp", "127.0.0.2:"+hp, time.Second); err == nil {
+		conn.Close()
+		t.Error("the health endpoint answers on another address than the -node host")
+	}
+	if code, body := getQuiet("http://127.0.0.1:" + hp + "/_health"); code == http.StatusOK || strings.Contains(body, "cluster_name") {
+		t.Errorf("the health endpoint answered plain HTTP: %d %q", code, body)
+	}
+	client := &http.Client{Timeout: waitTimeout, Transport: &http.Transport{TLSClientConfig: clustertls.New(node.Pair, ca.Pool).Client}}
+	resp, err := client.Get("https://127.0.0.1:" + hp + "/_health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a node's health check: %d", resp.StatusCode)
+	}
+}
+
+// strangerEnv makes the test binary a stranger on the cluster port: a
+// protoactor process that is no node (it has no certificate), and sends
+// the nodes named in the variable what only their own actors may send.
+const strangerEnv = "CHATD_TEST_STRANGER"
+
+// runStranger sends a forged Killed to the first connection of the first
+// node, and a forged operator command to the registry of the second, as
+// if from their registries; then it gives its transport a second to try.
+func runStranger(targets string) {
+	nodes := strings.Split(targets, ",")
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	r := remote.NewRemote(system, remote.Configure("127.0.0.1", 0))
+	r.Start()
+	forged := actor.NewPID(nodes[0], "server/registry")
+	system.Root.RequestWithCustomSender(actor.NewPID(nodes[0], "server/connections/conn-1"), &messages.Killed{By: "mallory", Reason: "forged"}, forged)
+	system.Root.RequestWithCustomSender(actor.NewPID(nodes[1], "server/registry"), &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_WALL, Text: "forged"}, forged)
+	time.Sleep(time.Second) // the stranger's transport dials, and fails, meanwhile
+	r.Shutdown(false)
+}
+
+// clusterHealth is a node's health endpoint address, from its flags.
+func clusterHealth(t *testing.T, nd *clusterNode) string {
+	t.Helper()
+	args := nd.proc.Cmd.Args
+	peers := ""
+	port := ""
+	for i, a := range args {
+		if a == "-peers" && i+1 < len(args) {
+			peers = args[i+1]
+		}
+		if a == "-cluster-health-port" && i+1 < len(args) {
+			port = args[i+1]
+		}
+	}
+	for _, p := range strings.Split(peers, ",") {
+		if strings.HasSuffix(p, ":"+port) {
+			return p
+		}
+	}
+	t.Fatalf("no health endpoint in %v", args)
+	return ""
+}
+
+// TestClusterJoinHasADeadline: with etcd unreachable, chatd does not hang:
+// it exits 1 with one line once the join timeout passes, and a SIGTERM
+// before that ends it at once.
+func TestClusterJoinHasADeadline(t *testing.T) {
+	dead := "http://" + testkit.FreeAddr(t) // nothing listens there
+	args := []string{"-listen", testkit.FreeAddr(t), "-store", "none", "-cluster", "test", "-node", testkit.FreeAddr(t),
+		"-cluster-provider", "etcd", "-etcd", dead}
+	start := time.Now()
+	p := testkit.Start(t, chatdBin, nil, append(args, "-cluster-join-timeout", "2s")...)
+	if code := p.Wait(t); code != exitRuntime {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitRuntime, p.Stderr)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v to give up", took)
+	}
+	if !strings.Contains(p.Stderr.String(), "chatd: joining the cluster: not done within 2s") {
+		t.Errorf("stderr:\n%s", p.Stderr)
+	}
+
+	p = testkit.Start(t, chatdBin, nil, append(args, "-cluster-join-timeout", "1m")...)
+	testkit.Eventually(t, "chatd to be joining", func() bool {
+		return strings.Contains(p.Stderr.String(), "Starting Proto.Actor") || strings.Contains(p.Stderr.String(), "starting") || time.Since(start) > 0
+	})
+	time.Sleep(500 * time.Millisecond) // into the join (a wait for nothing in particular: the signal must stop it wherever it is)
+	signalled := time.Now()
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.Wait(t); code != exitRuntime {
+		t.Fatalf("exit %d after SIGTERM:\n%s", code, p.Stderr)
+	}
+	if took := time.Since(signalled); took > 3*time.Second {
+		t.Errorf("SIGTERM took %v to end chatd", took)
+	}
 }

@@ -68,8 +68,15 @@ func main() {
 
 // realMain is main without the process: it returns the exit code.
 func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "backup" {
-		return runBackup(args[1:], lookupEnv, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "backup":
+			return runBackup(args[1:], lookupEnv, stdout, stderr)
+		case "oper":
+			return runOper(args[1:], os.Stdin, stdout, stderr)
+		case "kline":
+			return runKline(args[1:], lookupEnv, stdout, stderr)
+		}
 	}
 	cfg, err := parseConfig(args, lookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -91,7 +98,7 @@ func realMain(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	a, err := start(cfg, logger, lookupEnv)
+	a, err := start(ctx, cfg, logger, lookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatd: %v\n", err)
 		return exitRuntime
@@ -130,7 +137,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM file of the TLS certificate's private key; SIGHUP reloads it")
 	fs.StringVar(&cfg.admin, "admin", "", "address of the admin HTTP endpoint (/metrics, /healthz, /readyz), e.g. 127.0.0.1:9766; empty: off")
 	cfg.cluster.flags(fs)
-	fs.StringVar(&cfg.admins, "admins", "", "file of the server operators' accounts, one per line (# starts a comment); SIGHUP rereads it")
+	fs.StringVar(&cfg.admins, "admins", "", "file of the server operators: a line each, NAME and the hash of its password as 'chatd oper hash NAME' prints it (# starts a comment); they become operators with /oper NAME PASSWORD; SIGHUP rereads it")
+	fs.IntVar(&cfg.server.KlineRules.MinBits4, "kline-min-prefix", 16, "the widest IPv4 range a k-line may cover, as a prefix length (16: a /16)")
+	fs.IntVar(&cfg.server.KlineRules.MinBits6, "kline-min-prefix6", 32, "the widest IPv6 range a k-line may cover, as a prefix length (32: a /32)")
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
 	fs.IntVar(&cfg.server.HistoryLen, "history", def.HistoryLen, "messages a room replays to a user who joins (0: none)")
@@ -140,10 +149,13 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.DurationVar(&cfg.server.StoreFlushInterval, "store-flush", def.StoreFlushInterval, "posts are written to the store within this; after a crash (SIGKILL) at most the posts of this last interval are lost")
 	fs.IntVar(&cfg.server.StoreQueue, "store-queue", def.StoreQueue, "posts and topics waiting for the store at most; while the store is down, more are delivered but not stored")
 	fs.DurationVar(&cfg.server.StoreTimeout, "store-timeout", def.StoreTimeout, "longest one call to the store may take before it counts as failed (and is retried)")
-	fs.Var(ageValue{&cfg.server.Retention.MaxAge}, "retention", "delete stored posts older than this, e.g. 30d or 720h (0: keep them)")
-	fs.IntVar(&cfg.server.Retention.PerRoom, "retention-posts", 0, "keep at most this many stored posts per room, the newest (0: no limit)")
+	fs.Var(ageValue{&cfg.server.Retention.MaxAge}, "retention", "delete stored posts older than this, e.g. 30d or 720h, and the topics of rooms with nothing left (0: keep them)")
+	fs.IntVar(&cfg.server.Retention.PerRoom, "retention-posts", def.Retention.PerRoom, "keep at most this many stored posts per room, the newest (0: no limit)")
 	fs.IntVar(&cfg.server.AuthFailBurst, "auth-fail-burst", def.AuthFailBurst, "failed password attempts allowed at once, per account and per client address; then -auth-fail-every")
 	fs.DurationVar(&cfg.server.AuthFailEvery, "auth-fail-every", def.AuthFailEvery, "after -auth-fail-burst failures, one more attempt per this, per account and per client address")
+	fs.IntVar(&cfg.server.RegisterBurst, "register-burst", def.RegisterBurst, "accounts one client address (an IPv6 /64) may register at once; then -register-every")
+	fs.DurationVar(&cfg.server.RegisterEvery, "register-every", def.RegisterEvery, "after -register-burst registrations, one more per this, per client address")
+	fs.Var(ageValue{&cfg.server.AccountExpiry}, "account-expiry", "remove accounts nobody has identified as for this long, e.g. 365d (0: never)")
 	fs.DurationVar(&cfg.server.PostBatchWindow, "post-batch-window", def.PostBatchWindow, "a room sends the posts made within this of each other as one batch to each member (less work per delivery); -1ns: no wait")
 	fs.IntVar(&cfg.server.QuietRoomSize, "quiet-room-size", def.QuietRoomSize, "rooms with more members than this do not announce joins and leaves (0: always announce)")
 	fs.IntVar(&cfg.server.MaxLineBytes, "max-line", def.MaxLineBytes, "longest input line in bytes; longer lines are refused")
@@ -322,6 +334,16 @@ func validate(cfg config) error {
 		return fmt.Errorf("-auth-fail-burst must be at least 1, got %d", s.AuthFailBurst)
 	case s.AuthFailEvery < time.Second:
 		return fmt.Errorf("-auth-fail-every must be at least 1s, got %v", s.AuthFailEvery)
+	case s.RegisterBurst < 1:
+		return fmt.Errorf("-register-burst must be at least 1, got %d", s.RegisterBurst)
+	case s.RegisterEvery < time.Second:
+		return fmt.Errorf("-register-every must be at least 1s, got %v", s.RegisterEvery)
+	case s.AccountExpiry != 0 && s.AccountExpiry < 24*time.Hour:
+		return fmt.Errorf("-account-expiry must be 0 (never) or at least 1d, got %v", s.AccountExpiry)
+	case s.KlineRules.MinBits4 < 1 || s.KlineRules.MinBits4 > 32:
+		return fmt.Errorf("-kline-min-prefix must be from 1 to 32, got %d", s.KlineRules.MinBits4)
+	case s.KlineRules.MinBits6 < 1 || s.KlineRules.MinBits6 > 128:
+		return fmt.Errorf("-kline-min-prefix6 must be from 1 to 128, got %d", s.KlineRules.MinBits6)
 	case s.Retention.PerRoom < 0:
 		return fmt.Errorf("-retention-posts must be 0 or more, got %d", s.Retention.PerRoom)
 	case s.QuietRoomSize < 0:

@@ -39,6 +39,10 @@ const waitTimeout = testkit.WaitTimeout
 var chatdBin, chatdFaultsBin string
 
 func TestMain(m *testing.M) {
+	if targets := os.Getenv(strangerEnv); targets != "" {
+		runStranger(targets) // this process is a test's stranger on the cluster port
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "chatd-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -118,7 +122,10 @@ func TestConfigValidation(t *testing.T) {
 		{[]string{"-admin", "127.0.0.1"}, `invalid -admin "127.0.0.1": missing port in address (want HOST:PORT, such as :7666 or 127.0.0.1:7666)`},
 		{[]string{"-request-timeout", "1ms"}, "-request-timeout must be at least 10ms, got 1ms"},
 		{[]string{"-flood-queue", "0"}, "-flood-queue must be at least 1, got 0"},
-		{[]string{"-node", "127.0.0.1:7701"}, "-node, -peers and -etcd need -cluster"},
+		{[]string{"-node", "127.0.0.1:7701"}, "-node, -peers, -etcd and -cluster-tls-* need -cluster"},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701", "-peers", "10.0.0.5:7801"}, `-node 10.0.0.5:7701 is not on loopback, and cluster traffic without TLS can be forged by anyone who reaches it: give -cluster-tls-cert, -cluster-tls-key and -cluster-tls-ca (see the README's "Running a cluster"), or -cluster-insecure if the network is trusted`},
+		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701", "-peers", "10.0.0.5:7801", "-cluster-tls-cert", "node.pem"}, "-cluster-tls-cert, -cluster-tls-key and -cluster-tls-ca go together"},
+		{[]string{"-cluster", "demo", "-node", "127.0.0.1:7701", "-peers", "127.0.0.1:7801", "-cluster-join-timeout", "10ms"}, "-cluster-join-timeout must be at least 1s, got 10ms"},
 		{[]string{"-cluster", "demo"}, "-cluster needs -node HOST:PORT, the address of this node's cluster transport"},
 		{[]string{"-cluster", "demo", "-node", ":7701"}, `-node must be HOST:PORT with a host the other nodes can reach, got ":7701"`},
 		{[]string{"-cluster", "demo", "-node", "10.0.0.5:7701"}, "-cluster-provider automanaged needs -peers: the health endpoint (host:port) of every node"},
@@ -334,7 +341,7 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 func TestSystemdNotifications(t *testing.T) {
 	n := newNotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "100000") // 100ms
-	a, err := start(testConfig(t), slog.New(slog.DiscardHandler), noEnv)
+	a, err := start(context.Background(), testConfig(t), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +376,7 @@ func TestSystemdNotifications(t *testing.T) {
 func TestWatchdogNeedsLiveActors(t *testing.T) {
 	n := newNotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "200000") // 200ms: a ping every 100ms
-	a, err := start(testConfig(t), slog.New(slog.DiscardHandler), noEnv)
+	a, err := start(context.Background(), testConfig(t), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +461,7 @@ func TestSocketActivation(t *testing.T) {
 // /healthz and /readyz through start and shutdown.
 func TestAdminEndpoint(t *testing.T) {
 	cfg := testConfig(t, "-admin", "127.0.0.1:0", "-flood-rate", "0")
-	a, err := start(cfg, slog.New(slog.DiscardHandler), noEnv)
+	a, err := start(context.Background(), cfg, slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,6 +545,15 @@ func TestAdminEndpoint(t *testing.T) {
 		t.Errorf("no Go runtime metrics")
 	}
 
+	// The profiler is there, but not the command line (it may hold the
+	// store's password).
+	if code, _ := get(t, base+"/debug/pprof/"); code != http.StatusOK {
+		t.Errorf("/debug/pprof/: %d, want 200", code)
+	}
+	if code, body := get(t, base+"/debug/pprof/cmdline"); code != http.StatusNotFound || strings.Contains(body, "-admin") {
+		t.Errorf("/debug/pprof/cmdline: %d %q, want 404 and no command line", code, body)
+	}
+
 	// A panic is counted.
 	a.srv.System().Root.Send(a.srv.Registry(), &messages.InjectFault{Reason: "test"})
 	eventuallyMetric(t, base, `chatd_actor_panics_total{actor="registry",directive="resume"}`, 1)
@@ -561,7 +577,7 @@ func TestUnknownEnv(t *testing.T) {
 // TestHealthzDuringShutdown: once shutdown begins /healthz says so in words,
 // not with a framework error.
 func TestHealthzDuringShutdown(t *testing.T) {
-	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler), noEnv)
+	a, err := start(context.Background(), testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +599,7 @@ func TestHealthzDuringShutdown(t *testing.T) {
 }
 
 func TestReadyzDuringShutdown(t *testing.T) {
-	a, err := start(testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler), noEnv)
+	a, err := start(context.Background(), testConfig(t, "-admin", "127.0.0.1:0", "-shutdown-timeout", "3s"), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +639,7 @@ func TestReloadMOTD(t *testing.T) {
 	if err := os.WriteFile(path, []byte("Be nice.\nNo \x1b[31mcolours\x1b[0m.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := start(testConfig(t, "-motd", path), slog.New(slog.DiscardHandler), noEnv)
+	a, err := start(context.Background(), testConfig(t, "-motd", path), slog.New(slog.DiscardHandler), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -797,6 +813,25 @@ func TestProcessSignals(t *testing.T) {
 	for _, want := range []string{`"msg":"reloaded"`, `"msg":"connection closed"`, `"reason":"shutdown"`, `"msg":"shutdown complete"`} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("logs lack %s", want)
+		}
+	}
+}
+
+// TestAdminBeyondLoopbackWarns: an admin endpoint bound beyond loopback is
+// logged as a warning; one on loopback is not.
+func TestAdminBeyondLoopbackWarns(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		warn bool
+	}{{"127.0.0.1:0", false}, {":0", true}} {
+		logs := &testkit.SyncBuffer{}
+		a, err := start(context.Background(), testConfig(t, "-admin", tc.addr), slog.New(slog.NewTextHandler(logs, nil)), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.shutdown()
+		if got := strings.Contains(logs.String(), "reachable beyond this machine"); got != tc.warn {
+			t.Errorf("-admin %s: warned %v, want %v:\n%s", tc.addr, got, tc.warn, logs)
 		}
 	}
 }

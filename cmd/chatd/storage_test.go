@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -341,20 +342,33 @@ func TestProcessShutdownWithStoreDown(t *testing.T) {
 	}
 }
 
-// TestProcessAdminsReload: the operators come from the -admins file, and
-// SIGHUP rereads it.
+// TestProcessAdminsReload: the operators come from the -admins file, with
+// the hash chatd oper hash prints; an operator listed without one gets no
+// rights and the log says so, at start and on SIGHUP, which rereads the
+// file.
 func TestProcessAdminsReload(t *testing.T) {
+	hashCmd := exec.Command(chatdBin, "oper", "hash", "root")
+	hashCmd.Stdin = strings.NewReader("root's long password\n")
+	line, err := hashCmd.Output()
+	if err != nil || !strings.HasPrefix(string(line), "root $argon2id$") {
+		t.Fatalf("chatd oper hash: %q %v", line, err)
+	}
 	admins := filepath.Join(t.TempDir(), "admins")
-	if err := os.WriteFile(admins, []byte("# operators\nroot  # the first\n"), 0o600); err != nil {
+	if err := os.WriteFile(admins, append([]byte("# operators\nnohash  # a name alone gives nothing\n"), line...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	addr := testkit.FreeAddr(t)
 	p := testkit.Start(t, chatdBin, nil, "-listen", addr, "-admins", admins, "-flood-rate", "0")
+	testkit.Eventually(t, "the warning about nohash", func() bool {
+		return strings.Contains(p.Stderr.String(), "operator without a password hash gets no rights") && strings.Contains(p.Stderr.String(), "operator=nohash")
+	})
 	root, guest, _ := joinDev(t, addr)
-	root.Send("/nick root")
-	root.SkipUntil("*** " + guest + " is now known as root")
-	root.Send("/register root's long password")
-	root.SkipUntil("*** root is registered to you. Next time: /identify, or /identify root PASSWORD from another nick.")
+	root.Send("/nick nohash")
+	root.SkipUntil("*** " + guest + " is now known as nohash")
+	root.Send("/oper nohash anything at all")
+	root.SkipUntil("!!! wrong account or password")
+	root.Send("/oper root root's long password")
+	root.SkipUntil("*** You are a server operator (root): /help lists what you may do.")
 	root.Send("/wall hello all")
 	root.SkipUntil("*** Sent to 1 online.")
 
@@ -364,7 +378,66 @@ func TestProcessAdminsReload(t *testing.T) {
 	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, "the operators reloaded", func() bool { return strings.Contains(p.Stderr.String(), "reloaded the operators") })
+	testkit.Eventually(t, "the operators reloaded", func() bool {
+		return strings.Contains(p.Stderr.String(), "reloaded the operators") && strings.Contains(p.Stderr.String(), "operator=someone-else")
+	})
 	root.Send("/wall again")
-	root.SkipUntil("!!! only the server's operators may do that")
+	root.SkipUntil("!!! only the server's operators may do that; /oper NAME first")
+}
+
+// TestProcessKlineCommand: whatever k-lines the store holds (here one from
+// before they were bounded, 0.0.0.0/0), loopback still gets in, and chatd
+// kline lists and lifts them with chatd stopped.
+func TestProcessKlineCommand(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.OpenSQLite(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	everyone := store.Entry{Kind: "kline", Subject: "0.0.0.0/0", Reason: "a typo", By: "root", At: time.Now()}
+	if err := db.Write(context.Background(), store.Batch{Entries: []store.EntryChange{{Entry: everyone}}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	addr := testkit.FreeAddr(t)
+	p := testkit.Start(t, chatdBin, []string{"CHATD_DATA=" + dir}, "-listen", addr)
+	c := testkit.Dial(t, addr)
+	c.SkipUntil("*** Welcome to actorchat " + version + ", a chat server built on actors.")
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.Wait(t); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, p.Stderr)
+	}
+
+	run := func(args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(chatdBin, append([]string{"kline"}, args...)...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	if out, _, code := run("list", "-data", dir); code != exitOK || out != "0.0.0.0/0 by root: a typo\n" {
+		t.Fatalf("list: %q, exit %d", out, code)
+	}
+	if _, errs, code := run("remove", "-data", dir, "10.0.0.0/8"); code != exitRuntime || !strings.Contains(errs, "10.0.0.0/8 is not k-lined") {
+		t.Fatalf("remove of what is not k-lined: %q, exit %d", errs, code)
+	}
+	if _, errs, code := run("remove", "-data", dir, "not-an-address"); code != exitUsage || !strings.Contains(errs, "is not an address or a CIDR range") {
+		t.Fatalf("remove of a typo: %q, exit %d", errs, code)
+	}
+	if out, _, code := run("remove", "-data", dir, "0.0.0.0/0"); code != exitOK || !strings.Contains(out, "lifted the k-line of 0.0.0.0/0") {
+		t.Fatalf("remove: %q, exit %d", out, code)
+	}
+	if out, errs, code := run("list", "-data", dir); code != exitOK || out != "" || !strings.Contains(errs, "0 k-lined") {
+		t.Fatalf("list after: %q %q, exit %d", out, errs, code)
+	}
 }

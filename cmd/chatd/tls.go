@@ -33,11 +33,21 @@ func (c *certificate) reload() error {
 	return nil
 }
 
-// config is the TLS port's configuration: TLS 1.2 and newer, Go's default
-// cipher suites, the current certificate.
+// aeadSuites are the TLS 1.2 cipher suites offered: forward secret (ECDHE)
+// and authenticated encryption (GCM, ChaCha20-Poly1305) only; TLS 1.3's are
+// all of that kind.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// config is the TLS port's configuration: TLS 1.2 and newer, AEAD suites
+// only, the current certificate.
 func (c *certificate) config() *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: aeadSuites,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			if pair := c.current.Load(); pair != nil {
 				return pair, nil

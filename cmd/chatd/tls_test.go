@@ -152,3 +152,44 @@ func TestSocketActivationWithTLS(t *testing.T) {
 		t.Errorf("serial %d; stderr:\n%s", serial, p.Stderr)
 	}
 }
+
+// TestTLSOffersAEADOnly: the TLS port's configuration serves TLS 1.2
+// clients with forward-secret AEAD suites only: a client that offers only
+// CBC suites (or RSA key exchange) is refused.
+func TestTLSOffersAEADOnly(t *testing.T) {
+	dir := t.TempDir()
+	cert := testkit.NewCert(t, dir, 1)
+	c, err := loadCertificate(cert.CertFile, cert.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", c.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.(*tls.Conn).Handshake()
+			conn.Close()
+		}
+	}()
+	dial := func(suites ...uint16) error {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", ln.Addr().String(),
+			&tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1", MaxVersion: tls.VersionTLS12, CipherSuites: suites})
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	if err := dial(tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_RSA_WITH_AES_128_GCM_SHA256); err == nil {
+		t.Error("a client with CBC and RSA key exchange suites only was served")
+	}
+	if err := dial(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256); err != nil {
+		t.Errorf("an AEAD client: %v", err)
+	}
+}

@@ -77,6 +77,39 @@ func TestTableLimits(t *testing.T) {
 	}
 }
 
+// addrConn is a connection from a remote address of the test's choosing.
+type addrConn struct {
+	net.Conn
+	remote string
+}
+
+func (c addrConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.ParseIP(c.remote), Port: 7666} }
+
+// TestTableLimitsIPv6By64: the per-address limit counts an IPv6 /64 as one
+// address, whatever its low bits.
+func TestTableLimitsIPv6By64(t *testing.T) {
+	tab := NewTable(0, 2, testMetrics())
+	park := func(id uint64, remote string) error {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return tab.Park(id, addrConn{Conn: a, remote: remote})
+	}
+	for i, remote := range []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"} {
+		if err := park(uint64(i+1), remote); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := park(3, "2001:db8:1:2::3"); !errors.Is(err, ErrPerIP) {
+		t.Errorf("a third address of one /64: %v, want the per-address limit", err)
+	}
+	if err := park(4, "2001:db8:1:3::1"); err != nil {
+		t.Errorf("the next /64: %v", err)
+	}
+	if n := tab.OpenFrom("[2001:db8:1:2::99]:1"); n != 2 {
+		t.Errorf("OpenFrom the /64: %d, want 2", n)
+	}
+}
+
 // TestTableUnclaimed: a parked socket that no actor claims gets the last
 // bytes, is closed, and is no longer waited for.
 func TestTableUnclaimed(t *testing.T) {

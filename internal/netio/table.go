@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/actorchat/actorchat/internal/ipkey"
 )
 
 // socketGoroutines is how many goroutines serve one socket: reader and writer.
@@ -18,13 +20,15 @@ const socketGoroutines = 2
 type TableMetrics struct {
 	Open     prometheus.Gauge       // sockets open now
 	Total    prometheus.Counter     // sockets accepted and served
-	Rejected *prometheus.CounterVec // refused at accept, by reason: RejectServerFull, RejectPerIP
+	Rejected *prometheus.CounterVec // refused at accept, by reason: RejectServerFull, RejectPerIP, RejectKline, RejectHandshakes
 }
 
 // Reasons a socket is refused, as metric label values.
 const (
 	RejectServerFull = "server_full"
 	RejectPerIP      = "per_ip"
+	RejectKline      = "kline"      // the address is k-lined
+	RejectHandshakes = "handshakes" // too many TLS handshakes in progress (from the address, or in all)
 )
 
 // Table is the server's table of open client sockets. Messages never carry
@@ -36,7 +40,7 @@ const (
 // goroutines that serve them, so that shutdown can wait for every one.
 type Table struct {
 	maxOpen  int // open sockets at most; 0: no limit
-	maxPerIP int // open sockets from one IP at most; 0: no limit
+	maxPerIP int // open sockets from one address (an IPv4 address, an IPv6 /64: ipkey) at most; 0: no limit
 	metrics  TableMetrics
 
 	// The accept loop, and the reader and writer goroutines of every socket.
@@ -48,7 +52,7 @@ type Table struct {
 	mu      sync.Mutex
 	pending map[uint64]net.Conn // accepted, not yet claimed; guarded by mu
 	open    map[uint64]net.Conn // every socket not yet closed; guarded by mu
-	perIP   map[string]int      // open sockets by remote IP; guarded by mu
+	perIP   map[string]int      // open sockets by remote address (ipkey); guarded by mu
 	served  map[uint64]*Socket  // the I/O side of claimed sockets; guarded by mu
 }
 
@@ -95,6 +99,23 @@ func (s *Table) Park(id uint64, conn net.Conn) error {
 	return nil
 }
 
+// OpenFrom returns how many sockets from the address of remote (an
+// "ip:port") are open.
+func (s *Table) OpenFrom(remote string) int {
+	key := ipkey.String(remote)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perIP[key]
+}
+
+// MaxPerIP is the most sockets one address may have open; 0: no limit.
+func (s *Table) MaxPerIP() int { return s.maxPerIP }
+
+// Reject counts a socket refused at accept for reason.
+func (s *Table) Reject(reason string) {
+	s.metrics.Rejected.WithLabelValues(reason).Inc()
+}
+
 // NewSocket makes the I/O side of the socket that Claim handed over, and
 // records it, so that shutdown can abort it. Its goroutines are counted in
 // the table's wait group; when its writer closes it, it leaves the table.
@@ -129,12 +150,10 @@ func (s *Table) QueuedBytes() int {
 }
 
 // remoteIP is the IP address part of a socket's remote address.
+// remoteIP is the key of a socket's remote address: an IPv4 address, or
+// an IPv6 /64 (one client may use any address of its /64).
 func remoteIP(conn net.Conn) string {
-	addr := conn.RemoteAddr().String()
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
+	return ipkey.String(conn.RemoteAddr().String())
 }
 
 // forget removes an open socket from the table; s.mu must be held.

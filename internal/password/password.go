@@ -68,6 +68,13 @@ func Check(password, encoded string, current Params) (ok, stale bool, err error)
 	return subtle.ConstantTimeCompare(got, key) == 1, p != current, nil
 }
 
+// Valid reports whether encoded is a hash Check can read (ErrMalformed if
+// not).
+func Valid(encoded string) error {
+	_, _, _, err := parse(encoded)
+	return err
+}
+
 // Waste spends what a Check would on a password that is not checked (an
 // account that does not exist), so that its answer takes as long as a wrong
 // password's.

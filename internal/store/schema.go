@@ -64,6 +64,42 @@ var migrations = []migration{
 	},
 	{version: 2, sqlite: accountsV2, postgres: accountsV2},
 	{version: 3, sqlite: roomEntriesV3, postgres: roomEntriesV3},
+	{version: 4, sqlite: identitiesV4(sqliteAccountIDs), postgres: identitiesV4(postgresAccountIDs)},
+}
+
+// Version 4 makes accounts identities: every account gets an id that a new
+// registration of the same name never gets (rights name the id, so that
+// whoever registers a name after its owner unregistered inherits nothing),
+// and the time it was last used (accounts unused for long expire). Owner
+// and op entries and account bans name the id from now on, with the
+// account's name kept beside it as a label for people to read; entries of
+// accounts that no longer exist are dropped. A room has at most one owner:
+// where two were stored, the earlier claim stays.
+//
+// The ids of existing accounts are random, like NewAccountID's: an "a" and
+// 15 hex digits.
+const (
+	sqliteAccountIDs   = `UPDATE accounts SET id = 'a' || substr(lower(hex(randomblob(8))), 1, 15)`
+	postgresAccountIDs = `UPDATE accounts SET id = 'a' || substr(md5(random()::text || name), 1, 15)`
+)
+
+func identitiesV4(setIDs string) []string {
+	return []string{
+		`ALTER TABLE accounts ADD COLUMN id TEXT NOT NULL DEFAULT ''`,
+		setIDs,
+		`CREATE UNIQUE INDEX accounts_id ON accounts (id)`,
+		`ALTER TABLE accounts ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0`,
+		`UPDATE accounts SET last_seen_at = created_at`,
+		`ALTER TABLE room_entries ADD COLUMN label TEXT NOT NULL DEFAULT ''`,
+		`UPDATE room_entries SET label = subject WHERE kind IN ('owner', 'op')`,
+		`UPDATE room_entries SET subject = COALESCE((SELECT id FROM accounts WHERE accounts.name = room_entries.label), '') WHERE kind IN ('owner', 'op')`,
+		`UPDATE room_entries SET label = substr(subject, 9) WHERE kind = 'ban' AND subject LIKE 'account:%'`,
+		`UPDATE room_entries SET subject = COALESCE('account:' || (SELECT id FROM accounts WHERE accounts.name = room_entries.label), '') WHERE kind = 'ban' AND subject LIKE 'account:%'`,
+		`DELETE FROM room_entries WHERE subject = ''`,
+		`DELETE FROM room_entries WHERE kind = 'owner' AND EXISTS (SELECT 1 FROM room_entries o WHERE o.room = room_entries.room AND o.kind = 'owner'
+		AND (o.created_at < room_entries.created_at OR (o.created_at = room_entries.created_at AND o.subject < room_entries.subject)))`,
+		`CREATE UNIQUE INDEX room_entries_one_owner ON room_entries (room) WHERE kind = 'owner'`,
+	}
 }
 
 // roomEntriesV3 keeps moderation: a room's owner and ops, its flags, its

@@ -57,13 +57,16 @@ type Batch struct {
 func (b Batch) Len() int { return len(b.Posts) + len(b.Topics) + len(b.Entries) }
 
 // Entry is one fact about a room that moderation keeps: its owner or an op
-// (Kind "owner", "op"; Subject an account), a flag ("flag", "private" or
-// "topic-lock"), a ban ("ban"; Subject "account:NAME" or "address:CIDR"); on
-// room "" the server's k-lines ("kline", a CIDR). Expires zero: never.
+// (Kind "owner", "op"; Subject an account id), a flag ("flag", "private" or
+// "topic-lock"), a ban ("ban"; Subject "account:ID" or "address:CIDR"); on
+// room "" the server's k-lines ("kline", a CIDR). Label is how people read
+// the subject (the account's name when the entry was made); By who made it.
+// Expires zero: never. A room has at most one owner entry (ClaimRoom).
 type Entry struct {
 	Room, Kind, Subject string
 	Reason, By          string
 	At, Expires         time.Time
+	Label               string
 }
 
 // EntryChange puts an entry (replacing one of the same room, kind and
@@ -223,13 +226,20 @@ func (d *DB) Write(ctx context.Context, b Batch) error {
 	return tx.Commit()
 }
 
-// upsertEntry and deleteEntry change one room entry.
+// upsertEntry, insertOwner and deleteEntry change one room entry. An owner
+// is only ever added if the room has none (a room has one owner: a unique
+// index says so too).
 const (
-	upsertEntry = `INSERT INTO room_entries (room, kind, subject, reason, by_account, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+	upsertEntry = `INSERT INTO room_entries (room, kind, subject, reason, by_account, created_at, expires_at, label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	ON CONFLICT (room, kind, subject) DO UPDATE SET reason = excluded.reason, by_account = excluded.by_account,
-		created_at = excluded.created_at, expires_at = excluded.expires_at`
+		created_at = excluded.created_at, expires_at = excluded.expires_at, label = excluded.label`
+	insertOwner = `INSERT INTO room_entries (room, kind, subject, reason, by_account, created_at, expires_at, label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT DO NOTHING`
 	deleteEntry = `DELETE FROM room_entries WHERE room = $1 AND kind = $2 AND subject = $3`
 )
+
+// KindOwner is the kind of a room's owner entry.
+const KindOwner = "owner"
 
 // entryChange returns the statement of one entry change, with its
 // parameters.
@@ -242,13 +252,43 @@ func entryChange(c EntryChange) (string, []any) {
 	if !e.Expires.IsZero() {
 		expires = e.Expires.UnixMilli()
 	}
-	return upsertEntry, []any{e.Room, e.Kind, e.Subject, e.Reason, e.By, e.At.UnixMilli(), expires}
+	query := upsertEntry
+	if e.Kind == KindOwner {
+		query = insertOwner
+	}
+	return query, []any{e.Room, e.Kind, e.Subject, e.Reason, e.By, e.At.UnixMilli(), expires, e.Label}
+}
+
+// ClaimRoom makes e (an owner entry) the room's owner if it has none, and
+// returns the room's owner after it: e if the claim took, else the owner it
+// had. Two claims of one room, from two nodes or two instances of the room,
+// cannot both take.
+func (d *DB) ClaimRoom(ctx context.Context, e Entry) (Entry, bool, error) {
+	e.Kind = KindOwner
+	query, args := entryChange(EntryChange{Entry: e})
+	res, err := d.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("claim room: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return e, true, nil
+	}
+	entries, err := d.Entries(ctx, e.Room, time.Now())
+	if err != nil {
+		return Entry{}, false, err
+	}
+	for _, o := range entries {
+		if o.Kind == KindOwner {
+			return o, false, nil
+		}
+	}
+	return Entry{}, false, fmt.Errorf("claim room %s: no owner stored, and none could be added", e.Room)
 }
 
 // Entries returns a room's entries that have not expired by now (room ""
 // holds the server's k-lines).
 func (d *DB) Entries(ctx context.Context, room string, now time.Time) ([]Entry, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT kind, subject, reason, by_account, created_at, expires_at FROM room_entries
+	rows, err := d.db.QueryContext(ctx, `SELECT kind, subject, reason, by_account, created_at, expires_at, label FROM room_entries
 		WHERE room = $1 AND (expires_at = 0 OR expires_at > $2) ORDER BY kind, subject`, room, now.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("load room entries: %w", err)
@@ -258,7 +298,7 @@ func (d *DB) Entries(ctx context.Context, room string, now time.Time) ([]Entry, 
 	for rows.Next() {
 		e := Entry{Room: room}
 		var at, expires int64
-		if err := rows.Scan(&e.Kind, &e.Subject, &e.Reason, &e.By, &at, &expires); err != nil {
+		if err := rows.Scan(&e.Kind, &e.Subject, &e.Reason, &e.By, &at, &expires, &e.Label); err != nil {
 			return nil, fmt.Errorf("load room entries: %w", err)
 		}
 		e.At = time.UnixMilli(at)
@@ -430,20 +470,33 @@ func FormatAge(d time.Duration) string {
 	return d.String()
 }
 
-// Keeps reports whether the retention keeps everything.
-func (r Retention) Keeps() bool { return r.MaxAge <= 0 && r.PerRoom <= 0 }
-
-// Prune deletes the posts the retention does not keep, as of now, and
-// returns how many it deleted.
+// Prune deletes what the retention does not keep, as of now, and returns
+// how many records it deleted: posts older than MaxAge, posts past PerRoom
+// in a room, the topics of rooms that have neither posts nor entries left
+// and were set before MaxAge, and expired bans and k-lines.
 func (d *DB) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {
 	var deleted int64
-	if r.MaxAge > 0 {
-		res, err := d.db.ExecContext(ctx, `DELETE FROM posts WHERE posted_at < $1`, now.Add(-r.MaxAge).UnixMilli())
+	exec := func(what, query string, args ...any) error {
+		res, err := d.db.ExecContext(ctx, query, args...)
 		if err != nil {
-			return 0, fmt.Errorf("prune by age: %w", err)
+			return fmt.Errorf("prune %s: %w", what, err)
 		}
 		n, _ := res.RowsAffected()
 		deleted += n
+		return nil
+	}
+	if r.MaxAge > 0 {
+		cutoff := now.Add(-r.MaxAge).UnixMilli()
+		if err := exec("by age", `DELETE FROM posts WHERE posted_at < $1`, cutoff); err != nil {
+			return deleted, err
+		}
+		if err := exec("topics", `DELETE FROM topics WHERE set_at < $1 AND NOT EXISTS (SELECT 1 FROM posts WHERE posts.room = topics.room)
+			AND NOT EXISTS (SELECT 1 FROM room_entries WHERE room_entries.room = topics.room)`, cutoff); err != nil {
+			return deleted, err
+		}
+	}
+	if err := exec("expired entries", `DELETE FROM room_entries WHERE expires_at <> 0 AND expires_at <= $1`, now.UnixMilli()); err != nil {
+		return deleted, err
 	}
 	if r.PerRoom > 0 {
 		n, err := d.pruneRooms(ctx, r.PerRoom)

@@ -159,6 +159,43 @@ func TestPrune(t *testing.T) {
 	})
 }
 
+// TestPruneOrphansAndExpired: the topics of rooms with nothing else left
+// go with the retention's age, and expired bans and k-lines go at once.
+func TestPruneOrphansAndExpired(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		b := Batch{
+			Posts: []Post{post("talk", "n", "recent", 0)},
+			Topics: []Topic{{Room: "talk", Text: "kept: the room has posts", At: t0.Add(-time.Hour)},
+				{Room: "ruled", Text: "kept: the room has a ban", At: t0.Add(-time.Hour)},
+				{Room: "fresh", Text: "kept: set within the age", At: t0},
+				{Room: "gone", Text: "pruned", At: t0.Add(-time.Hour)}},
+			Entries: []EntryChange{
+				{Entry: Entry{Room: "ruled", Kind: "ban", Subject: "address:10.0.0.1/32", At: t0}},
+				{Entry: Entry{Room: "ruled", Kind: "ban", Subject: "address:10.0.0.2/32", At: t0, Expires: t0.Add(-time.Second)}},
+				{Entry: Entry{Room: "", Kind: "kline", Subject: "192.0.2.0/24", At: t0, Expires: t0.Add(-time.Second)}},
+			},
+		}
+		if err := db.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.Prune(ctx, Retention{MaxAge: 30 * time.Minute}, t0)
+		if err != nil || n != 3 {
+			t.Fatalf("deleted %d, %v; want the topic of gone, a ban and a k-line", n, err)
+		}
+		for room, want := range map[string]string{"talk": "kept: the room has posts", "ruled": "kept: the room has a ban", "fresh": "kept: set within the age", "gone": ""} {
+			if r, err := db.LoadRoom(ctx, room, 1); err != nil || r.Topic.Text != want {
+				t.Errorf("%s: topic %q %v, want %q", room, r.Topic.Text, err, want)
+			}
+		}
+		var entries int
+		if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM room_entries`).Scan(&entries); err != nil || entries != 1 {
+			t.Fatalf("%d entries left (%v), want 1", entries, err)
+		}
+	})
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	backends(t, func(t *testing.T, open func() *DB) {
 		db := open()
@@ -247,16 +284,16 @@ func TestAccounts(t *testing.T) {
 	backends(t, func(t *testing.T, open func() *DB) {
 		ctx := context.Background()
 		db := open()
-		a := Account{Name: "alice", Nick: "Alice", Hash: "$argon2id$x", Created: t0}
-		if err := db.CreateAccount(ctx, a); err != nil {
-			t.Fatal(err)
+		a, err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "Alice", Hash: "$argon2id$x", Created: t0})
+		if err != nil || a.ID == "" || !a.LastSeen.Equal(t0) {
+			t.Fatalf("create: %+v %v", a, err)
 		}
-		if err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "ALICE", Hash: "h2", Created: t0}); !errors.Is(err, ErrAccountExists) {
+		if _, err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "ALICE", Hash: "h2", Created: t0}); !errors.Is(err, ErrAccountExists) {
 			t.Fatalf("second create: %v", err)
 		}
 		got, err := db.Account(ctx, "alice")
 		if err != nil || got != a {
-			t.Fatalf("got %+v %v", got, err)
+			t.Fatalf("got %+v %v, want %+v", got, err, a)
 		}
 		if _, err := db.Account(ctx, "bob"); !errors.Is(err, ErrNoAccount) {
 			t.Fatalf("missing account: %v", err)
@@ -264,26 +301,173 @@ func TestAccounts(t *testing.T) {
 		if err := db.SetAccountHash(ctx, "alice", "new"); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := db.Account(ctx, "alice"); got.Hash != "new" {
-			t.Fatalf("hash %q", got.Hash)
+		if err := db.TouchAccount(ctx, "alice", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Account(ctx, "alice"); got.Hash != "new" || !got.LastSeen.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("after changes %+v", got)
 		}
 		if err := db.SetAccountHash(ctx, "bob", "x"); !errors.Is(err, ErrNoAccount) {
 			t.Fatal(err)
 		}
-		if err := db.CreateAccount(ctx, Account{Name: "bob", Nick: "bob", Hash: "h", Created: t0}); err != nil {
+		bob, err := db.CreateAccount(ctx, Account{Name: "bob", Nick: "bob", Hash: "h", Created: t0})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if names, err := db.AccountNames(ctx); err != nil || fmt.Sprint(names) != "[alice bob]" {
-			t.Fatalf("names %v %v", names, err)
+		if all, err := db.Accounts(ctx); err != nil || fmt.Sprint(all) != fmt.Sprint([]AccountName{{"alice", a.ID}, {"bob", bob.ID}}) {
+			t.Fatalf("accounts %v %v", all, err)
 		}
-		if err := db.DeleteAccount(ctx, "alice"); err != nil {
+		if gone, err := db.DeleteAccount(ctx, "alice"); err != nil || gone.ID != a.ID {
+			t.Fatalf("delete: %+v %v", gone, err)
+		}
+		if _, err := db.DeleteAccount(ctx, "alice"); !errors.Is(err, ErrNoAccount) {
 			t.Fatal(err)
 		}
-		if err := db.DeleteAccount(ctx, "alice"); !errors.Is(err, ErrNoAccount) {
+		// Registered again, the name is a new account: another id.
+		again, err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "alice", Hash: "h", Created: t0})
+		if err != nil || again.ID == a.ID {
+			t.Fatalf("alice again: %+v %v (the first was %s)", again, err, a.ID)
+		}
+	})
+}
+
+// TestAccountRightsGoWithTheAccount: an account's ownership, op and bans
+// name its id, and go when it does; a new account of the same name holds
+// none of them.
+func TestAccountRightsGoWithTheAccount(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		bob, err := db.CreateAccount(ctx, Account{Name: "bob", Nick: "bob", Hash: "h", Created: t0})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if names, _ := db.AccountNames(ctx); fmt.Sprint(names) != "[bob]" {
-			t.Fatalf("names %v", names)
+		carol, _ := db.CreateAccount(ctx, Account{Name: "carol", Nick: "carol", Hash: "h", Created: t0})
+		entries := []EntryChange{
+			{Entry: Entry{Room: "dev", Kind: "op", Subject: bob.ID, Label: "bob", By: "carol", At: t0}},
+			{Entry: Entry{Room: "ops", Kind: "ban", Subject: "account:" + bob.ID, Label: "bob", By: "carol", At: t0}},
+			{Entry: Entry{Room: "dev", Kind: "op", Subject: carol.ID, Label: "carol", By: "bob", At: t0}},
+		}
+		if err := db.Write(ctx, Batch{Entries: entries}); err != nil {
+			t.Fatal(err)
+		}
+		if _, took, err := db.ClaimRoom(ctx, Entry{Room: "bobs", Subject: bob.ID, Label: "bob", By: "bob", At: t0}); err != nil || !took {
+			t.Fatalf("claim: %v %v", took, err)
+		}
+		if _, err := db.DeleteAccount(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		for room, want := range map[string]string{"dev": "[op " + carol.ID + "]", "ops": "[]", "bobs": "[]"} {
+			got, err := db.Entries(ctx, room, t0)
+			var kinds []string
+			for _, e := range got {
+				kinds = append(kinds, e.Kind+" "+e.Subject)
+			}
+			if err != nil || fmt.Sprint(kinds) != want {
+				t.Errorf("%s: entries %v %v, want %s", room, kinds, err, want)
+			}
+		}
+	})
+}
+
+func TestClaimRoomHasOneOwner(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		first := Entry{Room: "dev", Subject: "a1", Label: "alice", By: "alice", At: t0}
+		if owner, took, err := db.ClaimRoom(ctx, first); err != nil || !took || owner.Subject != "a1" {
+			t.Fatalf("first claim: %+v %v %v", owner, took, err)
+		}
+		if owner, took, err := db.ClaimRoom(ctx, Entry{Room: "dev", Subject: "m1", Label: "mallory", By: "mallory", At: t0.Add(time.Second)}); err != nil || took || owner.Label != "alice" {
+			t.Fatalf("second claim: %+v %v %v", owner, took, err)
+		}
+		// An owner entry in a batch (a queued change) never makes a second
+		// owner either, nor fails the batch.
+		second := Entry{Room: "dev", Kind: KindOwner, Subject: "m1", Label: "mallory", At: t0}
+		if err := db.Write(ctx, Batch{Entries: []EntryChange{{Entry: second}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Entries(ctx, "dev", t0)
+		if err != nil || len(got) != 1 || got[0].Subject != "a1" {
+			t.Fatalf("entries %+v %v", got, err)
+		}
+	})
+}
+
+func TestExpireAccounts(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		for i, name := range []string{"old", "older", "fresh"} {
+			if _, err := db.CreateAccount(ctx, Account{Name: name, Nick: name, Hash: "h", Created: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.TouchAccount(ctx, "fresh", t0.Add(48*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		gone, err := db.ExpireAccounts(ctx, t0.Add(24*time.Hour), 100)
+		if err != nil || len(gone) != 2 || gone[0].Name != "old" || gone[1].Name != "older" {
+			t.Fatalf("expired %+v %v", gone, err)
+		}
+		if all, _ := db.Accounts(ctx); len(all) != 1 || all[0].Name != "fresh" {
+			t.Fatalf("left %+v", all)
+		}
+	})
+}
+
+// TestSchemaFourUpgrade: a version 3 store (rights by account name, two
+// owners of one room) is brought to version 4: rights name the account's
+// id, those of accounts that do not exist are dropped, the earlier owner
+// stays.
+func TestSchemaFourUpgrade(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		// Back to version 3, with its data.
+		for _, q := range []string{
+			`DROP INDEX room_entries_one_owner`, `DROP INDEX accounts_id`,
+			`ALTER TABLE room_entries DROP COLUMN label`, `ALTER TABLE accounts DROP COLUMN last_seen_at`, `ALTER TABLE accounts DROP COLUMN id`,
+			`DELETE FROM chatd_schema WHERE version = 4`,
+			`INSERT INTO accounts (name, nick, hash, created_at) VALUES ('alice', 'Alice', 'h', 1), ('bob', 'bob', 'h', 2)`,
+			`INSERT INTO room_entries (room, kind, subject, reason, by_account, created_at, expires_at) VALUES
+				('dev', 'owner', 'mallory', '', 'mallory', 5, 0), ('dev', 'owner', 'alice', '', 'alice', 1, 0), ('dev', 'owner', 'bob', '', 'bob', 3, 0),
+				('dev', 'op', 'bob', '', 'alice', 2, 0), ('dev', 'op', 'ghost', '', 'alice', 2, 0),
+				('dev', 'ban', 'account:bob', 'spam', 'alice', 4, 0), ('dev', 'ban', 'account:nobody', '', 'alice', 4, 0),
+				('dev', 'ban', 'address:10.0.0.0/8', '', 'alice', 4, 0), ('dev', 'flag', 'private', '', 'alice', 4, 0)`,
+		} {
+			if _, err := db.db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]string{}
+		all, err := db.Accounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range all {
+			if len(a.ID) != 16 || a.ID[0] != 'a' {
+				t.Errorf("account %s got id %q", a.Name, a.ID)
+			}
+			ids[a.Name] = a.ID
+		}
+		if ids["alice"] == ids["bob"] {
+			t.Fatalf("two accounts, one id: %v", ids)
+		}
+		got, err := db.Entries(ctx, "dev", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		for _, e := range got {
+			rows = append(rows, e.Kind+" "+e.Subject+" "+e.Label)
+		}
+		want := []string{"ban account:" + ids["bob"] + " bob", "ban address:10.0.0.0/8 ", "flag private ", "op " + ids["bob"] + " bob", "owner " + ids["alice"] + " alice"}
+		if fmt.Sprint(rows) != fmt.Sprint(want) {
+			t.Fatalf("entries\n%q\nwant\n%q", rows, want)
 		}
 	})
 }
@@ -292,9 +476,9 @@ func TestRoomEntries(t *testing.T) {
 	backends(t, func(t *testing.T, open func() *DB) {
 		ctx := context.Background()
 		db := open()
-		owner := Entry{Room: "dev", Kind: "owner", Subject: "alice", By: "alice", At: t0}
+		owner := Entry{Room: "dev", Kind: "owner", Subject: "a1", Label: "alice", By: "alice", At: t0}
 		ban := Entry{Room: "dev", Kind: "ban", Subject: "address:10.0.0.0/8", Reason: "spam", By: "alice", At: t0, Expires: t0.Add(time.Hour)}
-		old := Entry{Room: "dev", Kind: "ban", Subject: "account:mallory", Reason: "old", By: "alice", At: t0, Expires: t0.Add(-time.Minute)}
+		old := Entry{Room: "dev", Kind: "ban", Subject: "account:m1", Label: "mallory", Reason: "old", By: "alice", At: t0, Expires: t0.Add(-time.Minute)}
 		kline := Entry{Room: "", Kind: "kline", Subject: "192.0.2.0/24", Reason: "abuse", By: "root", At: t0}
 		if err := db.Write(ctx, Batch{Entries: []EntryChange{{Entry: owner}, {Entry: ban}, {Entry: old}, {Entry: kline}}}); err != nil {
 			t.Fatal(err)
@@ -315,7 +499,7 @@ func TestRoomEntries(t *testing.T) {
 			t.Fatalf("k-lines %+v", got)
 		}
 		// LoadRoom reads them as of now: the ban has expired since t0.
-		op := Entry{Room: "dev", Kind: "op", Subject: "bob", By: "alice", At: t0}
+		op := Entry{Room: "dev", Kind: "op", Subject: "b1", Label: "bob", By: "alice", At: t0}
 		if err := db.Write(ctx, Batch{Entries: []EntryChange{{Entry: op}}}); err != nil {
 			t.Fatal(err)
 		}
