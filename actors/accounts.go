@@ -49,6 +49,10 @@ type accountsConfig struct {
 // guessing.
 const errBadCredentials = "wrong account or password"
 
+// errBadOperator is the same for /oper: an operator name that is not in
+// the -admins file and a wrong password read alike.
+const errBadOperator = "wrong operator name or password"
+
 // expireBatch bounds the accounts one expiry job removes.
 const expireBatch = 1000
 
@@ -330,7 +334,11 @@ func (a *accounts) handleJobDone(ctx actor.Context, msg *messages.AccountJobDone
 			what = "operator"
 		}
 		a.logger.Warn(what+": wrong "+what+" or password", "member", msg.GetMemberId(), what, msg.GetAccount(), "remote_ip", msg.GetRemoteIp())
-		reject(ctx, to, requestOf(j.kind), errBadCredentials)
+		reason := errBadCredentials
+		if j.kind == messages.AccountJob_ACCOUNT_JOB_OPER {
+			reason = errBadOperator
+		}
+		reject(ctx, to, requestOf(j.kind), reason)
 		return
 	case messages.AccountOutcome_ACCOUNT_OUTCOME_EXISTS:
 		reject(ctx, to, messages.Request_REQUEST_ACCOUNT, fmt.Sprintf("%s is already registered", msg.GetNick()))

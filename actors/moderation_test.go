@@ -308,9 +308,9 @@ func TestOperatorsNeedTheirPassword(t *testing.T) {
 		mallory.expect("!!! only the server's operators may do that; /oper NAME first")
 	}
 	mallory.send("/oper root guess")
-	mallory.expect("!!! wrong account or password")
+	mallory.expect("!!! wrong operator name or password")
 	mallory.send("/oper nobody guess")
-	mallory.expect("!!! wrong account or password")
+	mallory.expect("!!! wrong operator name or password")
 	mallory.joinRoom("dev")
 	mallory.send("/claim")
 	mallory.expect("*** root owns dev now")

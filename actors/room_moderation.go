@@ -610,12 +610,25 @@ func (r *room) ban(ctx actor.Context, m *roomMember, cmd *messages.Moderate, unt
 		}
 		return r.banSubject(ctx, m, subject, label, cmd.GetReason(), until)
 	}
-	if p, err := parsePrefix(target); err == nil {
+	if p, err := banPrefix(target); err == nil {
 		return r.banSubject(ctx, m, banAddress+p.String(), "", cmd.GetReason(), until)
 	}
 	return nil, r.askFor(ctx, m, cmd, r.registry, func(id uint64) any {
 		return &messages.ResolveTarget{Name: target, RequestId: id, ReplyTo: refOf(ctx.Self())}
 	})
+}
+
+// banPrefix reads an address range to ban: a CIDR as given, or one
+// address as the client it is (an IPv6 address by its /64, which one client
+// may use all of).
+func banPrefix(target string) (netip.Prefix, error) {
+	if strings.Contains(target, "/") {
+		return parsePrefix(target)
+	}
+	if _, err := parsePrefix(target); err != nil {
+		return netip.Prefix{}, err
+	}
+	return ipkey.Parse(target)
 }
 
 // banSubjectOf is what banning someone keeps out: its account if it has

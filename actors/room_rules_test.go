@@ -106,3 +106,41 @@ func TestRoomClaimHasOneWinner(t *testing.T) {
 		t.Fatalf("stored %+v %v", entries, err)
 	}
 }
+
+// TestRoomBansIPv6By64: a guest with an IPv6 address is banned by its /64,
+// and so is a bare IPv6 address an op names; a range is taken as given.
+func TestRoomBansIPv6By64(t *testing.T) {
+	system := newTestSystem(t)
+	admins := testOperators("root")
+	root, _ := admins.lookup("root")
+	room := supervised(t, system, newRoom("dev", 1, roomSettings{logger: testLogger(), metrics: NewMetrics(), admins: admins}, nil), actor.ResumeDirective)
+	op, guest := newProbe(t, system), newProbe(t, system)
+	op.send(room, &messages.JoinRoom{Room: "dev", Nick: "root", Operator: root.token()})
+	expect[*messages.RoomJoined](t, op)
+	guest.send(room, &messages.JoinRoom{Room: "dev", Nick: "guest", Address: "2001:db8:1:2::1"})
+	expect[*messages.RoomJoined](t, guest)
+	expect[*messages.MemberJoined](t, op)
+	op.send(room, &messages.Moderate{Action: messages.ModAction_MOD_ACTION_BAN, Target: "guest"})
+	expect[*messages.Kicked](t, guest)
+	for {
+		if m, ok := op.next(t).msg.(*messages.Moderated); ok {
+			if got := m.GetLines()[0]; got != "Banned address 2001:db8:1:2::/64 from dev." {
+				t.Fatalf("got %q", got)
+			}
+			break
+		}
+	}
+	other := newProbe(t, system)
+	other.send(room, &messages.JoinRoom{Room: "dev", Nick: "other", Address: "2001:db8:1:2:ffff::9"})
+	if r := expect[*messages.CommandRejected](t, other); r.GetReason() != "you are banned from dev" {
+		t.Fatalf("another address of the /64: %v", r)
+	}
+	op.send(room, &messages.Moderate{Action: messages.ModAction_MOD_ACTION_BAN, Target: "2001:db8:9::5"})
+	if m := expect[*messages.Moderated](t, op); m.GetLines()[0] != "Banned address 2001:db8:9::/64 from dev." {
+		t.Fatalf("got %v", m)
+	}
+	op.send(room, &messages.Moderate{Action: messages.ModAction_MOD_ACTION_BAN, Target: "2001:db8:a::/48"})
+	if m := expect[*messages.Moderated](t, op); m.GetLines()[0] != "Banned address 2001:db8:a::/48 from dev." {
+		t.Fatalf("got %v", m)
+	}
+}

@@ -218,3 +218,23 @@ func TestAccountsFairQueue(t *testing.T) {
 	}
 	answers(t, other, 4)
 }
+
+// TestAccountsExpire: an account nobody has identified as for longer than
+// the expiry is removed, and the registry is told (which frees its nick
+// and has the rooms drop its rights).
+func TestAccountsExpire(t *testing.T) {
+	system := newTestSystem(t)
+	db := openGated(t, false)
+	for name, age := range map[string]time.Duration{"old": 48 * time.Hour, "recent": time.Hour} {
+		if _, err := db.CreateAccount(context.Background(), store.Account{Name: name, Nick: name, Hash: "h", Created: time.Now().Add(-age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, registry := startAccounts(t, system, db, func(c *accountsConfig) { c.Expiry, c.ExpireEvery = 24*time.Hour, time.Hour })
+	if gone := expect[*messages.AccountRemoved](t, registry); gone.GetAccount() != "old" || gone.GetAccountId() == "" {
+		t.Fatalf("got %v", gone)
+	}
+	if all, _ := db.Accounts(context.Background()); len(all) != 1 || all[0].Name != "recent" {
+		t.Fatalf("left %v", all)
+	}
+}

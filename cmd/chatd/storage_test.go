@@ -366,7 +366,7 @@ func TestProcessAdminsReload(t *testing.T) {
 	root.Send("/nick nohash")
 	root.SkipUntil("*** " + guest + " is now known as nohash")
 	root.Send("/oper nohash anything at all")
-	root.SkipUntil("!!! wrong account or password")
+	root.SkipUntil("!!! wrong operator name or password")
 	root.Send("/oper root root's long password")
 	root.SkipUntil("*** You are a server operator (root): /help lists what you may do.")
 	root.Send("/wall hello all")
