@@ -40,9 +40,11 @@ func TestAbuseTelnetNegotiationIsAnsweredNotRelayed(t *testing.T) {
 	watcher.expect("<" + nick + "> hello there")
 }
 
-// TestTelnetBinaryOffer: the first bytes on every connection ask for
-// TRANSMIT-BINARY both ways; a client that agrees gets no further option
-// bytes (no loop), and raw UTF-8 from it reaches others intact.
+// TestTelnetBinaryOffer: the first bytes on every connection ask for the
+// client's TRANSMIT-BINARY (only: see telnet.Offer); a client that agrees
+// gets no further option bytes (no loop), and raw UTF-8 from it reaches
+// others intact. A client that asks the server to send in binary is told
+// no, once.
 func TestTelnetBinaryOffer(t *testing.T) {
 	s := startServer(t, nil)
 	watcher, _ := s.dial()
@@ -51,7 +53,7 @@ func TestTelnetBinaryOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	want := []byte{0xff, 0xfb, 0x00, 0xff, 0xfd, 0x00, '\r'} // IAC WILL BINARY, IAC DO BINARY, CR
+	want := []byte{0xff, 0xfd, 0x00, '\r'} // IAC DO BINARY, CR
 	got := make([]byte, len(want))
 	_ = conn.SetReadDeadline(time.Now().Add(waitTimeout))
 	if _, err := io.ReadFull(conn, got); err != nil || !bytes.Equal(got, want) {
@@ -63,12 +65,17 @@ func TestTelnetBinaryOffer(t *testing.T) {
 	c.expectPrefix("*** You are in room lobby")
 	watcher.expect("*** " + nick + " joined lobby")
 
-	_, _ = conn.Write([]byte("\xff\xfd\x00\xff\xfb\x00\u2713 \u0443 \u0103 \u672c\n"))
+	_, _ = conn.Write([]byte("\xff\xfb\x00\u2713 \u0443 \u0103 \u672c\n"))
 	watcher.expect("<" + nick + "> \u2713 \u0443 \u0103 \u672c")
 	c.send("/who")
 	// Nothing but the answer: the agreement was not answered.
 	if got := c.line(); !strings.HasPrefix(got, "*** 2 in lobby") {
 		t.Fatalf("got %q, want the /who answer and no option bytes", got)
+	}
+	_, _ = conn.Write([]byte("\xff\xfd\x00"))
+	c.send("/who")
+	if got := c.line(); !strings.HasPrefix(got, "\xff\xfc\x00*** 2 in lobby") {
+		t.Fatalf("got %q, want IAC WONT BINARY, then the /who answer", got)
 	}
 }
 

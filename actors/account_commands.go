@@ -139,7 +139,9 @@ func (c *connection) cmdRegister(ctx actor.Context, args string) {
 	})
 }
 
-// cmdIdentify: /identify [ACCOUNT] [PASSWORD] (/login). One argument is
+// cmdIdentify: /identify [ACCOUNT] [PASSWORD] (/login). One argument that
+// names an account (always, for a guest) is that account: its password is
+// asked for, hidden, so that it is never typed as a line of chat. Else it is
 // the password of the account named like your nick.
 func (c *connection) cmdIdentify(ctx actor.Context, args string) {
 	if c.accountsOff(ctx) {
@@ -153,14 +155,30 @@ func (c *connection) cmdIdentify(ctx actor.Context, args string) {
 		c.ask(ctx, c.env.accounts, &messages.IdentifyAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP(),
 			ReplyTo: refOf(ctx.Self())}, waitAccount, "/identify")
 	}
+	askPassword := func(c *connection, ctx actor.Context, account string) {
+		c.startPrompt(ctx, &prompt{
+			questions: []question{{text: "Password for " + account, secret: true}},
+			then:      func(c *connection, ctx actor.Context, a []string) { identify(c, ctx, account, a[0]) },
+		})
+	}
 	fields := strings.Fields(args)
 	switch {
 	case len(fields) >= 2:
 		identify(c, ctx, fields[0], strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(args), fields[0])))
-	case len(fields) == 1 && isGuestNick(c.nick):
-		c.sendError(ctx, "which account? /identify ACCOUNT PASSWORD, or /identify alone to be asked")
+	case len(fields) == 1 && (isGuestNick(c.nick) || strings.EqualFold(fields[0], c.nick)):
+		askPassword(c, ctx, fields[0])
 	case len(fields) == 1:
-		identify(c, ctx, c.nick, args)
+		// An account's name, or our own account's password? The registry
+		// knows the accounts.
+		arg := strings.TrimSpace(args)
+		c.ask(ctx, c.env.registry, &messages.ResolveTarget{Name: arg, ReplyTo: refOf(ctx.Self())}, waitAccountName, "/identify")
+		c.wait.thenTarget = func(t *messages.TargetResolved) {
+			if t.GetAccount() == foldNick(arg) {
+				askPassword(c, ctx, arg)
+				return
+			}
+			identify(c, ctx, c.nick, arg)
+		}
 	case isGuestNick(c.nick):
 		c.startPrompt(ctx, &prompt{
 			questions: []question{{text: "Account"}, {text: "Password", secret: true}},

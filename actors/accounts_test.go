@@ -48,7 +48,13 @@ func withAccounts(db *store.DB, more ...func(*Config)) func(*Config) {
 // named dials and takes nick.
 func (s *testServer) named(nick string) *lineConn {
 	s.t.Helper()
-	c, guest := s.dial()
+	return s.namedFrom(nick, "")
+}
+
+// namedFrom dials from a loopback address (see dialFrom) and takes nick.
+func (s *testServer) namedFrom(nick, local string) *lineConn {
+	s.t.Helper()
+	c, guest := s.dialFrom(local)
 	c.send("/nick " + nick)
 	c.expect("*** " + guest + " is now known as " + nick)
 	return c
@@ -100,7 +106,7 @@ func TestAccountPasswordPromptHidesInput(t *testing.T) {
 	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
 	c := s.named("bob")
 	// A telnet client: it answers the server's offer (and so has negotiated).
-	c.sendRaw("\xff\xfd\x00\xff\xfb\x00")
+	c.sendRaw("\xff\xfb\x00")
 	c.send("/whois nobody") // a round trip: the negotiation has been read
 	c.skipUntil("!!! no such nick: nobody")
 	c.send("/register")
@@ -229,6 +235,46 @@ func TestAccountsOffWithoutStore(t *testing.T) {
 	c.expect("!!! accounts are off on this server: it keeps no data")
 	c.send("/help register")
 	c.expectPrefix("*** /register [PASSWORD] - ")
+	// Every hint fits the server: no /register where there are no accounts.
+	c.joinRoom("dev")
+	c.send("/claim")
+	c.expect("!!! rooms have no owners on this server: it keeps no accounts")
+}
+
+// TestAccountIdentifyOneWord: /identify ACCOUNT asks for the account's
+// password, hidden, so that it is never typed as chat: always from a guest
+// nick, and from another nick when the word names an account; otherwise the
+// one word is the password of the account named like the nick. /help stops
+// listing /identify once identified.
+func TestAccountIdentifyOneWord(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	alice := s.registered("alice")
+	bob := s.registered("bob")
+	if h := helpLists(bob); h["identify"] || h["register"] || !h["password"] {
+		t.Errorf("/help of an identified user: %v", h)
+	}
+	watcher, _ := s.dial()
+	guest, guestNick := s.dial()
+	guest.send("/identify alice")
+	guest.expect("*** Password for alice (an empty line cancels):")
+	guest.send("alice's password")
+	guest.expect("*** You are identified as alice.")
+	guest.expect("*** Another session is using alice: /ghost alice disconnects it; then /nick alice.")
+	carol := s.named("carol")
+	carol.send("/identify bob")
+	carol.expect("*** Password for bob (an empty line cancels):")
+	carol.send("") // cancelled
+	carol.expect("*** Cancelled.")
+	carol.send("/identify not-an-account-but-a-password")
+	carol.expect("!!! wrong account or password")
+	// No password was ever chat: the watcher in the lobby saw none.
+	watcher.send("/whois nobody")
+	for _, l := range watcher.skipUntil("!!! no such nick: nobody") {
+		if strings.Contains(l, "password") {
+			t.Fatalf("the lobby saw %q", l)
+		}
+	}
+	_, _ = alice, guestNick
 }
 
 // TestAccountPasswordsNotLogged: the log of a session full of passwords
@@ -301,7 +347,6 @@ func TestAccountRightsFollowTheAccount(t *testing.T) {
 	mallory := s.registered("bob") // a new account, named bob
 	mallory.send("/join dev")
 	mallory.expect("!!! dev is invite-only; ask one of its ops for an /invite")
-	mallory.expectPrefix("*** You are in room lobby")
 	alice.send("/deop bob")
 	alice.expect("!!! bob is not in dev")
 	alice.send("/private off")

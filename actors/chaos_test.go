@@ -248,7 +248,16 @@ func TestChaos(t *testing.T) {
 		if t.Failed() {
 			t.Logf("registry: %v\nwant:     %v\nrooms: %v, want %v", lastUsers, wantUsers, lastRooms, wantRooms)
 			probe.send(roomPID(t, s, "lobby"), &messages.ListMembers{})
-			t.Logf("lobby: %v", memberNicks(expect[*messages.MemberList](t, probe)))
+			lobbyNicks := memberNicks(expect[*messages.MemberList](t, probe))
+			t.Logf("lobby: %v", lobbyNicks)
+			for _, c := range all {
+				for _, n := range lobbyNicks {
+					if n == fmt.Sprintf("c%d", c.id) {
+						lines, ended := c.snapshot()
+						t.Logf("c%d (fate %s, ended %v) is still in the lobby; the last it read:\n%s", c.id, c.fate, ended, strings.Join(lines[max(0, len(lines)-25):], "\n"))
+					}
+				}
+			}
 		}
 	}()
 	testkit.Eventually(t, "the registry and rooms to hold exactly the survivors", func() bool {

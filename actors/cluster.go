@@ -174,6 +174,9 @@ type clusterNodeActor struct {
 	ticker      *time.Ticker
 	stopTick    chan struct{} // closed to end the ticker's goroutine
 	confirmed   time.Time     // when another node last said we are a member (or the topology changed)
+	// forRelay is the topology change the relay gets once the connections
+	// have been told to reclaim (their ReclaimCount): see handleTopology.
+	forRelay *messages.CoordinatorChanged
 }
 
 // defaultEvictAfter is ClusterConfig.EvictAfter's default.
@@ -208,6 +211,10 @@ func (n *clusterNodeActor) Receive(ctx actor.Context) {
 		}
 	case *messages.ReclaimCount:
 		ctx.Send(n.routers[0], &messages.ReclaimExpected{Node: n.address, Count: msg.GetCount()})
+		if n.forRelay != nil {
+			ctx.Send(n.relay, n.forRelay)
+			n.forRelay = nil
+		}
 	case *messages.Ping:
 		ctx.Respond(&messages.Pong{})
 	}
@@ -319,10 +326,10 @@ func (n *clusterNodeActor) handleTopology(ctx actor.Context, t *cluster.ClusterT
 	n.confirmed = time.Now() // a new view: give its members time to answer
 	coordinator := oldest.Address()
 	changed := &messages.CoordinatorChanged{Address: coordinator, Nodes: nodes, Left: left}
-	ctx.Send(n.relay, changed)
 	ctx.Send(n.rooms, changed)
 	ctx.Send(n.registry, changed)
 	if coordinator == n.coordinator {
+		ctx.Send(n.relay, changed)
 		n.cn.joined.Store(true)
 		return
 	}
@@ -337,7 +344,16 @@ func (n *clusterNodeActor) handleTopology(ctx actor.Context, t *cluster.ClusterT
 	}
 	// Every node's users take their nicks and rooms back at the new
 	// coordinator (a node that has just started has none yet, and says so).
+	// The relay, which tells them who was lost with the old one, hears of
+	// the change only once every connection has been told to reclaim (the
+	// supervisor's ReclaimCount): so a user who reads "left (server lost)"
+	// and types at once finds the connection reclaiming, and the line waits
+	// for the new room rather than go to the one that died.
 	ctx.RequestWithCustomSender(n.connections, &messages.Reclaim{}, ctx.Self())
+	if n.forRelay != nil { // a change still waiting for the last one's count: it is gone by now
+		ctx.Send(n.relay, n.forRelay)
+	}
+	n.forRelay = changed
 	n.cn.joined.Store(true)
 }
 

@@ -88,7 +88,7 @@ func newCommandSet(cfg connectionConfig) *commandSet {
 		{name: "identify", aliases: []string{"login"}, usage: "/identify [ACCOUNT] [PASSWORD]", summary: "prove a registered nick is yours",
 			detail: "With one argument it is the password of the account named like your nick. Alone, it asks (hidden on telnet). " +
 				"Once identified you are renamed to the account's nick if it is free. Failed attempts are limited per account and per address.",
-			usable: func(c *connection) bool { return c.env.accountsOn }, run: (*connection).cmdIdentify},
+			usable: func(c *connection) bool { return c.env.accountsOn && c.account == "" }, run: (*connection).cmdIdentify},
 		{name: "password", usage: "/password [OLD NEW]", summary: "change your account's password",
 			detail: "Alone, it asks for the password now and the new one twice.",
 			usable: func(c *connection) bool { return c.env.accountsOn && c.account != "" }, run: (*connection).cmdPassword},
@@ -336,12 +336,13 @@ func (c *connection) moveTo(ctx actor.Context, room string) {
 		c.join(ctx, room)
 		return
 	}
-	// Join once the old room has answered (RoomLeft), so that all it sent us
-	// comes before anything from the new one. Lines wait meanwhile.
-	c.leaving, c.leavingPID = c.room, c.roomPID
-	c.room = room
-	c.roomPID = nil
-	c.ask(ctx, c.leavingPID, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())}, waitLeave, "/join "+room)
+	// Ask the new room first, and stay in ours until it takes us: a refused
+	// join leaves us where we were. Once it has, we leave the old one; what
+	// that one sent meanwhile names it, and is dropped (see ours). Lines
+	// wait for the answer.
+	c.moving = room
+	c.joining = append(c.joining, room)
+	c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), waitJoin, "/join "+room)
 }
 
 // cmdRooms: /rooms [PATTERN]
@@ -577,6 +578,15 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 func (c *connection) resolve(ctx actor.Context, command, nick string, then func(*messages.NickResolved)) {
 	c.ask(ctx, c.env.registry, &messages.ResolveNick{Nick: nick, ReplyTo: refOf(ctx.Self())}, waitResolve, command)
 	c.wait.then = then
+}
+
+func (c *connection) handleTargetResolved(ctx actor.Context, msg *messages.TargetResolved) {
+	then := c.wait.thenTarget
+	if !c.answered(waitAccountName) {
+		return
+	}
+	then(msg)
+	c.flushPending(ctx)
 }
 
 func (c *connection) handleNickResolved(ctx actor.Context, msg *messages.NickResolved) {

@@ -45,23 +45,23 @@ type connection struct {
 	isTLS     bool // came in on the TLS port
 
 	// Owned by Receive: who and where the user is.
-	nick       string                           // empty until the registry names us
-	room       string                           // the room we are in or on our way to; empty when no room would have us
-	roomPID    *actor.PID                       // where room is (see toRoom); nil while joining or moving
-	joining    []string                         // rooms asked to take us that have not answered yet
-	leaving    string                           // the room we are moving out of, until it answers RoomLeft
-	leavingPID *actor.PID                       // where it is
-	topic      string                           // our room's topic, for /topic
-	topicBy    string                           // who set it and when, for /topic; empty: unknown
-	away       string                           // our away message; empty: not away
-	noBell     bool                             // /bell off: no BEL on mentions and private messages
-	lastPM     *messages.PrivateMessageReceived // for /reply
-	ignored    map[string]string                // member id -> nick, for /ignore
-	account    string                           // the account we are identified as, case-folded; empty: none
-	accountID  string                           // its id, which rights name
-	oper       string                           // the server operator token we proved (/oper); empty: none
-	prompt     *prompt                          // questions the next lines answer (a password); nil: none
-	roomRole   messages.RoomRole                // what we may do in our room, for /help
+	nick      string                           // empty until the registry names us
+	room      string                           // the room we are in, or on our way to when in none; empty when no room would have us
+	roomPID   *actor.PID                       // where room is (see toRoom); nil while joining from no room
+	moving    string                           // the room we asked to join while we stay in ours until it answers; empty: none
+	joining   []string                         // rooms asked to take us that have not answered yet
+	unleft    map[string]*actor.PID            // rooms we moved out of that have not confirmed it (RoomLeft), by name
+	topic     string                           // our room's topic, for /topic
+	topicBy   string                           // who set it and when, for /topic; empty: unknown
+	away      string                           // our away message; empty: not away
+	noBell    bool                             // /bell off: no BEL on mentions and private messages
+	lastPM    *messages.PrivateMessageReceived // for /reply
+	ignored   map[string]string                // member id -> nick, for /ignore
+	account   string                           // the account we are identified as, case-folded; empty: none
+	accountID string                           // its id, which rights name
+	oper      string                           // the server operator token we proved (/oper); empty: none
+	prompt    *prompt                          // questions the next lines answer (a password); nil: none
+	roomRole  messages.RoomRole                // what we may do in our room, for /help
 
 	// Owned by Receive: the input and what it waits for.
 	wait       replyWait     // the answer the next line waits for
@@ -215,7 +215,9 @@ func (c *connection) receive(ctx actor.Context) {
 	case *messages.RoomJoined:
 		c.handleRoomJoined(ctx, msg)
 	case *messages.RoomLeft:
-		c.handleRoomLeft(ctx, msg)
+		delete(c.unleft, msg.GetRoom())
+	case *messages.LeaveUnconfirmed:
+		c.handleLeaveUnconfirmed(ctx, msg)
 	case *messages.NickChanged:
 		c.handleNickChanged(ctx, msg)
 	case *messages.PrivateMessageSent:
@@ -228,6 +230,8 @@ func (c *connection) receive(ctx actor.Context) {
 		c.handleRoomList(ctx, msg)
 	case *messages.NickResolved:
 		c.handleNickResolved(ctx, msg)
+	case *messages.TargetResolved:
+		c.handleTargetResolved(ctx, msg)
 	case *messages.MembersDescribed:
 		c.handleMembersDescribed(ctx, msg)
 	case *messages.UserDescription:
@@ -265,9 +269,13 @@ func (c *connection) receive(ctx actor.Context) {
 	case *messages.PostsBatch:
 		c.handlePostsBatch(ctx, msg)
 	case *messages.MemberJoined:
-		c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
+		if c.ours(msg.GetRoom()) {
+			c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
+		}
 	case *messages.MemberLeft:
-		c.writeLine(ctx, text.AppendMemberLeft(c.scratchBuf(), msg))
+		if c.ours(msg.GetRoom()) {
+			c.writeLine(ctx, text.AppendMemberLeft(c.scratchBuf(), msg))
+		}
 	case *messages.MemberRenamed:
 		c.handleMemberRenamed(ctx, msg)
 	case *messages.TopicChanged:
@@ -287,13 +295,15 @@ func (c *connection) receive(ctx actor.Context) {
 			c.handleKilled(ctx, msg)
 		}
 	case *messages.ServerNotice:
-		c.sendNotice(ctx, msg.GetText())
+		if msg.GetRoom() == "" || c.ours(msg.GetRoom()) {
+			c.sendNotice(ctx, msg.GetText())
+		}
 	case *messages.RoleChanged:
 		if msg.GetRoom() == c.room {
 			c.roomRole = msg.GetRole()
 		}
 	case *messages.PostRefused:
-		c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
+		c.handlePostRefused(ctx, msg)
 
 	// In a cluster, from the node.
 	case *messages.Reclaim:
@@ -374,21 +384,63 @@ func (c *connection) join(ctx actor.Context, room string) {
 // and bans. It goes with us as its sender (ask, and ctx.Request), which the
 // room checks against reply_to.
 func (c *connection) joinRequest(ctx actor.Context, room string, reclaim bool) *messages.JoinRoom {
+	delete(c.unleft, room) // back to a room we left: the leave, if it is lost, is moot
 	return &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
 		Account: c.account, AccountId: c.accountID, Operator: c.oper, Address: c.remoteIP(), Reclaim: reclaim}
 }
 
-// handleRoomJoined enters the room we asked for. A room we no longer want
-// (its answer came after we gave up on it) is left at once.
+// leaveRoom leaves a room we moved out of. Nothing waits for its answer,
+// but it is kept until the room confirms (RoomLeft): a room that lost the
+// leave (a panic drops the message it was handling) is asked once more
+// after the request timeout, and told again if we stop before it confirms.
+func (c *connection) leaveRoom(ctx actor.Context, room string, pid *actor.PID) {
+	if c.unleft == nil {
+		c.unleft = make(map[string]*actor.PID)
+	}
+	c.unleft[room] = pid
+	ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())})
+	system, self := ctx.ActorSystem(), ctx.Self()
+	time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.LeaveUnconfirmed{Room: room}) })
+}
+
+// handleLeaveUnconfirmed asks a room that has not confirmed our leave once
+// more (and forgets it: it will be told again if we stop before then).
+func (c *connection) handleLeaveUnconfirmed(ctx actor.Context, msg *messages.LeaveUnconfirmed) {
+	pid, ok := c.unleft[msg.GetRoom()]
+	if !ok || msg.GetRoom() == c.room || slices.Contains(c.joining, msg.GetRoom()) {
+		return // we are (or are on our way) back there: the leave must not overtake the join
+	}
+	ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())})
+}
+
+// ours reports whether an event of room is of our room: after a move, what
+// the room we left sent before it let us go is dropped.
+func (c *connection) ours(room string) bool { return room == c.room }
+
+// handleRoomJoined enters the room we asked for: from no room, or (a move)
+// from the room we were in, which we leave now that the new one took us. A
+// room we no longer want (its answer came after we gave up on it) is left
+// at once.
 func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	c.joinAnswered(msg.GetRoom())
 	if msg.GetReclaim() {
 		c.roomReclaimed(ctx, msg)
 		return
 	}
-	if c.roomPID != nil || msg.GetRoom() != c.room {
-		if pid := pidOf(msg.GetRoomRef()); pid != nil {
-			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
+	switch {
+	case c.moving != "" && msg.GetRoom() == c.moving:
+		if c.roomPID != nil {
+			c.leaveRoom(ctx, c.room, c.roomPID)
+		}
+		c.room, c.roomPID, c.moving = msg.GetRoom(), nil, ""
+		c.unacked = nil // the old room's; a rebuilt room would not want them
+	case c.roomPID != nil || msg.GetRoom() != c.room:
+		// Not the room we wait for: a join we gave up on (it timed out, or
+		// we moved on). Left, and kept until it confirms, as any room we
+		// leave; but a second answer of the room we are in is no reason to
+		// leave it.
+		if pid := pidOf(msg.GetRoomRef()); pid != nil && !samePID(pid, c.roomPID) {
+			c.leaveRoom(ctx, msg.GetRoom(), pid)
 		}
 		return
 	}
@@ -427,17 +479,6 @@ func topicBy(nick string, unixMillis int64) string {
 		return nick
 	}
 	return nick + ", " + time.UnixMilli(unixMillis).UTC().Format("2006-01-02 15:04Z")
-}
-
-// handleRoomLeft: the room we are moving out of has let us go; on to the
-// next one.
-func (c *connection) handleRoomLeft(ctx actor.Context, msg *messages.RoomLeft) {
-	if c.wait.kind != waitLeave || msg.GetRoom() != c.leaving {
-		return // a room we had already given up on
-	}
-	c.answered(waitLeave)
-	c.leaving, c.leavingPID = "", nil
-	c.join(ctx, c.room)
 }
 
 // maxUnacked bounds the posts a connection keeps until its room echoes
@@ -519,14 +560,14 @@ func (c *connection) handleReclaim(ctx actor.Context) {
 	c.reclaimNick = true
 	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
 		Reclaim: true, Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper, Away: c.away, Room: c.room})
-	switch {
-	case c.roomPID != nil && c.room != "":
+	if c.roomPID != nil && c.room != "" {
 		c.reclaimRoom = true
 		ctx.Request(c.env.rooms, c.joinRequest(ctx, c.room, true))
-	case c.wait.kind == waitJoin && c.room != "":
+	}
+	if target := c.joinTarget(); c.wait.kind == waitJoin && target != "" {
 		// The join may have gone to the node that is gone: ask again where
 		// the rooms are now (a second answer is left at once).
-		ctx.Request(c.env.rooms, c.joinRequest(ctx, c.room, false))
+		ctx.Request(c.env.rooms, c.joinRequest(ctx, target, false))
 	}
 	if c.reclaimTimer != nil {
 		c.reclaimTimer.Stop()
@@ -737,6 +778,9 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
 		}
 	}
+	if !c.ours(msg.GetRoom()) {
+		return
+	}
 	line := c.appendPosted(c.scratchBuf(), msg)
 	c.scratch = line[:0]
 	if len(line) > 0 {
@@ -752,6 +796,14 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 // one write: our own chat lines are left out (the room sends every member
 // the same batch).
 func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
+	if !c.ours(msg.GetRoom()) {
+		for _, m := range msg.GetPosts() {
+			if m.GetSenderMemberId() == c.member {
+				c.acked(m.GetSenderSeq())
+			}
+		}
+		return
+	}
 	bp := batchBuffers.Get().(*[]byte)
 	buf := (*bp)[:0]
 	delivered := 0
@@ -852,6 +904,9 @@ func (c *connection) handleNickChanged(ctx actor.Context, msg *messages.NickChan
 }
 
 func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.MemberRenamed) {
+	if !c.ours(msg.GetRoom()) {
+		return
+	}
 	c.sendNotice(ctx, fmt.Sprintf("%s is now known as %s", msg.GetOldNick(), msg.GetNewNick()))
 	if msg.GetNewNick() == c.nick && c.answered(waitRename) {
 		c.flushPending(ctx)
@@ -859,6 +914,9 @@ func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.Member
 }
 
 func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicChanged) {
+	if !c.ours(msg.GetRoom()) {
+		return
+	}
 	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetNick(), msg.GetUnixMillis())
 	if c.topic == "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s cleared the topic", msg.GetNick()))
@@ -895,8 +953,9 @@ func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.Describ
 	})
 }
 
-// handleRejected shows why a request failed. A failed join puts us back in
-// the lobby, so that we are never left without a room.
+// handleRejected shows why a request failed. A refused move leaves us in
+// our room; a refused join from no room puts us in the lobby, so that we
+// are never left without a room if the lobby will have us.
 func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandRejected) {
 	c.sendError(ctx, msg.GetReason())
 	kind, ok := rejectedWait[msg.GetRequest()]
@@ -904,17 +963,54 @@ func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandReje
 		return // an answer that came after its timeout; the user was told then
 	}
 	if kind == waitJoin {
-		c.joinAnswered(c.room)
-	}
-	if kind == waitJoin && c.room != lobbyName {
-		c.join(ctx, lobbyName)
+		c.joinRefused(ctx, false)
 		return
 	}
-	if kind == waitJoin { // refused by the lobby itself (a ban)
+	c.flushPending(ctx)
+}
+
+// joinTarget is the room our pending join is for.
+func (c *connection) joinTarget() string {
+	if c.moving != "" {
+		return c.moving
+	}
+	return c.room
+}
+
+// joinRefused: the room we asked to join did not take us, or did not answer
+// in time (timedOut: then the user was told already where that leaves it,
+// and the room may still take us: it stays among the rooms asked, which a
+// late answer leaves, and which are told if we stop first).
+func (c *connection) joinRefused(ctx actor.Context, timedOut bool) {
+	target := c.joinTarget()
+	if !timedOut {
+		c.joinAnswered(target)
+	}
+	c.moving = ""
+	switch {
+	case c.roomPID != nil: // still where we were
+	case target != lobbyName:
+		c.join(ctx, lobbyName)
+		return
+	default: // refused by the lobby itself (a ban)
 		c.room = ""
-		c.sendNotice(ctx, "You are in no room: /join ROOM")
+		if !timedOut {
+			c.sendNotice(ctx, "You are in no room: /join ROOM")
+		}
 	}
 	c.flushPending(ctx)
+}
+
+// handlePostRefused: our room did not deliver a post of ours (we are
+// muted). It answers a /me at once: every refusal is an answer.
+func (c *connection) handlePostRefused(ctx actor.Context, msg *messages.PostRefused) {
+	if !c.ours(msg.GetRoom()) {
+		return
+	}
+	c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
+	if c.answered(waitAction) {
+		c.flushPending(ctx)
+	}
 }
 
 // rejectedWait is which wait a CommandRejected ends, by the request it
@@ -996,9 +1092,14 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	// drops the message it was handling), and a room whose answer to our
 	// join has not come yet, which may take us in meanwhile (this comes
 	// behind the join, by the same way). A room we have left ignores it.
-	gone := c.joining
+	gone := slices.Clone(c.joining)
 	if c.roomPID != nil && !slices.Contains(gone, c.room) {
 		gone = append(gone, c.room)
+	}
+	for room := range c.unleft { // rooms we left that may not have heard it
+		if !slices.Contains(gone, room) {
+			gone = append(gone, room)
+		}
 	}
 	for _, room := range gone {
 		ctx.Send(c.env.rooms, &messages.MemberGone{Room: room, MemberId: c.member, Reason: c.reason, Message: c.quitMsg})

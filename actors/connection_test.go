@@ -353,9 +353,9 @@ func TestConnectionIgnore(t *testing.T) {
 	h.registry.send(h.conn, &messages.NickResolved{Nick: "Bob", MemberId: "m2"})
 	h.client.expect("*** Ignoring Bob for this session.")
 
-	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderMemberId: "m2", Text: "spam"})
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "Bob", SenderMemberId: "m2", Text: "spam"})
 	h.room.send(h.conn, &messages.PrivateMessageReceived{FromNick: "Bob", FromMemberId: "m2", Text: "more spam"})
-	h.room.send(h.conn, &messages.MessagePosted{Nick: "carol", SenderMemberId: "m3", Text: "hello"})
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "carol", SenderMemberId: "m3", Text: "hello"})
 	h.client.expect("<carol> hello") // Bob's two lines never came
 	h.client.send("/reply hi")
 	h.client.expect("!!! nobody has sent you a private message yet")
@@ -369,7 +369,7 @@ func TestConnectionIgnore(t *testing.T) {
 	h.client.expect("*** You ignore: Bob")
 	h.client.send("/unignore bob")
 	h.client.expect("*** No longer ignoring Bob.")
-	h.room.send(h.conn, &messages.MessagePosted{Nick: "Bob", SenderMemberId: "m2", Text: "back"})
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "Bob", SenderMemberId: "m2", Text: "back"})
 	h.client.expect("<Bob> back")
 
 	h.client.send("/ignore nobody")
@@ -459,58 +459,66 @@ func TestConnectionNickTimeout(t *testing.T) {
 	}
 }
 
-// TestConnectionJoinTimeout: a room that does not answer a join sends the
-// user back to the lobby; a late answer from it is left at once.
+// TestConnectionJoinTimeout: a room that does not answer a join leaves the
+// user where it was, and the lines after the /join go there; a late answer
+// from that room is left at once.
 func TestConnectionJoinTimeout(t *testing.T) {
 	h := newConnHarness(t, fastTimeouts)
 	h.welcome(t, "guest1")
 	h.client.send("/join tea")
 	h.client.send("hello lobby")
-	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetMemberId() != member || !pidOf(leave.GetReplyTo()).Equal(h.conn) {
-		t.Fatalf("got %v", leave)
-	}
-	h.room.send(h.conn, &messages.RoomLeft{Room: "lobby"})
 	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "tea" {
 		t.Fatalf("got %v", j)
 	}
-	h.client.expect("!!! /join tea failed: the room did not answer in time; back to the lobby, try again later")
-	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "lobby" {
-		t.Fatalf("got %v, want a join of the lobby", j)
-	}
-	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1, RoomRef: h.roomRef()})
-	h.client.expect("*** You are in room lobby with nobody else.")
-	// On a loaded machine the leave may have timed out too before the probe
-	// answered it; the connection then asks the old room once more.
-	for {
-		m := h.room.next(t).msg
-		if _, again := m.(*messages.LeaveRoom); again {
-			continue
-		}
-		if post, ok := m.(*messages.PostMessage); !ok || post.GetText() != "hello lobby" {
-			t.Errorf("got %T %v, want the line typed after /join", m, m)
-		}
-		break
+	h.client.expect("!!! /join tea failed: the room did not answer in time; you are still in lobby, try again later")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello lobby" {
+		t.Errorf("got %v, want the line typed after /join, in the lobby", post)
 	}
 	late := newProbe(t, h.system)
 	late.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(late.pid)})
 	if leave := expect[*messages.LeaveRoom](t, late); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
 		t.Errorf("got %v, want the unwanted room left", leave)
 	}
+	h.room.expectQuiet(t)
 }
 
-// TestConnectionLeaveTimeout: a room that does not let the user go is asked
-// once more, and the move goes on.
-func TestConnectionLeaveTimeout(t *testing.T) {
-	h := newConnHarness(t, fastTimeouts)
+// TestConnectionMoveJoinsFirst: /join asks the new room first and stays in
+// the old one until it answers: what the old room sends meanwhile shows,
+// lines typed meanwhile wait. Taken, the user leaves the old room, whose
+// later events are dropped; refused, the user is still where it was.
+func TestConnectionMoveJoinsFirst(t *testing.T) {
+	h := newConnHarness(t, nil)
 	h.welcome(t, "guest1")
-	h.client.send("/join tea")
-	expect[*messages.LeaveRoom](t, h.room)
-	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "tea" {
+	h.client.send("/join vip")
+	h.client.send("for the lobby")
+	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "vip" {
 		t.Fatalf("got %v", j)
 	}
-	expect[*messages.LeaveRoom](t, h.room) // asked again
-	h.room.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: h.roomRef()})
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "bob", SenderMemberId: "m2", Text: "still here"})
+	h.client.expect("<bob> still here")
+	h.room.send(h.conn, &messages.CommandRejected{Request: messages.Request_REQUEST_JOIN, Reason: "vip is invite-only; ask one of its ops for an /invite"})
+	h.client.expect("!!! vip is invite-only; ask one of its ops for an /invite")
+	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "for the lobby" {
+		t.Fatalf("got %v, want the line typed after the refused /join, in the lobby", post)
+	}
+
+	tea := newProbe(t, h.system)
+	h.client.send("/join tea")
+	h.client.send("for tea")
+	expect[*messages.JoinRoom](t, h.rooms)
+	tea.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(tea.pid)})
 	h.client.expect("*** You are in room tea with nobody else.")
+	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
+		t.Fatalf("the old room got %v", leave)
+	}
+	if post := expect[*messages.PostMessage](t, tea); post.GetText() != "for tea" {
+		t.Fatalf("got %v", post)
+	}
+	// What the lobby sent before it let us go is not shown.
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "bob", SenderMemberId: "m2", Text: "too late"})
+	h.room.send(h.conn, &messages.ServerNotice{Room: "lobby", Text: "carol was kicked by bob"})
+	tea.send(h.conn, &messages.MessagePosted{Room: "tea", Nick: "dan", SenderMemberId: "m4", Text: "welcome"})
+	h.client.expect("<dan> welcome")
 }
 
 // TestConnectionRegisterTimeout: without a nick nothing works; a registry

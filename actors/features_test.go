@@ -103,6 +103,20 @@ func aliceAndBob(t *testing.T) (*testServer, *lineConn, *lineConn) {
 	return s, a, b
 }
 
+// inRoom moves users (in one room, having read everything before) to room,
+// one after the other; each reads up to the last one's arrival.
+func inRoom(room string, users ...*lineConn) {
+	for i, u := range users {
+		u.t.Helper()
+		u.joinRoom(room)
+		if i > 0 {
+			for _, o := range users[:i] {
+				o.skipUntilPrefix("*** ")
+			}
+		}
+	}
+}
+
 // rename has c take nick newNick, and checks that c and others (all in c's
 // room, and having read everything before) see it.
 func rename(c *lineConn, oldNick, newNick string, others ...*lineConn) {
@@ -248,28 +262,31 @@ func roomActors(s *testServer) []string {
 func TestFeatureTopic(t *testing.T) {
 	s := startServer(t, nil)
 	a, nickA := s.dial()
+	a.joinRoom("dev")
 	a.send("/topic")
-	a.expect("*** lobby has no topic")
-	a.send("/topic welcome to the lobby")
-	a.expect("*** " + nickA + " set the topic: welcome to the lobby")
+	a.expect("*** dev has no topic")
+	a.send("/topic welcome to dev")
+	a.expect("*** " + nickA + " set the topic: welcome to dev")
 	a.send("/topic")
-	prefix := "*** Topic: welcome to the lobby (set by " + nickA + ", "
+	prefix := "*** Topic: welcome to dev (set by " + nickA + ", "
 	if by := strings.TrimPrefix(a.expectPrefix(prefix), prefix); !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\dZ\)$`).MatchString(by) {
 		t.Fatalf("/topic says when it was set as %q", by)
 	}
 
-	conn, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	b := newLineConn(t, conn)
-	b.skipUntil("*** You are in room lobby with " + nickA + ".")
-	b.expect("*** Topic: welcome to the lobby")
+	b, nickB := s.dial()
+	b.send("/join dev")
+	b.skipUntil("*** You are in room dev with " + nickA + ".")
+	b.expect("*** Topic: welcome to dev")
 
 	b.send("/topic -")
-	a.skipUntilPrefix("*** guest2 cleared the topic")
-	b.skipUntilPrefix("*** guest2 cleared the topic")
+	a.skipUntilPrefix("*** " + nickB + " cleared the topic")
+	b.skipUntilPrefix("*** " + nickB + " cleared the topic")
+
+	// The lobby's, which every newcomer reads, is the operators' alone.
+	b.send("/leave")
+	b.skipUntilPrefix("*** You are in room lobby")
+	b.send("/topic mine")
+	b.expect("!!! the topic of lobby is locked: only the server's operators may change it")
 }
 
 var historyRE = regexp.MustCompile(`^\[history \d\d:\d\d:\d\dZ\] (.*)$`)
@@ -321,6 +338,7 @@ func TestFeatureHistoryOff(t *testing.T) {
 
 func TestFeatureIgnore(t *testing.T) {
 	_, a, b := aliceAndBob(t)
+	inRoom("dev", a, b)
 
 	a.send("/ignore bob")
 	a.expect("*** Ignoring bob for this session.")

@@ -60,6 +60,31 @@ func modCommand(action messages.ModAction, name string, withTarget, withDuration
 	}
 }
 
+// elsewhere makes the run function of a command that takes the room first
+// when it is for another room than ours: /unban [ROOM] TARGET (two words),
+// /bans [ROOM] (one word). The command goes through the rooms actor,
+// saying who we are; the room checks that we may.
+func elsewhere(action messages.ModAction, name string, words int) func(c *connection, ctx actor.Context, args string) {
+	return func(c *connection, ctx actor.Context, args string) {
+		fields := strings.Fields(args)
+		if len(fields) < words {
+			if c.roomPID == nil {
+				c.sendError(ctx, fmt.Sprintf("you are in no room: /%s ROOM%s", name, map[bool]string{true: " TARGET", false: ""}[words == 2]))
+				return
+			}
+			c.moderate(ctx, action, strings.Join(fields, " "), 0, "", "/"+name)
+			return
+		}
+		room, err := normalizeRoomName(fields[0])
+		if err != nil {
+			c.sendError(ctx, err.Error())
+			return
+		}
+		c.ask(ctx, c.env.rooms, &messages.Moderate{MemberId: c.member, Action: action, Target: strings.Join(fields[1:], " "), Room: room,
+			Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper, ReplyTo: refOf(ctx.Self())}, waitModerate, "/"+name)
+	}
+}
+
 // onOff makes the run function of "/NAME on|off".
 func onOff(on, off messages.ModAction, name string) func(c *connection, ctx actor.Context, args string) {
 	return func(c *connection, ctx actor.Context, args string) {
@@ -131,13 +156,14 @@ func moderationCommands() []*command {
 			run: modCommand(messages.ModAction_MOD_ACTION_DEOP, "deop", true, false)},
 		{name: "kick", usage: "/kick NICK [REASON]", summary: "put a member out of the room, into the lobby (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_KICK, "kick", true, false)},
-		{name: "ban", usage: "/ban NICK|ACCOUNT|ADDRESS [DURATION] [REASON]", summary: "keep someone out of the room (ops)", minArgs: 1, needRoom: true, usable: op,
-			detail: "A member present is banned by account if identified, else by address; ADDRESS may be a CIDR range. " + durations,
-			run:    modCommand(messages.ModAction_MOD_ACTION_BAN, "ban", true, true)},
-		{name: "unban", usage: "/unban NICK|ACCOUNT|ADDRESS", summary: "lift a ban (ops)", minArgs: 1, needRoom: true, usable: op,
-			run: modCommand(messages.ModAction_MOD_ACTION_UNBAN, "unban", true, false)},
-		{name: "bans", usage: "/bans", summary: "the room's bans (ops)", needRoom: true, usable: op,
-			run: modCommand(messages.ModAction_MOD_ACTION_BANS, "bans", false, false)},
+		{name: "ban", usage: "/ban NICK[/BITS]|ACCOUNT|ADDRESS [DURATION] [REASON]", summary: "keep someone out of the room (ops)", minArgs: 1, needRoom: true, usable: op,
+			detail: "Someone online (here or elsewhere) is banned by account if identified, else by address (an IPv6 address by its /64); " +
+				"NICK/24 bans the user's address range of that width too; an account by its name; ADDRESS may be a CIDR range. " + durations,
+			run: modCommand(messages.ModAction_MOD_ACTION_BAN, "ban", true, true)},
+		{name: "unban", usage: "/unban [ROOM] ACCOUNT|ADDRESS", summary: "lift a ban (ops; of another room than yours, from anywhere)", minArgs: 1, usable: op,
+			run: elsewhere(messages.ModAction_MOD_ACTION_UNBAN, "unban", 2)},
+		{name: "bans", usage: "/bans [ROOM]", summary: "the room's bans (ops; of another room than yours, from anywhere)", usable: op,
+			run: elsewhere(messages.ModAction_MOD_ACTION_BANS, "bans", 1)},
 		{name: "mute", usage: "/mute NICK [DURATION]", summary: "a member stays but cannot post (ops)", minArgs: 1, needRoom: true, usable: op,
 			detail: durations + " A mute ends when the member leaves the room.",
 			run:    modCommand(messages.ModAction_MOD_ACTION_MUTE, "mute", true, true)},
@@ -178,7 +204,7 @@ func (c *connection) showAnswer(ctx actor.Context, kind waitKind, lines []string
 }
 
 // handleKicked: our room put us out; we go to the lobby (or, out of the
-// lobby, to no room).
+// lobby, to no room), unless we are on our way to another room already.
 func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
 	if msg.GetRoom() != c.room || c.roomPID == nil {
 		return
@@ -189,6 +215,10 @@ func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
 	}
 	c.sendNotice(ctx, fmt.Sprintf("You were %s from %s by %s%s", what, msg.GetRoom(), msg.GetBy(), reasonText(msg.GetReason())))
 	c.roomPID = nil
+	if c.moving != "" { // the join under way decides where we land
+		c.room = ""
+		return
+	}
 	if msg.GetRoom() == lobbyName {
 		c.room = ""
 		c.sendNotice(ctx, "You are in no room: /join ROOM")

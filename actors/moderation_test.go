@@ -12,7 +12,13 @@ import (
 // registered dials, takes nick and registers it.
 func (s *testServer) registered(nick string) *lineConn {
 	s.t.Helper()
-	c := s.named(nick)
+	return s.registeredFrom(nick, "")
+}
+
+// registeredFrom is registered from a loopback address (see dialFrom).
+func (s *testServer) registeredFrom(nick, local string) *lineConn {
+	s.t.Helper()
+	c := s.namedFrom(nick, local)
 	c.send("/register " + nick + "'s password")
 	c.expectPrefix("*** " + nick + " is registered to you.")
 	return c
@@ -38,6 +44,15 @@ func (s *testServer) opered(nick string) *lineConn {
 	c.send("/oper " + nick + " " + operPassword(nick))
 	c.expect("*** You are a server operator (" + strings.ToLower(nick) + "): /help lists what you may do.")
 	return c
+}
+
+// expectIn asks /who and checks that c is in room.
+func (c *lineConn) expectIn(room string) {
+	c.t.Helper()
+	c.send("/who")
+	if line := c.line(); !regexp.MustCompile(`^\*\*\* \d+ in ` + room + `[:,]`).MatchString(line) {
+		c.t.Fatalf("got %q, want the members of %s", line, room)
+	}
 }
 
 // joinRoom has c join room and reads up to its join line.
@@ -70,7 +85,7 @@ func TestModerationOwnerOpsKickBan(t *testing.T) {
 	bob := s.registered("bob")
 	bob.joinRoom("dev")
 	alice.expect("*** bob joined dev")
-	carol := s.named("carol")
+	carol := s.namedFrom("carol", "127.0.0.3")
 	carol.joinRoom("dev")
 	alice.expect("*** carol joined dev")
 	bob.expect("*** carol joined dev")
@@ -103,18 +118,18 @@ func TestModerationOwnerOpsKickBan(t *testing.T) {
 	carol.expectPrefix("*** You are in room lobby")
 	alice.expect("*** carol was banned by bob: flooding")
 	bob.expect("*** carol was banned by bob: flooding")
-	bob.expectUntil("*** Banned address 127.0.0.1/32 from dev until T.")
+	bob.expectUntil("*** Banned address 127.0.0.3/32 from dev until T.")
 	carol.send("/join dev")
 	carol.expectUntil("!!! you are banned from dev: flooding until T")
-	carol.expectPrefix("*** You are in room lobby")
+	carol.expectIn("lobby") // a refused join leaves her where she was, with no replay
 
 	carol.send("/bans")
 	carol.expect("!!! only the ops of lobby may do that") // carol is in the lobby: she asks the lobby
 	bob.send("/bans")
 	bob.expect("*** 1 banned from dev:")
-	bob.expectUntil("***   address 127.0.0.1/32 by bob until T: flooding")
-	bob.send("/unban 127.0.0.1")
-	bob.expect("*** Lifted the ban of address 127.0.0.1/32 from dev.")
+	bob.expectUntil("***   address 127.0.0.3/32 by bob until T: flooding")
+	bob.send("/unban 127.0.0.3")
+	bob.expect("*** Lifted the ban of address 127.0.0.3/32 from dev.")
 	carol.joinRoom("dev")
 
 	alice.send("/deop bob")
@@ -160,7 +175,7 @@ func TestModerationMuteTopicLockPrivate(t *testing.T) {
 	dave := s.named("dave")
 	dave.send("/join dev")
 	dave.expect("!!! dev is invite-only; ask one of its ops for an /invite")
-	dave.expectPrefix("*** You are in room lobby")
+	dave.expectIn("lobby")
 	alice.send("/invite dave")
 	alice.expect("*** dave (a guest, for this connection) may now join dev (the invitation lasts while the room is open).")
 	dave.expect("*** alice invites you to dev: /join dev")
@@ -184,7 +199,6 @@ func TestModerationMuteTopicLockPrivate(t *testing.T) {
 	erin, guest := s.dial()
 	erin.send("/join dev")
 	erin.expect("!!! dev is invite-only; ask one of its ops for an /invite")
-	erin.expectPrefix("*** You are in room lobby")
 	erin.send("/identify erin erin's password")
 	erin.expect("*** You are identified as erin.")
 	erin.expect("*** " + guest + " is now known as erin")
@@ -353,6 +367,18 @@ func TestOperatorsWithoutAStore(t *testing.T) {
 	root.send("/wall hello")
 	root.expect("*** [wall] root: hello")
 	root.expect("*** Sent to 1 online.")
+
+	// The lobby's topic, which every newcomer reads, is the operators'.
+	guest, _ := s.dial()
+	guest.send("/topic buy cheap stuff")
+	guest.expect("!!! the topic of lobby is locked: only the server's operators may change it")
+	guest.send("/topiclock off")
+	guest.expect("!!! only the ops of lobby may do that")
+	root.send("/topiclock off")
+	root.skipUntil("!!! the lobby's topic is always the operators' to set")
+	root.send("/topic welcome")
+	root.expect("*** root set the topic: welcome")
+	guest.expect("*** root set the topic: welcome")
 }
 
 func TestSplitTarget(t *testing.T) {
@@ -447,4 +473,103 @@ func TestHelpFollowsTheRole(t *testing.T) {
 	if h := helpLists(bob); !h["kick"] || !h["ban"] || h["op"] || h["claim"] {
 		t.Fatalf("an op: %v", h)
 	}
+}
+
+// TestModerationBansAndMutesHold: what a room owner and its ops found
+// leaking (issue 23). Each user has an address of its own (127.0.0.N).
+func TestModerationBansAndMutesHold(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	alice := s.registeredFrom("alice", "127.0.0.2") // the owner
+	alice.joinRoom("dev")
+	alice.send("/claim")
+	alice.expect("*** alice owns dev now")
+	bob := s.registeredFrom("bob", "127.0.0.3") // an op
+	bob.joinRoom("dev")
+	alice.expect("*** bob joined dev")
+	alice.send("/op bob")
+	alice.expect("*** alice made an op: bob")
+	bob.expect("*** alice made an op: bob")
+
+	// Kicked, then banned by nick: the ban finds carol in the lobby, and is
+	// by address (a guest); a range with NICK/BITS.
+	carol := s.namedFrom("carol", "127.0.0.4")
+	carol.joinRoom("dev")
+	alice.expect("*** carol joined dev")
+	bob.expect("*** carol joined dev")
+	bob.send("/kick carol")
+	carol.expect("*** You were kicked from dev by bob")
+	carol.expectPrefix("*** You are in room lobby")
+	alice.expect("*** carol was kicked by bob")
+	bob.expect("*** carol was kicked by bob")
+	bob.send("/ban carol")
+	bob.expect("*** Banned address 127.0.0.4/32 from dev.")
+	carol.send("/join dev")
+	carol.expect("!!! you are banned from dev")
+	bob.send("/ban carol/24")
+	bob.expect("!!! 127.0.0.0/24 would ban you too (your address is in it); nothing was banned")
+	bob.send("/ban nobody-at-all")
+	bob.expect("!!! nobody online is called nobody-at-all, and no account has that name")
+
+	// An identified user elsewhere is banned by account; with /BITS by
+	// address too.
+	dave := s.registeredFrom("dave", "127.0.1.5")
+	alice.send("/ban dave/24 1h")
+	alice.expectUntil("*** Banned account dave from dev until T.")
+	alice.expectUntil("*** Banned address 127.0.1.0/24 from dev until T.")
+	dave.send("/join dev")
+	dave.expectUntil("!!! you are banned from dev until T")
+
+	// The owner: no op bans it (by account, absent or not), no range an op
+	// bans keeps it out, and it unbans from anywhere.
+	alice.send("/leave")
+	alice.skipUntilPrefix("*** You are in room lobby")
+	bob.skipUntil("*** alice left dev")
+	bob.send("/ban alice")
+	bob.expect("!!! you may not ban alice")
+	bob.send("/ban 127.0.0.2")
+	bob.expect("*** Banned address 127.0.0.2/32 from dev.")
+	alice.joinRoom("dev")
+	bob.expect("*** alice joined dev")
+	alice.send("/leave")
+	alice.skipUntilPrefix("*** You are in room lobby")
+	bob.skipUntil("*** alice left dev")
+	alice.send("/bans dev")
+	alice.expect("*** 4 banned from dev:")
+	for range 4 {
+		alice.expectPrefix("***   ")
+	}
+	alice.send("/unban dev carol") // a guest's ban is by address: not by this name
+	alice.expect("!!! carol is not banned from dev; /bans lists the bans")
+	alice.send("/unban dev 127.0.0.4")
+	alice.expect("*** Lifted the ban of address 127.0.0.4/32 from dev.")
+	carol.joinRoom("dev")
+	bob.expect("*** carol joined dev")
+	carol.send("/unban dev dave")
+	carol.expect("!!! only the ops of dev may do that")
+
+	// A mute: no chat, no action (answered at once, in order), no topic,
+	// no announced rename; it follows carol out of the room and back in.
+	bob.send("/mute carol")
+	bob.expect("*** bob muted carol")
+	carol.expect("*** bob muted carol")
+	carol.send("/me waves")
+	carol.send("/who")
+	carol.expect("!!! not delivered to dev: you are muted here by bob")
+	carol.expectPrefix("*** 2 in dev: ")
+	carol.send("/topic mine")
+	carol.expect("!!! you are muted here by bob")
+	carol.send("/nick carla")
+	carol.expect("*** carol is now known as carla")
+	carol.send("/leave")
+	carol.skipUntilPrefix("*** You are in room lobby")
+	carol.joinRoom("dev")
+	bob.expect("*** carla left dev") // her rename was not announced; her leave names her as she is
+	bob.expect("*** carla joined dev")
+	carol.send("still muted?")
+	carol.expect("!!! not delivered to dev: you are muted here by bob")
+	bob.send("/unmute carla")
+	bob.expect("*** bob unmuted carla")
+	carol.expect("*** bob unmuted carla")
+	carol.send("free")
+	bob.expect("<carla> free")
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 )
@@ -144,5 +146,69 @@ func TestRealTelnetPasswordNotShown(t *testing.T) {
 	u.waitFor("visible again")
 	if strings.Contains(u.screen(), "swordfish") {
 		t.Fatalf("the terminal showed the password:\n%s", u.screen())
+	}
+}
+
+// screenRows draws what a terminal was sent on a screen, as a terminal
+// does: a printable character goes where the cursor is and moves it right,
+// CR moves it to the first column, LF one row down in the same column (the
+// terminal's own output processing has turned LF into CR LF already, or
+// has not, which is what this shows), BS one column left.
+func screenRows(out string) []string {
+	var rows [][]rune
+	row, col := 0, 0
+	put := func(r rune) {
+		for len(rows) <= row {
+			rows = append(rows, nil)
+		}
+		for len(rows[row]) <= col {
+			rows[row] = append(rows[row], ' ')
+		}
+		rows[row][col] = r
+		col++
+	}
+	for _, r := range out {
+		switch {
+		case r == '\r':
+			col = 0
+		case r == '\n':
+			row++
+		case r == '\b':
+			col = max(col-1, 0)
+		case r < ' ' || r == 0x7f || r == utf8.RuneError:
+		default:
+			put(r)
+		}
+	}
+	out2 := make([]string, len(rows))
+	for i, r := range rows {
+		out2[i] = strings.TrimRight(string(r), " ")
+	}
+	return out2
+}
+
+// TestRealTelnetScreen: on the screen of a person using Debian's telnet,
+// what others say starts at the left edge after the person typed a line
+// (no staircase: telnet keeps its terminal's output processing), and UTF-8
+// shows intact both ways.
+func TestRealTelnetScreen(t *testing.T) {
+	s := startServer(t, nil)
+	watcher, watcherNick := s.dial()
+	u := startTelnet(t, s.Addr().String())
+	u.waitFor("You are in room lobby")
+	nick := strings.TrimSuffix(strings.TrimPrefix(watcher.expectPrefix("*** guest"), "*** "), " joined lobby")
+	u.typeText("hello ✓ у\r")
+	watcher.expect("<" + nick + "> hello ✓ у")
+	watcher.send("hi there ✓ у 本")
+	u.waitFor("hi there ✓ у 本")
+	u.typeText("second\r")
+	watcher.expect("<" + nick + "> second")
+	watcher.send("and again")
+	u.waitFor("and again")
+	rows := screenRows(u.screen())
+	want := []string{"hello ✓ у", "<" + watcherNick + "> hi there ✓ у 本", "second", "<" + watcherNick + "> and again"}
+	i := slices.Index(rows, want[0])
+	if i < 0 || len(rows) < i+len(want) || !slices.Equal(rows[i:i+len(want)], want) {
+		t.Fatalf("the screen shows\n%s\nwant rows\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }

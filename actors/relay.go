@@ -76,30 +76,18 @@ func (r *relay) Receive(ctx actor.Context) {
 	}
 }
 
-// relayable reports whether a room may send msg to its members through a
-// relay: the messages a room sends a connection, and nothing else.
-func relayable(msg proto.Message) bool {
-	switch msg.(type) {
-	case *messages.MessagePosted, *messages.PostsBatch, *messages.MemberJoined, *messages.MemberLeft,
-		*messages.MemberRenamed, *messages.TopicChanged, *messages.RoomJoined, *messages.RoomLeft,
-		*messages.PostRefused, *messages.CommandRejected, *messages.MemberList, *messages.HistoryShown,
-		*messages.Moderated, *messages.Kicked, *messages.RoleChanged:
-		return true
-	}
-	return false
-}
-
 // decodeRelayed unpacks a delivery's payload: one of the messages a room
-// sends its members, or an error.
-func decodeRelayed(payload *anypb.Any) (proto.Message, error) {
+// sends its members (messages.RoomEvent), or an error.
+func decodeRelayed(payload *anypb.Any) (messages.RoomEvent, error) {
 	m, err := payload.UnmarshalNew()
 	if err != nil {
 		return nil, err
 	}
-	if !relayable(m) {
+	event, ok := m.(messages.RoomEvent)
+	if !ok {
 		return nil, fmt.Errorf("%s is not a message a room sends its members", payload.GetTypeUrl())
 	}
-	return m, nil
+	return event, nil
 }
 
 func (r *relay) handleDelivery(ctx actor.Context, msg *messages.RelayDelivery) {

@@ -15,28 +15,28 @@ import (
 type waitKind uint8
 
 const (
-	waitNone     waitKind = iota
-	waitRegister          // ConnectionRegistered from the registry
-	waitJoin              // RoomJoined from the room (or CommandRejected, JOIN)
-	waitLeave             // RoomLeft from the room we are moving out of
-	waitNick              // NickChanged (or CommandRejected, NICK)
-	waitRename            // our own MemberRenamed, back from our room
-	waitMembers           // MemberList
-	waitUsers             // UserList
-	waitRooms             // RoomList
-	waitPrivate           // PrivateMessageSent (or CommandRejected, MSG)
-	waitAction            // our own action, back from our room
-	waitTopic             // our own TopicChanged, back from our room
-	waitResolve           // NickResolved (or CommandRejected, RESOLVE)
-	waitIgnored           // MembersDescribed
-	waitWhois             // UserDescription (or CommandRejected, WHOIS)
-	waitAway              // AwaySet (or CommandRejected, AWAY)
-	waitHistory           // HistoryShown
-	waitAccount           // Identified, PasswordChanged or AccountUnregistered (or CommandRejected, ACCOUNT)
-	waitGhost             // NickGhosted (or CommandRejected, GHOST)
-	waitModerate          // Moderated (or CommandRejected, MODERATE)
-	waitAdmin             // AdminDone (or CommandRejected, ADMIN)
-	waitOper              // Opered (or CommandRejected, OPER)
+	waitNone        waitKind = iota
+	waitRegister             // ConnectionRegistered from the registry
+	waitJoin                 // RoomJoined from the room (or CommandRejected, JOIN)
+	waitNick                 // NickChanged (or CommandRejected, NICK)
+	waitRename               // our own MemberRenamed, back from our room
+	waitMembers              // MemberList
+	waitUsers                // UserList
+	waitRooms                // RoomList
+	waitPrivate              // PrivateMessageSent (or CommandRejected, MSG)
+	waitAction               // our own action, back from our room
+	waitTopic                // our own TopicChanged, back from our room
+	waitResolve              // NickResolved (or CommandRejected, RESOLVE)
+	waitIgnored              // MembersDescribed
+	waitWhois                // UserDescription (or CommandRejected, WHOIS)
+	waitAway                 // AwaySet (or CommandRejected, AWAY)
+	waitHistory              // HistoryShown
+	waitAccount              // Identified, PasswordChanged or AccountUnregistered (or CommandRejected, ACCOUNT)
+	waitGhost                // NickGhosted (or CommandRejected, GHOST)
+	waitModerate             // Moderated (or CommandRejected, MODERATE)
+	waitAdmin                // AdminDone (or CommandRejected, ADMIN)
+	waitOper                 // Opered (or CommandRejected, OPER)
+	waitAccountName          // TargetResolved: is a word an account's name
 )
 
 // replyWait is the one answer a connection waits for. Every wait ends, with
@@ -49,6 +49,8 @@ type replyWait struct {
 	seq     uint64      // numbers the waits, so that a stale timer is ignored
 	timer   *time.Timer // sends ReplyTimedOut{seq}
 	then    func(*messages.NickResolved)
+	// thenTarget continues a command with the registry's TargetResolved.
+	thenTarget func(*messages.TargetResolved)
 }
 
 // ask sends msg (whose reply_to is us) to pid, with us as its sender, and
@@ -91,21 +93,17 @@ func (c *connection) handleReplyTimedOut(ctx actor.Context, msg *messages.ReplyT
 	case waitRegister:
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_ERROR)
 		return
-	case waitLeave:
-		// Ask the old room once more, without waiting, and go on to the new
-		// one: the user asked to move, and the move goes on.
-		ctx.Send(c.leavingPID, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
-		c.leaving, c.leavingPID = "", nil
-		c.join(ctx, c.room)
-		return
 	case waitJoin:
-		if c.room != lobbyName {
+		switch {
+		case c.roomPID != nil:
+			c.sendError(ctx, fmt.Sprintf("%s failed: the room did not answer in time; you are still in %s, try again later", w.command, c.room))
+		case c.joinTarget() != lobbyName:
 			c.sendError(ctx, fmt.Sprintf("%s failed: the room did not answer in time; back to the lobby, try again later", w.command))
-			c.join(ctx, lobbyName)
-			return
+		default:
+			c.sendError(ctx, "the lobby did not answer in time; you are in no room: /join lobby to try again")
 		}
-		c.room = ""
-		c.sendError(ctx, "the lobby did not answer in time; you are in no room: /join lobby to try again")
+		c.joinRefused(ctx, true)
+		return
 	case waitRename:
 		c.sendNotice(ctx, "You are now "+c.nick+".")
 	default:

@@ -40,6 +40,7 @@ type room struct {
 	store       *actor.PID
 	registry    *actor.PID // for invitations
 	admins      *Admins    // server operators: every op power here
+	accountsOn  bool       // the server keeps accounts (and so rooms may have owners)
 	loadTimeout time.Duration
 	batchWindow time.Duration // how long the first post of a batch waits for others; 0: none
 	cluster     bool          // in a cluster: members on other nodes are reached through their node's relay
@@ -105,6 +106,7 @@ type roomSettings struct {
 	store       *actor.PID // nil: no store
 	registry    *actor.PID
 	admins      *Admins
+	accountsOn  bool
 	batchWindow time.Duration
 	loadTimeout time.Duration
 	cluster     bool // members may be on other nodes
@@ -126,6 +128,7 @@ func newRoom(name string, instance uint64, set roomSettings, nodes []string) act
 			store:       set.store,
 			registry:    set.registry,
 			admins:      set.admins,
+			accountsOn:  set.accountsOn,
 			loadTimeout: set.loadTimeout,
 			batchWindow: set.batchWindow,
 			cluster:     set.cluster,
@@ -705,6 +708,9 @@ func (r *room) flushPosts(ctx actor.Context) {
 	r.batch = nil
 }
 
+// handleRename takes a member's new nick. A muted member's rename is not
+// announced (renaming over and over would be a way to speak): only the
+// member hears of it.
 func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
 	i, ok := r.index[msg.GetMemberId()]
 	if !ok {
@@ -714,7 +720,12 @@ func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
 	old := m.nick
 	m.nick = msg.GetNewNick()
 	r.rosterRenamed(ctx, m)
-	r.broadcast(ctx, &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}, "")
+	renamed := &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}
+	if r.mod.mutedFor(m, r.now()) != "" {
+		r.send(ctx, m.pid, renamed)
+		return
+	}
+	r.broadcast(ctx, renamed, "")
 }
 
 func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
@@ -722,8 +733,16 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 	if !ok {
 		return
 	}
-	if r.mod.topicLocked && !r.isOp(r.members[i]) {
-		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("the topic of %s is locked: only its ops may change it", r.name))
+	if (r.mod.topicLocked || r.name == lobbyName) && !r.isOp(r.members[i]) {
+		who := "its ops"
+		if r.name == lobbyName {
+			who = "the server's operators"
+		}
+		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("the topic of %s is locked: only %s may change it", r.name, who))
+		return
+	}
+	if reason := r.mod.mutedFor(r.members[i], r.now()); reason != "" {
+		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, reason)
 		return
 	}
 	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli()}
@@ -747,13 +766,13 @@ func (r *room) announces() bool {
 // id except (empty: all): directly to the members on this node, and in a
 // cluster once to each other node that has members here, whose relay hands
 // it to them.
-func (r *room) broadcast(ctx actor.Context, msg proto.Message, except string) {
+func (r *room) broadcast(ctx actor.Context, msg messages.RoomEvent, except string) {
 	r.broadcastLocal(ctx, msg, except)
 	r.broadcastRemote(ctx, msg, except, "")
 }
 
 // broadcastOtherNodes sends msg to the members on every node but node.
-func (r *room) broadcastOtherNodes(ctx actor.Context, msg proto.Message, node string) {
+func (r *room) broadcastOtherNodes(ctx actor.Context, msg messages.RoomEvent, node string) {
 	if node != r.local {
 		r.broadcastLocal(ctx, msg, "")
 	}
@@ -762,7 +781,7 @@ func (r *room) broadcastOtherNodes(ctx actor.Context, msg proto.Message, node st
 
 // broadcastRemote sends msg once to the relay of each other node with
 // members here (but skip), for all its members but except.
-func (r *room) broadcastRemote(ctx actor.Context, msg proto.Message, except, skip string) {
+func (r *room) broadcastRemote(ctx actor.Context, msg messages.RoomEvent, except, skip string) {
 	if len(r.nodeCount) == 0 {
 		return
 	}
@@ -775,7 +794,7 @@ func (r *room) broadcastRemote(ctx actor.Context, msg proto.Message, except, ski
 }
 
 // broadcastLocal sends msg to every member on this node but except.
-func (r *room) broadcastLocal(ctx actor.Context, msg proto.Message, except string) {
+func (r *room) broadcastLocal(ctx actor.Context, msg messages.RoomEvent, except string) {
 	for _, m := range r.members {
 		if m.id != except && m.local {
 			ctx.Send(m.pid, msg)
@@ -786,7 +805,7 @@ func (r *room) broadcastLocal(ctx actor.Context, msg proto.Message, except strin
 // send sends msg to one connection: directly on this node, through its
 // node's relay on another (so that it keeps its place among the room's
 // broadcasts to that member).
-func (r *room) send(ctx actor.Context, pid *actor.PID, msg proto.Message) {
+func (r *room) send(ctx actor.Context, pid *actor.PID, msg messages.RoomEvent) {
 	if pid.GetAddress() == r.local {
 		ctx.Send(pid, msg)
 		return
@@ -795,7 +814,7 @@ func (r *room) send(ctx actor.Context, pid *actor.PID, msg proto.Message) {
 }
 
 // wrap packs a message for a relay.
-func (r *room) wrap(msg proto.Message) *anypb.Any {
+func (r *room) wrap(msg messages.RoomEvent) *anypb.Any {
 	payload, err := anypb.New(msg)
 	if err != nil { // every message a room sends is one of ours
 		panic(fmt.Sprintf("room %s: %v", r.name, err))
@@ -804,7 +823,7 @@ func (r *room) wrap(msg proto.Message) *anypb.Any {
 }
 
 // reply answers a request's reply_to, as send does.
-func (r *room) reply(ctx actor.Context, to *messages.ActorRef, msg proto.Message) {
+func (r *room) reply(ctx actor.Context, to *messages.ActorRef, msg messages.RoomEvent) {
 	if pid := pidOf(to); pid != nil {
 		r.send(ctx, pid, msg)
 	}
@@ -896,7 +915,6 @@ func (r *room) remove(id string) *roomMember {
 	m := r.members[i]
 	delete(r.index, id)
 	delete(r.watched, keyOf(m.pid))
-	delete(r.mod.muted, id)
 	last := len(r.members) - 1
 	if i != last {
 		r.members[i] = r.members[last]

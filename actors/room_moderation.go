@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ type moderation struct {
 	topicLocked bool              // only ops set the topic
 	bans        map[string]ban    // "account:ID" or "address:CIDR" -> ban
 	invited     map[string]string // "account:ID" or "member:ID" -> the nick invited, for people
-	muted       map[string]mute   // member id -> mute
+	muted       map[string]mute   // "account:ID" or "address:PREFIX" -> mute: it follows the member out and back in
 	creator     string            // member id of the first to join while unowned: it may /claim
 	claiming    bool              // a claim is with the store
 	unknown     string            // why the stored rules could not be loaded; "": they are loaded
@@ -127,17 +128,34 @@ func (m *moderation) forget(accountID string) {
 	delete(m.invited, banAccount+accountID)
 }
 
-// mutedFor says why a member may not post now; "" if it may.
+// muteKeys are the keys a member's mute may be under: its account, and its
+// address (an IPv6 address by its /64).
+func muteKeys(member *roomMember) []string {
+	var keys []string
+	if member.accountID != "" {
+		keys = append(keys, banAccount+member.accountID)
+	}
+	if p, err := ipkey.Parse(member.address); err == nil {
+		keys = append(keys, banAddress+p.String())
+	}
+	return keys
+}
+
+// mutedFor says why a member may not speak now (post, act, set the topic,
+// be announced renaming); "" if it may.
 func (m *moderation) mutedFor(member *roomMember, now time.Time) string {
-	mu, ok := m.muted[member.id]
-	if !ok {
-		return ""
+	for _, k := range muteKeys(member) {
+		mu, ok := m.muted[k]
+		if !ok {
+			continue
+		}
+		if !mu.until.IsZero() && !now.Before(mu.until) {
+			delete(m.muted, k)
+			continue
+		}
+		return "you are muted here by " + mu.by + untilText(mu.until)
 	}
-	if !mu.until.IsZero() && !now.Before(mu.until) {
-		delete(m.muted, member.id)
-		return ""
-	}
-	return "you are muted here by " + mu.by + untilText(mu.until)
+	return ""
 }
 
 // isAdmin, isOwner and isOp say what a member may do here: a server
@@ -198,10 +216,12 @@ func (r *room) banFor(ctx actor.Context, accountID, address string) (string, ban
 	return "", ban{}, false
 }
 
-// refuseJoin says why a joiner may not enter; "" if it may.
+// refuseJoin says why a joiner may not enter; "" if it may. The owner (and
+// a server operator) is never refused: no ban an op makes, whatever range
+// it covers, shuts the owner out of its room.
 func (r *room) refuseJoin(ctx actor.Context, msg *messages.JoinRoom) string {
 	joiner := &roomMember{id: msg.GetMemberId(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), address: msg.GetAddress()}
-	if r.isAdmin(joiner) {
+	if r.isOwner(joiner) {
 		return ""
 	}
 	if r.mod.unknown != "" {
@@ -350,16 +370,20 @@ func (r *room) modAnswer(ctx actor.Context, cmd *messages.Moderate, lines []stri
 }
 
 // handleModerate carries out a moderation command of a member, if it may,
-// and if the member's own connection sent it.
+// and if the member's own connection sent it. /unban and /bans may come
+// from someone who is not in the room (an owner or op elsewhere), who says
+// who it is in the command, as a joiner does in its join.
 func (r *room) handleModerate(ctx actor.Context, msg *messages.Moderate, sender *actor.PID) {
-	i, ok := r.index[msg.GetMemberId()]
-	if !ok {
+	m := r.moderator(msg, sender)
+	if m == nil {
 		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_MODERATE, "you are not in "+r.name)
 		return
 	}
-	m := r.members[i]
 	if !r.fromMember(m, msg, sender) {
 		return
+	}
+	if _, member := r.index[m.id]; !member {
+		defer r.report(ctx) // a room opened for this alone closes again
 	}
 	var lines []string
 	var err error
@@ -378,6 +402,22 @@ func (r *room) handleModerate(ctx actor.Context, msg *messages.Moderate, sender 
 		lines, err = r.moderateAsOp(ctx, m, msg)
 	}
 	r.modAnswer(ctx, msg, lines, err)
+}
+
+// moderator is who sends a moderation command: a member, or (for /unban
+// and /bans) someone elsewhere, as its command says; nil for anyone else.
+func (r *room) moderator(msg *messages.Moderate, sender *actor.PID) *roomMember {
+	if i, ok := r.index[msg.GetMemberId()]; ok {
+		return r.members[i]
+	}
+	switch msg.GetAction() {
+	case messages.ModAction_MOD_ACTION_UNBAN, messages.ModAction_MOD_ACTION_BANS:
+		if pid := pidOf(msg.GetReplyTo()); pid != nil && msg.GetMemberId() != "" {
+			return &roomMember{id: msg.GetMemberId(), pid: pid, nick: msg.GetNick(), account: msg.GetAccount(),
+				accountID: msg.GetAccountId(), oper: msg.GetOperator()}
+		}
+	}
+	return nil
 }
 
 // moderateAsOp carries out the commands every op may use.
@@ -402,6 +442,9 @@ func (r *room) moderateAsOp(ctx actor.Context, m *roomMember, msg *messages.Mode
 		r.announce(ctx, fmt.Sprintf("%s made %s %s", m.nick, r.name, map[bool]string{true: "invite-only", false: "open to everyone"}[on]))
 		return nil, nil
 	case messages.ModAction_MOD_ACTION_LOCK_TOPIC, messages.ModAction_MOD_ACTION_UNLOCK_TOPIC:
+		if r.name == lobbyName {
+			return nil, errors.New("the lobby's topic is always the operators' to set")
+		}
 		on := msg.GetAction() == messages.ModAction_MOD_ACTION_LOCK_TOPIC
 		r.setEntry(ctx, entryFlag, flagTopicLocked, "", "", m.nick, time.Time{}, !on)
 		r.logAction(m, "topic-lock", r.name, fmt.Sprint(on))
@@ -436,9 +479,12 @@ func (r *room) handleTargetResolved(ctx actor.Context, msg *messages.TargetResol
 	r.modAnswer(ctx, req.cmd, lines, err)
 }
 
-// announce tells every member, as a notice.
+// announce tells every member, as a notice. The members whose role the
+// action changed are told that first, so that whoever reads the notice and
+// types on finds its connection knowing its new role.
 func (r *room) announce(ctx actor.Context, text string) {
-	r.broadcast(ctx, &messages.ServerNotice{Text: text}, "")
+	r.tellRoles(ctx)
+	r.broadcast(ctx, &messages.ServerNotice{Text: text, Room: r.name}, "")
 }
 
 // logAction logs a moderation action: who, whom, why.
@@ -459,6 +505,8 @@ func (r *room) claim(ctx actor.Context, m *roomMember, cmd *messages.Moderate) e
 		return fmt.Errorf("%s already has an owner: %s", r.name, r.mod.ownerLabel)
 	case r.mod.claiming:
 		return fmt.Errorf("a claim of %s is under way", r.name)
+	case m.accountID == "" && !r.accountsOn:
+		return errors.New("rooms have no owners on this server: it keeps no accounts")
 	case m.accountID == "":
 		return errors.New("only a registered user may own a room: /register your nick (or /identify) first")
 	case m.id != r.mod.creator && !r.isAdmin(m):
@@ -597,25 +645,72 @@ func (r *room) putOut(ctx actor.Context, t *roomMember, by, reason string, banne
 // ban keeps out an account or an address range. The target is a member's
 // nick (its account if identified, else its address), an address or range,
 // or else someone the registry finds: a user online elsewhere, or an
-// account.
+// account. NICK/BITS bans the user's address range of that width too (a
+// /24 of an office, a /48 of a site), whether or not it is identified.
 func (r *room) ban(ctx actor.Context, m *roomMember, cmd *messages.Moderate, until time.Time) ([]string, error) {
-	target := cmd.GetTarget()
+	target, bits, err := splitBits(cmd.GetTarget())
+	if err != nil {
+		return nil, err
+	}
 	if t := r.memberByNick(target); t != nil {
 		if t == m || !r.outranks(m, t) {
 			return nil, fmt.Errorf("you may not ban %s", t.nick)
 		}
-		subject, label := banSubjectOf(t.accountID, t.account, t.address)
-		if subject == "" {
-			return nil, fmt.Errorf("%s cannot be banned: no account and no address", target)
-		}
-		return r.banSubject(ctx, m, subject, label, cmd.GetReason(), until)
+		return r.banPerson(ctx, m, t.nick, t.accountID, t.account, t.address, bits, cmd.GetReason(), until)
 	}
-	if p, err := banPrefix(target); err == nil {
-		return r.banSubject(ctx, m, banAddress+p.String(), "", cmd.GetReason(), until)
+	if p, err := banPrefix(cmd.GetTarget()); err == nil {
+		return r.banSubjects(ctx, m, []banned{{subject: banAddress + p.String()}}, cmd.GetReason(), until)
 	}
 	return nil, r.askFor(ctx, m, cmd, r.registry, func(id uint64) any {
 		return &messages.ResolveTarget{Name: target, RequestId: id, ReplyTo: refOf(ctx.Self())}
 	})
+}
+
+// splitBits splits NICK/BITS; bits is -1 without them. An address or range
+// is left whole.
+func splitBits(target string) (string, int, error) {
+	name, b, ok := strings.Cut(target, "/")
+	if !ok {
+		return target, -1, nil
+	}
+	if _, err := parseIP(name); err == nil {
+		return target, -1, nil // a CIDR range
+	}
+	bits, err := strconv.Atoi(b)
+	if err != nil || bits < 1 || bits > 128 {
+		return "", 0, fmt.Errorf("%q: after a nick, / takes the width of the address range to ban, like carol/24", target)
+	}
+	return name, bits, nil
+}
+
+// banned is one subject a ban keeps out, with its label.
+type banned struct{ subject, label string }
+
+// banPerson bans someone: its account if it has one (else its address,
+// as one client), and with bits >= 0 its address range of that width too.
+func (r *room) banPerson(ctx actor.Context, m *roomMember, nick, accountID, account, address string, bits int, reason string, until time.Time) ([]string, error) {
+	var subjects []banned
+	if accountID != "" || bits < 0 {
+		subject, label := banSubjectOf(accountID, account, address)
+		if subject != "" {
+			subjects = append(subjects, banned{subject, label})
+		}
+	}
+	if bits >= 0 {
+		addr, err := parseIP(address)
+		if err != nil {
+			return nil, fmt.Errorf("%s has no address to ban", nick)
+		}
+		p, err := addr.Prefix(bits)
+		if err != nil || bits > addr.BitLen() {
+			return nil, fmt.Errorf("%s's address has %d bits; /%d is not a width of it", nick, addr.BitLen(), bits)
+		}
+		subjects = append(subjects, banned{subject: banAddress + p.String()})
+	}
+	if len(subjects) == 0 {
+		return nil, fmt.Errorf("%s cannot be banned: no account and no address", nick)
+	}
+	return r.banSubjects(ctx, m, subjects, reason, until)
 }
 
 // banPrefix reads an address range to ban: a CIDR as given, or one
@@ -653,22 +748,34 @@ func (r *room) banResolved(ctx actor.Context, m *roomMember, cmd *messages.Moder
 	if target.id == m.id || (target.accountID != "" && target.accountID == m.accountID) || !r.outranks(m, target) {
 		return nil, fmt.Errorf("you may not ban %s", t.GetName())
 	}
-	subject, label := banSubjectOf(t.GetAccountId(), t.GetAccount(), t.GetAddress())
-	if subject == "" {
-		return nil, fmt.Errorf("%s cannot be banned: no account and no address", t.GetName())
-	}
 	var until time.Time
 	if d := cmd.GetDurationMillis(); d > 0 {
 		until = r.now().Add(time.Duration(d) * time.Millisecond)
 	}
-	return r.banSubject(ctx, m, subject, label, cmd.GetReason(), until)
+	_, bits, _ := splitBits(cmd.GetTarget())
+	return r.banPerson(ctx, m, t.GetName(), t.GetAccountId(), t.GetAccount(), t.GetAddress(), bits, cmd.GetReason(), until)
 }
 
-// banSubject keeps subject out, and puts out the members it covers (but
-// those m may not act against).
-func (r *room) banSubject(ctx actor.Context, m *roomMember, subject, label, reason string, until time.Time) ([]string, error) {
-	r.setEntry(ctx, entryBan, subject, label, reason, m.nick, until, false)
-	r.logAction(m, "ban", subject, reason)
+// banSubjects keeps the subjects out, and puts out the members they cover
+// (but those m may not act against). An op is told, and nothing is banned,
+// when a range would cover the op itself: an owner or an operator is never
+// refused at join, an op would be.
+func (r *room) banSubjects(ctx actor.Context, m *roomMember, subjects []banned, reason string, until time.Time) ([]string, error) {
+	if !r.isOwner(m) {
+		for _, b := range subjects {
+			if p, err := netip.ParsePrefix(strings.TrimPrefix(b.subject, banAddress)); err == nil && strings.HasPrefix(b.subject, banAddress) {
+				if a, err := parseIP(m.address); err == nil && p.Contains(a) {
+					return nil, fmt.Errorf("%s would ban you too (your address is in it); nothing was banned", p)
+				}
+			}
+		}
+	}
+	var lines []string
+	for _, b := range subjects {
+		r.setEntry(ctx, entryBan, b.subject, b.label, reason, m.nick, until, false)
+		r.logAction(m, "ban", b.subject, reason)
+		lines = append(lines, fmt.Sprintf("Banned %s from %s%s.", banText(b.subject, b.label), r.name, untilText(until)))
+	}
 	var present []*roomMember
 	for _, t := range slices.Clone(r.members) {
 		if _, _, banned := r.banFor(ctx, t.accountID, t.address); banned && t != m && r.outranks(m, t) {
@@ -678,7 +785,7 @@ func (r *room) banSubject(ctx actor.Context, m *roomMember, subject, label, reas
 	for _, t := range present {
 		r.putOut(ctx, t, m.nick, reason, true)
 	}
-	return []string{fmt.Sprintf("Banned %s from %s%s.", banText(subject, label), r.name, untilText(until))}, nil
+	return lines, nil
 }
 
 // banText is how people read a ban's subject: "account bob", "address
@@ -767,16 +874,22 @@ func (r *room) setMute(ctx actor.Context, m *roomMember, nick string, on bool, u
 	if t == m || !r.outranks(m, t) {
 		return fmt.Errorf("you may not mute %s", t.nick)
 	}
+	keys := muteKeys(t)
+	if len(keys) == 0 {
+		return fmt.Errorf("%s cannot be muted: no account and no address", t.nick)
+	}
 	if on {
-		r.mod.muted[t.id] = mute{until: until, by: m.nick}
-		r.logAction(m, "mute", t.nick, untilText(until))
+		r.mod.muted[keys[0]] = mute{until: until, by: m.nick}
+		r.logAction(m, "mute", t.nick, keys[0]+untilText(until))
 		r.announce(ctx, fmt.Sprintf("%s muted %s%s", m.nick, t.nick, untilText(until)))
 		return nil
 	}
-	if _, ok := r.mod.muted[t.id]; !ok {
+	if r.mod.mutedFor(t, r.now()) == "" {
 		return fmt.Errorf("%s is not muted", t.nick)
 	}
-	delete(r.mod.muted, t.id)
+	for _, k := range keys {
+		delete(r.mod.muted, k)
+	}
 	r.logAction(m, "unmute", t.nick, "")
 	r.announce(ctx, fmt.Sprintf("%s unmuted %s", m.nick, t.nick))
 	return nil

@@ -94,6 +94,8 @@ func (r *rooms) Receive(ctx actor.Context) {
 
 	case *messages.JoinRoom:
 		r.handleJoin(ctx, msg)
+	case *messages.Moderate:
+		r.handleModerate(ctx, msg)
 	case *messages.MemberGone:
 		if name, err := normalizeRoomName(msg.GetRoom()); err == nil {
 			if e, ok := r.byName[name]; ok {
@@ -140,6 +142,23 @@ func (r *rooms) handleJoin(ctx actor.Context, msg *messages.JoinRoom) {
 		msg.Room = name
 	}
 	// With its sender: the room takes a join only from the joiner.
+	ctx.RequestWithCustomSender(e.pid, msg, ctx.Sender())
+}
+
+// handleModerate forwards a moderation command for a room its sender is not
+// in (/unban ROOM TARGET, /bans ROOM) to the room, opening the room (which
+// loads its rules) if it is closed; a room opened for it closes again once
+// it has answered.
+func (r *rooms) handleModerate(ctx actor.Context, msg *messages.Moderate) {
+	name, err := normalizeRoomName(msg.GetRoom())
+	if err != nil {
+		reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_MODERATE, err.Error())
+		return
+	}
+	e, ok := r.byName[name]
+	if !ok {
+		e = r.spawn(ctx, name)
+	}
 	ctx.RequestWithCustomSender(e.pid, msg, ctx.Sender())
 }
 

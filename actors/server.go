@@ -118,7 +118,7 @@ func (s *server) handleStarted(ctx actor.Context) {
 	s.env.accounts, s.env.accountsOn = c.accounts, db != nil
 	c.rooms = s.spawn(ctx, roomsProps(roomSettings{
 		historyLen: cfg.HistoryLen, historyKeep: cfg.HistoryMax, quietSize: cfg.QuietRoomSize,
-		store: c.store, registry: registryRef, admins: cfg.Admins, loadTimeout: roomLoadTimeout(cfg), batchWindow: cfg.PostBatchWindow,
+		store: c.store, registry: registryRef, admins: cfg.Admins, accountsOn: db != nil, loadTimeout: roomLoadTimeout(cfg), batchWindow: cfg.PostBatchWindow,
 		cluster: s.cluster != nil, logger: cfg.Logger, metrics: cfg.Metrics,
 	}, cfg.Middleware), "rooms")
 	if roomsRef == nil {

@@ -64,7 +64,19 @@ func startUnmanagedServer(t *testing.T, mutate func(*Config)) *testServer {
 // the guest nick the server gave it.
 func (s *testServer) dial() (*lineConn, string) {
 	s.t.Helper()
-	conn, err := net.DialTimeout("tcp", s.Addr().String(), waitTimeout)
+	return s.dialFrom("")
+}
+
+// dialFrom is dial from another loopback address of the machine (a client
+// of its own, for the limits and bans by address): 127.0.0.2, ...; "" is
+// the default.
+func (s *testServer) dialFrom(local string) (*lineConn, string) {
+	s.t.Helper()
+	d := net.Dialer{Timeout: waitTimeout}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	conn, err := d.Dial("tcp", s.Addr().String())
 	if err != nil {
 		s.t.Fatalf("dial: %v", err)
 	}

@@ -28,7 +28,7 @@ func TestOrderPipelinedBurst(t *testing.T) {
 		"*** 1 room:", "***   lobby (2)",
 		"*** alice is now known as carl",
 		"* carl waves",
-		"*** carl set the topic: tea",
+		"!!! the topic of lobby is locked: only the server's operators may change it",
 		"[pm -> bob] psst",
 	} {
 		a.expect(want)
@@ -45,7 +45,7 @@ func TestOrderPipelinedBurst(t *testing.T) {
 	}
 	a.expectEOF()
 	for _, want := range []string{
-		"*** alice is now known as carl", "<carl> hello", "* carl waves", "*** carl set the topic: tea",
+		"*** alice is now known as carl", "<carl> hello", "* carl waves",
 		"[pm] <carl> psst\a", "*** carl left (quit: see you)",
 	} {
 		b.expect(want)
@@ -299,6 +299,7 @@ func TestBoundedListings(t *testing.T) {
 // separator cannot start a fake line.
 func TestUnicodeFormattingCharacters(t *testing.T) {
 	_, a, b := aliceAndBob(t)
+	inRoom("dev", a, b)
 	b.send("see readme\u202Etxt.exe")
 	a.expect("<bob> see readme\u202Etxt.exe\u202C")
 	b.send("/me \u2067wave")

@@ -770,6 +770,52 @@ func (x *ReplyTimedOut) GetSeq() uint64 {
 	return 0
 }
 
+// LeaveUnconfirmed is a connection's timer firing: the room it moved out of
+// has not confirmed (RoomLeft) that it let the member go.
+type LeaveUnconfirmed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveUnconfirmed) Reset() {
+	*x = LeaveUnconfirmed{}
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveUnconfirmed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveUnconfirmed) ProtoMessage() {}
+
+func (x *LeaveUnconfirmed) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveUnconfirmed.ProtoReflect.Descriptor instead.
+func (*LeaveUnconfirmed) Descriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LeaveUnconfirmed) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
 // ReleaseQueuedLines is a connection's timer firing: the flood limit allows
 // the next queued input line.
 type ReleaseQueuedLines struct {
@@ -780,7 +826,7 @@ type ReleaseQueuedLines struct {
 
 func (x *ReleaseQueuedLines) Reset() {
 	*x = ReleaseQueuedLines{}
-	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +838,7 @@ func (x *ReleaseQueuedLines) String() string {
 func (*ReleaseQueuedLines) ProtoMessage() {}
 
 func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[14]
+	mi := &file_chat_v1_connection_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +851,7 @@ func (x *ReleaseQueuedLines) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseQueuedLines.ProtoReflect.Descriptor instead.
 func (*ReleaseQueuedLines) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{14}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
 }
 
 // InjectFault is for tests only: the fault-injection middleware that test
@@ -828,7 +874,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[15]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +886,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[15]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +899,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InjectFault) GetReason() string {
@@ -893,7 +939,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[16]
+	mi := &file_chat_v1_connection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +951,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[16]
+	mi := &file_chat_v1_connection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +964,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{17}
 }
 
 // Pong answers Ping.
@@ -930,7 +976,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[17]
+	mi := &file_chat_v1_connection_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +988,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[17]
+	mi := &file_chat_v1_connection_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1001,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{17}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{18}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
@@ -992,7 +1038,9 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x12ConnectionsDrained\"\v\n" +
 	"\tIdleCheck\"!\n" +
 	"\rReplyTimedOut\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x14\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"&\n" +
+	"\x10LeaveUnconfirmed\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"\x14\n" +
 	"\x12ReleaseQueuedLines\"}\n" +
 	"\vInjectFault\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
@@ -1030,7 +1078,7 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
 	(*ActorRef)(nil),           // 1: chat.v1.ActorRef
@@ -1047,10 +1095,11 @@ var file_chat_v1_connection_proto_goTypes = []any{
 	(*ConnectionsDrained)(nil), // 12: chat.v1.ConnectionsDrained
 	(*IdleCheck)(nil),          // 13: chat.v1.IdleCheck
 	(*ReplyTimedOut)(nil),      // 14: chat.v1.ReplyTimedOut
-	(*ReleaseQueuedLines)(nil), // 15: chat.v1.ReleaseQueuedLines
-	(*InjectFault)(nil),        // 16: chat.v1.InjectFault
-	(*Ping)(nil),               // 17: chat.v1.Ping
-	(*Pong)(nil),               // 18: chat.v1.Pong
+	(*LeaveUnconfirmed)(nil),   // 15: chat.v1.LeaveUnconfirmed
+	(*ReleaseQueuedLines)(nil), // 16: chat.v1.ReleaseQueuedLines
+	(*InjectFault)(nil),        // 17: chat.v1.InjectFault
+	(*Ping)(nil),               // 18: chat.v1.Ping
+	(*Pong)(nil),               // 19: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
@@ -1073,7 +1122,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1628,8 +1628,11 @@ func (x *AdminDone) GetLines() []string {
 // ServerNotice is a line for one user from the server: a /wall, an
 // invitation.
 type ServerNotice struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// The room it is about (a room's announcement of a moderation action);
+	// empty: from the server.
+	Room          string `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1667,6 +1670,13 @@ func (*ServerNotice) Descriptor() ([]byte, []int) {
 func (x *ServerNotice) GetText() string {
 	if x != nil {
 		return x.Text
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetRoom() string {
+	if x != nil {
+		return x.Room
 	}
 	return ""
 }
@@ -2181,9 +2191,10 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x0fduration_millis\x18\x05 \x01(\x03R\x0edurationMillis\x12,\n" +
 	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"!\n" +
 	"\tAdminDone\x12\x14\n" +
-	"\x05lines\x18\x01 \x03(\tR\x05lines\"\"\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"6\n" +
 	"\fServerNotice\x12\x12\n" +
-	"\x04text\x18\x01 \x01(\tR\x04text\"4\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x12\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\"4\n" +
 	"\n" +
 	"NoticeUser\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +

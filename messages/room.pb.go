@@ -1925,8 +1925,16 @@ type Moderate struct {
 	DurationMillis int64     `protobuf:"varint,4,opt,name=duration_millis,json=durationMillis,proto3" json:"duration_millis,omitempty"`
 	Reason         string    `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	ReplyTo        *ActorRef `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set when the command is for a room the member is not in (/unban ROOM
+	// TARGET, /bans ROOM): it goes through the rooms actor to room, and says
+	// who the member is (its connection, the sender, vouches for it).
+	Room          string `protobuf:"bytes,7,opt,name=room,proto3" json:"room,omitempty"`
+	Nick          string `protobuf:"bytes,8,opt,name=nick,proto3" json:"nick,omitempty"`
+	Account       string `protobuf:"bytes,9,opt,name=account,proto3" json:"account,omitempty"`
+	AccountId     string `protobuf:"bytes,10,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Operator      string `protobuf:"bytes,11,opt,name=operator,proto3" json:"operator,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Moderate) Reset() {
@@ -1999,6 +2007,41 @@ func (x *Moderate) GetReplyTo() *ActorRef {
 		return x.ReplyTo
 	}
 	return nil
+}
+
+func (x *Moderate) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
+func (x *Moderate) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *Moderate) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *Moderate) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *Moderate) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
 }
 
 // Moderated answers Moderate: what the moderator reads, one line each.
@@ -2597,14 +2640,21 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x03 \x01(\tR\taccountId\x12\x1a\n" +
-	"\boperator\x18\x04 \x01(\tR\boperator\"\xda\x01\n" +
+	"\boperator\x18\x04 \x01(\tR\boperator\"\xd7\x02\n" +
 	"\bModerate\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12*\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x12.chat.v1.ModActionR\x06action\x12\x16\n" +
 	"\x06target\x18\x03 \x01(\tR\x06target\x12'\n" +
 	"\x0fduration_millis\x18\x04 \x01(\x03R\x0edurationMillis\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12,\n" +
-	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"!\n" +
+	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x12\n" +
+	"\x04room\x18\a \x01(\tR\x04room\x12\x12\n" +
+	"\x04nick\x18\b \x01(\tR\x04nick\x12\x18\n" +
+	"\aaccount\x18\t \x01(\tR\aaccount\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\n" +
+	" \x01(\tR\taccountId\x12\x1a\n" +
+	"\boperator\x18\v \x01(\tR\boperator\"!\n" +
 	"\tModerated\x12\x14\n" +
 	"\x05lines\x18\x01 \x03(\tR\x05lines\"\\\n" +
 	"\x06Kicked\x12\x12\n" +

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,11 @@ type options struct {
 	addr        string
 	nick        string        // sent as /nick after the first line from the server
 	quitTimeout time.Duration // how long to wait for bye... after sending /quit
+	tls         bool          // connect with TLS (the server's TLS port)
+	caFile      string        // PEM file of the CA (or certificate) to trust, beside the system's
+	// hide, when set, is told when the server asks to hide what the user
+	// types (a password: telnet's IAC WILL ECHO) and when it no longer does.
+	hide func(hidden bool)
 }
 
 // serverEnd is how the server side of the connection ended.
@@ -86,18 +93,22 @@ func (s *scanLines) SetReadDeadline(t time.Time) error {
 // run is the client: it returns the exit code. stdin lines go to the server,
 // server lines go to stdout, and why it ended goes to stderr.
 func run(ctx context.Context, opts options, stdin lineSource, stdout, stderr io.Writer) int {
-	conn, err := net.DialTimeout("tcp", opts.addr, dialTimeout)
+	conn, err := dial(opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "chat: cannot connect to %s: %v\n", opts.addr, netio.Cause(err))
+		fmt.Fprintf(stderr, "chat: cannot connect to %s: %v\n", opts.addr, err)
 		return 1
 	}
 	defer conn.Close()
+	// We speak telnet (binary mode, both ways), so that the server asks us
+	// to hide a password as it is typed, on either of its ports.
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, _ = io.WriteString(conn, telnetBinary)
 
 	// The server's lines, printed as they arrive.
 	firstLine := make(chan struct{})
 	ended := make(chan serverEnd, 1)
 	var wg sync.WaitGroup
-	wg.Go(func() { ended <- readServer(conn, stdout, firstLine) })
+	wg.Go(func() { ended <- readServer(conn, stdout, firstLine, opts.hide) })
 
 	// The user's lines. This goroutine may stay blocked on a stdin that
 	// cannot be interrupted (a terminal); it holds nothing that keeps the
@@ -165,15 +176,69 @@ func run(ctx context.Context, opts options, stdin lineSource, stdout, stderr io.
 	}
 }
 
+// dial connects to the server: over TLS with -tls (trusting the system's
+// CAs and -cafile's), else plain TCP.
+func dial(opts options) (net.Conn, error) {
+	d := &net.Dialer{Timeout: dialTimeout}
+	if !opts.tls {
+		conn, err := d.Dial("tcp", opts.addr)
+		return conn, netio.Cause(err)
+	}
+	host, _, err := net.SplitHostPort(opts.addr)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if opts.caFile != "" {
+		pem, err := os.ReadFile(opts.caFile)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", opts.caFile)
+		}
+	}
+	conn, err := tls.DialWithDialer(d, "tcp", opts.addr, &tls.Config{ServerName: host, RootCAs: pool, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return nil, netio.Cause(err)
+	}
+	return conn, nil
+}
+
+// The telnet we speak: binary mode both ways (RFC 856), and ECHO (RFC 857)
+// when the server offers it for a password.
+const (
+	telnetBinary   = "\xff\xfb\x00"            // IAC WILL BINARY: what we type is sent as it is
+	telnetDoEcho   = "\xff\xfd\x01"             // IAC DO ECHO: the server echoes (and does not)
+	telnetDontEcho = "\xff\xfe\x01"             // IAC DONT ECHO
+)
+
 // readServer prints every line from the server until the connection ends.
-func readServer(conn net.Conn, stdout io.Writer, firstLine chan<- struct{}) serverEnd {
+// When the server offers to echo what the user types (it does not: it asks
+// us to hide a password), hide is told, and the server is answered.
+func readServer(conn net.Conn, stdout io.Writer, firstLine chan<- struct{}, hide func(bool)) serverEnd {
 	r := bufio.NewReader(conn)
 	var last string
 	first := true
+	echo := func(cmd byte) {
+		hidden := cmd == will
+		answer := telnetDontEcho
+		if hidden {
+			answer = telnetDoEcho
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, _ = io.WriteString(conn, answer)
+		if hide != nil {
+			hide(hidden)
+		}
+	}
 	for {
 		line, err := r.ReadString('\n')
 		if line != "" {
-			line = plainLine(line)
+			line = plainLine(line, echo)
 			last = line
 			fmt.Fprintln(stdout, line)
 			if first {
@@ -188,26 +253,30 @@ func readServer(conn net.Conn, stdout io.Writer, firstLine chan<- struct{}) serv
 }
 
 // plainLine is a server line as the user should see it: without its line
-// end, the telnet option bytes the server sends first (a telnet client would
-// consume them; this client does not need the option) and any stray CR.
-func plainLine(line string) string {
+// end, the telnet commands the server sends (the binary mode offer, which we
+// answered at connect; ECHO, which echo is told of: WILL or WONT) and any
+// stray CR.
+func plainLine(line string, echo func(cmd byte)) string {
 	if strings.IndexByte(line, iac) >= 0 {
-		line = stripTelnet(line)
+		line = stripTelnet(line, echo)
 	}
 	return strings.ReplaceAll(strings.TrimRight(line, "\r\n"), "\r", "")
 }
 
 // Telnet bytes (RFC 854) that stripTelnet knows.
 const (
-	iac = 255
-	sb  = 250
-	se  = 240
+	iac        = 255
+	sb         = 250
+	se         = 240
+	will       = 251
+	wont       = 252
+	optionEcho = 1
 )
 
 // stripTelnet removes telnet commands: IAC and the byte after it, the option
 // byte of WILL/WONT/DO/DONT (251-254), and subnegotiations. IAC IAC is a
-// literal 255.
-func stripTelnet(s string) string {
+// literal 255. A WILL or WONT ECHO is passed to echo (if not nil).
+func stripTelnet(s string, echo func(cmd byte)) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] != iac {
@@ -219,7 +288,10 @@ func stripTelnet(s string) string {
 		case i >= len(s):
 		case s[i] == iac:
 			b.WriteByte(iac)
-		case s[i] >= 251:
+		case s[i] >= will:
+			if i+1 < len(s) && s[i+1] == optionEcho && (s[i] == will || s[i] == wont) && echo != nil {
+				echo(s[i])
+			}
 			i++ // the option
 		case s[i] == sb:
 			for i+1 < len(s) && (s[i] != iac || s[i+1] != se) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,10 +13,12 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/term"
 
 	"github.com/actorchat/actorchat/actors"
 	"github.com/actorchat/actorchat/internal/testkit"
@@ -85,6 +88,23 @@ func (s *session) waitOutput(t *testing.T, want string) {
 			t.Fatalf("stdout never showed %q; got:\n%s", want, s.stdout)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// typeLine is the user typing line and Enter.
+func (s *session) typeLine(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(s.stdin, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// close is the user ending stdin: the client says /quit and exits 0.
+func (s *session) close(t *testing.T) {
+	t.Helper()
+	s.stdin.Close()
+	if code := s.exitCode(t); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr)
 	}
 }
 
@@ -289,8 +309,101 @@ func TestPlainLine(t *testing.T) {
 		{"a\xff\xf1b\r\n", "ab"},
 	}
 	for _, tt := range tests {
-		if got := plainLine(tt.in); got != tt.want {
+		if got := plainLine(tt.in, nil); got != tt.want {
 			t.Errorf("plainLine(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestPasswordIsHidden: the client speaks telnet (binary mode) from the
+// start, so the server asks it to hide a password (IAC WILL ECHO): it
+// agrees, its terminal shows nothing of what is typed, and the typed
+// password still goes to the server; afterwards (IAC WONT ECHO) typing
+// shows again.
+func TestPasswordIsHidden(t *testing.T) {
+	srv := startChatd(t)
+	var hidden []bool
+	var mu sync.Mutex
+	opts := options{addr: srv.Addr().String(), quitTimeout: waitTimeout, hide: func(h bool) {
+		mu.Lock()
+		hidden = append(hidden, h)
+		mu.Unlock()
+	}}
+	s := startClient(t, context.Background(), opts)
+	s.waitOutput(t, "*** You are in room lobby")
+	s.typeLine(t, "/oper root")
+	s.waitOutput(t, "*** Password of the operator root (not shown as you type; an empty line cancels):")
+	testkit.Eventually(t, "the client to hide the password", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(hidden) == 1 && hidden[0]
+	})
+	s.typeLine(t, "not the password")
+	s.waitOutput(t, "!!! wrong operator name or password")
+	testkit.Eventually(t, "the client to show typing again", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(hidden) == 2 && !hidden[1]
+	})
+	s.close(t)
+}
+
+// TestSecretInput: while hidden, the line editor gets one blank per key
+// and the keys are kept; a Backspace at the end erases one.
+func TestSecretInput(t *testing.T) {
+	var in bytes.Buffer
+	var out bytes.Buffer
+	tt := &terminal{Terminal: term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{&in, &out}, "> ")}
+	tt.AutoCompleteCallback = tt.secret.key
+	tt.hide(true)
+	in.WriteString("s3cret!x\x7f\r")
+	line, err := tt.ReadLine()
+	if err != nil || line != "s3cret!" {
+		t.Fatalf("read %q, %v", line, err)
+	}
+	if strings.Contains(out.String(), "s3cret") {
+		t.Fatalf("the terminal showed %q", out.String())
+	}
+	tt.hide(false)
+	in.WriteString("shown\r")
+	if line, _ := tt.ReadLine(); line != "shown" || !strings.Contains(out.String(), "shown") {
+		t.Fatalf("read %q, showed %q", line, out.String())
+	}
+}
+
+// TestTLS: -cafile connects to the TLS port trusting that certificate; a
+// certificate nobody vouches for is refused in one line.
+func TestTLS(t *testing.T) {
+	cert := testkit.NewCert(t, t.TempDir(), 1)
+	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := actors.DefaultConfig()
+	cfg.Version = "test"
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.TLSListener = tlsLn
+	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
+	srv := actors.Start(ln, cfg)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+
+	s := startClient(t, context.Background(), options{addr: tlsLn.Addr().String(), tls: true, caFile: cert.CertFile, quitTimeout: waitTimeout})
+	s.waitOutput(t, "*** You are in room lobby")
+	s.close(t)
+
+	var stderr bytes.Buffer
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	w.Close()
+	if code := run(context.Background(), options{addr: tlsLn.Addr().String(), tls: true, quitTimeout: waitTimeout}, newScanLines(r), io.Discard, &stderr); code != 1 ||
+		!strings.HasPrefix(stderr.String(), "chat: cannot connect to "+tlsLn.Addr().String()+": tls: failed to verify certificate") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Fatalf("exit %d: %q", code, stderr.String())
 	}
 }

@@ -331,7 +331,7 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 		t.Fatalf("read: %v (got %q)", err, line)
 	}
 	// The telnet option offer before the welcome; see docs/protocol.md.
-	line = strings.TrimPrefix(line, "\xff\xfb\x00\xff\xfd\x00\r")
+	line = strings.TrimPrefix(line, "\xff\xfd\x00\r")
 	return strings.TrimRight(line, "\r\n")
 }
 

@@ -45,12 +45,20 @@ const (
 	WontEcho = "\xff\xfc\x01" // IAC WONT ECHO
 )
 
-// Offer is what the server sends first on every connection: WILL and DO
-// TRANSMIT-BINARY, then a CR. A telnet client consumes the option bytes;
-// on an nc user's terminal the CR returns the cursor to the start of the
-// line, so the welcome that follows draws over whatever the terminal made of
-// them.
-const Offer = "\xff\xfb\x00\xff\xfd\x00\r" // IAC WILL BINARY, IAC DO BINARY, CR
+// Offer is what the server sends first on every connection: DO
+// TRANSMIT-BINARY (the client's side only), then a CR. A telnet client
+// consumes the option bytes; on an nc user's terminal the CR returns the
+// cursor to the start of the line, so the welcome that follows draws over
+// whatever the terminal made of them.
+//
+// Only the client's side: in binary mode the BSD-derived telnet clients
+// send what is typed as it is (outside it, the UTF-8 bytes 0x83 and 0x9C
+// turn into Ctrl-C and Ctrl-\). Our side stays off: inetutils telnet, when
+// it receives in binary mode, turns its terminal's output processing off
+// (-opost), and then its echo of the user's Enter is a bare LF, and every
+// line that comes next starts where the typed line ended (a staircase).
+// Received outside binary mode, UTF-8 is shown intact by those clients.
+const Offer = "\xff\xfd\x00\r" // IAC DO BINARY, CR
 
 // optionState is one side of one option's negotiation (RFC 1143, without
 // the queue bit: the server asks once, at the start).
@@ -115,8 +123,7 @@ type Decoder struct {
 	events   []Event
 	refusals int // option replies sent so far; bounded so a peer cannot make us echo forever
 
-	binaryOurs   optionState // TRANSMIT-BINARY from server to client (our WILL)
-	binaryTheirs optionState // TRANSMIT-BINARY from client to server (our DO)
+	binaryTheirs optionState // TRANSMIT-BINARY from client to server (our DO); ours is never on (see Offer)
 	negotiated   bool        // the client has sent an option command: it speaks telnet
 	echoOffered  func() bool // whether we offer ECHO now (see OptEcho); nil: never
 }
@@ -127,9 +134,9 @@ type Decoder struct {
 const MaxRefusals = 64
 
 // NewDecoder returns a decoder for a connection that has been sent
-// Offer: both directions of TRANSMIT-BINARY are asked for.
+// Offer: the client's TRANSMIT-BINARY is asked for.
 func NewDecoder(maxLine int) *Decoder {
-	return &Decoder{maxLine: maxLine, binaryOurs: optionWantYes, binaryTheirs: optionWantYes}
+	return &Decoder{maxLine: maxLine, binaryTheirs: optionWantYes}
 }
 
 // SetEchoOffered tells the decoder how to know whether the server offers
@@ -249,14 +256,13 @@ func (d *Decoder) option(opt byte) {
 	}
 }
 
-// binaryOption negotiates TRANSMIT-BINARY: DO/DONT are about our side, WILL/
-// WONT about the client's.
+// binaryOption negotiates TRANSMIT-BINARY: WILL/WONT are about the
+// client's side, which we want; DO/DONT about ours, which stays off (a DO is
+// refused, a DONT needs no answer).
 func (d *Decoder) binaryOption() {
 	switch d.verb {
 	case DO:
-		d.binaryOurs = d.agree(d.binaryOurs, WILL)
-	case DONT:
-		d.binaryOurs = d.disagree(d.binaryOurs, WONT)
+		d.reply([]byte{IAC, WONT, OptBinary})
 	case WILL:
 		d.binaryTheirs = d.agree(d.binaryTheirs, DO)
 	case WONT:

@@ -126,10 +126,11 @@ func TestDecoderTelnet(t *testing.T) {
 	}
 }
 
-// TestDecoderBinary: the server has offered WILL and DO TRANSMIT-BINARY
-// (telnetOffer), so the client's agreement needs no answer, a client that
-// asks first is agreed to once, a refusal is accepted silently, and turning
-// an agreed option off is acknowledged once: never a loop.
+// TestDecoderBinary: the server has asked for the client's TRANSMIT-BINARY
+// (DO: Offer), so the client's agreement needs no answer, a refusal is
+// accepted silently, turning an agreed option off is acknowledged once, and
+// the client's request that the server send in binary (its DO) is refused:
+// never a loop.
 func TestDecoderBinary(t *testing.T) {
 	const (
 		iac  = "\xff"
@@ -144,11 +145,13 @@ func TestDecoderBinary(t *testing.T) {
 		in      string
 		replies string
 	}{
-		{"client agrees both ways", iac + do + bin + iac + will + bin, ""},
-		{"agreement repeated", iac + do + bin + iac + do + bin + iac + will + bin + iac + will + bin, ""},
-		{"client refuses both ways", iac + dont + bin + iac + wont + bin, ""},
+		{"client agrees", iac + will + bin, ""},
+		{"agreement repeated", iac + will + bin + iac + will + bin, ""},
+		{"client asks the server to send in binary", iac + do + bin, iac + wont + bin},
+		{"client takes back a request refused", iac + do + bin + iac + dont + bin, iac + wont + bin},
+		{"client refuses", iac + wont + bin, ""},
 		{"client asks again after refusing", iac + wont + bin + iac + will + bin, iac + do + bin},
-		{"client turns it off after agreeing", iac + will + bin + iac + wont + bin + iac + do + bin + iac + dont + bin, iac + dont + bin + iac + wont + bin},
+		{"client turns it off after agreeing", iac + will + bin + iac + wont + bin, iac + dont + bin},
 		{"off twice is acknowledged once", iac + will + bin + iac + wont + bin + iac + wont + bin, iac + dont + bin},
 		{"utf-8 in binary mode", iac + will + bin + "\xe2\x9c\x93 \xd1\x83 \xc4\x83 \xe6\x9c\xac", ""},
 	}

@@ -164,7 +164,7 @@ func Dial(t testing.TB, addr string) *Client {
 
 // offer is the telnet option offer that precedes the first line; a telnet
 // client consumes it (see internal/telnet.Offer).
-const offer = "\xff\xfb\x00\xff\xfd\x00\r"
+const offer = "\xff\xfd\x00\r"
 
 // Line reads one line, without its line end (and without the telnet offer
 // before the first one).
