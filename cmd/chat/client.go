@@ -211,9 +211,9 @@ func dial(opts options) (net.Conn, error) {
 // The telnet we speak: binary mode both ways (RFC 856), and ECHO (RFC 857)
 // when the server offers it for a password.
 const (
-	telnetBinary   = "\xff\xfb\x00"            // IAC WILL BINARY: what we type is sent as it is
-	telnetDoEcho   = "\xff\xfd\x01"             // IAC DO ECHO: the server echoes (and does not)
-	telnetDontEcho = "\xff\xfe\x01"             // IAC DONT ECHO
+	telnetBinary   = "\xff\xfb\x00" // IAC WILL BINARY: what we type is sent as it is
+	telnetDoEcho   = "\xff\xfd\x01" // IAC DO ECHO: the server echoes (and does not)
+	telnetDontEcho = "\xff\xfe\x01" // IAC DONT ECHO
 )
 
 // readServer prints every line from the server until the connection ends.
