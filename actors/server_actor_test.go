@@ -1,8 +1,11 @@
 package actors
 
 import (
+	"bytes"
+	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -119,4 +122,26 @@ func TestServerActorPanicResumes(t *testing.T) {
 		_, err := sa.system.Root.RequestFuture(sa.children.rooms, &messages.Ping{}, waitTimeout).Result()
 		return err == nil
 	})
+}
+
+// TestProtoactorLogs: protoactor's expected noise about peers that went
+// (a cluster node stopped or died) is logged at INFO, its other warnings
+// and errors as they are, and its routine INFO not at all.
+func TestProtoactorLogs(t *testing.T) {
+	var buf bytes.Buffer
+	logger := protoactorLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	logger.Error("EndpointWriter lost connection", "address", "10.0.0.2:7701")
+	logger.Warn("sendGossipForMember failed")
+	logger.Error("EndpointReader failed to deserialize")
+	logger.Info("Started EndpointManager")
+	got := buf.String()
+	for _, want := range []string{`level=INFO msg="EndpointWriter lost connection"`, `level=INFO msg="sendGossipForMember failed"`,
+		`level=ERROR msg="EndpointReader failed to deserialize"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the log lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "Started EndpointManager") {
+		t.Errorf("routine INFO got through:\n%s", got)
+	}
 }

@@ -388,6 +388,13 @@ func TestClusterNodeLoss(t *testing.T) {
 	bob.SkipUntil("*** dave joined dev")
 	bob.Send("still here")
 	dave.SkipUntil("<alice> still here") // after the replay
+	// The kills are normal cluster life: protoactor's noise about them is
+	// not an ERROR in the survivor's log.
+	for _, line := range strings.Split(nodes[1].proc.Stderr.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "lib=protoactor") {
+			t.Errorf("the survivor logged: %s", line)
+		}
+	}
 }
 
 // TestClusterNodeLeaves: a node stopped with SIGTERM says goodbye to its

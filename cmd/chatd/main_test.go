@@ -170,6 +170,7 @@ func TestProcessErrors(t *testing.T) {
 	if err := os.WriteFile(huge, bytes.Repeat([]byte("x"), actors.MaxMOTDBytes+1), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	nobody := testkit.FreeAddr(t) // nothing listens there
 	unreadable := filepath.Join(t.TempDir(), "motd")
 	if err := os.WriteFile(unreadable, []byte("hi"), 0o000); err != nil {
 		t.Fatal(err)
@@ -190,6 +191,9 @@ func TestProcessErrors(t *testing.T) {
 		{"admin port in use", nil, []string{"-listen", "127.0.0.1:0", "-admin", busy.Addr().String()}, 1, "chatd: admin endpoint: listen on " + busy.Addr().String() + ": address already in use\n"},
 		{"missing motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", "/nonexistent/motd"}, 1, "chatd: read motd: open /nonexistent/motd: no such file or directory\n"},
 		{"oversized motd", nil, []string{"-listen", "127.0.0.1:0", "-motd", huge}, 1, "chatd: read motd " + huge + ": larger than 16384 bytes\n"},
+		{"postgres not there", []string{"CHATD_STORE=postgres://chatd:secret@" + nobody + "/chat"}, []string{"-listen", "127.0.0.1:0"}, 1,
+			"chatd: store postgres://chatd:xxxxx@" + nobody + "/chat: postgres: cannot connect as user chatd to database chat: " +
+				nobody + " (127.0.0.1): dial error: dial tcp " + nobody + ": connect: connection refused\n"},
 	}
 	if os.Geteuid() != 0 { // root reads any file
 		tests = append(tests, struct {

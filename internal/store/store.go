@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib" // also registers "pgx" for database/sql
 	_ "modernc.org/sqlite"           // registers "sqlite"
 )
@@ -173,13 +174,31 @@ func open(ctx context.Context, db *sql.DB, kind Kind, path string) (*DB, error) 
 	d := &DB{db: db, kind: kind, path: path}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("%s: %w", kind, err)
+		return nil, fmt.Errorf("%s: %w", kind, connectError(err))
 	}
 	if err := d.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// connectError is a failed connection to PostgreSQL in one line: pgx says
+// it in one line per attempt (with sslmode=prefer, a TLS attempt first,
+// then a plain one), and the first is misleading (a tls error, when the
+// server only refused the password); the last attempt's is the cause.
+func connectError(err error) error {
+	var ce *pgconn.ConnectError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	cause := ce.Unwrap()
+	if joined, ok := cause.(interface{ Unwrap() []error }); ok {
+		if errs := joined.Unwrap(); len(errs) > 0 {
+			cause = errs[len(errs)-1]
+		}
+	}
+	return fmt.Errorf("cannot connect as user %s to database %s: %s", ce.Config.User, ce.Config.Database, strings.ReplaceAll(cause.Error(), "\n", " "))
 }
 
 // Kind returns the backend.
