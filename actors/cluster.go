@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -126,7 +127,11 @@ func startCluster(ctx context.Context, system *actor.ActorSystem, cfg *ClusterCo
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				joined <- fmt.Errorf("joining the cluster: %v", r)
+				// The transport's own words for its listener
+				// ("failed to listen: listen tcp ...") say which port
+				// only by number.
+				why := strings.Replace(fmt.Sprint(r), "failed to listen: ", "cluster port: ", 1)
+				joined <- fmt.Errorf("joining the cluster: %s", why)
 			}
 		}()
 		c.StartMember()

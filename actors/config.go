@@ -13,25 +13,26 @@ import (
 )
 
 // Config holds everything a server needs that is not an actor. Start from
-// DefaultConfig; a zero duration or size still means its default.
+// DefaultConfig. A field left zero takes its default (withDefaults), except
+// where its comment says what zero means: no limit, never, none, one.
 type Config struct {
 	Version         string        // shown in the welcome
 	MOTD            string        // message of the day, shown after the welcome; see Server.SetMOTD
 	ShutdownTimeout time.Duration // graceful shutdown must end within this
-	HistoryLen      int           // messages a room replays to a joiner
+	HistoryLen      int           // messages a room replays to a joiner; 0: none
 	HistoryMax      int           // messages a room keeps for /history (at least HistoryLen)
 	QuietRoomSize   int           // rooms with more members do not announce joins and leaves; 0: always announce
-	PostBatchWindow time.Duration // a room's first post of a batch waits this long for more; negative: not at all
+	PostBatchWindow time.Duration // a room's first post of a batch waits this long for more; negative: not at all (0: the default)
 	MaxLineBytes    int           // longest input line; longer ones are refused
 	OutboxBytes     int           // bytes queued for one client before it counts as a slow consumer
 	WriteTimeout    time.Duration // longest one write may block before the client counts as a slow consumer
 	FlushTimeout    time.Duration // how long the goodbye may take to write at the end of a connection
 	LingerTimeout   time.Duration // how long to drain a client's input after the goodbye before closing
 	FloodRate       float64       // input lines per second a connection may sustain; 0: no flood control
-	FloodBurst      int           // input lines a connection may send at once before the rate applies
+	FloodBurst      int           // input lines a connection may send at once before the rate applies; 0: one
 	FloodQueueLines int           // input lines over the flood allowance that wait their turn; past it they are dropped
 	FloodQueueBytes int           // bytes of such lines that wait, at most
-	FloodStrikes    int           // dropped lines (forgiven one a second) before a flooder is disconnected
+	FloodStrikes    int           // dropped lines (forgiven one a second) before a flooder is disconnected; 0: one
 	RequestTimeout  time.Duration // longest a connection waits for an answer from the registry or a room
 	MaxConns        int           // open connections at most; 0: no limit
 	MaxConnsPerIP   int           // open connections from one IP address at most; 0: no limit

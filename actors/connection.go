@@ -24,8 +24,10 @@ const floodStrikeRecovery = 1
 
 // connection is the actor for one client connection. It turns the lines that
 // its reader goroutine sends into commands and posts, and renders everything
-// the rooms and the registry send it into lines in its outbox. It never
-// touches the socket itself: its socket's writer goroutine does.
+// the rooms and the registry send it into lines in its outbox. Flushing the
+// outbox writes to the socket at once, without waiting, as far as the kernel
+// takes it; what it does not take is written by a writer goroutine (see
+// netio.Socket.Flush), so the actor never blocks on a slow client.
 //
 // A user's lines take effect, and are answered, in the order they were typed:
 // a command that needs an answer from another actor holds the lines after it

@@ -6,15 +6,22 @@
 // The actor tree, one file each:
 //
 //	ActorSystem
-//	└── server              server.go: starts the children, runs the accept loop, owns shutdown
-//	    ├── registry        registry.go: nick -> member; unique nicks; watches every connection
+//	└── server              server.go: starts the children, runs the accept loops, owns shutdown
+//	    ├── store           store.go: (with a store) takes posts, topics and rules; writes them in batches
+//	    ├── registry        registry.go (+ registry_admin.go): nick -> member; unique nicks; who is
+//	    │                   identified as what, who is an operator; k-lines
+//	    ├── accounts        accounts.go: checks passwords (accounts', operators') on worker goroutines
 //	    ├── rooms           rooms.go: spawns and finds room actors by name; stops empty ones
-//	    │   ├── lobby-1     room.go: members, topic, history; fans posts out
+//	    │   ├── lobby-1     room.go (+ room_moderation.go): members, topic, history, rules; fans posts out
 //	    │   └── <room>-N
-//	    └── connections     connections.go: supervises the connection actors (a panic stops one)
-//	        └── conn-<id>   connection.go (+ commands.go, replywait.go): one per TCP connection
-//	              ^ reader goroutine (internal/netio): bytes -> telnet -> lines -> LineReceived
-//	              v writer goroutine (internal/netio): outbox -> one write per burst; closes the socket
+//	    ├── connections     connections.go: supervises the connection actors (a panic stops one)
+//	    │   └── conn-<id>   connection.go (+ commands.go, replywait.go ...): one per TCP connection
+//	    │         ^ reader goroutine (internal/netio): bytes -> telnet -> lines -> LineReceived
+//	    │         v outbox: one non-blocking write per turn; a writer goroutine for the rest; closes the socket
+//	    └── in a cluster:
+//	        registry-router, rooms-router   cluster.go: forward to the coordinator's registry and rooms
+//	        relay                           relay.go: hands a room's posts on to this node's members
+//	        cluster                         cluster.go: the node in Proto.Actor's cluster; finds the coordinator
 //
 // Actors talk only in the protobuf messages of package messages. A request
 // names who it is about by member id (unique across processes: the node's

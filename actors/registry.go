@@ -21,8 +21,10 @@ const maxNickLen = 20
 
 // registry owns nicknames: it gives every new connection a unique guest nick,
 // renames users, finds users by nick for private messages, and knows who is
-// online and in which room. It watches every registered connection and forgets
-// it when its actor stops, which frees the nick.
+// online and in which room. It forgets a connection when its actor stops,
+// which frees the nick: the connection says goodbye (UnregisterConnection);
+// one that could not is reported by this node's connections actor
+// (ConnectionGone); one on another node is watched, for when its node dies.
 //
 // Users are keyed by member id, which every request names; the registry never
 // takes the transport's sender as proof of who asks. Answers go to the

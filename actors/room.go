@@ -23,8 +23,10 @@ const maxNamesShown = 20
 // room holds one room's members, topic and recent history, and fans every
 // post out to its members. Members are connection actors, known by member id
 // (every message names the member it is about; the room never takes the
-// transport's sender as proof of who posts); the room watches each one, so a
-// member that stops without saying goodbye still leaves.
+// transport's sender as proof of who posts). A member that stops without
+// saying goodbye still leaves: on this node the registry tells the room
+// (MemberGone, from the connections actor's ConnectionGone); a member on
+// another node is watched, for when its node dies.
 //
 // Every delivery goes through the members' mailboxes in the order the room
 // handles posts, so each member sees the room's messages in the same order.

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -210,6 +211,26 @@ func TestProcessErrors(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want a warning naming CHATD_HISTROY", code, stderr)
 		}
 	})
+	// A cluster port or health port in use: the store is open by then (its
+	// INFO line comes first), so the last line is the one to read.
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	free := testkit.FreeAddr(t)
+	for _, tc := range []struct{ name, node, health, want string }{
+		{"cluster port in use", busy.Addr().String(), "", "chatd: joining the cluster: cluster port: listen tcp " + busy.Addr().String() + ": bind: address already in use"},
+		{"cluster health port in use", free, busyPort, "chatd: joining the cluster: cluster health endpoint: listen tcp " + busy.Addr().String() + ": bind: address already in use"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"-listen", "127.0.0.1:0", "-cluster", "t", "-node", tc.node, "-peers", "127.0.0.1:1"}
+			if tc.health != "" {
+				args = append(args, "-cluster-health-port", tc.health)
+			}
+			code, _, stderr := runChatd(t, nil, args...)
+			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+			if code != 1 || lines[len(lines)-1] != tc.want || strings.Count(stderr, "chatd: ") != 1 || strings.Contains(stderr, "level=ERROR") {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 1, ending in one line %q", code, stderr, tc.want)
+			}
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runChatd(t, tt.env, tt.args...)
