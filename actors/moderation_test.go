@@ -478,7 +478,7 @@ func TestHelpFollowsTheRole(t *testing.T) {
 // TestModerationBansAndMutesHold: what a room owner and its ops found
 // leaking (issue 23). Each user has an address of its own (127.0.0.N).
 func TestModerationBansAndMutesHold(t *testing.T) {
-	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir()), func(c *Config) { c.Admins = testOperators("erin") }))
 	alice := s.registeredFrom("alice", "127.0.0.2") // the owner
 	alice.joinRoom("dev")
 	alice.send("/claim")
@@ -572,4 +572,43 @@ func TestModerationBansAndMutesHold(t *testing.T) {
 	carol.expect("*** bob unmuted carla")
 	carol.send("free")
 	bob.expect("<carla> free")
+
+	// A guest's mute is by address, and holds guests only: an identified
+	// user behind the same address speaks; a muted guest who identifies
+	// stays muted, by account now.
+	bob.send("/mute carla")
+	bob.expect("*** bob muted carla")
+	carol.expect("*** bob muted carla")
+	erin := s.registeredFrom("erin", "127.0.0.4")
+	erin.joinRoom("dev")
+	bob.expect("*** erin joined dev")
+	carol.expect("*** erin joined dev")
+	erin.send("same address, my own voice")
+	bob.expect("<erin> same address, my own voice")
+	carol.expect("<erin> same address, my own voice")
+	carol.send("/register carla's password")
+	carol.expectPrefix("*** carla is registered to you.")
+	carol.send("registered now")
+	carol.expect("!!! not delivered to dev: you are muted here by bob")
+	erin.send("/leave")
+	erin.skipUntilPrefix("*** You are in room lobby")
+	bob.expect("*** erin left dev")
+	carol.expect("*** erin left dev")
+	carol.send("/leave")
+	carol.skipUntilPrefix("*** You are in room lobby")
+	carol.joinRoom("dev")
+	carol.send("still?")
+	carol.skipUntil("!!! not delivered to dev: you are muted here by bob")
+
+	// A server operator is never muted: a mute from before the /oper no
+	// longer holds.
+	erin.joinRoom("dev")
+	bob.skipUntil("*** erin joined dev")
+	bob.send("/mute erin")
+	bob.expect("*** bob muted erin")
+	erin.skipUntil("*** bob muted erin")
+	erin.send("/oper erin " + operPassword("erin"))
+	erin.expectPrefix("*** You are a server operator (erin)")
+	erin.send("heard again")
+	bob.skipUntil("<erin> heard again")
 }

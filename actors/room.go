@@ -640,7 +640,7 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		return // not (or no longer) a member
 	}
 	m := r.members[i]
-	if reason := r.mod.mutedFor(m, r.now()); reason != "" {
+	if reason := r.mutedFor(m); reason != "" {
 		r.send(ctx, m.pid, &messages.PostRefused{Room: r.name, Reason: reason})
 		return
 	}
@@ -723,7 +723,7 @@ func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
 	m.nick = msg.GetNewNick()
 	r.rosterRenamed(ctx, m)
 	renamed := &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}
-	if r.mod.mutedFor(m, r.now()) != "" {
+	if r.mutedFor(m) != "" {
 		r.send(ctx, m.pid, renamed)
 		return
 	}
@@ -743,7 +743,7 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("the topic of %s is locked: only %s may change it", r.name, who))
 		return
 	}
-	if reason := r.mod.mutedFor(r.members[i], r.now()); reason != "" {
+	if reason := r.mutedFor(r.members[i]); reason != "" {
 		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, reason)
 		return
 	}

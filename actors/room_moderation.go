@@ -128,31 +128,46 @@ func (m *moderation) forget(accountID string) {
 	delete(m.invited, banAccount+accountID)
 }
 
-// muteKeys are the keys a member's mute may be under: its account, and its
-// address (an IPv6 address by its /64).
+// muteKeys are the keys a member's mute may be under: its account if it is
+// identified, else its address (an IPv6 address by its /64). A guest's mute
+// is by address, so that a new connection does not lift it; it holds only
+// guests there: an identified user behind the same address (one office,
+// one NAT) is someone else, with an identity of its own.
 func muteKeys(member *roomMember) []string {
-	var keys []string
 	if member.accountID != "" {
-		keys = append(keys, banAccount+member.accountID)
+		return []string{banAccount + member.accountID}
 	}
 	if p, err := ipkey.Parse(member.address); err == nil {
-		keys = append(keys, banAddress+p.String())
+		return []string{banAddress + p.String()}
 	}
-	return keys
+	return nil
 }
 
-// mutedFor says why a member may not speak now (post, act, set the topic,
-// be announced renaming); "" if it may.
-func (m *moderation) mutedFor(member *roomMember, now time.Time) string {
+// muteOf is the mute that holds a member now, if any. The owner and server
+// operators are never muted.
+func (r *room) muteOf(member *roomMember) (mute, bool) {
+	if r.isOwner(member) {
+		return mute{}, false
+	}
+	now := r.now()
 	for _, k := range muteKeys(member) {
-		mu, ok := m.muted[k]
+		mu, ok := r.mod.muted[k]
 		if !ok {
 			continue
 		}
 		if !mu.until.IsZero() && !now.Before(mu.until) {
-			delete(m.muted, k)
+			delete(r.mod.muted, k)
 			continue
 		}
+		return mu, true
+	}
+	return mute{}, false
+}
+
+// mutedFor says why a member may not speak now (post, act, set the topic,
+// be announced renaming); "" if it may.
+func (r *room) mutedFor(member *roomMember) string {
+	if mu, ok := r.muteOf(member); ok {
 		return "you are muted here by " + mu.by + untilText(mu.until)
 	}
 	return ""
@@ -265,7 +280,14 @@ func (r *room) handleSetMemberAccount(ctx actor.Context, msg *messages.SetMember
 	if !r.fromMember(m, msg, sender) {
 		return
 	}
+	mu, muted := r.muteOf(m)
 	m.account, m.accountID, m.oper = msg.GetAccount(), msg.GetAccountId(), msg.GetOperator()
+	if keys := muteKeys(m); muted && len(keys) > 0 && !r.isOwner(m) {
+		if _, still := r.muteOf(m); !still {
+			// A muted guest who identifies stays muted, now by its account.
+			r.mod.muted[keys[0]] = mu
+		}
+	}
 	r.tellRoles(ctx)
 }
 
@@ -884,7 +906,7 @@ func (r *room) setMute(ctx actor.Context, m *roomMember, nick string, on bool, u
 		r.announce(ctx, fmt.Sprintf("%s muted %s%s", m.nick, t.nick, untilText(until)))
 		return nil
 	}
-	if r.mod.mutedFor(t, r.now()) == "" {
+	if r.mutedFor(t) == "" {
 		return fmt.Errorf("%s is not muted", t.nick)
 	}
 	for _, k := range keys {

@@ -603,34 +603,88 @@ func TestClusterEvictedNodeExits(t *testing.T) {
 	}
 }
 
-// TestClusterModeration: a room's owner on one node kicks and bans a user
-// on another; the ban holds when that user tries to come back. (Each node
-// keeps its accounts in its own store here; a real cluster shares one.)
+// TestClusterModeration: moderation is the same for everyone on every
+// node. The owner is on node 0, the op it makes on node 2, the user they
+// act against on node 1 (all three identified, and all on 127.0.0.1): each sees every claim, op, kick, ban, mute and
+// setting, a mute silences bob on every node, and the ban and the
+// invite-only flag hold against joins from any node. (Each node keeps its
+// accounts in its own store here; a real cluster shares one.)
 func TestClusterModeration(t *testing.T) {
-	nodes := startClusterNodes(t, 2, nil, "-store", "sqlite")
+	nodes := startClusterNodes(t, 3, nil, "-store", "sqlite")
 	alice := clusterClient(t, nodes[0], "alice", "")
 	alice.Send("/register alice's password")
 	skipContaining(alice, "alice is registered to you.")
+	carol := clusterClient(t, nodes[2], "carol", "")
+	carol.Send("/register carol's password")
+	skipContaining(carol, "carol is registered to you.")
 	alice.Send("/join dev")
 	for !strings.HasPrefix(alice.Line(), "*** You are in room dev") {
 	}
 	alice.Send("/claim")
 	alice.SkipUntil("*** alice owns dev now")
-	bob := clusterClient(t, nodes[1], "bob", "dev")
-	alice.SkipUntil("*** bob joined dev")
+	bob := clusterClient(t, nodes[1], "bob", "")
+	bob.Send("/register bob's password")
+	skipContaining(bob, "bob is registered to you.")
+	bob.Send("/join dev")
+	for !strings.HasPrefix(bob.Line(), "*** You are in room dev") {
+	}
+	carol.Send("/join dev")
+	for !strings.HasPrefix(carol.Line(), "*** You are in room dev") {
+	}
+	alice.SkipUntil("*** carol joined dev")
+	bob.SkipUntil("*** carol joined dev")
+	everyone := func(line string, who ...*testkit.Client) {
+		t.Helper()
+		for _, c := range who {
+			c.SkipUntil(line)
+		}
+	}
 
-	alice.Send("/kick bob spamming")
-	bob.SkipUntil("*** You were kicked from dev by alice: spamming")
+	alice.Send("/op carol")
+	everyone("*** alice made an op: carol", alice, bob, carol)
+
+	carol.Send("/mute bob")
+	everyone("*** carol muted bob", alice, bob, carol)
+	bob.Send("let me speak")
+	skipContaining(bob, "!!! not delivered to dev: you are muted here by carol")
+	alice.Send("after the mute")
+	for _, c := range []*testkit.Client{bob, carol} {
+		if line := c.Line(); !strings.HasSuffix(line, "<alice> after the mute") {
+			t.Errorf("after bob's muted post: %q, want alice's post", line)
+		}
+	}
+	carol.Send("/unmute bob")
+	everyone("*** carol unmuted bob", alice, bob, carol)
+
+	carol.Send("/kick bob spamming")
+	bob.SkipUntil("*** You were kicked from dev by carol: spamming")
 	for !strings.HasPrefix(bob.Line(), "*** You are in room lobby") {
 	}
-	alice.SkipUntil("*** bob was kicked by alice: spamming")
+	everyone("*** bob was kicked by carol: spamming", alice, carol)
 
 	bob.Send("/join dev")
-	alice.SkipUntil("*** bob joined dev")
-	alice.Send("/ban bob trolling")
-	bob.SkipUntil("*** You were banned from dev by alice: trolling")
+	everyone("*** bob joined dev", alice, carol)
+	carol.Send("/ban bob trolling")
+	bob.SkipUntil("*** You were banned from dev by carol: trolling")
+	everyone("*** bob was banned by carol: trolling", alice, carol)
 	bob.Send("/join dev")
 	skipContaining(bob, "!!! you are banned from dev: trolling")
+
+	alice.Send("/private on")
+	everyone("*** alice made dev invite-only", alice, carol)
+	alice.Send("/topiclock on")
+	everyone("*** alice locked the topic: only ops may change it", alice, carol)
+	dave := clusterClient(t, nodes[1], "dave", "")
+	dave.Send("/join dev")
+	skipContaining(dave, "!!! dev is invite-only; ask one of its ops for an /invite")
+	carol.Send("/invite dave")
+	skipContaining(carol, "dave")
+	dave.Send("/join dev")
+	for !strings.HasPrefix(dave.Line(), "*** You are in room dev") {
+	}
+	everyone("*** dave joined dev", alice, carol)
+	dave.Send("/topic mine now")
+	skipContaining(dave, "!!! the topic of dev is locked: only its ops may change it")
 }
 
 // TestClusterTLS: nodes whose certificates the cluster's CA signed chat as
