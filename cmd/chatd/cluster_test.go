@@ -685,6 +685,24 @@ func TestClusterModeration(t *testing.T) {
 	everyone("*** dave joined dev", alice, carol)
 	dave.Send("/topic mine now")
 	skipContaining(dave, "!!! the topic of dev is locked: only its ops may change it")
+
+	// Ordinary operation, from the staggered start to a clean stop, logs
+	// no ERROR: an operator reads ERROR as something to fix.
+	for i := len(nodes) - 1; i >= 0; i-- {
+		if err := nodes[i].proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := nodes[i].proc.Wait(t); code != 0 {
+			t.Errorf("node %d exited %d after SIGTERM", i, code)
+		}
+	}
+	for i, nd := range nodes {
+		for _, line := range strings.Split(nd.proc.Stderr.String(), "\n") {
+			if strings.Contains(line, "level=ERROR") {
+				t.Errorf("node %d logged an error in ordinary operation: %s", i, line)
+			}
+		}
+	}
 }
 
 // TestClusterTLS: nodes whose certificates the cluster's CA signed chat as
