@@ -20,7 +20,7 @@ type Metrics struct {
 
 	connectionsOpen     prometheus.Gauge
 	connectionsTotal    prometheus.Counter
-	connectionsRejected *prometheus.CounterVec // by reason: server_full, per_ip
+	connectionsRejected *prometheus.CounterVec // by reason: server_full, per_ip, kline, handshakes
 	disconnects         *prometheus.CounterVec // by leave reason
 	linesReceived       prometheus.Counter
 	linesRefused        *prometheus.CounterVec // by reason: flood, too_long
@@ -63,7 +63,7 @@ func NewMetrics() *Metrics {
 			Name: "chatd_connections_total", Help: "Client connections accepted and served.",
 		}),
 		connectionsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "chatd_connections_rejected_total", Help: "Connections refused at accept, by reason (server_full, per_ip).",
+			Name: "chatd_connections_rejected_total", Help: "Connections refused at accept, by reason (server_full, per_ip, kline, handshakes).",
 		}, []string{"reason"}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chatd_disconnects_total", Help: "Connections ended, by reason (quit, connection_lost, slow_consumer, flooding, idle, error, shutdown).",
@@ -160,7 +160,7 @@ func NewMetrics() *Metrics {
 			m.disconnects.WithLabelValues(reasonLabel(messages.LeaveReason(r)))
 		}
 	}
-	for _, r := range []string{netio.RejectServerFull, netio.RejectPerIP} {
+	for _, r := range []string{netio.RejectServerFull, netio.RejectPerIP, netio.RejectKline, netio.RejectHandshakes} {
 		m.connectionsRejected.WithLabelValues(r)
 	}
 	for _, r := range []string{refusedFlood, refusedTooLong} {

@@ -3,13 +3,17 @@ package actors
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/testkit"
 )
 
@@ -120,7 +124,7 @@ func TestTLSHandshakeTimeoutAndShutdown(t *testing.T) {
 // TestTLSPortNotShutByOneAddress: idle sockets from one address take at most
 // a few handshake slots (the rest are closed at once), count against that
 // address's connection limit, and a client from another address is served
-// at once. A k-lined address is closed before any handshake.
+// at once. (A k-lined address: TestAcceptRefusesKlined.)
 func TestTLSPortNotShutByOneAddress(t *testing.T) {
 	s, addr, clientCfg := startTLSServer(t, func(c *Config) { c.MaxConnsPerIP = 6 })
 	var idle []net.Conn
@@ -167,5 +171,49 @@ func TestTLSPortNotShutByOneAddress(t *testing.T) {
 	newLineConn(t, refused).expect("!!! too many connections from your address; close one and try again")
 	if got := testutil.ToFloat64(s.Metrics().connectionsRejected.WithLabelValues("handshakes")); got != float64(10-maxTLSHandshakesPerAddr) {
 		t.Errorf("handshakes refused: %v", got)
+	}
+}
+
+// remoteConn is one end of a pipe that says it comes from remote.
+type remoteConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c remoteConn) RemoteAddr() net.Addr { return c.remote }
+
+// TestAcceptRefusesKlined: a connection from a k-lined address gets one
+// line on the plain port and nothing on the TLS port (no handshake is
+// started), no actor is spawned for it (the acceptor here has none to
+// spawn), and each refusal is counted as a k-line's.
+func TestAcceptRefusesKlined(t *testing.T) {
+	cfg := DefaultConfig().withDefaults()
+	kl := &klines{}
+	kl.with(kline{prefix: netip.MustParsePrefix("192.0.2.0/24"), reason: "botnet"})
+	a := &acceptor{cfg: cfg, klines: kl, handshakesFrom: map[string]int{},
+		table: netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})}
+	from := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 5555}
+
+	server, client := net.Pipe()
+	defer client.Close()
+	admitted := make(chan struct{})
+	go func() {
+		defer close(admitted)
+		a.admit(remoteConn{server, from})
+	}()
+	newLineConn(t, client).expect("!!! you are banned from this server: botnet")
+	<-admitted
+
+	server, client = net.Pipe()
+	defer client.Close()
+	var wg sync.WaitGroup
+	a.handshake(context.Background(), remoteConn{server, from}, &wg)
+	wg.Wait()
+	_ = client.SetReadDeadline(time.Now().Add(waitTimeout))
+	if n, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("the TLS port's k-lined client read %d bytes, %v; want the socket closed", n, err)
+	}
+	if got := testutil.ToFloat64(cfg.Metrics.connectionsRejected.WithLabelValues(netio.RejectKline)); got != 2 {
+		t.Errorf("chatd_connections_rejected_total{reason=kline} = %v, want 2", got)
 	}
 }

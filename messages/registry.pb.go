@@ -339,8 +339,9 @@ func (x *ConnectionRegistered) GetNick() string {
 // UnregisterConnection is a stopping connection's goodbye to the registry,
 // sent before it tells its room it is leaving: whoever sees the leave notice
 // and asks for the nick finds it free (the registry's mailbox has the goodbye
-// first). The registry also watches every connection, for one that stops
-// without saying it.
+// first). A connection that stops without saying it is reported by its
+// node's connections actor (ConnectionGone); one on another node is also
+// watched, for when its node dies.
 type UnregisterConnection struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
