@@ -413,17 +413,8 @@ func TestProcessKlineCommand(t *testing.T) {
 
 	run := func(args ...string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(chatdBin, append([]string{"kline"}, args...)...)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return stdout.String(), stderr.String(), code
+		code, stdout, stderr := runChatd(t, nil, append([]string{"kline"}, args...)...)
+		return stdout, stderr, code
 	}
 	if out, _, code := run("list", "-data", dir); code != exitOK || out != "0.0.0.0/0 by root: a typo\n" {
 		t.Fatalf("list: %q, exit %d", out, code)

@@ -54,17 +54,7 @@ func NewCert(t testing.TB, dir string, serial int64) Cert {
 		t.Fatal(err)
 	}
 	c := Cert{CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem"), Serial: serial}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	if err := os.WriteFile(c.CertFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(c.KeyFile, keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if c.Pair, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-		t.Fatal(err)
-	}
+	c.write(t, der, keyDER)
 	leaf, _ := x509.ParseCertificate(der)
 	c.Pool = x509.NewCertPool()
 	c.Pool.AddCert(leaf)
@@ -129,6 +119,14 @@ func (ca *CA) Issue(t testing.TB, dir, name string) Cert {
 		t.Fatal(err)
 	}
 	c := Cert{CertFile: filepath.Join(dir, name+".pem"), KeyFile: filepath.Join(dir, name+".key"), Serial: serial.Int64(), Pool: ca.Pool}
+	c.write(t, der, keyDER)
+	return c
+}
+
+// write saves the certificate and its key to c's files, in PEM, and loads
+// them as c.Pair.
+func (c *Cert) write(t testing.TB, der, keyDER []byte) {
+	t.Helper()
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 	if err := os.WriteFile(c.CertFile, certPEM, 0o600); err != nil {
@@ -137,8 +135,9 @@ func (ca *CA) Issue(t testing.TB, dir, name string) Cert {
 	if err := os.WriteFile(c.KeyFile, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if c.Pair, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	c.Pair = pair
 }
