@@ -59,6 +59,13 @@ func TestSmokePacedAndRooms(t *testing.T) {
 	if res.Loss != 0 || res.Deliveries != 9*2*10 {
 		t.Errorf("paced: deliveries %d, loss %d", res.Deliveries, res.Loss)
 	}
+	o.schedule = schedulePoisson
+	if res, err = fanout(o); err != nil {
+		t.Fatal(err)
+	}
+	if res.Loss != 0 || res.Deliveries != 9*2*10 || res.Schedule != schedulePoisson {
+		t.Errorf("poisson: deliveries %d, loss %d, schedule %q", res.Deliveries, res.Loss, res.Schedule)
+	}
 	o = smokeOptions(addr)
 	o.rooms, o.members, o.lines = 3, 4, 5
 	res, err = roomsBusy(o)
@@ -221,5 +228,67 @@ func TestFloorServer(t *testing.T) {
 		if err := <-served; err != nil {
 			t.Errorf("read %v: serveFloor: %v", read, err)
 		}
+	}
+}
+
+// TestSchedules: spread senders post a fraction of a gap apart, never at
+// the same instant; aligned ones (the named old variant) all at once;
+// Poisson gaps average 1/rate, differ from sender to sender, and repeat
+// with the seed.
+func TestSchedules(t *testing.T) {
+	o := options{senders: 10, rate: 20, seed: 1}
+	gap := time.Second / 20
+	o.schedule = scheduleSpread
+	spread, err := o.dueTimes(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[time.Duration]bool{}
+	for s := range spread {
+		for i, at := range spread[s] {
+			if seen[at] {
+				t.Fatalf("spread: sender %d's line %d is due at %v, as another sender's", s, i, at)
+			}
+			seen[at] = true
+			if i > 0 && at-spread[s][i-1] != gap {
+				t.Fatalf("spread: sender %d's gap before line %d is %v, want %v", s, i, at-spread[s][i-1], gap)
+			}
+		}
+	}
+	if spread[1][0]-spread[0][0] != gap/10 {
+		t.Errorf("spread: sender 1 is %v behind sender 0, want a tenth of a gap", spread[1][0]-spread[0][0])
+	}
+
+	o.schedule = scheduleAligned
+	aligned, _ := o.dueTimes(1000)
+	for s := range aligned {
+		if aligned[s][7] != 7*gap {
+			t.Errorf("aligned: sender %d's line 7 at %v, want %v", s, aligned[s][7], 7*gap)
+		}
+	}
+
+	o.schedule = schedulePoisson
+	poisson, _ := o.dueTimes(1000)
+	again, _ := o.dueTimes(1000)
+	for s := range poisson {
+		mean := poisson[s][999] / 1000
+		if mean < gap*85/100 || mean > gap*115/100 {
+			t.Errorf("poisson: sender %d's mean gap %v, want about %v", s, mean, gap)
+		}
+		if poisson[s][999] != again[s][999] {
+			t.Errorf("poisson: sender %d's schedule differs with the same seed", s)
+		}
+	}
+	if poisson[0][0] == poisson[1][0] {
+		t.Error("poisson: two senders drew the same first gap")
+	}
+
+	o.schedule = "bursty"
+	if _, err := o.dueTimes(10); err == nil || !strings.Contains(err.Error(), "unknown schedule") {
+		t.Errorf("an unknown schedule: %v", err)
+	}
+	o.rate = 0
+	if free, _ := o.dueTimes(10); free[0] != nil {
+		t.Error("unthrottled senders got a schedule")
 	}
 }

@@ -105,6 +105,8 @@ func workloadFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.lines, "m", 1000, "lines per sender (fanout, rooms)")
 	fs.Float64Var(&o.rate, "rate", 0, "lines per second per sender (fanout; 0: unthrottled)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long paced senders send (with -rate)")
+	fs.StringVar(&o.schedule, "schedule", scheduleSpread, "with -rate, when the senders' lines are due: spread (each sender a fraction of a gap behind the last), poisson (random exponential gaps), aligned (every sender at the same instants)")
+	fs.Uint64Var(&o.seed, "seed", 1, "-schedule poisson: the seed of the gaps")
 	fs.IntVar(&o.conc, "c", 200, "connections dialled at once")
 	fs.IntVar(&o.size, "size", 64, "bytes of text in each benchmark line")
 	fs.IntVar(&o.rooms, "rooms", 100, "rooms (rooms)")
@@ -212,11 +214,19 @@ type preset struct {
 }
 
 func presets() []preset {
-	base := options{conc: 200, size: 64, dialTimeout: 30 * time.Second, drain: 10 * time.Second}
+	base := options{conc: 200, size: 64, dialTimeout: 30 * time.Second, drain: 10 * time.Second, schedule: scheduleSpread, seed: 1}
 	with := func(f func(*options)) options { o := base; f(&o); return o }
 	return []preset{
 		{"fanout-1k-sat", "fanout", with(func(o *options) { o.clients, o.senders, o.lines = 1000, 10, 1000 }), false, false},
 		{"fanout-1k-paced", "fanout", with(func(o *options) { o.clients, o.senders, o.rate, o.duration = 1000, 10, 20, 10*time.Second }), false, false},
+		// The same load with random (Poisson) arrivals, and with the
+		// schedule of earlier rounds, whose senders all post at once.
+		{"fanout-1k-poisson", "fanout", with(func(o *options) {
+			o.clients, o.senders, o.rate, o.duration, o.schedule = 1000, 10, 20, 10*time.Second, schedulePoisson
+		}), false, false},
+		{"fanout-1k-paced-aligned", "fanout", with(func(o *options) {
+			o.clients, o.senders, o.rate, o.duration, o.schedule = 1000, 10, 20, 10*time.Second, scheduleAligned
+		}), false, false},
 		{"connect-storm-10k", "connect", with(func(o *options) { o.clients = 10000 }), false, false},
 		{"idle-10k", "idle", with(func(o *options) { o.clients = 10000 }), false, false},
 		{"rooms-100x100", "rooms", with(func(o *options) { o.rooms, o.members, o.lines = 100, 100, 10 }), true, false},

@@ -22,6 +22,8 @@ type options struct {
 	lines       int                  // M, per sender (unthrottled), or 0 with rate and duration
 	rate        float64              // lines per second per sender; 0: unthrottled
 	duration    time.Duration        // with rate: how long the senders send
+	schedule    string               // with rate: when each sender's lines are due (scheduleSpread, schedulePoisson, scheduleAligned)
+	seed        uint64               // schedulePoisson: the seed of the senders' gaps, so that a run can be repeated
 	conc        int                  // dials at once
 	size        int                  // bytes of each benchmark line's text
 	rooms       int                  // for the rooms workload
@@ -38,6 +40,7 @@ type result struct {
 	Clients             int     `json:"clients"`
 	Senders             int     `json:"senders,omitempty"`
 	LinesPerSender      int     `json:"lines_per_sender,omitempty"`
+	Schedule            string  `json:"schedule,omitempty"` // paced: spread, poisson or aligned
 	Expected            int64   `json:"expected_deliveries,omitempty"`
 	Deliveries          int64   `json:"deliveries,omitempty"`
 	Loss                int64   `json:"loss"`
@@ -105,16 +108,21 @@ func fanout(o options) (result, error) {
 	lines := o.lines
 	if o.rate > 0 {
 		lines = int(o.rate * o.duration.Seconds())
+		res.Schedule = o.schedule
 	}
 	res.LinesPerSender = lines
 	res.Expected = int64(o.clients-1) * int64(o.senders) * int64(lines)
+	due, err := o.dueTimes(lines)
+	if err != nil {
+		return res, err
+	}
 
 	before := sample(o.procs()...)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for s := range o.senders {
 		c := clients[s]
-		wg.Go(func() { send(c, lines, o.rate, start, o.size) })
+		wg.Go(func() { send(c, lines, due[s], start, o.size) })
 	}
 	done := waitDeliveries(clients, res.Expected, o.drain, o.progress)
 	wg.Wait()
@@ -130,15 +138,66 @@ func fanout(o options) (result, error) {
 	return res, nil
 }
 
-// send writes lines from one sender: as fast as the socket takes them, or on
-// a schedule of rate lines a second. Each line carries its scheduled time, so
-// that a late sender is not hidden (no coordinated omission).
-func send(c *client, lines int, rate float64, start time.Time, size int) {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+// Paced schedules: when a sender's lines are due.
+const (
+	// scheduleSpread: every sender at rate lines a second, sender s of K
+	// s/K of a gap behind the first, so that the senders' lines are spread
+	// evenly over time, as real users' are (the default).
+	scheduleSpread = "spread"
+	// schedulePoisson: gaps drawn from an exponential distribution of mean
+	// 1/rate, independently for each sender: arrivals as from many users who
+	// do not know of each other, bursts and lulls included.
+	schedulePoisson = "poisson"
+	// scheduleAligned: every sender at start + i/rate, all K lines due at
+	// the same instants. Real users do not do that, and a server that batches
+	// (chatd's 2 ms window) merges each instant's K posts into one write:
+	// kept as a named variant, to compare with figures measured with it.
+	scheduleAligned = "aligned"
+)
+
+// dueTimes is, for each sender, when each of its lines is due, from the
+// start of the run; nil for senders that send as fast as they can.
+func (o options) dueTimes(lines int) ([][]time.Duration, error) {
+	due := make([][]time.Duration, o.senders)
+	if o.rate <= 0 {
+		return due, nil
+	}
+	gap := time.Duration(float64(time.Second) / o.rate)
+	for s := range due {
+		due[s] = make([]time.Duration, lines)
+		switch o.schedule {
+		case scheduleSpread, "":
+			behind := time.Duration(s) * gap / time.Duration(o.senders)
+			for i := range due[s] {
+				due[s][i] = time.Duration(i)*gap + behind
+			}
+		case schedulePoisson:
+			rng := rand.New(rand.NewPCG(o.seed, uint64(s)))
+			at := rng.ExpFloat64() * float64(gap)
+			for i := range due[s] {
+				due[s][i] = time.Duration(at)
+				at += rng.ExpFloat64() * float64(gap)
+			}
+		case scheduleAligned:
+			for i := range due[s] {
+				due[s][i] = time.Duration(i) * gap
+			}
+		default:
+			return nil, fmt.Errorf("unknown schedule %q (spread, poisson or aligned)", o.schedule)
+		}
+	}
+	return due, nil
+}
+
+// send writes lines from one sender: as fast as the socket takes them
+// (due nil), or each at its due time from start. Each line carries its
+// due time, so that a late sender is not hidden (no coordinated omission).
+func send(c *client, lines int, due []time.Duration, start time.Time, size int) {
+	_ = c.conn.SetWriteDeadline(start.Add(lastOf(due) + time.Minute))
 	for i := range lines {
 		at := time.Now()
-		if rate > 0 {
-			at = start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		if due != nil {
+			at = start.Add(due[i])
 			if d := time.Until(at); d > 0 {
 				time.Sleep(d) // pacing: the schedule, not a wait for a result
 			}
@@ -146,7 +205,7 @@ func send(c *client, lines int, rate float64, start time.Time, size int) {
 		if _, err := c.w.WriteString(payload(c.id, int64(i), at, size) + "\r\n"); err != nil {
 			return
 		}
-		if rate > 0 || c.w.Available() < size+64 {
+		if due != nil || c.w.Available() < size+64 {
 			if c.w.Flush() != nil {
 				return
 			}
@@ -295,7 +354,7 @@ func roomsBusy(o options) (result, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, c := range clients {
-		wg.Go(func() { send(c, o.lines, 0, start, o.size) })
+		wg.Go(func() { send(c, o.lines, nil, start, o.size) })
 	}
 	done := waitDeliveries(clients, res.Expected, o.drain, o.progress)
 	wg.Wait()
@@ -332,7 +391,11 @@ func nodeLoss(o options) (result, error) {
 	}
 	alive := func(c *client) bool { return c.id%len(addrs) != o.killNode }
 	lines := int(o.rate * o.duration.Seconds())
-	res.LinesPerSender = lines
+	res.LinesPerSender, res.Schedule = lines, o.schedule
+	due, err := o.dueTimes(lines)
+	if err != nil {
+		return res, err
+	}
 	var observer *client
 	for _, c := range clients[o.senders:] {
 		if alive(c) {
@@ -362,7 +425,7 @@ func nodeLoss(o options) (result, error) {
 	var wg sync.WaitGroup
 	for s := range o.senders {
 		c := clients[s]
-		wg.Go(func() { send(c, lines, o.rate, start, o.size) })
+		wg.Go(func() { send(c, lines, due[s], start, o.size) })
 	}
 	wg.Wait()
 	var survivors, senders []*client
@@ -392,4 +455,12 @@ func nodeLoss(o options) (result, error) {
 	res.Loss = res.Expected - res.Deliveries
 	lat.fill(&res)
 	return res, nil
+}
+
+// lastOf is the last due time; 0 for none.
+func lastOf(due []time.Duration) time.Duration {
+	if len(due) == 0 {
+		return 0
+	}
+	return due[len(due)-1]
 }
