@@ -6,7 +6,8 @@
 // The actor tree, one file each:
 //
 //	ActorSystem
-//	└── server              server.go: starts the children, runs the accept loops, owns shutdown
+//	└── server              server.go: starts the children, owns the shutdown order; its accept
+//	    │                   loops (plain and TLS) are acceptor.go; Server, what callers hold, facade.go
 //	    ├── store           store.go: (with a store) takes posts, topics and rules; writes them in batches
 //	    ├── registry        registry.go (+ registry_admin.go): nick -> member; unique nicks; who is
 //	    │                   identified as what, who is an operator; k-lines

@@ -78,7 +78,7 @@ func TestServerKeepAliveFromAnyListener(t *testing.T) {
 			cfg.Version = "test"
 			cfg.Logger = testLogger()
 			cfg.KeepAlive = 50 * time.Second
-			s := &testServer{Server: Start(ln, cfg), t: t}
+			s := &testServer{Server: MustStart(ln, cfg), t: t}
 			t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 			s.dial()
 			conns := s.table.Conns()

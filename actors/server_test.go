@@ -57,7 +57,7 @@ func startUnmanagedServer(t *testing.T, mutate func(*Config)) *testServer {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	return &testServer{Server: Start(ln, cfg), t: t}
+	return &testServer{Server: MustStart(ln, cfg), t: t}
 }
 
 // dial connects a client and reads its welcome; it returns the client and

@@ -40,7 +40,7 @@ func startChatd(t *testing.T) *actors.Server {
 	cfg := actors.DefaultConfig()
 	cfg.Version = "test"
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	srv := actors.Start(ln, cfg)
+	srv := actors.MustStart(ln, cfg)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return srv
 }
@@ -391,7 +391,7 @@ func TestTLS(t *testing.T) {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.TLSListener = tlsLn
 	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
-	srv := actors.Start(ln, cfg)
+	srv := actors.MustStart(ln, cfg)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 
 	s := startClient(t, context.Background(), options{addr: tlsLn.Addr().String(), tls: true, caFile: cert.CertFile, quitTimeout: waitTimeout})

@@ -24,7 +24,7 @@ func startChatd(t *testing.T) string {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.FloodRate = 0
 	cfg.MaxConnsPerIP = 0
-	srv := actors.Start(ln, cfg)
+	srv := actors.MustStart(ln, cfg)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return ln.Addr().String()
 }

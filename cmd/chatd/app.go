@@ -135,7 +135,7 @@ func start(ctx context.Context, cfg config, logger *slog.Logger, lookupEnv func(
 		closeAll()
 		return nil, err
 	}
-	if a.srv, err = actors.StartNode(ctx, ln, cfg.server); err != nil {
+	if a.srv, err = actors.Start(ctx, ln, cfg.server); err != nil {
 		closeAll()
 		return nil, err
 	}
