@@ -339,7 +339,7 @@ func (c *connection) handleStarted(ctx actor.Context) {
 		c.armIdleTimer(ctx, cfg.IdleTimeout)
 	}
 	c.holdOutput = true
-	c.sock.Start(ctx.ActorSystem(), ctx.Self())
+	c.sock.Start(socketSink{system: ctx.ActorSystem(), pid: ctx.Self()})
 	if !c.isTLS {
 		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
 	}

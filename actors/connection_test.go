@@ -50,7 +50,7 @@ func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
 	cfg = cfg.withDefaults()
 	h.env = &connectionEnv{cfg: cfg.connectionConfig(), logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()),
 		registry: h.registry.pid, registryID: h.registry.pid.GetId(), rooms: h.rooms.pid, admins: cfg.Admins, motd: &atomic.Pointer[[]string]{}}
-	h.table = netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})
+	h.table = netio.NewTable(0, 0, cfg.Metrics.table())
 	connections := supervisedProps(t, system, connectionsProps(connectionsDeps{
 		env: h.env, table: h.table, node: "test", middleware: faultMiddleware(t),
 		sockCfg: netio.Config{MaxLineBytes: cfg.MaxLineBytes, WriteTimeout: cfg.WriteTimeout, LingerTimeout: cfg.LingerTimeout, OutboxBytes: cfg.OutboxBytes},

@@ -27,7 +27,7 @@ func newConnectionsHarness(t *testing.T) *connectionsHarness {
 	system := newTestSystem(t)
 	cfg := DefaultConfig().withDefaults()
 	h := &connectionsHarness{system: system, registry: newProbe(t, system)}
-	h.table = netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})
+	h.table = netio.NewTable(0, 0, cfg.Metrics.table())
 	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()),
 		registry: h.registry.pid, rooms: newProbe(t, system).pid, motd: &atomic.Pointer[[]string]{}}
 	h.pid = system.Root.Spawn(connectionsProps(connectionsDeps{env: env, table: h.table, node: "n1", middleware: faultMiddleware(t),

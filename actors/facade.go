@@ -72,12 +72,10 @@ func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 		return protoactorLogger(logger)
 	}))
 	s := &Server{
-		cfg:    cfg,
-		node:   cfg.NodeID,
-		system: system,
-		table: netio.NewTable(cfg.MaxConns, cfg.MaxConnsPerIP, netio.TableMetrics{
-			Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected,
-		}),
+		cfg:        cfg,
+		node:       cfg.NodeID,
+		system:     system,
+		table:      netio.NewTable(cfg.MaxConns, cfg.MaxConnsPerIP, cfg.Metrics.table()),
 		motd:       &atomic.Pointer[[]string]{},
 		ln:         ln,
 		children:   &serverChildren{},

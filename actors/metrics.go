@@ -190,3 +190,9 @@ type storeDown struct {
 	since time.Time
 	err   string
 }
+
+// table is what a socket table counts in these metrics.
+func (m *Metrics) table() netio.TableMetrics {
+	return netio.TableMetrics{Open: m.connectionsOpen, Total: m.connectionsTotal,
+		Rejected: func(reason string) { m.connectionsRejected.WithLabelValues(reason).Inc() }}
+}

@@ -39,7 +39,7 @@ func newServerActor(t *testing.T) *serverActor {
 	cfg.Middleware = faultMiddleware(t)
 	cfg = cfg.withDefaults()
 	sa := &serverActor{system: system, ln: ln, children: &serverChildren{}, stopped: make(chan struct{}),
-		table: netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})}
+		table: netio.NewTable(0, 0, cfg.Metrics.table())}
 	started := make(chan struct{})
 	env := &connectionEnv{cfg: cfg.connectionConfig(), logger: cfg.Logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: &atomic.Pointer[[]string]{}}
 	sa.pid, err = system.Root.SpawnNamed(props(func() actor.Actor {

@@ -191,7 +191,7 @@ func TestAcceptRefusesKlined(t *testing.T) {
 	kl := &klines{}
 	kl.with(kline{prefix: netip.MustParsePrefix("192.0.2.0/24"), reason: "botnet"})
 	a := &acceptor{cfg: cfg, klines: kl, handshakesFrom: map[string]int{},
-		table: netio.NewTable(0, 0, netio.TableMetrics{Open: cfg.Metrics.connectionsOpen, Total: cfg.Metrics.connectionsTotal, Rejected: cfg.Metrics.connectionsRejected})}
+		table: netio.NewTable(0, 0, cfg.Metrics.table())}
 	from := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 5555}
 
 	server, client := net.Pipe()

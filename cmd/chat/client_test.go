@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -405,5 +406,22 @@ func TestTLS(t *testing.T) {
 	if code := run(context.Background(), options{addr: tlsLn.Addr().String(), tls: true, quitTimeout: waitTimeout}, newScanLines(r), io.Discard, &stderr); code != 1 ||
 		!strings.HasPrefix(stderr.String(), "chat: cannot connect to "+tlsLn.Addr().String()+": tls: failed to verify certificate") || strings.Count(stderr.String(), "\n") != 1 {
 		t.Fatalf("exit %d: %q", code, stderr.String())
+	}
+}
+
+// TestClientDependencies: the client is a small program: nothing of the
+// server's actor system, metrics or tracing comes in through the packages
+// it shares with the server (internal/netio).
+func TestClientDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, server := range []string{"github.com/asynkron/protoactor-go", "github.com/prometheus/", "go.opentelemetry.io/", "github.com/actorchat/actorchat/messages"} {
+			if strings.HasPrefix(dep, server) {
+				t.Errorf("cmd/chat depends on %s", dep)
+			}
+		}
 	}
 }

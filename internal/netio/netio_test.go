@@ -6,24 +6,42 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/actorchat/actorchat/internal/testkit"
-	"github.com/actorchat/actorchat/messages"
 )
 
-func testMetrics() TableMetrics {
-	return TableMetrics{
-		Open:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "open"}),
-		Total:    prometheus.NewCounter(prometheus.CounterOpts{Name: "total"}),
-		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rejected"}, []string{"reason"}),
-	}
+// counter counts up and down.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Inc() { c.n.Add(1) }
+func (c *counter) Dec() { c.n.Add(-1) }
+
+// testMetrics are a table's metrics, with what it rejected by reason.
+type testMetrics struct {
+	TableMetrics
+	open, total counter
+	mu          sync.Mutex
+	rejected    map[string]int
+}
+
+func newTestMetrics() *testMetrics {
+	m := &testMetrics{rejected: map[string]int{}}
+	m.TableMetrics = TableMetrics{Open: &m.open, Total: &m.total, Rejected: func(reason string) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.rejected[reason]++
+	}}
+	return m
+}
+
+func (m *testMetrics) rejectedFor(reason string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rejected[reason]
 }
 
 func TestOutboxBound(t *testing.T) {
@@ -54,8 +72,8 @@ func TestOutboxBound(t *testing.T) {
 }
 
 func TestTableLimits(t *testing.T) {
-	m := testMetrics()
-	tab := NewTable(2, 1, m)
+	m := newTestMetrics()
+	tab := NewTable(2, 1, m.TableMetrics)
 	a1, a2 := net.Pipe()
 	defer a1.Close()
 	defer a2.Close()
@@ -69,7 +87,7 @@ func TestTableLimits(t *testing.T) {
 	if err := tab.Park(2, b1); !errors.Is(err, ErrPerIP) {
 		t.Errorf("got %v, want the per-IP limit", err)
 	}
-	if got := testutil.ToFloat64(m.Rejected.WithLabelValues(RejectPerIP)); got != 1 {
+	if got := m.rejectedFor(RejectPerIP); got != 1 {
 		t.Errorf("per-IP rejections %v, want 1", got)
 	}
 	if tab.Count() != 1 {
@@ -88,7 +106,7 @@ func (c addrConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.ParseIP(c.
 // TestTableLimitsIPv6By64: the per-address limit counts an IPv6 /64 as one
 // address, whatever its low bits.
 func TestTableLimitsIPv6By64(t *testing.T) {
-	tab := NewTable(0, 2, testMetrics())
+	tab := NewTable(0, 2, newTestMetrics().TableMetrics)
 	park := func(id uint64, remote string) error {
 		a, b := net.Pipe()
 		t.Cleanup(func() { a.Close(); b.Close() })
@@ -113,7 +131,7 @@ func TestTableLimitsIPv6By64(t *testing.T) {
 // TestTableUnclaimed: a parked socket that no actor claims gets the last
 // bytes, is closed, and is no longer waited for.
 func TestTableUnclaimed(t *testing.T) {
-	tab := NewTable(0, 0, testMetrics())
+	tab := NewTable(0, 0, newTestMetrics().TableMetrics)
 	server, client := net.Pipe()
 	defer client.Close()
 	if err := tab.Park(1, server); err != nil {
@@ -137,26 +155,24 @@ func TestTableUnclaimed(t *testing.T) {
 	}
 }
 
-// sink is an actor that counts what a socket's reader sends it.
-type sink struct{ lines *atomic.Int64 }
+// sink counts the lines a socket's reader reports, and ignores the rest.
+type sink struct{ lines atomic.Int64 }
 
-func (s sink) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*messages.LineReceived); ok {
-		s.lines.Add(1)
-	}
-}
+func (s *sink) Line([]byte)          { s.lines.Add(1) }
+func (s *sink) LineTooLong(int)      {}
+func (s *sink) Interrupt()           {}
+func (s *sink) InputOverflow()       {}
+func (s *sink) TelnetReplies([]byte) {}
+func (s *sink) InputClosed(error)    {}
+func (s *sink) OutputFailed(error)   {}
 
 // TestAbortWakesBlockedGoroutines is what the shutdown deadline relies on:
 // a socket whose actor is wedged (it never takes lines, never finishes) has
 // a reader waiting for credit and a writer waiting for its outbox; Abort ends
 // both.
 func TestAbortWakesBlockedGoroutines(t *testing.T) {
-	system := actor.NewActorSystem()
-	defer system.Shutdown()
-	var lines atomic.Int64
-	pid := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sink{&lines} }))
-
-	tab := NewTable(0, 0, testMetrics())
+	var lines sink
+	tab := NewTable(0, 0, newTestMetrics().TableMetrics)
 	server, client := net.Pipe()
 	defer client.Close()
 	if err := tab.Park(1, server); err != nil {
@@ -164,13 +180,13 @@ func TestAbortWakesBlockedGoroutines(t *testing.T) {
 	}
 	conn, _ := tab.Claim(1)
 	sock := tab.NewSocket(1, conn, Config{MaxLineBytes: 1024, WriteTimeout: time.Second, LingerTimeout: time.Second, OutboxBytes: 1 << 10})
-	sock.Start(system, pid)
+	sock.Start(&lines)
 	// More lines than the reader has credits for: nobody gives them back.
 	go func() {
 		_ = client.SetWriteDeadline(time.Now().Add(testkit.WaitTimeout))
 		_, _ = client.Write([]byte(strings.Repeat("x\n", 2*maxUnhandledLines)))
 	}()
-	testkit.Eventually(t, "the reader to run out of credit", func() bool { return lines.Load() == maxUnhandledLines })
+	testkit.Eventually(t, "the reader to run out of credit", func() bool { return lines.lines.Load() == maxUnhandledLines })
 
 	sock.Abort()
 	waitTable(t, tab, "the socket's goroutines did not end after Abort")
@@ -182,7 +198,7 @@ func TestAbortWakesBlockedGoroutines(t *testing.T) {
 // TestAbortNeverStarted: a socket whose actor never started it is closed
 // and counted done by Abort.
 func TestAbortNeverStarted(t *testing.T) {
-	tab := NewTable(0, 0, testMetrics())
+	tab := NewTable(0, 0, newTestMetrics().TableMetrics)
 	server, client := net.Pipe()
 	defer client.Close()
 	_ = tab.Park(1, server)
@@ -310,16 +326,13 @@ func TestSocketWritesAtOnceOverTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab := NewTable(0, 0, testMetrics())
+	tab := NewTable(0, 0, newTestMetrics().TableMetrics)
 	if err := tab.Park(1, server); err != nil {
 		t.Fatal(err)
 	}
 	conn, _ := tab.Claim(1)
 	sock := tab.NewSocket(1, conn, Config{MaxLineBytes: 1024, WriteTimeout: 10 * time.Second, LingerTimeout: time.Second, OutboxBytes: 64 << 20})
-	system := actor.NewActorSystem()
-	defer system.Shutdown()
-	sink := system.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
-	sock.Start(system, sink)
+	sock.Start(&sink{})
 
 	// Far more than the socket buffers hold while the client does not read:
 	// most of it is queued, and the writer finishes it once the client reads.

@@ -1,9 +1,9 @@
 // Package netio is the I/O side of a client connection: a reader goroutine
-// that decodes the socket's bytes (package telnet) into messages for the
-// connection actor, a writer goroutine that owns every write and the close,
-// the bounded outbox between the actor and its writer, and the table of the
-// server's open sockets. Actors use it; it never calls into them beyond
-// sending their PID messages.
+// that decodes the socket's bytes (package telnet) into lines for a Sink, a
+// writer goroutine that owns every write and the close, the bounded outbox
+// between the Sink's owner and its writer, and the table of the server's open
+// sockets. It knows nothing of actors or of the chat's messages: the
+// connection actor gives it a Sink that turns what it reports into messages.
 package netio
 
 import (
@@ -16,12 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actorchat/actorchat/internal/telnet"
-	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/internal/workers"
-	"github.com/actorchat/actorchat/messages"
 )
 
 // readBufferBytes is the size of a read buffer. Lines longer than this are
@@ -262,6 +258,23 @@ func (o *outbox) fail() {
 	o.mu.Unlock()
 }
 
+// Sink is where a socket reports what happens on it: the client's input,
+// the telnet replies owed to it, and the end of either direction. The
+// socket's reader and writer goroutines call it, one call at a time from
+// each; a call must not block for long (an actor's mailbox takes it at
+// once). A line comes as the client sent it, without its end of line, and
+// is the sink's only during the call (copy what you keep); whoever shows it
+// to anyone sanitizes it.
+type Sink interface {
+	Line(line []byte)
+	LineTooLong(limitBytes int)   // a line over Config.MaxLineBytes was discarded
+	Interrupt()                   // telnet's IAC IP: the user pressed Ctrl-C
+	InputOverflow()               // telnet subnegotiation or option flood: input was dropped
+	TelnetReplies(replies []byte) // option replies the client is owed, to be written in order with the output
+	InputClosed(err error)        // the reader ended: nil for the client's end of stream
+	OutputFailed(err error)       // a write failed; errors.Is(err, os.ErrDeadlineExceeded): the client stopped reading
+}
+
 // Config holds the limits of one connection's I/O.
 type Config struct {
 	MaxLineBytes  int           // longest input line
@@ -271,8 +284,8 @@ type Config struct {
 }
 
 // Socket is the I/O side of one connection: a reader goroutine that turns
-// bytes into messages for the connection actor, and a writer goroutine that
-// owns every write and, at the end, the close.
+// bytes into lines for its Sink, and a writer goroutine that owns every
+// write and, at the end, the close.
 //
 // How it ends: the connection actor, in *actor.Stopping, calls Finish. The
 // reader stops sending, the writer flushes the goodbye within a deadline,
@@ -314,16 +327,16 @@ func NewSocket(conn net.Conn, cfg Config, wg *sync.WaitGroup, onClose func()) *S
 	}
 }
 
-// Start runs the reader and writer goroutines for the actor at pid. The wait
-// group already counts them (see Table.Park).
-func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
+// Start runs the reader and writer goroutines, which report to sink. The
+// wait group already counts them (see Table.Park).
+func (s *Socket) Start(sink Sink) {
 	if !s.started.CompareAndSwap(false, true) {
 		return
 	}
 	raw := rawConn(s.conn) // nil for TLS and net.Pipe: plain reads, and writes by a writer only
 	go func() {
 		defer s.wg.Done()
-		s.readLoop(system, pid, raw)
+		s.readLoop(sink, raw)
 	}()
 	// The second goroutine the table counts is the writer that closes the
 	// socket in the end; the writers of the bursts before it count
@@ -338,7 +351,7 @@ func (s *Socket) Start(system *actor.ActorSystem, pid *actor.PID) {
 		s.wg.Add(1)
 		workers.Go(func() {
 			defer s.wg.Done()
-			s.writeBurst(system, pid)
+			s.writeBurst(sink)
 		})
 	}, writeNow)
 }
@@ -436,7 +449,7 @@ func (s *Socket) Abort() {
 	}
 }
 
-func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID, raw syscall.RawConn) {
+func (s *Socket) readLoop(sink Sink, raw syscall.RawConn) {
 	defer close(s.readerDone)
 	dec := telnet.NewDecoder(s.cfg.MaxLineBytes)
 	dec.SetEchoOffered(s.echo.Load)
@@ -448,7 +461,7 @@ func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID, raw syscall
 				s.telnet.Store(true)
 			}
 			if replies := dec.TakeReplies(); len(replies) > 0 {
-				system.Root.Send(pid, &messages.NegotiationReply{Data: replies})
+				sink.TelnetReplies(replies)
 			}
 			for _, ev := range events {
 				switch ev.Kind {
@@ -456,13 +469,13 @@ func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID, raw syscall
 					if !s.takeCredit() {
 						continue // finishing: the rest is drained unread
 					}
-					system.Root.Send(pid, &messages.LineReceived{Text: text.Sanitize(ev.Line)})
+					sink.Line(ev.Line)
 				case telnet.EventTooLong:
-					system.Root.Send(pid, &messages.LineTooLong{LimitBytes: uint32(s.cfg.MaxLineBytes)})
+					sink.LineTooLong(s.cfg.MaxLineBytes)
 				case telnet.EventInterrupt:
-					system.Root.Send(pid, &messages.InterruptReceived{})
+					sink.Interrupt()
 				case telnet.EventOverflow:
-					system.Root.Send(pid, &messages.InputOverflow{})
+					sink.InputOverflow()
 				}
 			}
 		}
@@ -471,7 +484,10 @@ func (s *Socket) readLoop(system *actor.ActorSystem, pid *actor.PID, raw syscall
 		}
 		if err != nil {
 			if !s.stopping.Load() {
-				system.Root.Send(pid, &messages.InputClosed{Error: readError(err)})
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				sink.InputClosed(err)
 			}
 			return
 		}
@@ -547,17 +563,9 @@ func (s *Socket) LineHandled() {
 	}
 }
 
-// readError is the InputClosed error text: empty for a clean end of stream.
-func readError(err error) string {
-	if errors.Is(err, io.EOF) {
-		return ""
-	}
-	return err.Error()
-}
-
 // writeBurst writes what is queued until the queue is empty (then it ends)
 // or closed (then it writes the last bytes and closes the socket).
-func (s *Socket) writeBurst(system *actor.ActorSystem, pid *actor.PID) {
+func (s *Socket) writeBurst(sink Sink) {
 	for {
 		data, final, deadline, ok := s.out.take()
 		if !ok {
@@ -571,7 +579,7 @@ func (s *Socket) writeBurst(system *actor.ActorSystem, pid *actor.PID) {
 			if _, err := s.conn.Write(data); err != nil {
 				s.out.fail()
 				if !final {
-					system.Root.Send(pid, writeFailure(err))
+					sink.OutputFailed(err)
 				}
 				s.closeSocket()
 				return
@@ -583,16 +591,6 @@ func (s *Socket) writeBurst(system *actor.ActorSystem, pid *actor.PID) {
 			return
 		}
 	}
-}
-
-// writeFailure tells a write that timed out (the client stopped reading)
-// from a broken connection.
-func writeFailure(err error) *messages.OutputFailed {
-	reason := messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		reason = messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER
-	}
-	return &messages.OutputFailed{Reason: reason, Error: err.Error()}
 }
 
 // closeSocket half-closes, drains input for at most the linger timeout, and

@@ -8,19 +8,27 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/actorchat/actorchat/internal/ipkey"
 )
 
 // socketGoroutines is how many goroutines serve one socket: reader and writer.
 const socketGoroutines = 2
 
+// Gauge and Counter are what a Table needs of its metrics (Prometheus's
+// gauges and counters have these methods).
+type (
+	Gauge interface {
+		Inc()
+		Dec()
+	}
+	Counter interface{ Inc() }
+)
+
 // TableMetrics are the counters a Table keeps up to date.
 type TableMetrics struct {
-	Open     prometheus.Gauge       // sockets open now
-	Total    prometheus.Counter     // sockets accepted and served
-	Rejected *prometheus.CounterVec // refused at accept, by reason: RejectServerFull, RejectPerIP, RejectKline, RejectHandshakes
+	Open     Gauge               // sockets open now
+	Total    Counter             // sockets accepted and served
+	Rejected func(reason string) // counts one refused at accept, by reason: RejectServerFull, RejectPerIP, RejectKline, RejectHandshakes
 }
 
 // Reasons a socket is refused, as metric label values.
@@ -84,10 +92,10 @@ func (s *Table) Park(id uint64, conn net.Conn) error {
 	defer s.mu.Unlock()
 	switch {
 	case s.maxOpen > 0 && len(s.open) >= s.maxOpen:
-		s.metrics.Rejected.WithLabelValues(RejectServerFull).Inc()
+		s.metrics.Rejected(RejectServerFull)
 		return fmt.Errorf("%w: %d connections", ErrServerFull, s.maxOpen)
 	case s.maxPerIP > 0 && s.perIP[ip] >= s.maxPerIP:
-		s.metrics.Rejected.WithLabelValues(RejectPerIP).Inc()
+		s.metrics.Rejected(RejectPerIP)
 		return fmt.Errorf("%w: %d from %s", ErrPerIP, s.maxPerIP, ip)
 	}
 	s.wg.Add(socketGoroutines)
@@ -113,7 +121,7 @@ func (s *Table) MaxPerIP() int { return s.maxPerIP }
 
 // Reject counts a socket refused at accept for reason.
 func (s *Table) Reject(reason string) {
-	s.metrics.Rejected.WithLabelValues(reason).Inc()
+	s.metrics.Rejected(reason)
 }
 
 // NewSocket makes the I/O side of the socket that Claim handed over, and
