@@ -178,7 +178,7 @@ func (p *Provider) check(clusterName string) []*cluster.Member {
 		})
 	}
 	wg.Wait()
-	var members []*cluster.Member
+	members := []*cluster.Member{}
 	answered := false
 	for _, n := range found {
 		if n == nil {
