@@ -31,8 +31,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, testkit.LeakOptions()...)
 }
 
-// startChatd runs a real server on loopback for the test.
-func startChatd(t *testing.T) *actors.Server {
+// startChatd runs a real server on loopback for the test; more changes
+// its configuration first.
+func startChatd(t *testing.T, more ...func(*actors.Config)) *actors.Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,6 +42,9 @@ func startChatd(t *testing.T) *actors.Server {
 	cfg := actors.DefaultConfig()
 	cfg.Version = "test"
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	for _, f := range more {
+		f(&cfg)
+	}
 	srv := actors.MustStart(ln, cfg)
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return srv
@@ -383,17 +387,10 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := actors.DefaultConfig()
-	cfg.Version = "test"
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.TLSListener = tlsLn
-	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
-	srv := actors.MustStart(ln, cfg)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	startChatd(t, func(cfg *actors.Config) {
+		cfg.TLSListener = tlsLn
+		cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
+	})
 
 	s := startClient(t, context.Background(), options{addr: tlsLn.Addr().String(), tls: true, caFile: cert.CertFile, quitTimeout: waitTimeout})
 	s.waitOutput(t, "*** You are in room lobby")

@@ -171,6 +171,16 @@ func skipRenamed(c *testkit.Client, nick string) {
 	}
 }
 
+// registeredClusterClient is clusterClient for a user who registers its
+// nick (on that node's store).
+func registeredClusterClient(t *testing.T, nd *clusterNode, nick string) *testkit.Client {
+	t.Helper()
+	c := clusterClient(t, nd, nick, "")
+	c.Send("/register " + nick + "'s password")
+	skipContaining(c, nick+" is registered to you.")
+	return c
+}
+
 // skipContaining reads lines until one contains want (a private message
 // rings the bell).
 func skipContaining(c *testkit.Client, want string) {
@@ -611,20 +621,14 @@ func TestClusterEvictedNodeExits(t *testing.T) {
 // accounts in its own store here; a real cluster shares one.)
 func TestClusterModeration(t *testing.T) {
 	nodes := startClusterNodes(t, 3, nil, "-store", "sqlite")
-	alice := clusterClient(t, nodes[0], "alice", "")
-	alice.Send("/register alice's password")
-	skipContaining(alice, "alice is registered to you.")
-	carol := clusterClient(t, nodes[2], "carol", "")
-	carol.Send("/register carol's password")
-	skipContaining(carol, "carol is registered to you.")
+	alice := registeredClusterClient(t, nodes[0], "alice")
+	carol := registeredClusterClient(t, nodes[2], "carol")
 	alice.Send("/join dev")
 	for !strings.HasPrefix(alice.Line(), "*** You are in room dev") {
 	}
 	alice.Send("/claim")
 	alice.SkipUntil("*** alice owns dev now")
-	bob := clusterClient(t, nodes[1], "bob", "")
-	bob.Send("/register bob's password")
-	skipContaining(bob, "bob is registered to you.")
+	bob := registeredClusterClient(t, nodes[1], "bob")
 	bob.Send("/join dev")
 	for !strings.HasPrefix(bob.Line(), "*** You are in room dev") {
 	}
