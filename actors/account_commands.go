@@ -266,12 +266,10 @@ func (c *connection) notIdentified(ctx actor.Context) bool {
 func (c *connection) handleIdentified(ctx actor.Context, msg *messages.Identified) {
 	c.answered(waitAccount)
 	c.account, c.accountID = msg.GetAccount(), msg.GetAccountId()
-	c.identityToRoom(ctx)
+	c.identityToRooms(ctx)
 	if msg.GetRenamedFrom() != "" {
 		c.nick = msg.GetNick()
-		if c.roomPID != nil {
-			c.toRoom(ctx, &messages.RenameMember{MemberId: c.member, NewNick: c.nick})
-		}
+		c.renameInRooms(ctx, false)
 	}
 	if msg.GetRegistered() {
 		c.sendNotice(ctx, fmt.Sprintf("%s is registered to you. Next time: /identify, or /identify %s PASSWORD from another nick.", msg.GetNick(), msg.GetNick()))
@@ -298,7 +296,7 @@ func (c *connection) handleAccountUnregistered(ctx actor.Context, msg *messages.
 	ours := msg.GetAccountId() != "" && msg.GetAccountId() == c.accountID
 	if ours {
 		c.account, c.accountID = "", ""
-		c.identityToRoom(ctx)
+		c.identityToRooms(ctx)
 	}
 	switch {
 	case c.answered(waitAccount):
@@ -330,7 +328,7 @@ func (c *connection) cmdOper(ctx actor.Context, args string) {
 // handleOpered: the registry has us down as a server operator.
 func (c *connection) handleOpered(ctx actor.Context, msg *messages.Opered) {
 	c.oper = msg.GetToken()
-	c.identityToRoom(ctx)
+	c.identityToRooms(ctx)
 	if c.answered(waitOper) {
 		c.sendNotice(ctx, fmt.Sprintf("You are a server operator (%s): /help lists what you may do.", msg.GetName()))
 		c.flushPending(ctx)

@@ -327,9 +327,10 @@ func TestAccountRightsFollowTheAccount(t *testing.T) {
 	alice.send("/op bob")
 	alice.expect("*** alice made an op: bob")
 	bob.expect("*** alice made an op: bob")
-	bob.send("/leave")
-	bob.skipUntilPrefix("*** You are in room lobby")
+	bob.send("/leave") // dev; bob stays in bobs
+	bob.expect("*** You left dev; you are now talking in bobs.")
 	alice.expect("*** bob left dev")
+	bob.joinRoom("lobby")
 	second, guest := s.dial()
 	bob.expect("*** " + guest + " joined lobby")
 	second.send("/identify bob bob's password")

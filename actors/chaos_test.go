@@ -63,6 +63,17 @@ func (c *chaosClient) snapshot() ([]string, bool) {
 	return slices.Clone(c.lines), c.ended
 }
 
+// settleIn has a client that may be in any of rooms end up in target alone:
+// it parts the others (in none, it is back in the lobby), then joins target.
+func settleIn(send func(format string, args ...any), rooms []string, target string) {
+	for _, r := range rooms {
+		if r != target {
+			send("/part %s", r)
+		}
+	}
+	send("/join %s", target)
+}
+
 // TestChaos has a few hundred clients connect, chat, rename, join rooms,
 // quit, reset and get killed at random while panics are injected into
 // connections, rooms, the rooms actor and the registry, between requests
@@ -141,7 +152,11 @@ func TestChaos(t *testing.T) {
 				}
 				switch rng.IntN(6) {
 				case 0:
-					c.send("/join %s", rooms[rng.IntN(len(rooms))])
+					if rng.IntN(3) == 0 {
+						c.send("/part %s", rooms[rng.IntN(len(rooms))])
+					} else {
+						c.send("/join %s", rooms[rng.IntN(len(rooms))])
+					}
 				case 1:
 					c.send("/nick c%d-%d", c.id, rng.IntN(4))
 				case 2:
@@ -232,7 +247,7 @@ func TestChaos(t *testing.T) {
 		if c.fate == "survive" {
 			survivors = append(survivors, c)
 			c.send("/nick s%d", c.id)
-			c.send("/join %s", rooms[c.id%len(rooms)])
+			settleIn(c.send, rooms, rooms[c.id%len(rooms)])
 		}
 	}
 	wantUsers := make([]string, 0, len(survivors))

@@ -65,11 +65,15 @@ func newCommandSet(cfg connectionConfig) *commandSet {
 			detail: listingDetail, run: (*connection).cmdWho},
 		{name: "users", usage: "/users [PATTERN]", summary: "everyone online, with their rooms", detail: listingDetail, run: (*connection).cmdUsers},
 		{name: "whois", usage: "/whois NICK", summary: "a user's room, idle time, connection time and away message", minArgs: 1, run: (*connection).cmdWhois},
-		{name: "join", usage: "/join ROOM", summary: "leave your room and enter ROOM, creating it if needed", minArgs: 1,
-			detail: fmt.Sprintf("1 to %d lower-case letters, digits, _ or -, with an optional leading #. A room closes when its last member leaves; the lobby never does.", maxRoomNameLen),
-			run:    (*connection).cmdJoin},
-		{name: "leave", aliases: []string{"part"}, usage: "/leave", summary: "go back to the lobby", run: (*connection).cmdLeave},
-		{name: "rooms", usage: "/rooms [PATTERN]", summary: "the rooms, with their member counts and topics", detail: listingDetail, run: (*connection).cmdRooms},
+		{name: "join", usage: "/join ROOM", summary: "enter ROOM (creating it if needed) and talk there; you stay in your other rooms", minArgs: 1,
+			detail: fmt.Sprintf("1 to %d lower-case letters, digits, _ or -, with an optional leading #. You may be in %d rooms at once; lines from a room that is not your current one are marked [ROOM]. "+
+				"Joining a room when the lobby is your only one leaves the lobby. A room closes when its last member leaves; the lobby never does.", maxRoomNameLen, cfg.MaxRooms),
+			run: (*connection).cmdJoin},
+		{name: "focus", aliases: []string{"f", "switch"}, usage: "/focus [ROOM]", summary: "make ROOM, one of yours, the one your lines go to; alone, list your rooms",
+			run: (*connection).cmdFocus},
+		{name: "part", aliases: []string{"leave"}, usage: "/part [ROOM]", summary: "leave ROOM, or your current room; in no room, you are back in the lobby",
+			run: (*connection).cmdPart},
+		{name: "rooms", usage: "/rooms [PATTERN]", summary: "the rooms, with their member counts and topics; * marks your current room, + your other rooms", detail: listingDetail, run: (*connection).cmdRooms},
 		{name: "history", usage: "/history [N]", summary: fmt.Sprintf("show the room's last N posts (%d if you leave N out)", cfg.HistoryLen),
 			detail: fmt.Sprintf("N is 1 to %d. They are marked [history TIME] like the posts shown when you join; times are UTC, with the date when not today's. "+
 				"The server keeps room posts and topics across restarts, never private messages.", cfg.HistoryMax),
@@ -125,7 +129,7 @@ func (c *connection) runCommand(ctx actor.Context, in text.Input) {
 		c.sendError(ctx, "usage: "+cmd.usage)
 		return
 	}
-	if cmd.needRoom && c.roomPID == nil {
+	if cmd.needRoom && c.here == nil {
 		c.sendError(ctx, fmt.Sprintf("/%s needs a room, and you are in none; /join ROOM", cmd.name))
 		return
 	}
@@ -215,12 +219,12 @@ func (c *connection) handlePrivateSent(ctx actor.Context, msg *messages.PrivateM
 // cmdMe: /me TEXT. The room sends the action back to us too; that is the
 // answer the next line waits for.
 func (c *connection) cmdMe(ctx actor.Context, args string) {
-	c.ask(ctx, c.roomPID, c.numbered(&messages.PostMessage{MemberId: c.member, Text: args, Action: true}), waitAction, "/me")
+	c.ask(ctx, c.here.pid, c.numbered(c.here, &messages.PostMessage{MemberId: c.member, Text: args, Action: true}), waitAction, "/me")
 }
 
 // cmdWho: /who [PATTERN]
 func (c *connection) cmdWho(ctx actor.Context, args string) {
-	c.ask(ctx, c.roomPID, &messages.ListMembers{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitMembers, "/who")
+	c.ask(ctx, c.here.pid, &messages.ListMembers{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitMembers, "/who")
 }
 
 func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberList) {
@@ -270,7 +274,7 @@ func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
 		c.sendNotice(ctx, fmt.Sprintf("%d online, %d matching:", msg.GetTotal(), msg.GetMatched()))
 	}
 	for _, u := range users {
-		line := fmt.Sprintf("  %s in %s", u.GetNick(), u.GetRoom())
+		line := fmt.Sprintf("  %s in %s", u.GetNick(), roomsOf(u.GetRoom(), u.GetRooms()))
 		if u.GetAway() != "" {
 			line += " (away: " + u.GetAway() + ")"
 		}
@@ -289,10 +293,7 @@ func (c *connection) cmdWhois(ctx actor.Context, args string) {
 
 func (c *connection) handleUserDescription(ctx actor.Context, msg *messages.UserDescription) {
 	connected := time.UnixMilli(msg.GetConnectedUnixMillis()).UTC()
-	room := "in " + msg.GetRoom()
-	if msg.GetRoom() == "" {
-		room = "in no room"
-	}
+	room := "in " + roomsOf(msg.GetRoom(), msg.GetRooms())
 	c.sendNotice(ctx, fmt.Sprintf("%s is %s, connected since %s (%s ago), idle %s", msg.GetNick(), room,
 		connected.Format("2006-01-02 15:04:05Z"), roughDuration(time.Since(connected)), roughDuration(time.Duration(msg.GetIdleMillis())*time.Millisecond)))
 	if away := msg.GetAway(); away != "" {
@@ -303,46 +304,24 @@ func (c *connection) handleUserDescription(ctx actor.Context, msg *messages.User
 	}
 }
 
+// roomsOf says which rooms a user is in, for /users and /whois: "dev",
+// "dev, ops and lobby" (the current one first), "no room".
+func roomsOf(current string, rooms []string) string {
+	if len(rooms) == 0 {
+		if current == "" {
+			return "no room"
+		}
+		return current
+	}
+	if len(rooms) == 1 {
+		return rooms[0]
+	}
+	return strings.Join(rooms[:len(rooms)-1], ", ") + " and " + rooms[len(rooms)-1]
+}
+
 // roughDuration renders a duration to the second: "3m12s", "0s".
 func roughDuration(d time.Duration) string {
 	return max(d, 0).Truncate(time.Second).String()
-}
-
-// cmdJoin: /join ROOM
-func (c *connection) cmdJoin(ctx actor.Context, args string) {
-	name, err := normalizeRoomName(args) // the whole argument, as for /nick
-	if err != nil {
-		c.sendError(ctx, err.Error())
-		return
-	}
-	c.moveTo(ctx, name)
-}
-
-// cmdLeave: /leave
-func (c *connection) cmdLeave(ctx actor.Context, _ string) {
-	c.moveTo(ctx, lobbyName)
-}
-
-func (c *connection) moveTo(ctx actor.Context, room string) {
-	if room == c.room && c.roomPID != nil {
-		// The registry is told again: if its UserMoved was lost (a
-		// registry that panicked on it and resumed drops it), /users and
-		// /whois show the right room once the user asks to be here.
-		ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
-		c.sendError(ctx, "you are already in "+room)
-		return
-	}
-	if c.roomPID == nil {
-		c.join(ctx, room)
-		return
-	}
-	// Ask the new room first, and stay in ours until it takes us: a refused
-	// join leaves us where we were. Once it has, we leave the old one; what
-	// that one sent meanwhile names it, and is dropped (see ours). Lines
-	// wait for the answer.
-	c.moving = room
-	c.joining = append(c.joining, room)
-	c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), waitJoin, "/join "+room)
 }
 
 // cmdRooms: /rooms [PATTERN]
@@ -359,6 +338,12 @@ func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
 	}
 	for _, r := range list {
 		line := fmt.Sprintf("  %s (%d)", r.GetName(), r.GetMembers())
+		switch {
+		case r.GetName() == c.roomName():
+			line = "*" + line[1:]
+		case c.ours(r.GetName()):
+			line = "+" + line[1:]
+		}
 		if r.GetTopic() != "" {
 			line += " " + r.GetTopic()
 		}
@@ -381,7 +366,7 @@ func (c *connection) cmdHistory(ctx actor.Context, args string) {
 		}
 		n = v
 	}
-	c.ask(ctx, c.roomPID, &messages.GetHistory{MemberId: c.member, Limit: uint32(n), ReplyTo: refOf(ctx.Self())}, waitHistory, "/history")
+	c.ask(ctx, c.here.pid, &messages.GetHistory{MemberId: c.member, Limit: uint32(n), ReplyTo: refOf(ctx.Self())}, waitHistory, "/history")
 }
 
 func (c *connection) handleHistoryShown(ctx actor.Context, msg *messages.HistoryShown) {
@@ -397,20 +382,20 @@ func (c *connection) handleHistoryShown(ctx actor.Context, msg *messages.History
 
 // cmdTopic: /topic [TEXT]; "/topic -" clears it.
 func (c *connection) cmdTopic(ctx actor.Context, args string) {
-	switch args {
+	switch here := c.here; args {
 	case "":
 		switch {
-		case c.topic == "":
-			c.sendNotice(ctx, c.room+" has no topic")
-		case c.topicBy != "":
-			c.sendNotice(ctx, "Topic: "+c.topic+" (set by "+c.topicBy+")")
+		case here.topic == "":
+			c.sendNotice(ctx, here.name+" has no topic")
+		case here.topicBy != "":
+			c.sendNotice(ctx, "Topic: "+here.topic+" (set by "+here.topicBy+")")
 		default:
-			c.sendNotice(ctx, "Topic: "+c.topic)
+			c.sendNotice(ctx, "Topic: "+here.topic)
 		}
 	case "-":
-		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
+		c.ask(ctx, c.here.pid, &messages.SetTopic{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
 	default:
-		c.ask(ctx, c.roomPID, &messages.SetTopic{MemberId: c.member, Topic: args, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
+		c.ask(ctx, c.here.pid, &messages.SetTopic{MemberId: c.member, Topic: args, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
 	}
 }
 
@@ -438,12 +423,10 @@ func (c *connection) cmdBack(ctx actor.Context, _ string) {
 	c.setAway(ctx, "")
 }
 
-// setAway tells our room (for /who) and the registry (for /users, /whois
+// setAway tells our rooms (for /who) and the registry (for /users, /whois
 // and private messages), and waits for the registry.
 func (c *connection) setAway(ctx actor.Context, message string) {
-	if c.roomPID != nil {
-		c.toRoom(ctx, &messages.SetAway{MemberId: c.member, Message: message})
-	}
+	c.toEveryRoom(ctx, &messages.SetAway{MemberId: c.member, Message: message})
 	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message, ReplyTo: refOf(ctx.Self())}, waitAway, "/away")
 }
 

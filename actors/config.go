@@ -22,6 +22,7 @@ type Config struct {
 	HistoryLen      int           // messages a room replays to a joiner; 0: none
 	HistoryMax      int           // messages a room keeps for /history (at least HistoryLen)
 	QuietRoomSize   int           // rooms with more members do not announce joins and leaves; 0: always announce
+	MaxRoomsPerUser int           // rooms one user may be in at once (the lobby they land in apart)
 	PostBatchWindow time.Duration // a room's first post of a batch waits this long for more; negative: not at all (0: the default)
 	MaxLineBytes    int           // longest input line; longer ones are refused
 	OutboxBytes     int           // bytes queued for one client before it counts as a slow consumer
@@ -117,6 +118,7 @@ type connectionConfig struct {
 	Version         string
 	HistoryLen      int // /history shows this many at first
 	HistoryMax      int // and this many at most
+	MaxRooms        int // rooms one user may be in at once
 	FloodRate       float64
 	FloodBurst      int
 	FloodQueueLines int
@@ -130,7 +132,7 @@ type connectionConfig struct {
 
 func (c Config) connectionConfig() connectionConfig {
 	return connectionConfig{
-		Version: c.Version, HistoryLen: c.HistoryLen, HistoryMax: c.HistoryMax, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
+		Version: c.Version, HistoryLen: c.HistoryLen, HistoryMax: c.HistoryMax, MaxRooms: c.MaxRoomsPerUser, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
 		FloodQueueBytes: c.FloodQueueBytes, FloodStrikes: c.FloodStrikes, RequestTimeout: c.RequestTimeout,
 		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout, Clustered: c.Cluster != nil,
 	}
@@ -145,6 +147,7 @@ func DefaultConfig() Config {
 		HistoryMax:      100,
 		PostBatchWindow: 2 * time.Millisecond,
 		QuietRoomSize:   200,
+		MaxRoomsPerUser: 20,
 		MaxLineBytes:    1024,
 		OutboxBytes:     1 << 20,
 		WriteTimeout:    10 * time.Second,
@@ -195,6 +198,9 @@ func (c Config) withDefaults() Config {
 		c.HistoryMax = d.HistoryMax
 	}
 	c.HistoryMax = max(c.HistoryMax, c.HistoryLen)
+	if c.MaxRoomsPerUser <= 0 {
+		c.MaxRoomsPerUser = d.MaxRoomsPerUser
+	}
 	if c.TLSHandshakeTimeout <= 0 {
 		c.TLSHandshakeTimeout = d.TLSHandshakeTimeout
 	}

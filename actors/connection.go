@@ -3,7 +3,6 @@ package actors
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,13 +47,6 @@ type connection struct {
 
 	// Owned by Receive: who and where the user is.
 	nick      string                           // empty until the registry names us
-	room      string                           // the room we are in, or on our way to when in none; empty when no room would have us
-	roomPID   *actor.PID                       // where room is (see toRoom); nil while joining from no room
-	moving    string                           // the room we asked to join while we stay in ours until it answers; empty: none
-	joining   []string                         // rooms asked to take us that have not answered yet
-	unleft    map[string]*actor.PID            // rooms we moved out of that have not confirmed it (RoomLeft), by name
-	topic     string                           // our room's topic, for /topic
-	topicBy   string                           // who set it and when, for /topic; empty: unknown
 	away      string                           // our away message; empty: not away
 	noBell    bool                             // /bell off: no BEL on mentions and private messages
 	lastPM    *messages.PrivateMessageReceived // for /reply
@@ -63,7 +55,14 @@ type connection struct {
 	accountID string                           // its id, which rights name
 	oper      string                           // the server operator token we proved (/oper); empty: none
 	prompt    *prompt                          // questions the next lines answer (a password); nil: none
-	roomRole  messages.RoomRole                // what we may do in our room, for /help
+
+	// Owned by Receive: the rooms we are in (see connection_rooms.go).
+	here    *membership            // the current room, where the lines typed go; nil: in none
+	in      map[string]*membership // every room we are in, by name
+	recent  []string               // their names, the most recently current last
+	joinTo  string                 // the room our pending join (waitJoin) is for; empty: none
+	joining []string               // rooms asked to take us that have not answered yet
+	unleft  map[string]*actor.PID  // rooms we left that have not confirmed it (RoomLeft), by name
 
 	// Owned by Receive: the input and what it waits for.
 	wait       replyWait     // the answer the next line waits for
@@ -74,13 +73,10 @@ type connection struct {
 	lastInput  time.Time     // when the user last sent a line, for the idle timeout and /whois
 	idleTimer  *time.Timer   // sends IdleCheck; nil without an idle timeout
 
-	// Owned by Receive, in a cluster: taking our nick and room back at a new
-	// coordinator. Input waits meanwhile (see ready).
-	reclaimNick  bool                    // our RegisterConnection{reclaim} is unanswered
-	reclaimRoom  bool                    // our JoinRoom{reclaim} is unanswered
-	reclaimTimer *time.Timer             // sends ReclaimTimedOut
-	postSeq      uint64                  // the client_seq of our last post
-	unacked      []*messages.PostMessage // our posts the room has not echoed yet, oldest first (in a cluster)
+	// Owned by Receive, in a cluster: taking our nick and rooms back at a
+	// new coordinator (see connection_reclaim.go).
+	reclaim reclaimState
+	postSeq uint64 // the client_seq of our last post, in whichever room
 
 	// Owned by Receive: the end.
 	reason  messages.LeaveReason // why we stop; unset means the supervisor stopped us after a failure
@@ -275,9 +271,7 @@ func (c *connection) receive(ctx actor.Context) {
 			c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
 		}
 	case *messages.MemberLeft:
-		if c.ours(msg.GetRoom()) {
-			c.writeLine(ctx, text.AppendMemberLeft(c.scratchBuf(), msg))
-		}
+		c.handleMemberLeft(ctx, msg)
 	case *messages.MemberRenamed:
 		c.handleMemberRenamed(ctx, msg)
 	case *messages.TopicChanged:
@@ -297,13 +291,9 @@ func (c *connection) receive(ctx actor.Context) {
 			c.handleKilled(ctx, msg)
 		}
 	case *messages.ServerNotice:
-		if msg.GetRoom() == "" || c.ours(msg.GetRoom()) {
-			c.sendNotice(ctx, msg.GetText())
-		}
+		c.handleServerNotice(ctx, msg)
 	case *messages.RoleChanged:
-		if msg.GetRoom() == c.room {
-			c.roomRole = msg.GetRole()
-		}
+		c.handleRoleChanged(msg)
 	case *messages.PostRefused:
 		c.handlePostRefused(ctx, msg)
 
@@ -348,17 +338,16 @@ func (c *connection) handleStarted(ctx actor.Context) {
 
 func (c *connection) handleRegistered(ctx actor.Context, msg *messages.ConnectionRegistered) {
 	if !c.answered(waitRegister) {
-		if c.reclaimNick {
+		if c.reclaim.nick {
 			c.nickReclaimed(ctx, msg.GetNick())
 		}
 		return
 	}
-	c.reclaimNick = false
 	c.nick = msg.GetNick()
 	c.sendNoticeOf(ctx, "Welcome to actorchat ", c.env.cfg.Version, ", a chat server built on actors.")
 	c.sendNoticeOf(ctx, "You are ", c.nick, ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
 	c.sendMOTD(ctx)
-	c.join(ctx, lobbyName)
+	c.land(ctx)
 }
 
 // sendMOTD shows the message of the day, if there is one, and reports
@@ -374,268 +363,16 @@ func (c *connection) sendMOTD(ctx actor.Context) bool {
 	return true
 }
 
-// join asks the rooms actor to put us into room; lines wait until it answers.
-func (c *connection) join(ctx actor.Context, room string) {
-	c.room = room
-	c.roomPID = nil
-	c.joining = append(c.joining, room)
-	c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), waitJoin, "/join "+room)
-}
-
-// joinRequest is our JoinRoom for room: who we are, for the room's rights
-// and bans. It goes with us as its sender (ask, and ctx.Request), which the
-// room checks against reply_to.
-func (c *connection) joinRequest(ctx actor.Context, room string, reclaim bool) *messages.JoinRoom {
-	delete(c.unleft, room) // back to a room we left: the leave, if it is lost, is moot
-	return &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
-		Account: c.account, AccountId: c.accountID, Operator: c.oper, Address: c.remoteIP(), Reclaim: reclaim}
-}
-
-// leaveRoom leaves a room we moved out of. Nothing waits for its answer,
-// but it is kept until the room confirms (RoomLeft): a room that lost the
-// leave (a panic drops the message it was handling) is asked once more
-// after the request timeout, and told again if we stop before it confirms.
-func (c *connection) leaveRoom(ctx actor.Context, room string, pid *actor.PID) {
-	if c.unleft == nil {
-		c.unleft = make(map[string]*actor.PID)
-	}
-	c.unleft[room] = pid
-	ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())})
-	system, self := ctx.ActorSystem(), ctx.Self()
-	time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.LeaveUnconfirmed{Room: room}) })
-}
-
-// handleLeaveUnconfirmed asks a room that has not confirmed our leave once
-// more (and forgets it: it will be told again if we stop before then).
-func (c *connection) handleLeaveUnconfirmed(ctx actor.Context, msg *messages.LeaveUnconfirmed) {
-	pid, ok := c.unleft[msg.GetRoom()]
-	if !ok || msg.GetRoom() == c.room || slices.Contains(c.joining, msg.GetRoom()) {
-		return // we are (or are on our way) back there: the leave must not overtake the join
-	}
-	ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())})
-}
-
-// ours reports whether an event of room is of our room: after a move, what
-// the room we left sent before it let us go is dropped.
-func (c *connection) ours(room string) bool { return room == c.room }
-
-// handleRoomJoined enters the room we asked for: from no room, or (a move)
-// from the room we were in, which we leave now that the new one took us. A
-// room we no longer want (its answer came after we gave up on it) is left
-// at once.
-func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
-	c.joinAnswered(msg.GetRoom())
-	if msg.GetReclaim() {
-		c.roomReclaimed(ctx, msg)
-		return
-	}
-	switch {
-	case c.moving != "" && msg.GetRoom() == c.moving:
-		if c.roomPID != nil {
-			c.leaveRoom(ctx, c.room, c.roomPID)
-		}
-		c.room, c.roomPID, c.moving = msg.GetRoom(), nil, ""
-		c.unacked = nil // the old room's; a rebuilt room would not want them
-	case c.roomPID != nil || msg.GetRoom() != c.room:
-		// Not the room we wait for: a join we gave up on (it timed out, or
-		// we moved on). Left, and kept until it confirms, as any room we
-		// leave; but a second answer of the room we are in is no reason to
-		// leave it.
-		if pid := pidOf(msg.GetRoomRef()); pid != nil && !samePID(pid, c.roomPID) {
-			c.leaveRoom(ctx, msg.GetRoom(), pid)
-		}
-		return
-	}
-	c.answered(waitJoin)
-	c.roomPID = pidOf(msg.GetRoomRef())
-	c.roomRole = msg.GetRole()
-	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())
-	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.room})
-
-	c.writeLine(ctx, text.AppendInRoom(c.scratchBuf(), c.room, msg.GetMembers(), int(msg.GetMemberCount())-1))
-	if c.topic != "" {
-		c.sendNotice(ctx, "Topic: "+c.topic)
-	}
-	c.writeHistory(ctx, msg.GetHistory())
-	c.flushPending(ctx)
-}
-
-// writeHistory writes posts replayed from the room's history, but for those
-// of users we ignore.
-func (c *connection) writeHistory(ctx actor.Context, history []*messages.MessagePosted) {
-	now := time.Now()
-	for _, m := range history {
-		if _, ignored := c.ignored[m.GetSenderMemberId()]; !ignored {
-			c.writeLine(ctx, text.AppendHistory(c.scratchBuf(), m, now))
-		}
-	}
-}
-
-// topicBy says who set a topic and when, for /topic: "bob, 2026-11-27
-// 07:31Z"; empty when unknown.
-func topicBy(nick string, unixMillis int64) string {
-	if nick == "" {
-		return ""
-	}
-	if unixMillis == 0 {
-		return nick
-	}
-	return nick + ", " + time.UnixMilli(unixMillis).UTC().Format("2006-01-02 15:04Z")
-}
-
-// maxUnacked bounds the posts a connection keeps until its room echoes
-// them; past it the oldest is given up.
-const maxUnacked = 256
-
-// post sends a chat line to our room, numbered.
+// post sends a chat line to our current room, numbered.
 func (c *connection) post(ctx actor.Context, p *messages.PostMessage) {
-	c.toRoom(ctx, c.numbered(p))
-}
-
-// numbered gives a post its client_seq; in a cluster it is kept until the
-// room echoes it.
-func (c *connection) numbered(p *messages.PostMessage) *messages.PostMessage {
-	c.postSeq++
-	p.ClientSeq = c.postSeq
-	if c.env.cfg.Clustered {
-		if len(c.unacked) >= maxUnacked {
-			c.unacked = c.unacked[1:]
-		}
-		c.unacked = append(c.unacked, p)
-	}
-	return p
-}
-
-// acked forgets our posts up to client_seq seq: the room has them.
-func (c *connection) acked(seq uint64) {
-	i := 0
-	for i < len(c.unacked) && c.unacked[i].GetClientSeq() <= seq {
-		i++
-	}
-	if i > 0 {
-		c.unacked = c.unacked[i:]
-		if len(c.unacked) == 0 {
-			c.unacked = nil
-		}
-	}
-}
-
-// joinAnswered forgets a join that was answered.
-func (c *connection) joinAnswered(room string) {
-	if i := slices.Index(c.joining, room); i >= 0 {
-		c.joining = slices.Delete(c.joining, i, i+1)
-		if len(c.joining) == 0 {
-			c.joining = nil
-		}
-	}
-}
-
-// toRoom sends msg to our room. It is the one place that finds the room: by
-// the reference its RoomJoined gave (in a cluster, where the room's grain
-// lives).
-func (c *connection) toRoom(ctx actor.Context, msg any) {
-	ctx.Send(c.roomPID, msg)
-}
-
-// identityToRoom tells our room who we are now (account, operator), as
-// ourselves: the room takes it only from the member's connection.
-func (c *connection) identityToRoom(ctx actor.Context) {
-	if c.roomPID != nil {
-		ctx.Request(c.roomPID, &messages.SetMemberAccount{MemberId: c.member, Account: c.account, AccountId: c.accountID, Operator: c.oper})
-	}
+	c.toRoom(ctx, c.numbered(c.here, p))
 }
 
 // ready reports whether input can be acted on: we have a nick and no answer
 // is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
 // then "/quit" shows the list first.
 func (c *connection) ready() bool {
-	return c.nick != "" && c.wait.kind == waitNone && !c.reclaimNick && !c.reclaimRoom
-}
-
-// handleReclaim takes our nick and room back at a new coordinator (the
-// node that held them left, or an older node joined). Lines typed meanwhile
-// wait, so that nothing is posted to a room that is gone.
-func (c *connection) handleReclaim(ctx actor.Context) {
-	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-		return
-	}
-	c.reclaimNick = true
-	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
-		Reclaim: true, Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper, Away: c.away, Room: c.room})
-	if c.roomPID != nil && c.room != "" {
-		c.reclaimRoom = true
-		ctx.Request(c.env.rooms, c.joinRequest(ctx, c.room, true))
-	}
-	if target := c.joinTarget(); c.wait.kind == waitJoin && target != "" {
-		// The join may have gone to the node that is gone: ask again where
-		// the rooms are now (a second answer is left at once).
-		ctx.Request(c.env.rooms, c.joinRequest(ctx, target, false))
-	}
-	if c.reclaimTimer != nil {
-		c.reclaimTimer.Stop()
-	}
-	system, self := ctx.ActorSystem(), ctx.Self()
-	c.reclaimTimer = time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReclaimTimedOut{}) })
-}
-
-// nickReclaimed: the new coordinator has our nick, or gave us another one
-// because someone else claimed ours first.
-func (c *connection) nickReclaimed(ctx actor.Context, nick string) {
-	c.reclaimNick = false
-	if c.nick != "" && nick != c.nick {
-		old := c.nick
-		c.nick = nick
-		c.sendError(ctx, fmt.Sprintf("your nick %s was taken on another server while the servers reorganized; you are now %s", old, nick))
-	}
-	c.reclaimDone(ctx)
-}
-
-// roomReclaimed: our room lives on the new coordinator now.
-func (c *connection) roomReclaimed(ctx actor.Context, msg *messages.RoomJoined) {
-	if !c.reclaimRoom || msg.GetRoom() != c.room {
-		if pid := pidOf(msg.GetRoomRef()); pid != nil && msg.GetRoom() != c.room {
-			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
-		}
-		return
-	}
-	c.reclaimRoom = false
-	c.roomPID = pidOf(msg.GetRoomRef())
-	c.roomRole = msg.GetRole()
-	// What the old room did not echo may never have reached anyone: post it
-	// again (the new room drops what it saw, by client_seq).
-	for _, p := range c.unacked {
-		c.toRoom(ctx, p)
-	}
-	c.reclaimDone(ctx)
-}
-
-func (c *connection) reclaimDone(ctx actor.Context) {
-	if c.reclaimNick || c.reclaimRoom {
-		return
-	}
-	if c.reclaimTimer != nil {
-		c.reclaimTimer.Stop()
-		c.reclaimTimer = nil
-	}
-	c.flushPending(ctx)
-}
-
-// handleReclaimTimedOut: the new coordinator did not answer. Without our
-// room we go back to the lobby.
-func (c *connection) handleReclaimTimedOut(ctx actor.Context) {
-	if !c.reclaimNick && !c.reclaimRoom {
-		return
-	}
-	c.env.metrics.requestTimeouts.Inc()
-	c.logger.Warn("cluster: reclaim not answered in time", "conn", c.id, "nick", c.nick, "room", c.room, "nick_waited", c.reclaimNick, "room_waited", c.reclaimRoom)
-	c.reclaimNick = false
-	if c.reclaimRoom {
-		c.reclaimRoom = false
-		c.sendError(ctx, fmt.Sprintf("the servers reorganized and %s did not come back in time; back to the lobby", c.room))
-		c.join(ctx, lobbyName)
-		return
-	}
-	c.flushPending(ctx)
+	return c.nick != "" && c.wait.kind == waitNone && !c.reclaim.busy()
 }
 
 // flushPending acts on the lines that waited, in order, until one of them
@@ -763,7 +500,7 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 	in := text.Parse(line)
 	switch in.Kind {
 	case text.InputChat:
-		if c.roomPID == nil {
+		if c.here == nil {
 			c.sendError(ctx, "you are not in a room; /join ROOM")
 			return
 		}
@@ -775,7 +512,7 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 
 func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
 	if msg.GetSenderMemberId() == c.member {
-		c.acked(msg.GetSenderSeq())
+		c.acked(msg.GetRoom(), msg.GetSenderSeq())
 		if !msg.GetAction() {
 			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
 		}
@@ -801,7 +538,7 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	if !c.ours(msg.GetRoom()) {
 		for _, m := range msg.GetPosts() {
 			if m.GetSenderMemberId() == c.member {
-				c.acked(m.GetSenderSeq())
+				c.acked(msg.GetRoom(), m.GetSenderSeq())
 			}
 		}
 		return
@@ -811,7 +548,7 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	delivered := 0
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member {
-			c.acked(m.GetSenderSeq())
+			c.acked(msg.GetRoom(), m.GetSenderSeq())
 			if !m.GetAction() {
 				continue
 			}
@@ -868,9 +605,10 @@ func (c *connection) releaseScratch() {
 // maxBatchBuffer is the largest render buffer that goes back to the pool.
 const maxBatchBuffer = 1 << 20
 
-// appendPosted renders a post for our user, with the bell if it mentions
-// them; nothing for a user we ignore. The caller counts the delivery. Our own action, back from the room,
-// ends the wait for it.
+// appendPosted renders a post for our user, marked with its room unless it
+// is of the current one, with the bell if it mentions them; nothing for a
+// user we ignore. The caller counts the delivery. Our own action, back from
+// the room, ends the wait for it.
 func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
 	own := msg.GetSenderMemberId() == c.member
 	if own && msg.GetAction() {
@@ -879,7 +617,7 @@ func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byt
 		return dst
 	}
 	start := len(dst)
-	dst = text.AppendPosted(dst, msg)
+	dst = text.AppendPosted(c.tag(dst, msg.GetRoom()), msg)
 	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
 		dst = append(dst[:start], text.WithBell(dst[start:])...)
 	}
@@ -888,46 +626,17 @@ func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byt
 
 // handleNickChanged takes the nick the registry gave us (also when its
 // answer came after we stopped waiting: the registry's word is what counts)
-// and tells our room, whose notice confirms the change to us too.
+// and tells our rooms; the current room's notice confirms the change to us
+// too.
 func (c *connection) handleNickChanged(ctx actor.Context, msg *messages.NickChanged) {
 	c.nick = msg.GetNewNick()
 	waited := c.answered(waitNick)
-	if c.roomPID == nil {
+	if c.here == nil {
 		c.sendNotice(ctx, "You are now "+c.nick+".")
 		c.flushPending(ctx)
 		return
 	}
-	rename := &messages.RenameMember{MemberId: c.member, NewNick: c.nick}
-	if waited {
-		c.ask(ctx, c.roomPID, rename, waitRename, "/nick")
-		return
-	}
-	c.toRoom(ctx, rename)
-}
-
-func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.MemberRenamed) {
-	if !c.ours(msg.GetRoom()) {
-		return
-	}
-	c.sendNotice(ctx, fmt.Sprintf("%s is now known as %s", msg.GetOldNick(), msg.GetNewNick()))
-	if msg.GetNewNick() == c.nick && c.answered(waitRename) {
-		c.flushPending(ctx)
-	}
-}
-
-func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicChanged) {
-	if !c.ours(msg.GetRoom()) {
-		return
-	}
-	c.topic, c.topicBy = msg.GetTopic(), topicBy(msg.GetNick(), msg.GetUnixMillis())
-	if c.topic == "" {
-		c.sendNotice(ctx, fmt.Sprintf("%s cleared the topic", msg.GetNick()))
-	} else {
-		c.sendNotice(ctx, fmt.Sprintf("%s set the topic: %s", msg.GetNick(), c.topic))
-	}
-	if msg.GetNick() == c.nick && c.answered(waitTopic) {
-		c.flushPending(ctx)
-	}
+	c.renameInRooms(ctx, waited)
 }
 
 func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
@@ -948,15 +657,16 @@ func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.Priv
 func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.DescribeUser) {
 	reply(ctx, msg.GetReplyTo(), &messages.UserDescription{
 		Nick:                c.nick,
-		Room:                c.room,
+		Room:                c.roomName(),
+		Rooms:               c.roomNames(),
 		ConnectedUnixMillis: c.connected.UnixMilli(),
 		IdleMillis:          time.Since(c.lastInput).Milliseconds(),
 		Away:                c.away,
 	})
 }
 
-// handleRejected shows why a request failed. A refused move leaves us in
-// our room; a refused join from no room puts us in the lobby, so that we
+// handleRejected shows why a request failed. A refused join leaves us in
+// our rooms; a refused join from no room puts us in the lobby, so that we
 // are never left without a room if the lobby will have us.
 func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandRejected) {
 	c.sendError(ctx, msg.GetReason())
@@ -967,38 +677,6 @@ func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandReje
 	if kind == waitJoin {
 		c.joinRefused(ctx, false)
 		return
-	}
-	c.flushPending(ctx)
-}
-
-// joinTarget is the room our pending join is for.
-func (c *connection) joinTarget() string {
-	if c.moving != "" {
-		return c.moving
-	}
-	return c.room
-}
-
-// joinRefused: the room we asked to join did not take us, or did not answer
-// in time (timedOut: then the user was told already where that leaves it,
-// and the room may still take us: it stays among the rooms asked, which a
-// late answer leaves, and which are told if we stop first).
-func (c *connection) joinRefused(ctx actor.Context, timedOut bool) {
-	target := c.joinTarget()
-	if !timedOut {
-		c.joinAnswered(target)
-	}
-	c.moving = ""
-	switch {
-	case c.roomPID != nil: // still where we were
-	case target != lobbyName:
-		c.join(ctx, lobbyName)
-		return
-	default: // refused by the lobby itself (a ban)
-		c.room = ""
-		if !timedOut {
-			c.sendNotice(ctx, "You are in no room: /join ROOM")
-		}
 	}
 	c.flushPending(ctx)
 }
@@ -1078,36 +756,18 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	for _, t := range []*time.Timer{c.wait.timer, c.release, c.reclaimTimer} {
+	for _, t := range []*time.Timer{c.wait.timer, c.release} {
 		if t != nil {
 			t.Stop()
 		}
 	}
+	c.reclaim.stop()
 	// The registry first: by the time anyone reads the leave notice, the
 	// nick is free.
 	ctx.Send(c.env.registry, &messages.UnregisterConnection{MemberId: c.member})
-	if c.roomPID != nil {
-		c.toRoom(ctx, &messages.LeaveRoom{MemberId: c.member, Reason: c.reason, Message: c.quitMsg})
-	}
-	// Connections are not watched, so the rooms also hear it through the
-	// rooms actor: our room, should it have lost the LeaveRoom (a panic
-	// drops the message it was handling), and a room whose answer to our
-	// join has not come yet, which may take us in meanwhile (this comes
-	// behind the join, by the same way). A room we have left ignores it.
-	gone := slices.Clone(c.joining)
-	if c.roomPID != nil && !slices.Contains(gone, c.room) {
-		gone = append(gone, c.room)
-	}
-	for room := range c.unleft { // rooms we left that may not have heard it
-		if !slices.Contains(gone, room) {
-			gone = append(gone, room)
-		}
-	}
-	for _, room := range gone {
-		ctx.Send(c.env.rooms, &messages.MemberGone{Room: room, MemberId: c.member, Reason: c.reason, Message: c.quitMsg})
-	}
+	c.leaveEveryRoom(ctx)
 	c.sock.Finish(c.farewell(), c.env.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
-	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "room", c.room, "reason", text.LeaveReason(c.reason))
+	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "rooms", len(c.in), "reason", text.LeaveReason(c.reason))
 }
 
 // farewell is what the client reads last, by reason.

@@ -232,7 +232,7 @@ func TestConnectionHelp(t *testing.T) {
 		line := h.client.expectPrefix("***   /")
 		listed[strings.Fields(strings.TrimPrefix(line, "***   /"))[0]] = true
 	}
-	for _, name := range []string{"help", "nick", "msg", "reply", "me", "who", "users", "join", "leave", "rooms", "topic", "ignore", "unignore", "quit"} {
+	for _, name := range []string{"help", "nick", "msg", "reply", "me", "who", "users", "join", "focus", "part", "rooms", "topic", "ignore", "unignore", "quit"} {
 		if !listed[name] {
 			t.Errorf("/help does not list /%s", name)
 		}

@@ -37,7 +37,7 @@ func splitTarget(args string) (target string, d time.Duration, reason string, er
 
 // moderate sends a moderation command to our room.
 func (c *connection) moderate(ctx actor.Context, action messages.ModAction, target string, d time.Duration, reason, command string) {
-	c.ask(ctx, c.roomPID, &messages.Moderate{MemberId: c.member, Action: action, Target: target, DurationMillis: d.Milliseconds(),
+	c.ask(ctx, c.here.pid, &messages.Moderate{MemberId: c.member, Action: action, Target: target, DurationMillis: d.Milliseconds(),
 		Reason: reason, ReplyTo: refOf(ctx.Self())}, waitModerate, command)
 }
 
@@ -68,7 +68,7 @@ func elsewhere(action messages.ModAction, name string, words int) func(c *connec
 	return func(c *connection, ctx actor.Context, args string) {
 		fields := strings.Fields(args)
 		if len(fields) < words {
-			if c.roomPID == nil {
+			if c.here == nil {
 				c.sendError(ctx, fmt.Sprintf("you are in no room: /%s ROOM%s", name, map[bool]string{true: " TARGET", false: ""}[words == 2]))
 				return
 			}
@@ -131,15 +131,15 @@ func moderationCommands() []*command {
 	admin := func(c *connection) bool { return c.env.admins.Valid(c.oper) }
 	role := func(roles ...messages.RoomRole) func(c *connection) bool {
 		return func(c *connection) bool {
-			if c.roomPID == nil {
+			if c.here == nil {
 				return false
 			}
 			for _, r := range roles {
-				if c.roomRole == r {
+				if c.here.role == r {
 					return true
 				}
 			}
-			return admin(c) && (c.room != lobbyName || roles[0] != messages.RoomRole_ROOM_ROLE_CREATOR)
+			return admin(c) && (c.here.name != lobbyName || roles[0] != messages.RoomRole_ROOM_ROLE_CREATOR)
 		}
 	}
 	creator := role(messages.RoomRole_ROOM_ROLE_CREATOR)
@@ -154,7 +154,7 @@ func moderationCommands() []*command {
 			run: modCommand(messages.ModAction_MOD_ACTION_OP, "op", true, false)},
 		{name: "deop", usage: "/deop NICK", summary: "take op from a member (owners)", minArgs: 1, needRoom: true, usable: owner,
 			run: modCommand(messages.ModAction_MOD_ACTION_DEOP, "deop", true, false)},
-		{name: "kick", usage: "/kick NICK [REASON]", summary: "put a member out of the room, into the lobby (ops)", minArgs: 1, needRoom: true, usable: op,
+		{name: "kick", usage: "/kick NICK [REASON]", summary: "put a member out of the room (ops)", minArgs: 1, needRoom: true, usable: op,
 			run: modCommand(messages.ModAction_MOD_ACTION_KICK, "kick", true, false)},
 		{name: "ban", usage: "/ban NICK[/BITS]|ACCOUNT|ADDRESS [DURATION] [REASON]", summary: "keep someone out of the room (ops)", minArgs: 1, needRoom: true, usable: op,
 			detail: "Someone online (here or elsewhere) is banned by account if identified, else by address (an IPv6 address by its /64); " +
@@ -201,36 +201,6 @@ func (c *connection) showAnswer(ctx actor.Context, kind waitKind, lines []string
 		c.sendNotice(ctx, l)
 	}
 	c.flushPending(ctx)
-}
-
-// handleKicked: our room put us out; we go to the lobby (or, out of the
-// lobby, to no room), unless we are on our way to another room already.
-func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
-	if msg.GetRoom() != c.room || c.roomPID == nil {
-		return
-	}
-	what := "kicked"
-	if msg.GetBanned() {
-		what = "banned"
-	}
-	c.sendNotice(ctx, fmt.Sprintf("You were %s from %s by %s%s", what, msg.GetRoom(), msg.GetBy(), reasonText(msg.GetReason())))
-	c.roomPID = nil
-	if c.moving != "" { // the join under way decides where we land
-		c.room = ""
-		return
-	}
-	if msg.GetRoom() == lobbyName {
-		c.room = ""
-		c.sendNotice(ctx, "You are in no room: /join ROOM")
-		return
-	}
-	c.room = lobbyName
-	if c.wait.kind != waitNone {
-		// Behind the answer we wait for, before the lines after it.
-		c.pending = append([]pendingLine{{text: "/join " + lobbyName}}, c.pending...)
-		return
-	}
-	c.join(ctx, lobbyName)
 }
 
 // handleKilled: a server operator disconnects us.

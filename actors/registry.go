@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,12 +79,20 @@ type registeredUser struct {
 	nick      string
 	memberID  string
 	pid       *actor.PID // the connection actor
-	room      string
-	away      string // away message; empty: not away
-	account   string // the account the user is identified as, case-folded; empty: none
-	accountID string // its id
-	oper      string // the server operator token the user proved; empty: none
-	address   string // the client's IP address
+	rooms     []string   // the rooms the user is in, the current one first
+	away      string     // away message; empty: not away
+	account   string     // the account the user is identified as, case-folded; empty: none
+	accountID string     // its id
+	oper      string     // the server operator token the user proved; empty: none
+	address   string     // the client's IP address
+}
+
+// room is the user's current room; empty: none.
+func (u *registeredUser) room() string {
+	if len(u.rooms) == 0 {
+		return ""
+	}
+	return u.rooms[0]
 }
 
 // registryDeps is what the registry is built from: accounts are the
@@ -330,7 +339,7 @@ func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnec
 		}
 	}
 	u := &registeredUser{nick: nick, memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress(),
-		account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), away: msg.GetAway(), room: msg.GetRoom()}
+		account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), away: msg.GetAway(), rooms: reclaimedRooms(msg)}
 	r.add(ctx, u)
 }
 
@@ -404,10 +413,10 @@ func (r *registry) handleConnectionGone(ctx actor.Context, msg *messages.Connect
 	if !ok {
 		return // it said goodbye, as connections do
 	}
-	r.logger.Warn("a connection stopped without unregistering", "member", u.memberID, "nick", u.nick, "room", u.room)
+	r.logger.Warn("a connection stopped without unregistering", "member", u.memberID, "nick", u.nick, "rooms", u.rooms)
 	r.forget(u)
-	if u.room != "" {
-		ctx.Send(actor.NewPID(ctx.Self().GetAddress(), roomsActorID), &messages.MemberGone{Room: u.room, MemberId: u.memberID})
+	for _, room := range u.rooms {
+		ctx.Send(actor.NewPID(ctx.Self().GetAddress(), roomsActorID), &messages.MemberGone{Room: room, MemberId: u.memberID})
 	}
 }
 
@@ -462,8 +471,39 @@ func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
 
 func (r *registry) handleUserMoved(msg *messages.UserMoved) {
 	if u, ok := r.byMember[msg.GetMemberId()]; ok {
-		u.room = msg.GetRoom()
+		u.rooms = movedRooms(msg.GetRoom(), msg.GetRooms())
 	}
+}
+
+// movedRooms is a member's room list from what its connection said: the
+// current room first, each room once, at most maxUserRooms of them (a
+// connection is trusted, but the registry's memory is bounded anyway).
+func movedRooms(current string, rooms []string) []string {
+	list := make([]string, 0, len(rooms)+1)
+	if current != "" {
+		list = append(list, current)
+	}
+	for _, room := range rooms {
+		if room != "" && !slices.Contains(list, room) && len(list) < maxUserRooms {
+			list = append(list, room)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}
+
+// maxUserRooms bounds the rooms the registry keeps for one user: more than
+// any -max-rooms.
+const maxUserRooms = 1000
+
+// reclaimedRooms is the room list a reclaiming connection brings.
+func reclaimedRooms(msg *messages.RegisterConnection) []string {
+	if !msg.GetReclaim() {
+		return nil
+	}
+	return movedRooms(msg.GetRoom(), msg.GetRooms())
 }
 
 // handlePrivateMessage delivers text to one user and confirms it to the sender.
@@ -505,7 +545,7 @@ func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	var users []*messages.UserInfo
 	for _, u := range r.byMember {
 		if text.MatchPattern(msg.GetPattern(), u.nick) {
-			users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room, Away: u.away})
+			users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away})
 		}
 	}
 	users, matched := firstByName(users, (*messages.UserInfo).GetNick, msg.GetLimit())

@@ -95,9 +95,9 @@ func (c *connection) handleReplyTimedOut(ctx actor.Context, msg *messages.ReplyT
 		return
 	case waitJoin:
 		switch {
-		case c.roomPID != nil:
-			c.sendError(ctx, fmt.Sprintf("%s failed: the room did not answer in time; you are still in %s, try again later", w.command, c.room))
-		case c.joinTarget() != lobbyName:
+		case c.here != nil:
+			c.sendError(ctx, fmt.Sprintf("%s failed: the room did not answer in time; you are still in %s, try again later", w.command, c.here.name))
+		case c.joinTo != lobbyName:
 			c.sendError(ctx, fmt.Sprintf("%s failed: the room did not answer in time; back to the lobby, try again later", w.command))
 		default:
 			c.sendError(ctx, "the lobby did not answer in time; you are in no room: /join lobby to try again")

@@ -650,7 +650,7 @@ func (r *room) kick(ctx actor.Context, m *roomMember, nick, reason string) error
 }
 
 // putOut removes a member for a kick or ban: it is told (its connection
-// moves it to the lobby) and everyone else is told why.
+// moves on to its other rooms, or the lobby) and everyone else is told why.
 func (r *room) putOut(ctx actor.Context, t *roomMember, by, reason string, banned bool) {
 	r.remove(t.id)
 	r.rosterLeft(ctx, t)

@@ -25,7 +25,7 @@ func TestOrderPipelinedBurst(t *testing.T) {
 	for _, want := range []string{
 		"*** 2 in lobby: alice, bob",
 		"*** 2 online:", "***   alice in lobby", "***   bob in lobby",
-		"*** 1 room:", "***   lobby (2)",
+		"*** 1 room:", "*** * lobby (2)",
 		"*** alice is now known as carl",
 		"* carl waves",
 		"!!! the topic of lobby is locked: only the server's operators may change it",
@@ -240,7 +240,7 @@ func TestMOTDAndHelp(t *testing.T) {
 		lines = append(lines, c.line())
 	}
 	help := strings.Join(lines, "\n")
-	for _, want := range []string{"/who [PATTERN] (/list, /names)", "/nick NAME (/username)", "/leave (/part)", "/whois NICK", "/away [MESSAGE]", "/bell [on|off]"} {
+	for _, want := range []string{"/who [PATTERN] (/list, /names)", "/nick NAME (/username)", "/part [ROOM] (/leave)", "/whois NICK", "/away [MESSAGE]", "/bell [on|off]"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("/help lacks %q:\n%s", want, help)
 		}

@@ -186,7 +186,9 @@ type RegisterConnection struct {
 	Room      string `protobuf:"bytes,8,opt,name=room,proto3" json:"room,omitempty"`
 	AccountId string `protobuf:"bytes,9,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// The server operator token (see OperatorIdentified); empty: none.
-	Operator      string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
+	Operator string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
+	// With reclaim: every room it is in, the current one first.
+	Rooms         []string `protobuf:"bytes,11,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -289,6 +291,13 @@ func (x *RegisterConnection) GetOperator() string {
 		return x.Operator
 	}
 	return ""
+}
+
+func (x *RegisterConnection) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
 }
 
 // ConnectionRegistered answers RegisterConnection.
@@ -501,11 +510,15 @@ func (x *NickChanged) GetNewNick() string {
 	return ""
 }
 
-// UserMoved tells the registry which room a member is in now, for /users.
+// UserMoved tells the registry which rooms a member is in now, for /users,
+// /whois and a cluster's reclaim.
 type UserMoved struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Room          string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The member's current room (where the lines it types go); empty: none.
+	Room string `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	// Every room it is in, the current one first.
+	Rooms         []string `protobuf:"bytes,3,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -552,6 +565,13 @@ func (x *UserMoved) GetRoom() string {
 		return x.Room
 	}
 	return ""
+}
+
+func (x *UserMoved) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
 }
 
 // SendPrivateMessage asks the registry to deliver text to the user with
@@ -931,7 +951,10 @@ func (x *ListUsers) GetReplyTo() *ActorRef {
 type UserInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Nick  string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
-	Room  string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	// The user's current room.
+	Room string `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	// Every room the user is in, the current one first.
+	Rooms []string `protobuf:"bytes,4,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	// The user's away message; empty when they are not away.
 	Away          string `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -980,6 +1003,13 @@ func (x *UserInfo) GetRoom() string {
 		return x.Room
 	}
 	return ""
+}
+
+func (x *UserInfo) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
 }
 
 func (x *UserInfo) GetAway() string {
@@ -1268,8 +1298,10 @@ type UserDescription struct {
 	ConnectedUnixMillis int64                  `protobuf:"varint,3,opt,name=connected_unix_millis,json=connectedUnixMillis,proto3" json:"connected_unix_millis,omitempty"`
 	IdleMillis          int64                  `protobuf:"varint,4,opt,name=idle_millis,json=idleMillis,proto3" json:"idle_millis,omitempty"`
 	Away                string                 `protobuf:"bytes,5,opt,name=away,proto3" json:"away,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Every room the user is in, the current one (room) first.
+	Rooms         []string `protobuf:"bytes,6,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UserDescription) Reset() {
@@ -1335,6 +1367,13 @@ func (x *UserDescription) GetAway() string {
 		return x.Away
 	}
 	return ""
+}
+
+func (x *UserDescription) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
 }
 
 // DescribeMembers asks the registry for the current nicks of members, for
@@ -2096,7 +2135,7 @@ var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xa4\x02\n" +
+	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xba\x02\n" +
 	"\x12RegisterConnection\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
@@ -2109,7 +2148,8 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\t \x01(\tR\taccountId\x12\x1a\n" +
 	"\boperator\x18\n" +
-	" \x01(\tR\boperator\"*\n" +
+	" \x01(\tR\boperator\x12\x14\n" +
+	"\x05rooms\x18\v \x03(\tR\x05rooms\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"3\n" +
 	"\x14UnregisterConnection\x12\x1b\n" +
@@ -2120,10 +2160,11 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"C\n" +
 	"\vNickChanged\x12\x19\n" +
 	"\bold_nick\x18\x01 \x01(\tR\aoldNick\x12\x19\n" +
-	"\bnew_nick\x18\x02 \x01(\tR\anewNick\"<\n" +
+	"\bnew_nick\x18\x02 \x01(\tR\anewNick\"R\n" +
 	"\tUserMoved\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
-	"\x04room\x18\x02 \x01(\tR\x04room\"\xae\x01\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\x12\x14\n" +
+	"\x05rooms\x18\x03 \x03(\tR\x05rooms\"\xae\x01\n" +
 	"\x12SendPrivateMessage\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x17\n" +
 	"\ato_nick\x18\x02 \x01(\tR\x06toNick\x12 \n" +
@@ -2148,10 +2189,11 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\tListUsers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
-	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"F\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\\\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
-	"\x04room\x18\x02 \x01(\tR\x04room\x12\x12\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\x12\x14\n" +
+	"\x05rooms\x18\x04 \x03(\tR\x05rooms\x12\x12\n" +
 	"\x04away\x18\x03 \x01(\tR\x04away\"c\n" +
 	"\bUserList\x12'\n" +
 	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\x12\x14\n" +
@@ -2167,14 +2209,15 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"<\n" +
 	"\fDescribeUser\x12,\n" +
-	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xa2\x01\n" +
+	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xb8\x01\n" +
 	"\x0fUserDescription\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x122\n" +
 	"\x15connected_unix_millis\x18\x03 \x01(\x03R\x13connectedUnixMillis\x12\x1f\n" +
 	"\vidle_millis\x18\x04 \x01(\x03R\n" +
 	"idleMillis\x12\x12\n" +
-	"\x04away\x18\x05 \x01(\tR\x04away\"^\n" +
+	"\x04away\x18\x05 \x01(\tR\x04away\x12\x14\n" +
+	"\x05rooms\x18\x06 \x03(\tR\x05rooms\"^\n" +
 	"\x0fDescribeMembers\x12\x1d\n" +
 	"\n" +
 	"member_ids\x18\x01 \x03(\tR\tmemberIds\x12,\n" +

@@ -322,7 +322,7 @@ func TestClusterChat(t *testing.T) {
 	dave.Send("/who")
 	dave.SkipUntil("*** 5 in dev: alice, bob, dave, erin, robert")
 	erin.Send("/rooms")
-	erin.SkipUntil("***   dev (5)")
+	erin.SkipUntil("*** * dev (5)") // * marks her current room
 
 	// The topic set on one node; a newcomer on another gets it and the
 	// history.
@@ -834,4 +834,54 @@ func TestClusterJoinHasADeadline(t *testing.T) {
 	if took := time.Since(signalled); took > 3*time.Second {
 		t.Errorf("SIGTERM took %v to end chatd", took)
 	}
+}
+
+// TestClusterManyRooms: a user on one node is in two rooms with users on
+// the other nodes: lines go to the current room, the other's are marked,
+// and when the node that holds the rooms dies, both rooms come back and
+// the user goes on in them.
+func TestClusterManyRooms(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	carol := clusterClient(t, nodes[0], "carol", "ops")
+	bob := clusterClient(t, nodes[2], "bob", "dev")
+	alice := clusterClient(t, nodes[1], "alice", "dev")
+	bob.SkipUntil("*** alice joined dev")
+	alice.Send("/join ops")
+	for !strings.HasPrefix(alice.Line(), "*** You are in room ops with carol") {
+	}
+	carol.SkipUntil("*** alice joined ops")
+
+	bob.Send("from dev")
+	alice.SkipUntil("[dev] <bob> from dev")
+	alice.Send("to ops")
+	carol.SkipUntil("<alice> to ops")
+	alice.Send("/focus dev")
+	alice.SkipUntil("*** You are now talking in dev.")
+	alice.Send("to dev")
+	bob.SkipUntil("<alice> to dev")
+	carol.Send("ops talk")
+	alice.SkipUntil("[ops] <carol> ops talk")
+	bob.Send("/whois alice")
+	if line := bob.Line(); !strings.HasPrefix(line, "*** alice is in dev and ops, connected since ") {
+		t.Errorf("/whois across nodes: %q", line)
+	}
+
+	// The coordinator, which holds both rooms, dies: alice takes both back
+	// at the next node and goes on in them.
+	if err := nodes[0].proc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	alice.SkipUntil("[ops] *** carol left (server lost)")
+	alice.Send("after the loss")
+	bob.SkipUntil("<alice> after the loss")
+	bob.Send("/join ops")
+	for !strings.HasPrefix(bob.Line(), "*** You are in room ops with alice") {
+	}
+	alice.SkipUntil("*** bob joined ops") // a join names its room
+	bob.Send("in ops too")
+	alice.SkipUntil("[ops] <bob> in ops too")
+	alice.Send("/focus ops")
+	alice.SkipUntil("*** You are now talking in ops.")
+	alice.Send("/who")
+	alice.SkipUntil("*** 2 in ops: alice, bob")
 }

@@ -143,6 +143,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&cfg.motdPath, "motd", "", "file with the message of the day, shown after the welcome; SIGHUP reloads it")
 	fs.DurationVar(&cfg.server.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "graceful shutdown must finish within this")
 	fs.IntVar(&cfg.server.HistoryLen, "history", def.HistoryLen, "messages a room replays to a user who joins (0: none)")
+	fs.IntVar(&cfg.server.MaxRoomsPerUser, "max-rooms", def.MaxRoomsPerUser, "rooms one user may be in at once (the lobby a user lands in does not count)")
 	fs.IntVar(&cfg.server.HistoryMax, "history-max", def.HistoryMax, "posts a room keeps in memory for /history N (N at most this)")
 	fs.StringVar(&cfg.storage.store, "store", storeEmbedded, "where history and topics are kept: sqlite (a file in -data), a postgres://user:password@host/db URL (shared by cluster nodes), or none (memory only)")
 	fs.StringVar(&cfg.storage.data, "data", "", "directory of the sqlite store, created readable by its owner only (default: $STATE_DIRECTORY under systemd, else $XDG_STATE_HOME/chatd or ~/.local/state/chatd)")
@@ -320,6 +321,8 @@ func validate(cfg config) error {
 		return fmt.Errorf("-shutdown-timeout must be positive, got %v", s.ShutdownTimeout)
 	case s.HistoryLen < 0:
 		return fmt.Errorf("-history must be 0 or more, got %d", s.HistoryLen)
+	case s.MaxRoomsPerUser < 1 || s.MaxRoomsPerUser > 1000:
+		return fmt.Errorf("-max-rooms must be from 1 to 1000, got %d", s.MaxRoomsPerUser)
 	case s.HistoryMax < 1 || s.HistoryMax < s.HistoryLen || s.HistoryMax > 10000:
 		return fmt.Errorf("-history-max must be from -history (%d) to 10000, got %d", s.HistoryLen, s.HistoryMax)
 	case s.StoreFlushInterval < time.Millisecond:

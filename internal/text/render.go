@@ -53,6 +53,14 @@ func AppendPosted(dst []byte, m *messages.MessagePosted) []byte {
 	return AppendChat(dst, m.GetNick(), m.GetText())
 }
 
+// AppendRoomTag starts a line that comes from a room other than the
+// reader's current one: "[dev] ".
+func AppendRoomTag(dst []byte, room string) []byte {
+	dst = append(dst, '[')
+	dst = append(dst, room...)
+	return append(dst, "] "...)
+}
+
 // AppendHistory renders a message replayed from a room's history, marked so
 // that it is not mistaken for new chat. Its time is in UTC, with the date
 // when it is not of now's (UTC) day: history outlives restarts.
