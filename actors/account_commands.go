@@ -279,6 +279,12 @@ func (c *connection) handleIdentified(ctx actor.Context, msg *messages.Identifie
 	if msg.GetNickInUse() {
 		c.sendNotice(ctx, fmt.Sprintf("Another session is using %s: /ghost %s disconnects it; then /nick %s.", msg.GetAccount(), msg.GetAccount(), msg.GetAccount()))
 	}
+	c.rejoinOn = msg.GetRejoin() || msg.GetRegistered()
+	if c.rejoinOn && len(msg.GetRooms()) > 0 {
+		c.queueRejoin(ctx, msg.GetRooms())
+	} else {
+		c.saveRooms(ctx)
+	}
 	c.flushPending(ctx)
 }
 

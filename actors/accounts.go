@@ -25,6 +25,8 @@ type AccountStore interface {
 	DeleteAccount(ctx context.Context, name string) (store.Account, error)
 	Accounts(ctx context.Context) ([]store.AccountName, error)
 	ExpireAccounts(ctx context.Context, cutoff time.Time, limit int) ([]store.Account, error)
+	SetAccountRooms(ctx context.Context, id string, rooms []string) error
+	SetAccountRejoin(ctx context.Context, id string, on bool) error
 }
 
 // accountsConfig is the part of Config the accounts actor uses.
@@ -93,7 +95,30 @@ type accounts struct {
 	attempts   map[string]*allowance   // by account and address, and by address
 	signups    map[string]*allowance   // registrations, by address
 	expireDue  bool
+	saves      map[string]*accountSave // rooms and settings to save, by account id; one job at a time writes them
+	saving     bool                    // that job is running
+	inflight   map[string]*accountSave // what it writes
+	settled    map[string]settledSave  // what the last jobs wrote, for identifies that read before it
 }
+
+// settledSave is a save that was written at at.
+type settledSave struct {
+	save *accountSave
+	at   time.Time
+}
+
+// accountSave is what is to be saved of one account: the last word of its
+// connection wins.
+type accountSave struct {
+	rooms     []string
+	setRooms  bool
+	rejoin    bool
+	setRejoin bool
+}
+
+// maxSaves bounds the accounts whose rooms wait to be saved; past it a
+// save is dropped (and logged): the store is far behind.
+const maxSaves = 100_000
 
 // accountJob is one request a worker carries out.
 type accountJob struct {
@@ -105,6 +130,8 @@ type accountJob struct {
 	ip      string
 	address string // what ip counts as: ipkey.String
 	replyTo *messages.ActorRef
+	saves   map[string]*accountSave // SAVE_ROOMS: what to write
+	started time.Time               // when it was handed to a worker
 }
 
 func newAccounts(db AccountStore, cfg accountsConfig, admins *Admins, registry *actor.PID, logger *slog.Logger) actor.Producer {
@@ -138,6 +165,14 @@ func (a *accounts) Receive(ctx actor.Context) {
 	case *messages.OperLogin:
 		a.submit(ctx, accountJob{kind: messages.AccountJob_ACCOUNT_JOB_OPER, member: msg.GetMemberId(), account: foldNick(msg.GetName()),
 			pw: msg.GetPassword(), ip: msg.GetRemoteIp(), replyTo: msg.GetReplyTo()})
+	case *messages.SaveAccountRooms:
+		if a.fromThisNode(ctx) {
+			a.save(msg.GetAccountId(), func(s *accountSave) { s.rooms, s.setRooms = msg.GetRooms(), true })
+		}
+	case *messages.SetRejoin:
+		if a.fromThisNode(ctx) {
+			a.save(msg.GetAccountId(), func(s *accountSave) { s.rejoin, s.setRejoin = msg.GetOn(), true })
+		}
 	case *messages.AccountJobDone:
 		a.handleJobDone(ctx, msg)
 	case *messages.IdleCheck: // the expiry's timer
@@ -179,7 +214,40 @@ func (a *accounts) handleStopped() {
 
 // isAttempt reports whether a job checks a password someone gave.
 func isAttempt(kind messages.AccountJob) bool {
-	return kind != messages.AccountJob_ACCOUNT_JOB_REGISTER && kind != messages.AccountJob_ACCOUNT_JOB_EXPIRE
+	return kind != messages.AccountJob_ACCOUNT_JOB_REGISTER && kind != messages.AccountJob_ACCOUNT_JOB_EXPIRE && kind != messages.AccountJob_ACCOUNT_JOB_SAVE_ROOMS
+}
+
+// fromThisNode reports whether the message being handled came from an
+// actor of this node: a connection's word on its user's rooms is taken
+// only from the node it is on.
+func (a *accounts) fromThisNode(ctx actor.Context) bool {
+	if s := ctx.Sender(); s != nil && s.GetAddress() == ctx.Self().GetAddress() {
+		return true
+	}
+	a.logger.Warn("ignored a message that only this node's connections may send", "message", fmt.Sprintf("%T", ctx.Message()), "sender", ctx.Sender().String())
+	return false
+}
+
+// save notes a change to an account's rooms or settings, to be written by
+// the next save job.
+func (a *accounts) save(id string, change func(*accountSave)) {
+	if a.db == nil || id == "" {
+		return
+	}
+	s := a.saves[id]
+	if s == nil {
+		if len(a.saves) >= maxSaves {
+			a.logger.Warn("account: too many saves waiting; one dropped", "account_id", id)
+			return
+		}
+		if a.saves == nil {
+			a.saves = make(map[string]*accountSave)
+		}
+		s = &accountSave{}
+		a.saves[id] = s
+	}
+	change(s)
+	a.dispatch()
 }
 
 // accountKey is the key of a job's account in perAccount: an operator's
@@ -278,6 +346,13 @@ func (a *accounts) dispatch() {
 			a.work <- accountJob{kind: messages.AccountJob_ACCOUNT_JOB_EXPIRE}
 			continue
 		}
+		if len(a.saves) > 0 && !a.saving {
+			a.saving = true
+			a.running++
+			a.work <- accountJob{kind: messages.AccountJob_ACCOUNT_JOB_SAVE_ROOMS, saves: a.saves}
+			a.inflight, a.saves = a.saves, nil
+			continue
+		}
 		if len(a.turns) == 0 {
 			return
 		}
@@ -293,6 +368,7 @@ func (a *accounts) dispatch() {
 		}
 		a.queued--
 		a.running++
+		j.started = a.now()
 		a.work <- j // never blocks: a worker is idle, and the channel holds one job per worker
 	}
 }
@@ -308,8 +384,12 @@ func requestOf(kind messages.AccountJob) messages.Request {
 func (a *accounts) handleJobDone(ctx actor.Context, msg *messages.AccountJobDone) {
 	a.running--
 	defer a.dispatch()
-	if msg.GetJob() == messages.AccountJob_ACCOUNT_JOB_EXPIRE {
+	switch msg.GetJob() {
+	case messages.AccountJob_ACCOUNT_JOB_EXPIRE:
 		a.expired(ctx, msg)
+		return
+	case messages.AccountJob_ACCOUNT_JOB_SAVE_ROOMS:
+		a.saved(msg)
 		return
 	}
 	j := accountJob{kind: msg.GetJob(), account: msg.GetAccount(), address: ipkey.String(msg.GetRemoteIp())}
@@ -352,8 +432,9 @@ func (a *accounts) handleJobDone(ctx actor.Context, msg *messages.AccountJobDone
 	case messages.AccountJob_ACCOUNT_JOB_REGISTER, messages.AccountJob_ACCOUNT_JOB_IDENTIFY:
 		registered := j.kind == messages.AccountJob_ACCOUNT_JOB_REGISTER
 		a.logger.Info("account: identified", "member", msg.GetMemberId(), "account", msg.GetAccount(), "registered", registered, "remote_ip", msg.GetRemoteIp())
+		rooms, rejoin := a.latestRooms(msg)
 		ctx.Request(a.registry, &messages.AccountIdentified{MemberId: msg.GetMemberId(), Account: msg.GetAccount(), AccountId: msg.GetAccountId(),
-			Nick: msg.GetNick(), Registered: registered, ReplyTo: to})
+			Nick: msg.GetNick(), Registered: registered, ReplyTo: to, Rooms: rooms, Rejoin: rejoin})
 	case messages.AccountJob_ACCOUNT_JOB_CHANGE_PASSWORD:
 		a.logger.Info("account: password changed", "member", msg.GetMemberId(), "account", msg.GetAccount())
 		reply(ctx, to, &messages.PasswordChanged{})
@@ -364,6 +445,53 @@ func (a *accounts) handleJobDone(ctx actor.Context, msg *messages.AccountJobDone
 		a.logger.Info("operator: identified", "member", msg.GetMemberId(), "operator", msg.GetAccount(), "remote_ip", msg.GetRemoteIp())
 		ctx.Request(a.registry, &messages.OperatorIdentified{MemberId: msg.GetMemberId(), Name: msg.GetAccount(), Token: msg.GetAccountId(), ReplyTo: to})
 	}
+}
+
+// saved ends a save job: what it wrote is kept a while for the identifies
+// that read the store before it.
+func (a *accounts) saved(msg *messages.AccountJobDone) {
+	a.saving = false
+	if msg.GetFailed() > 0 {
+		a.logger.Warn("account: rooms not saved", "accounts", msg.GetFailed(), "error", msg.GetError())
+	}
+	now := a.now()
+	for id, at := range a.settled {
+		if now.Sub(at.at) > 2*a.cfg.Timeout { // no job reads for longer: it times out
+			delete(a.settled, id)
+		}
+	}
+	if a.settled == nil && len(a.inflight) > 0 {
+		a.settled = make(map[string]settledSave)
+	}
+	for id, s := range a.inflight {
+		a.settled[id] = settledSave{save: s, at: now}
+	}
+	a.inflight = nil
+}
+
+// latestRooms is an identified account's rooms and rejoin setting: what
+// the store said, unless its connection said otherwise since (a save not
+// yet written, or written after the store was read).
+func (a *accounts) latestRooms(msg *messages.AccountJobDone) ([]string, bool) {
+	rooms, rejoin := msg.GetRooms(), msg.GetRejoin()
+	apply := func(s *accountSave) {
+		if s == nil {
+			return
+		}
+		if s.setRooms {
+			rooms = s.rooms
+		}
+		if s.setRejoin {
+			rejoin = s.rejoin
+		}
+	}
+	id := msg.GetAccountId()
+	if at, ok := a.settled[id]; ok && at.at.UnixNano() >= msg.GetStartedUnixNanos() {
+		apply(at.save)
+	}
+	apply(a.inflight[id])
+	apply(a.saves[id])
+	return rooms, rejoin
 }
 
 // expired hands the accounts an expiry removed to the registry, which
@@ -386,18 +514,25 @@ func (a *accounts) expired(ctx actor.Context, msg *messages.AccountJobDone) {
 func (a *accounts) worker(system *actor.ActorSystem, self *actor.PID) {
 	defer func() { a.workerDone <- struct{}{} }()
 	for j := range a.work {
-		done := &messages.AccountJobDone{Job: j.kind, MemberId: j.member, Account: j.account, Nick: j.nick, RemoteIp: j.ip, ReplyTo: j.replyTo}
+		done := &messages.AccountJobDone{Job: j.kind, MemberId: j.member, Account: j.account, Nick: j.nick, RemoteIp: j.ip, ReplyTo: j.replyTo,
+			StartedUnixNanos: j.started.UnixNano()}
 		var acct store.Account
 		var err error
-		if j.kind == messages.AccountJob_ACCOUNT_JOB_EXPIRE {
+		switch j.kind {
+		case messages.AccountJob_ACCOUNT_JOB_EXPIRE:
 			done.Expired, err = a.expire()
-		} else {
+		case messages.AccountJob_ACCOUNT_JOB_SAVE_ROOMS:
+			done.Failed, err = a.saveAll(j.saves)
+		default:
 			acct, err = a.run(j)
 		}
 		if acct.Nick != "" {
 			done.Nick = acct.Nick
 		}
 		done.AccountId = acct.ID
+		if j.kind == messages.AccountJob_ACCOUNT_JOB_IDENTIFY {
+			done.Rooms, done.Rejoin = acct.Rooms, acct.Rejoin
+		}
 		switch {
 		case err == nil:
 			done.Outcome = messages.AccountOutcome_ACCOUNT_OUTCOME_OK
@@ -424,6 +559,28 @@ func (a *accounts) expire() ([]*messages.AccountRemoved, error) {
 		out = append(out, &messages.AccountRemoved{Account: g.Name, AccountId: g.ID})
 	}
 	return out, err
+}
+
+// saveAll writes the rooms and settings of the accounts in saves, and says
+// how many failed (an account removed meanwhile is no failure) and the last
+// error.
+func (a *accounts) saveAll(saves map[string]*accountSave) (failed uint32, last error) {
+	for id, s := range saves {
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeout)
+		var err error
+		if s.setRooms {
+			err = a.db.SetAccountRooms(ctx, id, s.rooms)
+		}
+		if err == nil && s.setRejoin {
+			err = a.db.SetAccountRejoin(ctx, id, s.rejoin)
+		}
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNoAccount) {
+			failed++
+			last = err
+		}
+	}
+	return failed, last
 }
 
 // run carries out one job and returns the account it was about. For OPER

@@ -336,10 +336,14 @@ func TestAccountRightsFollowTheAccount(t *testing.T) {
 	second.send("/identify bob bob's password")
 	second.expect("*** You are identified as bob.")
 	second.expect("*** Another session is using bob: /ghost bob disconnects it; then /nick bob.")
+	// bob's rooms come back to his account's second session.
+	second.expect("*** Joining your rooms again: bobs. (/rejoin off stops this.)")
+	second.skipUntilPrefix("*** You are in room bobs ")
+	bob.expect("*** " + guest + " joined bobs")
 
 	bob.send("/unregister bob's password")
 	bob.expect("*** The account bob is removed; the nick is free for anyone.")
-	second.expect("*** The account bob was removed; you are no longer identified.")
+	second.skipUntil("*** The account bob was removed; you are no longer identified.")
 	second.send("/quit")
 	second.skipUntil("bye...")
 	bob.send("/quit")

@@ -98,6 +98,8 @@ func newCommandSet(cfg connectionConfig) *commandSet {
 			usable: func(c *connection) bool { return c.env.accountsOn && c.account != "" }, run: (*connection).cmdPassword},
 		{name: "unregister", usage: "/unregister [PASSWORD]", summary: "remove your account; the nick is free for anyone",
 			usable: func(c *connection) bool { return c.env.accountsOn && c.account != "" }, run: (*connection).cmdUnregister},
+		{name: "rejoin", usage: "/rejoin [on|off]", summary: "whether the rooms you are in come back when you identify next time (on at first)",
+			usable: func(c *connection) bool { return c.env.accountsOn && c.account != "" }, run: (*connection).cmdRejoin},
 		{name: "ghost", usage: "/ghost NICK", summary: "disconnect another session that holds your account's nick", minArgs: 1,
 			usable: func(c *connection) bool { return c.env.accountsOn && c.account != "" }, run: (*connection).cmdGhost},
 		{name: "motd", usage: "/motd", summary: "show the message of the day again", run: (*connection).cmdMOTD},

@@ -57,12 +57,15 @@ type connection struct {
 	prompt    *prompt                          // questions the next lines answer (a password); nil: none
 
 	// Owned by Receive: the rooms we are in (see connection_rooms.go).
-	here    *membership            // the current room, where the lines typed go; nil: in none
-	in      map[string]*membership // every room we are in, by name
-	recent  []string               // their names, the most recently current last
-	joinTo  string                 // the room our pending join (waitJoin) is for; empty: none
-	joining []string               // rooms asked to take us that have not answered yet
-	unleft  map[string]*actor.PID  // rooms we left that have not confirmed it (RoomLeft), by name
+	here      *membership            // the current room, where the lines typed go; nil: in none
+	in        map[string]*membership // every room we are in, by name
+	recent    []string               // their names, the most recently current last
+	joinTo    string                 // the room our pending join (waitJoin) is for; empty: none
+	joining   []string               // rooms asked to take us that have not answered yet
+	unleft    map[string]*actor.PID  // rooms we left that have not confirmed it (RoomLeft), by name
+	rejoin    []string               // rooms of our account to join again, in this order, before the lines that wait
+	rejoinOn  bool                   // our account's rooms come back when we identify (/rejoin)
+	keepLobby bool                   // they include the lobby: joining them does not leave it
 
 	// Owned by Receive: the input and what it waits for.
 	wait       replyWait     // the answer the next line waits for
@@ -379,6 +382,7 @@ func (c *connection) ready() bool {
 // waits for an answer in turn. Once the client has ended its input and
 // every line is answered, the connection ends as if it had typed /quit.
 func (c *connection) flushPending(ctx actor.Context) {
+	c.rejoinRooms(ctx)
 	for len(c.pending) > 0 && c.ready() && c.reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
 		p := c.pending[0]
 		c.pending = c.pending[1:]

@@ -208,9 +208,90 @@ func (c *connection) drop(m *membership) bool {
 }
 
 // tellRooms tells the registry which rooms we are in, for /users, /whois
-// and a cluster's reclaim.
+// and a cluster's reclaim; and, identified, our account, for our next
+// identify (not while our rooms are coming back: then the list would lose
+// those still to come).
 func (c *connection) tellRooms(ctx actor.Context) {
 	ctx.Send(c.env.registry, &messages.UserMoved{MemberId: c.member, Room: c.roomName(), Rooms: c.roomNames()})
+	if len(c.rejoin) == 0 {
+		c.saveRooms(ctx)
+	}
+}
+
+// saveRooms has our account keep the rooms we are in (see /rejoin).
+func (c *connection) saveRooms(ctx actor.Context) {
+	if c.env.accountsOn && c.accountID != "" {
+		ctx.Request(c.env.accounts, &messages.SaveAccountRooms{AccountId: c.accountID, Rooms: c.roomNames()})
+	}
+}
+
+// queueRejoin has the rooms our account was in (the current one first)
+// joined again before the lines that wait, the current one last so that it
+// is current again. In all of them already, we stay as we are.
+func (c *connection) queueRejoin(ctx actor.Context, rooms []string) {
+	var queue, fresh []string
+	for i := len(rooms) - 1; i >= 0; i-- {
+		name, err := normalizeRoomName(rooms[i])
+		if err != nil || slices.Contains(queue, name) {
+			continue
+		}
+		queue = append(queue, name)
+		if !c.ours(name) {
+			fresh = append(fresh, name)
+		}
+	}
+	if len(fresh) == 0 {
+		c.saveRooms(ctx)
+		return
+	}
+	c.rejoin = queue
+	c.keepLobby = slices.Contains(queue, lobbyName) // it comes back too: not left on the way
+	slices.Reverse(fresh)
+	c.sendNotice(ctx, fmt.Sprintf("Joining your rooms again: %s. (/rejoin off stops this.)", strings.Join(fresh, ", ")))
+}
+
+// rejoinRooms joins the rooms our account was in, one at a time (each join
+// holds the input as a typed one does). One we are in already is only made
+// current if it was; one that refuses us says why, and the next comes.
+func (c *connection) rejoinRooms(ctx actor.Context) {
+	if len(c.rejoin) == 0 && c.ready() {
+		c.keepLobby = false // the last join has answered
+	}
+	for len(c.rejoin) > 0 && c.ready() && c.reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
+		room := c.rejoin[0]
+		c.rejoin = c.rejoin[1:]
+		if len(c.rejoin) == 0 {
+			c.rejoin = nil
+		}
+		if m := c.in[room]; m != nil {
+			if c.rejoin == nil {
+				c.focus(ctx, m) // the current one, and the list is whole again: saved
+			}
+			continue
+		}
+		c.cmdJoin(ctx, room)
+	}
+}
+
+// cmdRejoin: /rejoin [on|off]
+func (c *connection) cmdRejoin(ctx actor.Context, args string) {
+	if c.accountsOff(ctx) || c.notIdentified(ctx) {
+		return
+	}
+	switch strings.ToLower(args) {
+	case "":
+	case "on", "off":
+		c.rejoinOn = strings.EqualFold(args, "on")
+		ctx.Request(c.env.accounts, &messages.SetRejoin{AccountId: c.accountID, On: c.rejoinOn})
+	default:
+		c.sendError(ctx, "usage: /rejoin [on|off]")
+		return
+	}
+	if c.rejoinOn {
+		c.sendNotice(ctx, "Your rooms come back when you identify: the rooms you are in when you leave are joined again.")
+	} else {
+		c.sendNotice(ctx, "Your rooms do not come back when you identify; you stay where you are.")
+	}
 }
 
 // handleRoomJoined enters the room we asked for, which becomes the current
@@ -241,7 +322,7 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 	if c.in == nil {
 		c.in = make(map[string]*membership)
 	}
-	if c.lobbyOnly() && room != lobbyName {
+	if c.lobbyOnly() && room != lobbyName && !c.keepLobby {
 		// Our first room beside the lobby: we leave the lobby.
 		lobby := c.in[lobbyName]
 		c.drop(lobby)

@@ -167,3 +167,57 @@ func TestManyRoomsKickedFromOne(t *testing.T) {
 	olga.expect("*** olga made dev invite-only")
 	alice.expect("[dev] *** olga made dev invite-only")
 }
+
+// TestManyRoomsRejoin: a registered user's rooms come back when they
+// identify again, the current one current again, unless they turned it
+// off; a room that will not have them any more says why, and the others
+// still come.
+func TestManyRoomsRejoin(t *testing.T) {
+	s := startServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	olga := s.registered("olga")
+	olga.joinRoom("vip")
+	olga.send("/claim")
+	olga.expect("*** olga owns vip now")
+	olga.send("/private on")
+	olga.expect("*** olga made vip invite-only")
+	alice := s.registered("alice")
+	olga.send("/invite alice")
+	olga.expectPrefix("*** the account alice may now join vip")
+	alice.skipUntil("*** olga invites you to vip: /join vip")
+	alice.joinRoom("vip")
+	olga.expect("*** alice joined vip")
+	alice.joinRoom("dev")
+	alice.joinRoom("ops")
+	alice.send("/focus dev")
+	alice.expect("*** You are now talking in dev.")
+	alice.send("/quit")
+	alice.skipUntil("bye...")
+	olga.expect("*** alice left (quit)")
+	olga.send("/ban alice")
+	olga.expectPrefix("*** Banned account alice from vip")
+
+	again := s.named("alice2")
+	again.send("/identify alice alice's password")
+	again.expect("*** You are identified as alice.")
+	again.expect("*** Joining your rooms again: dev, ops, vip. (/rejoin off stops this.)")
+	// vip first (the list is joined from the last), which refuses her now,
+	// then ops, then dev, which is current again.
+	again.skipUntilPrefix("!!! you are banned from vip")
+	again.skipUntilPrefix("*** You are in room ops ")
+	again.skipUntilPrefix("*** You are in room dev ")
+	again.send("/f")
+	again.skipUntil("*** You are in 2 rooms: dev (current), ops. /focus ROOM changes where your lines go.")
+
+	// Off: the next identify leaves the rooms as they are.
+	again.send("/rejoin off")
+	again.expect("*** Your rooms do not come back when you identify; you stay where you are.")
+	again.send("/quit")
+	again.skipUntil("bye...")
+	third := s.named("alice3")
+	third.send("/identify alice alice's password")
+	third.expect("*** You are identified as alice.")
+	third.send("/f")
+	third.skipUntil("*** You are in lobby.") // after the lobby's notice of her rename
+	third.send("/rejoin")
+	third.expect("*** Your rooms do not come back when you identify; you stay where you are.")
+}

@@ -597,7 +597,8 @@ func (r *registry) handleAccountIdentified(ctx actor.Context, msg *messages.Acco
 		return
 	}
 	u.account, u.accountID = account, msg.GetAccountId()
-	answer := &messages.Identified{Account: account, AccountId: u.accountID, Nick: u.nick, Registered: msg.GetRegistered()}
+	answer := &messages.Identified{Account: account, AccountId: u.accountID, Nick: u.nick, Registered: msg.GetRegistered(),
+		Rooms: msg.GetRooms(), Rejoin: msg.GetRejoin()}
 	if strings.ToLower(u.nick) != account {
 		if holder, taken := r.byNick[account]; taken {
 			answer.NickInUse = holder != u

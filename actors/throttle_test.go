@@ -13,6 +13,7 @@ import (
 
 	"github.com/actorchat/actorchat/internal/password"
 	"github.com/actorchat/actorchat/internal/store"
+	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -236,5 +237,36 @@ func TestAccountsExpire(t *testing.T) {
 	}
 	if all, _ := db.Accounts(context.Background()); len(all) != 1 || all[0].Name != "recent" {
 		t.Fatalf("left %v", all)
+	}
+}
+
+// TestAccountsSaveRoomsFromThisNodeOnly: a connection's word on its user's
+// rooms and rejoin setting is saved; the same from no sender, or from an
+// actor on another node, is ignored.
+func TestAccountsSaveRoomsFromThisNodeOnly(t *testing.T) {
+	ctx := context.Background()
+	system := newTestSystem(t)
+	db := openGated(t, false)
+	pid, _ := startAccounts(t, system, db, nil, "alice")
+	acct, err := db.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := newProbe(t, system)
+	conn.send(pid, &messages.SaveAccountRooms{AccountId: acct.ID, Rooms: []string{"dev", "ops"}})
+	testkit.Eventually(t, "the rooms to be saved", func() bool {
+		a, _ := db.Account(ctx, "alice")
+		return slices.Equal(a.Rooms, []string{"dev", "ops"})
+	})
+
+	system.Root.Send(pid, &messages.SaveAccountRooms{AccountId: acct.ID, Rooms: []string{"nosender"}})
+	system.Root.RequestWithCustomSender(pid, &messages.SaveAccountRooms{AccountId: acct.ID, Rooms: []string{"remote"}}, actor.NewPID("10.0.0.9:4000", "conn-1"))
+	conn.send(pid, &messages.SetRejoin{AccountId: acct.ID, On: false}) // after them
+	testkit.Eventually(t, "the setting to be saved", func() bool {
+		a, _ := db.Account(ctx, "alice")
+		return !a.Rejoin
+	})
+	if a, _ := db.Account(ctx, "alice"); !slices.Equal(a.Rooms, []string{"dev", "ops"}) {
+		t.Fatalf("rooms %q: a message not from this node's connection was saved", a.Rooms)
 	}
 }

@@ -33,6 +33,8 @@ const (
 	AccountJob_ACCOUNT_JOB_OPER            AccountJob = 5
 	// Remove the accounts unused for longer than the account expiry.
 	AccountJob_ACCOUNT_JOB_EXPIRE AccountJob = 6
+	// Save the rooms and rejoin settings that changed.
+	AccountJob_ACCOUNT_JOB_SAVE_ROOMS AccountJob = 7
 )
 
 // Enum value maps for AccountJob.
@@ -45,6 +47,7 @@ var (
 		4: "ACCOUNT_JOB_UNREGISTER",
 		5: "ACCOUNT_JOB_OPER",
 		6: "ACCOUNT_JOB_EXPIRE",
+		7: "ACCOUNT_JOB_SAVE_ROOMS",
 	}
 	AccountJob_value = map[string]int32{
 		"ACCOUNT_JOB_UNSPECIFIED":     0,
@@ -54,6 +57,7 @@ var (
 		"ACCOUNT_JOB_UNREGISTER":      4,
 		"ACCOUNT_JOB_OPER":            5,
 		"ACCOUNT_JOB_EXPIRE":          6,
+		"ACCOUNT_JOB_SAVE_ROOMS":      7,
 	}
 )
 
@@ -506,13 +510,17 @@ func (x *UnregisterAccount) GetReplyTo() *ActorRef {
 // answers reply_to Identified. The registry takes it only from an accounts
 // actor (its sender), never from anyone else.
 type AccountIdentified struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
-	Nick          string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
-	Registered    bool                   `protobuf:"varint,4,opt,name=registered,proto3" json:"registered,omitempty"`
-	ReplyTo       *ActorRef              `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
-	AccountId     string                 `protobuf:"bytes,6,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	MemberId   string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Account    string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Nick       string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
+	Registered bool                   `protobuf:"varint,4,opt,name=registered,proto3" json:"registered,omitempty"`
+	ReplyTo    *ActorRef              `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	AccountId  string                 `protobuf:"bytes,6,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The rooms the account's user was in, the current one first, and
+	// whether to join them again (identify only).
+	Rooms         []string `protobuf:"bytes,7,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Rejoin        bool     `protobuf:"varint,8,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -589,18 +597,36 @@ func (x *AccountIdentified) GetAccountId() string {
 	return ""
 }
 
+func (x *AccountIdentified) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
+}
+
+func (x *AccountIdentified) GetRejoin() bool {
+	if x != nil {
+		return x.Rejoin
+	}
+	return false
+}
+
 // Identified answers RegisterAccount and IdentifyAccount: the member is
 // identified as account. If the member was renamed to the account's nick,
 // renamed_from is its old nick; if another session holds that nick,
 // nick_in_use is set. A connection takes it only from a registry.
 type Identified struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	Nick          string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
-	Registered    bool                   `protobuf:"varint,3,opt,name=registered,proto3" json:"registered,omitempty"`
-	RenamedFrom   string                 `protobuf:"bytes,4,opt,name=renamed_from,json=renamedFrom,proto3" json:"renamed_from,omitempty"`
-	NickInUse     bool                   `protobuf:"varint,5,opt,name=nick_in_use,json=nickInUse,proto3" json:"nick_in_use,omitempty"`
-	AccountId     string                 `protobuf:"bytes,6,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Account     string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Nick        string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
+	Registered  bool                   `protobuf:"varint,3,opt,name=registered,proto3" json:"registered,omitempty"`
+	RenamedFrom string                 `protobuf:"bytes,4,opt,name=renamed_from,json=renamedFrom,proto3" json:"renamed_from,omitempty"`
+	NickInUse   bool                   `protobuf:"varint,5,opt,name=nick_in_use,json=nickInUse,proto3" json:"nick_in_use,omitempty"`
+	AccountId   string                 `protobuf:"bytes,6,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// The rooms the account's user was in, the current one first, to join
+	// again if rejoin is set (identify only).
+	Rooms         []string `protobuf:"bytes,7,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Rejoin        bool     `protobuf:"varint,8,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -677,6 +703,131 @@ func (x *Identified) GetAccountId() string {
 	return ""
 }
 
+func (x *Identified) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
+}
+
+func (x *Identified) GetRejoin() bool {
+	if x != nil {
+		return x.Rejoin
+	}
+	return false
+}
+
+// SaveAccountRooms tells the accounts actor of the connection's node which
+// rooms the user identified as account_id is in now, the current one
+// first, to keep for their next identify. The accounts actor takes it only
+// from this node.
+type SaveAccountRooms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountId     string                 `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Rooms         []string               `protobuf:"bytes,2,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveAccountRooms) Reset() {
+	*x = SaveAccountRooms{}
+	mi := &file_chat_v1_accounts_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveAccountRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveAccountRooms) ProtoMessage() {}
+
+func (x *SaveAccountRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_accounts_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveAccountRooms.ProtoReflect.Descriptor instead.
+func (*SaveAccountRooms) Descriptor() ([]byte, []int) {
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SaveAccountRooms) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *SaveAccountRooms) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
+}
+
+// SetRejoin tells the accounts actor whether the user identified as
+// account_id joins their rooms again when they identify. The accounts
+// actor takes it only from this node.
+type SetRejoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccountId     string                 `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	On            bool                   `protobuf:"varint,2,opt,name=on,proto3" json:"on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRejoin) Reset() {
+	*x = SetRejoin{}
+	mi := &file_chat_v1_accounts_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRejoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRejoin) ProtoMessage() {}
+
+func (x *SetRejoin) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_accounts_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRejoin.ProtoReflect.Descriptor instead.
+func (*SetRejoin) Descriptor() ([]byte, []int) {
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetRejoin) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *SetRejoin) GetOn() bool {
+	if x != nil {
+		return x.On
+	}
+	return false
+}
+
 // AccountRemoved tells the registry that an account is gone (unregistered,
 // or expired): its nick is free, nobody is identified as it any more, and
 // the rooms drop the rights it held. The registry answers reply_to (if set)
@@ -692,7 +843,7 @@ type AccountRemoved struct {
 
 func (x *AccountRemoved) Reset() {
 	*x = AccountRemoved{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[7]
+	mi := &file_chat_v1_accounts_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +855,7 @@ func (x *AccountRemoved) String() string {
 func (*AccountRemoved) ProtoMessage() {}
 
 func (x *AccountRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[7]
+	mi := &file_chat_v1_accounts_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +868,7 @@ func (x *AccountRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountRemoved.ProtoReflect.Descriptor instead.
 func (*AccountRemoved) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{7}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AccountRemoved) GetAccount() string {
@@ -753,7 +904,7 @@ type AccountUnregistered struct {
 
 func (x *AccountUnregistered) Reset() {
 	*x = AccountUnregistered{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[8]
+	mi := &file_chat_v1_accounts_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +916,7 @@ func (x *AccountUnregistered) String() string {
 func (*AccountUnregistered) ProtoMessage() {}
 
 func (x *AccountUnregistered) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[8]
+	mi := &file_chat_v1_accounts_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +929,7 @@ func (x *AccountUnregistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountUnregistered.ProtoReflect.Descriptor instead.
 func (*AccountUnregistered) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{8}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AccountUnregistered) GetAccount() string {
@@ -807,7 +958,7 @@ type ForgetAccount struct {
 
 func (x *ForgetAccount) Reset() {
 	*x = ForgetAccount{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[9]
+	mi := &file_chat_v1_accounts_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +970,7 @@ func (x *ForgetAccount) String() string {
 func (*ForgetAccount) ProtoMessage() {}
 
 func (x *ForgetAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[9]
+	mi := &file_chat_v1_accounts_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +983,7 @@ func (x *ForgetAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetAccount.ProtoReflect.Descriptor instead.
 func (*ForgetAccount) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{9}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ForgetAccount) GetAccountId() string {
@@ -859,7 +1010,7 @@ type OperLogin struct {
 
 func (x *OperLogin) Reset() {
 	*x = OperLogin{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[10]
+	mi := &file_chat_v1_accounts_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1022,7 @@ func (x *OperLogin) String() string {
 func (*OperLogin) ProtoMessage() {}
 
 func (x *OperLogin) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[10]
+	mi := &file_chat_v1_accounts_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1035,7 @@ func (x *OperLogin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperLogin.ProtoReflect.Descriptor instead.
 func (*OperLogin) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{10}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OperLogin) GetMemberId() string {
@@ -939,7 +1090,7 @@ type OperatorIdentified struct {
 
 func (x *OperatorIdentified) Reset() {
 	*x = OperatorIdentified{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[11]
+	mi := &file_chat_v1_accounts_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1102,7 @@ func (x *OperatorIdentified) String() string {
 func (*OperatorIdentified) ProtoMessage() {}
 
 func (x *OperatorIdentified) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[11]
+	mi := &file_chat_v1_accounts_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1115,7 @@ func (x *OperatorIdentified) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperatorIdentified.ProtoReflect.Descriptor instead.
 func (*OperatorIdentified) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{11}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OperatorIdentified) GetMemberId() string {
@@ -1007,7 +1158,7 @@ type Opered struct {
 
 func (x *Opered) Reset() {
 	*x = Opered{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[12]
+	mi := &file_chat_v1_accounts_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1170,7 @@ func (x *Opered) String() string {
 func (*Opered) ProtoMessage() {}
 
 func (x *Opered) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[12]
+	mi := &file_chat_v1_accounts_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1183,7 @@ func (x *Opered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Opered.ProtoReflect.Descriptor instead.
 func (*Opered) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{12}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Opered) GetName() string {
@@ -1063,7 +1214,7 @@ type GhostNick struct {
 
 func (x *GhostNick) Reset() {
 	*x = GhostNick{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[13]
+	mi := &file_chat_v1_accounts_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1226,7 @@ func (x *GhostNick) String() string {
 func (*GhostNick) ProtoMessage() {}
 
 func (x *GhostNick) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[13]
+	mi := &file_chat_v1_accounts_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1239,7 @@ func (x *GhostNick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GhostNick.ProtoReflect.Descriptor instead.
 func (*GhostNick) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{13}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GhostNick) GetMemberId() string {
@@ -1123,7 +1274,7 @@ type NickGhosted struct {
 
 func (x *NickGhosted) Reset() {
 	*x = NickGhosted{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[14]
+	mi := &file_chat_v1_accounts_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1135,7 +1286,7 @@ func (x *NickGhosted) String() string {
 func (*NickGhosted) ProtoMessage() {}
 
 func (x *NickGhosted) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[14]
+	mi := &file_chat_v1_accounts_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1148,7 +1299,7 @@ func (x *NickGhosted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NickGhosted.ProtoReflect.Descriptor instead.
 func (*NickGhosted) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{14}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NickGhosted) GetNick() string {
@@ -1169,7 +1320,7 @@ type Ghosted struct {
 
 func (x *Ghosted) Reset() {
 	*x = Ghosted{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[15]
+	mi := &file_chat_v1_accounts_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1181,7 +1332,7 @@ func (x *Ghosted) String() string {
 func (*Ghosted) ProtoMessage() {}
 
 func (x *Ghosted) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[15]
+	mi := &file_chat_v1_accounts_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1194,7 +1345,7 @@ func (x *Ghosted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ghosted.ProtoReflect.Descriptor instead.
 func (*Ghosted) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{15}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Ghosted) GetByAccount() string {
@@ -1222,14 +1373,22 @@ type AccountJobDone struct {
 	// token (oper).
 	AccountId string `protobuf:"bytes,9,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// EXPIRE: the accounts removed.
-	Expired       []*AccountRemoved `protobuf:"bytes,10,rep,name=expired,proto3" json:"expired,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Expired []*AccountRemoved `protobuf:"bytes,10,rep,name=expired,proto3" json:"expired,omitempty"`
+	// IDENTIFY: the account's rooms, and whether to join them again.
+	Rooms  []string `protobuf:"bytes,11,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Rejoin bool     `protobuf:"varint,12,opt,name=rejoin,proto3" json:"rejoin,omitempty"`
+	// SAVE_ROOMS: how many accounts' rooms or settings could not be saved.
+	Failed uint32 `protobuf:"varint,13,opt,name=failed,proto3" json:"failed,omitempty"`
+	// When a worker took the job (Unix nanoseconds): an identify read the
+	// account's rooms after it.
+	StartedUnixNanos int64 `protobuf:"varint,14,opt,name=started_unix_nanos,json=startedUnixNanos,proto3" json:"started_unix_nanos,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *AccountJobDone) Reset() {
 	*x = AccountJobDone{}
-	mi := &file_chat_v1_accounts_proto_msgTypes[16]
+	mi := &file_chat_v1_accounts_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1400,7 @@ func (x *AccountJobDone) String() string {
 func (*AccountJobDone) ProtoMessage() {}
 
 func (x *AccountJobDone) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_accounts_proto_msgTypes[16]
+	mi := &file_chat_v1_accounts_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1413,7 @@ func (x *AccountJobDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountJobDone.ProtoReflect.Descriptor instead.
 func (*AccountJobDone) Descriptor() ([]byte, []int) {
-	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{16}
+	return file_chat_v1_accounts_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AccountJobDone) GetJob() AccountJob {
@@ -1327,6 +1486,34 @@ func (x *AccountJobDone) GetExpired() []*AccountRemoved {
 	return nil
 }
 
+func (x *AccountJobDone) GetRooms() []string {
+	if x != nil {
+		return x.Rooms
+	}
+	return nil
+}
+
+func (x *AccountJobDone) GetRejoin() bool {
+	if x != nil {
+		return x.Rejoin
+	}
+	return false
+}
+
+func (x *AccountJobDone) GetFailed() uint32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *AccountJobDone) GetStartedUnixNanos() int64 {
+	if x != nil {
+		return x.StartedUnixNanos
+	}
+	return 0
+}
+
 var File_chat_v1_accounts_proto protoreflect.FileDescriptor
 
 const file_chat_v1_accounts_proto_rawDesc = "" +
@@ -1357,7 +1544,7 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
 	"\bpassword\x18\x03 \x01(\tR\bpassword\x12\x1b\n" +
 	"\tremote_ip\x18\x04 \x01(\tR\bremoteIp\x12,\n" +
-	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xcb\x01\n" +
+	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xf9\x01\n" +
 	"\x11AccountIdentified\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x12\n" +
@@ -1367,7 +1554,9 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"registered\x12,\n" +
 	"\breply_to\x18\x05 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x06 \x01(\tR\taccountId\"\xbc\x01\n" +
+	"account_id\x18\x06 \x01(\tR\taccountId\x12\x14\n" +
+	"\x05rooms\x18\a \x03(\tR\x05rooms\x12\x16\n" +
+	"\x06rejoin\x18\b \x01(\bR\x06rejoin\"\xea\x01\n" +
 	"\n" +
 	"Identified\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x12\n" +
@@ -1378,7 +1567,17 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\frenamed_from\x18\x04 \x01(\tR\vrenamedFrom\x12\x1e\n" +
 	"\vnick_in_use\x18\x05 \x01(\bR\tnickInUse\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x06 \x01(\tR\taccountId\"w\n" +
+	"account_id\x18\x06 \x01(\tR\taccountId\x12\x14\n" +
+	"\x05rooms\x18\a \x03(\tR\x05rooms\x12\x16\n" +
+	"\x06rejoin\x18\b \x01(\bR\x06rejoin\"G\n" +
+	"\x10SaveAccountRooms\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12\x14\n" +
+	"\x05rooms\x18\x02 \x03(\tR\x05rooms\":\n" +
+	"\tSetRejoin\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12\x0e\n" +
+	"\x02on\x18\x02 \x01(\bR\x02on\"w\n" +
 	"\x0eAccountRemoved\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x1d\n" +
@@ -1413,7 +1612,7 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"(\n" +
 	"\aGhosted\x12\x1d\n" +
 	"\n" +
-	"by_account\x18\x01 \x01(\tR\tbyAccount\"\xe8\x02\n" +
+	"by_account\x18\x01 \x01(\tR\tbyAccount\"\xdc\x03\n" +
 	"\x0eAccountJobDone\x12%\n" +
 	"\x03job\x18\x01 \x01(\x0e2\x13.chat.v1.AccountJobR\x03job\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x18\n" +
@@ -1426,7 +1625,11 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\t \x01(\tR\taccountId\x121\n" +
 	"\aexpired\x18\n" +
-	" \x03(\v2\x17.chat.v1.AccountRemovedR\aexpired*\xc8\x01\n" +
+	" \x03(\v2\x17.chat.v1.AccountRemovedR\aexpired\x12\x14\n" +
+	"\x05rooms\x18\v \x03(\tR\x05rooms\x12\x16\n" +
+	"\x06rejoin\x18\f \x01(\bR\x06rejoin\x12\x16\n" +
+	"\x06failed\x18\r \x01(\rR\x06failed\x12,\n" +
+	"\x12started_unix_nanos\x18\x0e \x01(\x03R\x10startedUnixNanos*\xe4\x01\n" +
 	"\n" +
 	"AccountJob\x12\x1b\n" +
 	"\x17ACCOUNT_JOB_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -1435,7 +1638,8 @@ const file_chat_v1_accounts_proto_rawDesc = "" +
 	"\x1bACCOUNT_JOB_CHANGE_PASSWORD\x10\x03\x12\x1a\n" +
 	"\x16ACCOUNT_JOB_UNREGISTER\x10\x04\x12\x14\n" +
 	"\x10ACCOUNT_JOB_OPER\x10\x05\x12\x16\n" +
-	"\x12ACCOUNT_JOB_EXPIRE\x10\x06*\xa5\x01\n" +
+	"\x12ACCOUNT_JOB_EXPIRE\x10\x06\x12\x1a\n" +
+	"\x16ACCOUNT_JOB_SAVE_ROOMS\x10\a*\xa5\x01\n" +
 	"\x0eAccountOutcome\x12\x1f\n" +
 	"\x1bACCOUNT_OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ACCOUNT_OUTCOME_OK\x10\x01\x12#\n" +
@@ -1456,7 +1660,7 @@ func file_chat_v1_accounts_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_accounts_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_chat_v1_accounts_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_chat_v1_accounts_proto_goTypes = []any{
 	(AccountJob)(0),             // 0: chat.v1.AccountJob
 	(AccountOutcome)(0),         // 1: chat.v1.AccountOutcome
@@ -1467,32 +1671,34 @@ var file_chat_v1_accounts_proto_goTypes = []any{
 	(*UnregisterAccount)(nil),   // 6: chat.v1.UnregisterAccount
 	(*AccountIdentified)(nil),   // 7: chat.v1.AccountIdentified
 	(*Identified)(nil),          // 8: chat.v1.Identified
-	(*AccountRemoved)(nil),      // 9: chat.v1.AccountRemoved
-	(*AccountUnregistered)(nil), // 10: chat.v1.AccountUnregistered
-	(*ForgetAccount)(nil),       // 11: chat.v1.ForgetAccount
-	(*OperLogin)(nil),           // 12: chat.v1.OperLogin
-	(*OperatorIdentified)(nil),  // 13: chat.v1.OperatorIdentified
-	(*Opered)(nil),              // 14: chat.v1.Opered
-	(*GhostNick)(nil),           // 15: chat.v1.GhostNick
-	(*NickGhosted)(nil),         // 16: chat.v1.NickGhosted
-	(*Ghosted)(nil),             // 17: chat.v1.Ghosted
-	(*AccountJobDone)(nil),      // 18: chat.v1.AccountJobDone
-	(*ActorRef)(nil),            // 19: chat.v1.ActorRef
+	(*SaveAccountRooms)(nil),    // 9: chat.v1.SaveAccountRooms
+	(*SetRejoin)(nil),           // 10: chat.v1.SetRejoin
+	(*AccountRemoved)(nil),      // 11: chat.v1.AccountRemoved
+	(*AccountUnregistered)(nil), // 12: chat.v1.AccountUnregistered
+	(*ForgetAccount)(nil),       // 13: chat.v1.ForgetAccount
+	(*OperLogin)(nil),           // 14: chat.v1.OperLogin
+	(*OperatorIdentified)(nil),  // 15: chat.v1.OperatorIdentified
+	(*Opered)(nil),              // 16: chat.v1.Opered
+	(*GhostNick)(nil),           // 17: chat.v1.GhostNick
+	(*NickGhosted)(nil),         // 18: chat.v1.NickGhosted
+	(*Ghosted)(nil),             // 19: chat.v1.Ghosted
+	(*AccountJobDone)(nil),      // 20: chat.v1.AccountJobDone
+	(*ActorRef)(nil),            // 21: chat.v1.ActorRef
 }
 var file_chat_v1_accounts_proto_depIdxs = []int32{
-	19, // 0: chat.v1.RegisterAccount.reply_to:type_name -> chat.v1.ActorRef
-	19, // 1: chat.v1.IdentifyAccount.reply_to:type_name -> chat.v1.ActorRef
-	19, // 2: chat.v1.ChangePassword.reply_to:type_name -> chat.v1.ActorRef
-	19, // 3: chat.v1.UnregisterAccount.reply_to:type_name -> chat.v1.ActorRef
-	19, // 4: chat.v1.AccountIdentified.reply_to:type_name -> chat.v1.ActorRef
-	19, // 5: chat.v1.AccountRemoved.reply_to:type_name -> chat.v1.ActorRef
-	19, // 6: chat.v1.OperLogin.reply_to:type_name -> chat.v1.ActorRef
-	19, // 7: chat.v1.OperatorIdentified.reply_to:type_name -> chat.v1.ActorRef
-	19, // 8: chat.v1.GhostNick.reply_to:type_name -> chat.v1.ActorRef
+	21, // 0: chat.v1.RegisterAccount.reply_to:type_name -> chat.v1.ActorRef
+	21, // 1: chat.v1.IdentifyAccount.reply_to:type_name -> chat.v1.ActorRef
+	21, // 2: chat.v1.ChangePassword.reply_to:type_name -> chat.v1.ActorRef
+	21, // 3: chat.v1.UnregisterAccount.reply_to:type_name -> chat.v1.ActorRef
+	21, // 4: chat.v1.AccountIdentified.reply_to:type_name -> chat.v1.ActorRef
+	21, // 5: chat.v1.AccountRemoved.reply_to:type_name -> chat.v1.ActorRef
+	21, // 6: chat.v1.OperLogin.reply_to:type_name -> chat.v1.ActorRef
+	21, // 7: chat.v1.OperatorIdentified.reply_to:type_name -> chat.v1.ActorRef
+	21, // 8: chat.v1.GhostNick.reply_to:type_name -> chat.v1.ActorRef
 	0,  // 9: chat.v1.AccountJobDone.job:type_name -> chat.v1.AccountJob
-	19, // 10: chat.v1.AccountJobDone.reply_to:type_name -> chat.v1.ActorRef
+	21, // 10: chat.v1.AccountJobDone.reply_to:type_name -> chat.v1.ActorRef
 	1,  // 11: chat.v1.AccountJobDone.outcome:type_name -> chat.v1.AccountOutcome
-	9,  // 12: chat.v1.AccountJobDone.expired:type_name -> chat.v1.AccountRemoved
+	11, // 12: chat.v1.AccountJobDone.expired:type_name -> chat.v1.AccountRemoved
 	13, // [13:13] is the sub-list for method output_type
 	13, // [13:13] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
@@ -1512,7 +1718,7 @@ func file_chat_v1_accounts_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_accounts_proto_rawDesc), len(file_chat_v1_accounts_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

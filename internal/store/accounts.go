@@ -7,13 +7,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // Account is a registered nick: its id (what rights name: never given to
 // another account, whatever its name), its case-folded name (the key for
 // people), the nick as registered, its password hash (internal/password),
-// when it was made and when its owner last proved it theirs.
+// when it was made and when its owner last proved it theirs; and the rooms
+// its user was in (the current one first), which they join again when they
+// identify if Rejoin is on.
 type Account struct {
 	ID       string
 	Name     string
@@ -21,6 +24,8 @@ type Account struct {
 	Hash     string
 	Created  time.Time
 	LastSeen time.Time
+	Rooms    []string
+	Rejoin   bool
 }
 
 // AccountName is an account's name and id, as the registry knows every
@@ -51,6 +56,7 @@ func (d *DB) CreateAccount(ctx context.Context, a Account) (Account, error) {
 	if a.LastSeen.IsZero() {
 		a.LastSeen = a.Created
 	}
+	a.Rooms, a.Rejoin = nil, true // a new account has no rooms yet, and rejoins them
 	res, err := d.db.ExecContext(ctx, `INSERT INTO accounts (name, nick, hash, created_at, id, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (name) DO NOTHING`, a.Name, a.Nick, a.Hash, a.Created.UnixMilli(), a.ID, a.LastSeen.UnixMilli())
 	if err != nil {
@@ -66,8 +72,9 @@ func (d *DB) CreateAccount(ctx context.Context, a Account) (Account, error) {
 func (d *DB) Account(ctx context.Context, name string) (Account, error) {
 	a := Account{Name: name}
 	var created, seen int64
-	err := d.db.QueryRowContext(ctx, `SELECT id, nick, hash, created_at, last_seen_at FROM accounts WHERE name = $1`, name).
-		Scan(&a.ID, &a.Nick, &a.Hash, &created, &seen)
+	var rooms string
+	err := d.db.QueryRowContext(ctx, `SELECT id, nick, hash, created_at, last_seen_at, rooms, rejoin FROM accounts WHERE name = $1`, name).
+		Scan(&a.ID, &a.Nick, &a.Hash, &created, &seen, &rooms, &a.Rejoin)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Account{}, ErrNoAccount
@@ -75,7 +82,39 @@ func (d *DB) Account(ctx context.Context, name string) (Account, error) {
 		return Account{}, fmt.Errorf("load account: %w", err)
 	}
 	a.Created, a.LastSeen = time.UnixMilli(created), time.UnixMilli(seen)
+	if rooms != "" {
+		a.Rooms = strings.Split(rooms, ",")
+	}
 	return a, nil
+}
+
+// SetAccountRooms records the rooms the user of account id is in, the
+// current one first; ErrNoAccount if there is no such account. A name with
+// a comma is refused: names are joined by commas.
+func (d *DB) SetAccountRooms(ctx context.Context, id string, rooms []string) error {
+	for _, r := range rooms {
+		if r == "" || strings.Contains(r, ",") {
+			return fmt.Errorf("set account rooms: bad room name %q", r)
+		}
+	}
+	return d.updateAccountByID(ctx, `UPDATE accounts SET rooms = $2 WHERE id = $1`, id, strings.Join(rooms, ","))
+}
+
+// SetAccountRejoin says whether the user of account id joins their rooms
+// again when they identify; ErrNoAccount if there is no such account.
+func (d *DB) SetAccountRejoin(ctx context.Context, id string, on bool) error {
+	return d.updateAccountByID(ctx, `UPDATE accounts SET rejoin = $2 WHERE id = $1`, id, on)
+}
+
+func (d *DB) updateAccountByID(ctx context.Context, query, id string, value any) error {
+	res, err := d.db.ExecContext(ctx, query, id, value)
+	if err != nil {
+		return fmt.Errorf("update account: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoAccount
+	}
+	return nil
 }
 
 // SetAccountHash replaces an account's password hash.

@@ -65,6 +65,15 @@ var migrations = []migration{
 	{version: 2, sqlite: accountsV2, postgres: accountsV2},
 	{version: 3, sqlite: roomEntriesV3, postgres: roomEntriesV3},
 	{version: 4, sqlite: identitiesV4(sqliteAccountIDs), postgres: identitiesV4(postgresAccountIDs)},
+	{version: 5, sqlite: accountRoomsV5, postgres: accountRoomsV5},
+}
+
+// Version 5 keeps the rooms an account's user was in (names joined by
+// commas, the current one first: room names have no comma), to join them
+// again when they identify, unless they turned that off.
+var accountRoomsV5 = []string{
+	`ALTER TABLE accounts ADD COLUMN rooms TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE accounts ADD COLUMN rejoin BOOLEAN NOT NULL DEFAULT TRUE`,
 }
 
 // Version 4 makes accounts identities: every account gets an id that a new

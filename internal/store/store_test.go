@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -292,7 +294,7 @@ func TestAccounts(t *testing.T) {
 			t.Fatalf("second create: %v", err)
 		}
 		got, err := db.Account(ctx, "alice")
-		if err != nil || got != a {
+		if err != nil || !reflect.DeepEqual(got, a) {
 			t.Fatalf("got %+v %v, want %+v", got, err, a)
 		}
 		if _, err := db.Account(ctx, "bob"); !errors.Is(err, ErrNoAccount) {
@@ -327,6 +329,46 @@ func TestAccounts(t *testing.T) {
 		again, err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "alice", Hash: "h", Created: t0})
 		if err != nil || again.ID == a.ID {
 			t.Fatalf("alice again: %+v %v (the first was %s)", again, err, a.ID)
+		}
+	})
+}
+
+// TestAccountRooms: an account keeps the rooms its user was in, in order,
+// and whether they are joined again at identify.
+func TestAccountRooms(t *testing.T) {
+	backends(t, func(t *testing.T, open func() *DB) {
+		ctx := context.Background()
+		db := open()
+		a, err := db.CreateAccount(ctx, Account{Name: "alice", Nick: "alice", Hash: "h", Created: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Account(ctx, "alice"); got.Rooms != nil || !got.Rejoin {
+			t.Fatalf("a new account: rooms %q, rejoin %v; want none, on", got.Rooms, got.Rejoin)
+		}
+		if err := db.SetAccountRooms(ctx, a.ID, []string{"ops", "dev", "lobby"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetAccountRejoin(ctx, a.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Account(ctx, "alice"); !slices.Equal(got.Rooms, []string{"ops", "dev", "lobby"}) || got.Rejoin {
+			t.Fatalf("rooms %q, rejoin %v; want ops, dev, lobby, off", got.Rooms, got.Rejoin)
+		}
+		if err := db.SetAccountRooms(ctx, a.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.Account(ctx, "alice"); got.Rooms != nil {
+			t.Fatalf("rooms %q after none", got.Rooms)
+		}
+		if err := db.SetAccountRooms(ctx, a.ID, []string{"a,b"}); err == nil {
+			t.Fatal("a room name with a comma was stored")
+		}
+		if err := db.SetAccountRooms(ctx, "a000000000000000", []string{"dev"}); !errors.Is(err, ErrNoAccount) {
+			t.Fatalf("rooms of no account: %v", err)
+		}
+		if err := db.SetAccountRejoin(ctx, "a000000000000000", true); !errors.Is(err, ErrNoAccount) {
+			t.Fatalf("rejoin of no account: %v", err)
 		}
 	})
 }
@@ -419,13 +461,14 @@ func TestExpireAccounts(t *testing.T) {
 // TestSchemaFourUpgrade: a version 3 store (rights by account name, two
 // owners of one room) is brought to version 4: rights name the account's
 // id, those of accounts that do not exist are dropped, the earlier owner
-// stays.
+// stays; and on to version 5: their rooms empty, rejoined at identify.
 func TestSchemaFourUpgrade(t *testing.T) {
 	backends(t, func(t *testing.T, open func() *DB) {
 		ctx := context.Background()
 		db := open()
 		// Back to version 3, with its data.
 		for _, q := range []string{
+			`ALTER TABLE accounts DROP COLUMN rejoin`, `ALTER TABLE accounts DROP COLUMN rooms`, `DELETE FROM chatd_schema WHERE version = 5`,
 			`DROP INDEX room_entries_one_owner`, `DROP INDEX accounts_id`,
 			`ALTER TABLE room_entries DROP COLUMN label`, `ALTER TABLE accounts DROP COLUMN last_seen_at`, `ALTER TABLE accounts DROP COLUMN id`,
 			`DELETE FROM chatd_schema WHERE version = 4`,
@@ -456,6 +499,9 @@ func TestSchemaFourUpgrade(t *testing.T) {
 		}
 		if ids["alice"] == ids["bob"] {
 			t.Fatalf("two accounts, one id: %v", ids)
+		}
+		if alice, err := db.Account(ctx, "alice"); err != nil || alice.Rooms != nil || !alice.Rejoin {
+			t.Fatalf("alice after version 5: %+v %v", alice, err)
 		}
 		got, err := db.Entries(ctx, "dev", t0)
 		if err != nil {
