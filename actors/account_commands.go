@@ -119,8 +119,8 @@ func (c *connection) cmdRegister(ctx actor.Context, args string) {
 			c.sendError(ctx, reason+"; nothing was registered")
 			return
 		}
-		c.ask(ctx, c.env.accounts, &messages.RegisterAccount{MemberId: c.member, Nick: nick, Password: pw, RemoteIp: c.remoteIP(),
-			ReplyTo: refOf(ctx.Self())}, waitAccount, "/register")
+		c.ask(ctx, c.env.accounts, &messages.RegisterAccount{MemberId: c.member, Nick: nick, Password: pw, RemoteIp: c.remoteIP()},
+			"/register", on(c.identified)).byRegistry = true
 	}
 	if args != "" {
 		register(c, ctx, args)
@@ -152,8 +152,8 @@ func (c *connection) cmdIdentify(ctx actor.Context, args string) {
 			c.sendNotice(ctx, fmt.Sprintf("You are identified as %s already.", account))
 			return
 		}
-		c.ask(ctx, c.env.accounts, &messages.IdentifyAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP(),
-			ReplyTo: refOf(ctx.Self())}, waitAccount, "/identify")
+		c.ask(ctx, c.env.accounts, &messages.IdentifyAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP()},
+			"/identify", on(c.identified)).byRegistry = true
 	}
 	askPassword := func(c *connection, ctx actor.Context, account string) {
 		c.startPrompt(ctx, &prompt{
@@ -171,14 +171,13 @@ func (c *connection) cmdIdentify(ctx actor.Context, args string) {
 		// An account's name, or our own account's password? The registry
 		// knows the accounts.
 		arg := strings.TrimSpace(args)
-		c.ask(ctx, c.env.registry, &messages.ResolveTarget{Name: arg, ReplyTo: refOf(ctx.Self())}, waitAccountName, "/identify")
-		c.wait.thenTarget = func(t *messages.TargetResolved) {
+		c.ask(ctx, c.env.registry, &messages.ResolveTarget{Name: arg}, "/identify", on(func(ctx actor.Context, t *messages.TargetResolved) {
 			if t.GetAccount() == foldNick(arg) {
 				askPassword(c, ctx, arg)
 				return
 			}
 			identify(c, ctx, c.nick, arg)
-		}
+		}))
 	case isGuestNick(c.nick):
 		c.startPrompt(ctx, &prompt{
 			questions: []question{{text: "Account"}, {text: "Password", secret: true}},
@@ -205,7 +204,7 @@ func (c *connection) cmdPassword(ctx actor.Context, args string) {
 			return
 		}
 		c.ask(ctx, c.env.accounts, &messages.ChangePassword{MemberId: c.member, Account: account, OldPassword: old, NewPassword: new,
-			RemoteIp: c.remoteIP(), ReplyTo: refOf(ctx.Self())}, waitAccount, "/password")
+			RemoteIp: c.remoteIP()}, "/password", on(func(ctx actor.Context, _ *messages.PasswordChanged) { c.sendNotice(ctx, "Your password is changed.") }))
 	}
 	if fields := strings.Fields(args); len(fields) >= 2 {
 		change(c, ctx, fields[0], strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(args), fields[0])))
@@ -233,8 +232,8 @@ func (c *connection) cmdUnregister(ctx actor.Context, args string) {
 	}
 	account := c.account
 	unregister := func(c *connection, ctx actor.Context, pw string) {
-		c.ask(ctx, c.env.accounts, &messages.UnregisterAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP(),
-			ReplyTo: refOf(ctx.Self())}, waitAccount, "/unregister")
+		c.ask(ctx, c.env.accounts, &messages.UnregisterAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP()},
+			"/unregister", on(c.unregistered)).byRegistry = true
 	}
 	if args != "" {
 		unregister(c, ctx, args)
@@ -251,7 +250,9 @@ func (c *connection) cmdGhost(ctx actor.Context, args string) {
 	if c.accountsOff(ctx) {
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.GhostNick{MemberId: c.member, Nick: args, ReplyTo: refOf(ctx.Self())}, waitGhost, "/ghost")
+	c.ask(ctx, c.env.registry, &messages.GhostNick{MemberId: c.member, Nick: args}, "/ghost", on(func(ctx actor.Context, msg *messages.NickGhosted) {
+		c.sendNotice(ctx, fmt.Sprintf("The other session using %s is disconnected; /nick %s to take it.", msg.GetNick(), msg.GetNick()))
+	}))
 }
 
 func (c *connection) notIdentified(ctx actor.Context) bool {
@@ -262,9 +263,9 @@ func (c *connection) notIdentified(ctx actor.Context) bool {
 	return false
 }
 
-// handleIdentified: the registry has us down as the account's holder.
-func (c *connection) handleIdentified(ctx actor.Context, msg *messages.Identified) {
-	c.answered(waitAccount)
+// identified takes the account the registry has us down as (the answer to
+// /identify or /register, which only the registry gives).
+func (c *connection) identified(ctx actor.Context, msg *messages.Identified) {
 	c.account, c.accountID = msg.GetAccount(), msg.GetAccountId()
 	c.identityToRooms(ctx)
 	if msg.GetRenamedFrom() != "" {
@@ -285,32 +286,31 @@ func (c *connection) handleIdentified(ctx actor.Context, msg *messages.Identifie
 	} else {
 		c.saveRooms(ctx)
 	}
-	c.flushPending(ctx)
 }
 
-func (c *connection) handlePasswordChanged(ctx actor.Context) {
-	if c.answered(waitAccount) {
-		c.sendNotice(ctx, "Your password is changed.")
-		c.flushPending(ctx)
-	}
+// unregistered answers our /unregister (only the registry's word counts).
+func (c *connection) unregistered(ctx actor.Context, msg *messages.AccountUnregistered) {
+	c.accountGone(ctx, msg)
+	c.sendNotice(ctx, fmt.Sprintf("The account %s is removed; the nick is free for anyone.", msg.GetAccount()))
 }
 
-// handleAccountUnregistered: an account is gone (we unregistered it, or
-// another session of it did, or it expired); if it was ours, we are no
-// longer identified.
+// handleAccountUnregistered: an account is gone (another session of it
+// removed it, or it expired); if it was ours, we are no longer identified.
 func (c *connection) handleAccountUnregistered(ctx actor.Context, msg *messages.AccountUnregistered) {
-	ours := msg.GetAccountId() != "" && msg.GetAccountId() == c.accountID
-	if ours {
-		c.account, c.accountID = "", ""
-		c.identityToRooms(ctx)
-	}
-	switch {
-	case c.answered(waitAccount):
-		c.sendNotice(ctx, fmt.Sprintf("The account %s is removed; the nick is free for anyone.", msg.GetAccount()))
-		c.flushPending(ctx)
-	case ours:
+	if c.accountGone(ctx, msg) {
 		c.sendNotice(ctx, fmt.Sprintf("The account %s was removed; you are no longer identified.", msg.GetAccount()))
 	}
+}
+
+// accountGone forgets our account if it is the one removed, and reports
+// whether it was.
+func (c *connection) accountGone(ctx actor.Context, msg *messages.AccountUnregistered) bool {
+	if msg.GetAccountId() == "" || msg.GetAccountId() != c.accountID {
+		return false
+	}
+	c.account, c.accountID = "", ""
+	c.identityToRooms(ctx)
+	return true
 }
 
 // cmdOper: /oper NAME [PASSWORD]. The password is the -admins file's, not
@@ -318,8 +318,8 @@ func (c *connection) handleAccountUnregistered(ctx actor.Context, msg *messages.
 func (c *connection) cmdOper(ctx actor.Context, args string) {
 	name, pw, _ := strings.Cut(strings.TrimSpace(args), " ")
 	oper := func(c *connection, ctx actor.Context, pw string) {
-		c.ask(ctx, c.env.accounts, &messages.OperLogin{MemberId: c.member, Name: name, Password: pw, RemoteIp: c.remoteIP(),
-			ReplyTo: refOf(ctx.Self())}, waitOper, "/oper")
+		c.ask(ctx, c.env.accounts, &messages.OperLogin{MemberId: c.member, Name: name, Password: pw, RemoteIp: c.remoteIP()},
+			"/oper", on(func(ctx actor.Context, msg *messages.Opered) { c.opered(ctx, msg, true) })).byRegistry = true
 	}
 	if pw = strings.TrimSpace(pw); pw != "" {
 		oper(c, ctx, pw)
@@ -331,20 +331,13 @@ func (c *connection) cmdOper(ctx actor.Context, args string) {
 	})
 }
 
-// handleOpered: the registry has us down as a server operator.
-func (c *connection) handleOpered(ctx actor.Context, msg *messages.Opered) {
+// opered: the registry has us down as a server operator; asked says it
+// answers our /oper in time (else the user was told it failed).
+func (c *connection) opered(ctx actor.Context, msg *messages.Opered, asked bool) {
 	c.oper = msg.GetToken()
 	c.identityToRooms(ctx)
-	if c.answered(waitOper) {
+	if asked {
 		c.sendNotice(ctx, fmt.Sprintf("You are a server operator (%s): /help lists what you may do.", msg.GetName()))
-		c.flushPending(ctx)
-	}
-}
-
-func (c *connection) handleNickGhosted(ctx actor.Context, msg *messages.NickGhosted) {
-	if c.answered(waitGhost) {
-		c.sendNotice(ctx, fmt.Sprintf("The other session using %s is disconnected; /nick %s to take it.", msg.GetNick(), msg.GetNick()))
-		c.flushPending(ctx)
 	}
 }
 

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/actorchat/messages"
 )
@@ -46,8 +47,8 @@ func samePID(a, b *actor.PID) bool {
 
 // replyFrom answers a request's reply_to with the actor as the sender, for
 // an answer that carries authority.
-func replyFrom(ctx actor.Context, to *messages.ActorRef, msg any) {
+func replyFrom(ctx actor.Context, to *messages.ActorRef, msg proto.Message) {
 	if pid := pidOf(to); pid != nil {
-		ctx.Request(pid, msg)
+		ctx.Request(pid, answerTo(to, msg))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/actorchat/messages"
 )
@@ -69,11 +70,14 @@ func TestAuthorityRegistry(t *testing.T) {
 
 func TestAuthorityConnection(t *testing.T) {
 	admins := testOperators("root")
-	h := newConnHarness(t, func(c *Config) { c.Admins = admins })
+	h := newConnHarness(t, func(c *Config) { c.Admins = admins; c.Store = openStoreDir(t, t.TempDir()) })
 	h.welcome(t, "guest1")
+	h.client.send("/identify alice alice's password")
+	identify := expect[*messages.IdentifyAccount](t, h.accounts)
+	h.client.send("/me is still here") // waits for the answer to /identify
 	stranger := newProbe(t, h.system)
 	root, _ := admins.lookup("root")
-	for _, m := range []any{
+	for _, m := range []proto.Message{
 		&messages.Identified{Account: "realadmin", AccountId: "a1", Nick: "guest1"},
 		&messages.Opered{Name: "root", Token: root.token()},
 		&messages.AccountUnregistered{Account: "realadmin", AccountId: "a1"},
@@ -81,19 +85,21 @@ func TestAuthorityConnection(t *testing.T) {
 		&messages.Ghosted{ByAccount: "guest1"},
 	} {
 		stranger.send(h.conn, m)
+		stranger.send(h.conn, answerTo(identify.GetReplyTo(), m)) // as if the answer to /identify
 	}
-	// None of it reached the user, or the room (who we are), and the
-	// connection is still there.
-	h.client.send("/me is still here")
-	if post := expect[*messages.PostMessage](t, h.room); !post.GetAction() {
-		t.Fatalf("the room got %v first", post)
-	}
+	// None of it reached the user, or the room (who we are); the
+	// connection is still there, and still waits for the registry.
+	h.room.sync(t, h.conn)
+	h.room.expectQuiet(t)
 	h.client.expectSilence(50 * time.Millisecond)
 
-	h.registry.send(h.conn, &messages.Identified{Account: "alice", AccountId: "a2", Nick: "guest1"})
+	h.answer(h.registry, identify, &messages.Identified{Account: "alice", AccountId: "a2", Nick: "guest1"})
 	h.client.expect("*** You are identified as alice.")
 	if set := expect[*messages.SetMemberAccount](t, h.room); set.GetAccountId() != "a2" {
 		t.Fatalf("the room got %v", set)
+	}
+	if post := expect[*messages.PostMessage](t, h.room); !post.GetAction() {
+		t.Fatalf("the room got %v, want the /me that waited", post)
 	}
 	h.registry.send(h.conn, &messages.Killed{By: "root", Reason: "real"})
 	h.client.expect("*** You are disconnected by root: real")

@@ -468,12 +468,20 @@ func TestRelayDeliversEveryRoomEvent(t *testing.T) {
 			return true
 		}
 		events++
+		if _, ok := msg.(*messages.Reply); ok { // a room's answer to a numbered request
+			msg, _ = messages.NewReply(7, &messages.MemberList{Room: "dev"})
+		}
 		system.Root.Send(relay, relayed(t, "dev", msg, ""))
 		if got := member.next(t).msg; proto.MessageName(got.(proto.Message)) != mt.Descriptor().FullName() {
 			t.Errorf("sent a %s, the member got a %T", mt.Descriptor().FullName(), got)
 		}
 		return true
 	})
+	// A Reply that carries what no room sends (the registry's word on who
+	// the member is) is not delivered either.
+	forged, _ := messages.NewReply(7, &messages.Identified{Account: "root", AccountId: "a0"})
+	system.Root.Send(relay, relayed(t, "dev", forged, ""))
+	system.Root.Send(relay, relayed(t, "dev", &messages.Reply{RequestId: 7}, "")) // and one that carries nothing
 	member.sync(t, relay)
 	member.expectQuiet(t) // none of the others
 	if events < 16 || others < 50 {

@@ -185,7 +185,7 @@ func (c *connection) cmdNick(ctx actor.Context, args string) {
 		c.sendError(ctx, err.Error())
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: nick, ReplyTo: refOf(ctx.Self())}, waitNick, "/nick")
+	c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: nick}, "/nick", on(c.nickChanged))
 }
 
 // cmdMsg: /msg NICK TEXT
@@ -196,7 +196,7 @@ func (c *connection) cmdMsg(ctx actor.Context, args string) {
 		c.sendError(ctx, "usage: /msg NICK TEXT")
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: to, Text: body, ReplyTo: refOf(ctx.Self())}, waitPrivate, "/msg")
+	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: to, Text: body}, "/msg", on(c.privateSent))
 }
 
 // cmdReply: /reply TEXT
@@ -205,31 +205,31 @@ func (c *connection) cmdReply(ctx actor.Context, args string) {
 		c.sendError(ctx, "nobody has sent you a private message yet")
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: c.lastPM.GetFromNick(), ToMemberId: c.lastPM.GetFromMemberId(), Text: args, ReplyTo: refOf(ctx.Self())}, waitPrivate, "/reply")
+	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: c.lastPM.GetFromNick(), ToMemberId: c.lastPM.GetFromMemberId(), Text: args},
+		"/reply", on(c.privateSent))
 }
 
-func (c *connection) handlePrivateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
+func (c *connection) privateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
 	c.writeLine(ctx, text.AppendPrivateSent(c.scratchBuf(), msg.GetToNick(), msg.GetText()))
 	if away := msg.GetAway(); away != "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s is away: %s", msg.GetToNick(), away))
-	}
-	if c.answered(waitPrivate) {
-		c.flushPending(ctx)
 	}
 }
 
 // cmdMe: /me TEXT. The room sends the action back to us too; that is the
 // answer the next line waits for.
 func (c *connection) cmdMe(ctx actor.Context, args string) {
-	c.ask(ctx, c.here.pid, c.numbered(c.here, &messages.PostMessage{MemberId: c.member, Text: args, Action: true}), waitAction, "/me")
+	p := c.numbered(c.here, &messages.PostMessage{MemberId: c.member, Text: args, Action: true})
+	c.await(ctx, p.GetClientSeq(), "/me", nil)
+	ctx.Request(c.here.pid, p)
 }
 
 // cmdWho: /who [PATTERN]
 func (c *connection) cmdWho(ctx actor.Context, args string) {
-	c.ask(ctx, c.here.pid, &messages.ListMembers{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitMembers, "/who")
+	c.ask(ctx, c.here.pid, &messages.ListMembers{Pattern: args, Limit: maxListed}, "/who", on(c.showMembers))
 }
 
-func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberList) {
+func (c *connection) showMembers(ctx actor.Context, msg *messages.MemberList) {
 	names := make([]string, len(msg.GetMembers()))
 	for i, m := range msg.GetMembers() {
 		names[i] = m.GetNick()
@@ -249,26 +249,23 @@ func (c *connection) handleMemberList(ctx actor.Context, msg *messages.MemberLis
 		line += fmt.Sprintf(" and %d more (narrow it: /who PATTERN)", more)
 	}
 	c.sendNotice(ctx, line)
-	c.listed(ctx, len(names), waitMembers)
+	c.listed(len(names))
 }
 
-// listed ends a listing's wait and charges its length against the flood
-// allowance: a listing's output counts like the lines a user sends.
-func (c *connection) listed(ctx actor.Context, lines int, kind waitKind) {
+// listed charges a listing's length against the flood allowance: a
+// listing's output counts like the lines a user sends.
+func (c *connection) listed(lines int) {
 	if c.gate != nil {
 		c.gate.Charge(lines/listingLinesPerLine, time.Now())
-	}
-	if c.answered(kind) {
-		c.flushPending(ctx)
 	}
 }
 
 // cmdUsers: /users [PATTERN]
 func (c *connection) cmdUsers(ctx actor.Context, args string) {
-	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitUsers, "/users")
+	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: args, Limit: maxListed}, "/users", on(c.showUsers))
 }
 
-func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
+func (c *connection) showUsers(ctx actor.Context, msg *messages.UserList) {
 	users := msg.GetUsers()
 	if msg.GetMatched() == msg.GetTotal() {
 		c.sendNotice(ctx, fmt.Sprintf("%d online:", msg.GetTotal()))
@@ -285,24 +282,21 @@ func (c *connection) handleUserList(ctx actor.Context, msg *messages.UserList) {
 	if more := int(msg.GetMatched()) - len(users); more > 0 {
 		c.sendNotice(ctx, fmt.Sprintf("  ... and %d more (narrow it: /users PATTERN)", more))
 	}
-	c.listed(ctx, len(users), waitUsers)
+	c.listed(len(users))
 }
 
 // cmdWhois: /whois NICK
 func (c *connection) cmdWhois(ctx actor.Context, args string) {
-	c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0], ReplyTo: refOf(ctx.Self())}, waitWhois, "/whois")
+	c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0]}, "/whois", on(c.showWhois))
 }
 
-func (c *connection) handleUserDescription(ctx actor.Context, msg *messages.UserDescription) {
+func (c *connection) showWhois(ctx actor.Context, msg *messages.UserDescription) {
 	connected := time.UnixMilli(msg.GetConnectedUnixMillis()).UTC()
 	room := "in " + roomsOf(msg.GetRoom(), msg.GetRooms())
 	c.sendNotice(ctx, fmt.Sprintf("%s is %s, connected since %s (%s ago), idle %s", msg.GetNick(), room,
 		connected.Format("2006-01-02 15:04:05Z"), roughDuration(time.Since(connected)), roughDuration(time.Duration(msg.GetIdleMillis())*time.Millisecond)))
 	if away := msg.GetAway(); away != "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s is away: %s", msg.GetNick(), away))
-	}
-	if c.answered(waitWhois) {
-		c.flushPending(ctx)
 	}
 }
 
@@ -328,10 +322,10 @@ func roughDuration(d time.Duration) string {
 
 // cmdRooms: /rooms [PATTERN]
 func (c *connection) cmdRooms(ctx actor.Context, args string) {
-	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed, ReplyTo: refOf(ctx.Self())}, waitRooms, "/rooms")
+	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed}, "/rooms", on(c.showRooms))
 }
 
-func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
+func (c *connection) showRooms(ctx actor.Context, msg *messages.RoomList) {
 	list := msg.GetRooms()
 	if msg.GetMatched() == msg.GetTotal() {
 		c.sendNotice(ctx, fmt.Sprintf("%d %s:", msg.GetTotal(), plural(int(msg.GetTotal()), "room", "rooms")))
@@ -354,7 +348,7 @@ func (c *connection) handleRoomList(ctx actor.Context, msg *messages.RoomList) {
 	if more := int(msg.GetMatched()) - len(list); more > 0 {
 		c.sendNotice(ctx, fmt.Sprintf("  ... and %d more (narrow it: /rooms PATTERN)", more))
 	}
-	c.listed(ctx, len(list), waitRooms)
+	c.listed(len(list))
 }
 
 // cmdHistory: /history [N]
@@ -368,18 +362,14 @@ func (c *connection) cmdHistory(ctx actor.Context, args string) {
 		}
 		n = v
 	}
-	c.ask(ctx, c.here.pid, &messages.GetHistory{MemberId: c.member, Limit: uint32(n), ReplyTo: refOf(ctx.Self())}, waitHistory, "/history")
+	c.ask(ctx, c.here.pid, &messages.GetHistory{MemberId: c.member, Limit: uint32(n)}, "/history", on(c.showHistory))
 }
 
-func (c *connection) handleHistoryShown(ctx actor.Context, msg *messages.HistoryShown) {
-	if !c.answered(waitHistory) {
-		return // too late: the user was told it failed
-	}
+func (c *connection) showHistory(ctx actor.Context, msg *messages.HistoryShown) {
 	if len(msg.GetHistory()) == 0 {
 		c.sendNotice(ctx, "No history in "+msg.GetRoom()+" yet.")
 	}
 	c.writeHistory(ctx, msg.GetHistory())
-	c.flushPending(ctx)
 }
 
 // cmdTopic: /topic [TEXT]; "/topic -" clears it.
@@ -395,9 +385,9 @@ func (c *connection) cmdTopic(ctx actor.Context, args string) {
 			c.sendNotice(ctx, "Topic: "+here.topic)
 		}
 	case "-":
-		c.ask(ctx, c.here.pid, &messages.SetTopic{MemberId: c.member, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
+		c.ask(ctx, c.here.pid, &messages.SetTopic{MemberId: c.member}, "/topic", nil) // answered by the room's TopicChanged
 	default:
-		c.ask(ctx, c.here.pid, &messages.SetTopic{MemberId: c.member, Topic: args, ReplyTo: refOf(ctx.Self())}, waitTopic, "/topic")
+		c.ask(ctx, c.here.pid, &messages.SetTopic{MemberId: c.member, Topic: args}, "/topic", nil)
 	}
 }
 
@@ -429,18 +419,15 @@ func (c *connection) cmdBack(ctx actor.Context, _ string) {
 // and private messages), and waits for the registry.
 func (c *connection) setAway(ctx actor.Context, message string) {
 	c.toEveryRoom(ctx, &messages.SetAway{MemberId: c.member, Message: message})
-	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message, ReplyTo: refOf(ctx.Self())}, waitAway, "/away")
+	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message}, "/away", on(c.awaySet))
 }
 
-func (c *connection) handleAwaySet(ctx actor.Context, msg *messages.AwaySet) {
+func (c *connection) awaySet(ctx actor.Context, msg *messages.AwaySet) {
 	c.away = msg.GetMessage()
 	if c.away == "" {
 		c.sendNotice(ctx, "You are back.")
 	} else {
 		c.sendNotice(ctx, "You are marked as away: "+c.away)
-	}
-	if c.answered(waitAway) {
-		c.flushPending(ctx)
 	}
 }
 
@@ -502,15 +489,12 @@ func (c *connection) listIgnored(ctx actor.Context) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	c.ask(ctx, c.env.registry, &messages.DescribeMembers{MemberIds: ids, ReplyTo: refOf(ctx.Self())}, waitIgnored, "/ignore")
+	c.ask(ctx, c.env.registry, &messages.DescribeMembers{MemberIds: ids}, "/ignore", on(c.showIgnored))
 }
 
-// handleMembersDescribed shows the ignore list with current nicks and
-// forgets the users who have left (their member ids never come back).
-func (c *connection) handleMembersDescribed(ctx actor.Context, msg *messages.MembersDescribed) {
-	if !c.answered(waitIgnored) {
-		return
-	}
+// showIgnored shows the ignore list with current nicks and forgets the
+// users who have left (their member ids never come back).
+func (c *connection) showIgnored(ctx actor.Context, msg *messages.MembersDescribed) {
 	online := make(map[string]string, len(msg.GetUsers()))
 	for _, u := range msg.GetUsers() {
 		online[u.GetMemberId()] = u.GetNick()
@@ -532,7 +516,6 @@ func (c *connection) handleMembersDescribed(ctx actor.Context, msg *messages.Mem
 		slices.Sort(nicks)
 		c.sendNotice(ctx, "You ignore: "+strings.Join(nicks, ", "))
 	}
-	c.flushPending(ctx)
 }
 
 // cmdUnignore: /unignore NICK. The nick is matched against the list first
@@ -557,30 +540,8 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 }
 
 // resolve asks the registry who holds nick and continues with the answer.
-// It is an ordinary request and reply, not a future with ReenterAfter: at
-// the pinned protoactor a continuation is a system message and would overtake
-// what the registry sent before it.
 func (c *connection) resolve(ctx actor.Context, command, nick string, then func(*messages.NickResolved)) {
-	c.ask(ctx, c.env.registry, &messages.ResolveNick{Nick: nick, ReplyTo: refOf(ctx.Self())}, waitResolve, command)
-	c.wait.then = then
-}
-
-func (c *connection) handleTargetResolved(ctx actor.Context, msg *messages.TargetResolved) {
-	then := c.wait.thenTarget
-	if !c.answered(waitAccountName) {
-		return
-	}
-	then(msg)
-	c.flushPending(ctx)
-}
-
-func (c *connection) handleNickResolved(ctx actor.Context, msg *messages.NickResolved) {
-	then := c.wait.then
-	if !c.answered(waitResolve) {
-		return
-	}
-	then(msg)
-	c.flushPending(ctx)
+	c.ask(ctx, c.env.registry, &messages.ResolveNick{Nick: nick}, command, on(func(_ actor.Context, r *messages.NickResolved) { then(r) }))
 }
 
 // cmdQuit: /quit [REASON], /bye, /exit, or a line that is just exit.

@@ -60,7 +60,8 @@ type connection struct {
 	here      *membership            // the current room, where the lines typed go; nil: in none
 	in        map[string]*membership // every room we are in, by name
 	recent    []string               // their names, the most recently current last
-	joinTo    string                 // the room our pending join (waitJoin) is for; empty: none
+	joinTo    string                 // the room our pending join is for; empty: none
+	joinID    uint64                 // that join's request id
 	joining   []string               // rooms asked to take us that have not answered yet
 	unleft    map[string]*actor.PID  // rooms we left that have not confirmed it (RoomLeft), by name
 	rejoin    []string               // rooms of our account to join again, in this order, before the lines that wait
@@ -68,18 +69,18 @@ type connection struct {
 	keepLobby bool                   // they include the lobby: joining them does not leave it
 
 	// Owned by Receive: the input and what it waits for.
-	wait       replyWait     // the answer the next line waits for
-	pending    []pendingLine // lines that wait for the answer; see ready
-	gate       *flood.Gate   // nil: no flood control
-	release    *time.Timer   // sends ReleaseQueuedLines; nil when none is on its way
-	inputEnded bool          // the client half-closed: leave once every line is answered
-	lastInput  time.Time     // when the user last sent a line, for the idle timeout and /whois
-	idleTimer  *time.Timer   // sends IdleCheck; nil without an idle timeout
+	requests   map[uint64]*pendingRequest // the questions we wait for, by request id (see requests.go)
+	pending    []pendingLine              // lines that wait for the answers; see ready
+	gate       *flood.Gate                // nil: no flood control
+	release    *time.Timer                // sends ReleaseQueuedLines; nil when none is on its way
+	inputEnded bool                       // the client half-closed: leave once every line is answered
+	lastInput  time.Time                  // when the user last sent a line, for the idle timeout and /whois
+	idleTimer  *time.Timer                // sends IdleCheck; nil without an idle timeout
 
 	// Owned by Receive, in a cluster: taking our nick and rooms back at a
 	// new coordinator (see connection_reclaim.go).
 	reclaim reclaimState
-	postSeq uint64 // the client_seq of our last post, in whichever room
+	seq     uint64 // numbers our requests and posts (see nextID)
 
 	// Owned by Receive: the end.
 	reason  messages.LeaveReason // why we stop; unset means the supervisor stopped us after a failure
@@ -153,7 +154,7 @@ func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Soc
 
 func (c *connection) Receive(ctx actor.Context) {
 	c.receive(ctx)
-	if c.holdOutput && c.wait.kind != waitRegister && c.wait.kind != waitJoin {
+	if c.holdOutput && !c.waiting() {
 		c.releaseOutput()
 	}
 	c.releaseScratch()
@@ -210,59 +211,26 @@ func (c *connection) receive(ctx actor.Context) {
 		c.logger.Debug("write failed", "conn", c.id, "remote", c.remote, "error", msg.GetError())
 		c.stop(ctx, msg.GetReason())
 
-	// Answers from the registry and rooms.
+	// Answers from the registry and rooms: to our requests (Reply), and, bare,
+	// to a cluster's reclaim.
+	case *messages.Reply:
+		c.handleReply(ctx, msg)
 	case *messages.ConnectionRegistered:
-		c.handleRegistered(ctx, msg)
+		if c.reclaim.nick {
+			c.nickReclaimed(ctx, msg.GetNick())
+		}
 	case *messages.RoomJoined:
-		c.handleRoomJoined(ctx, msg)
+		c.handleRoomJoinedBare(ctx, msg)
 	case *messages.RoomLeft:
 		delete(c.unleft, msg.GetRoom())
 	case *messages.LeaveUnconfirmed:
 		c.handleLeaveUnconfirmed(ctx, msg)
-	case *messages.NickChanged:
-		c.handleNickChanged(ctx, msg)
-	case *messages.PrivateMessageSent:
-		c.handlePrivateSent(ctx, msg)
-	case *messages.MemberList:
-		c.handleMemberList(ctx, msg)
-	case *messages.UserList:
-		c.handleUserList(ctx, msg)
-	case *messages.RoomList:
-		c.handleRoomList(ctx, msg)
-	case *messages.NickResolved:
-		c.handleNickResolved(ctx, msg)
-	case *messages.TargetResolved:
-		c.handleTargetResolved(ctx, msg)
-	case *messages.MembersDescribed:
-		c.handleMembersDescribed(ctx, msg)
-	case *messages.UserDescription:
-		c.handleUserDescription(ctx, msg)
-	case *messages.AwaySet:
-		c.handleAwaySet(ctx, msg)
-	case *messages.HistoryShown:
-		c.handleHistoryShown(ctx, msg)
-	case *messages.Identified:
-		if c.fromRegistry(ctx) {
-			c.handleIdentified(ctx, msg)
-		}
-	case *messages.Opered:
-		if c.fromRegistry(ctx) {
-			c.handleOpered(ctx, msg)
-		}
-	case *messages.PasswordChanged:
-		c.handlePasswordChanged(ctx)
-	case *messages.AccountUnregistered:
+	case *messages.AccountUnregistered: // another session removed our account, or it expired
 		if c.fromRegistry(ctx) {
 			c.handleAccountUnregistered(ctx, msg)
 		}
-	case *messages.NickGhosted:
-		c.handleNickGhosted(ctx, msg)
-	case *messages.Moderated:
-		c.showAnswer(ctx, waitModerate, msg.GetLines())
-	case *messages.AdminDone:
-		c.showAnswer(ctx, waitAdmin, msg.GetLines())
-	case *messages.CommandRejected:
-		c.handleRejected(ctx, msg)
+	case *messages.CommandRejected: // of a request we did not number
+		c.sendError(ctx, msg.GetReason())
 
 	// Events, and questions from other users' connections.
 	case *messages.MessagePosted:
@@ -336,16 +304,12 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	if !c.isTLS {
 		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
 	}
-	c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP()}, waitRegister, "")
+	register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", on(c.registered))
+	register.failed = func(ctx actor.Context, _ bool) { c.stop(ctx, messages.LeaveReason_LEAVE_REASON_ERROR) }
 }
 
-func (c *connection) handleRegistered(ctx actor.Context, msg *messages.ConnectionRegistered) {
-	if !c.answered(waitRegister) {
-		if c.reclaim.nick {
-			c.nickReclaimed(ctx, msg.GetNick())
-		}
-		return
-	}
+// registered: the registry gave us our first nick; we land in the lobby.
+func (c *connection) registered(ctx actor.Context, msg *messages.ConnectionRegistered) {
 	c.nick = msg.GetNick()
 	c.sendNoticeOf(ctx, "Welcome to actorchat ", c.env.cfg.Version, ", a chat server built on actors.")
 	c.sendNoticeOf(ctx, "You are ", c.nick, ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
@@ -375,7 +339,7 @@ func (c *connection) post(ctx actor.Context, p *messages.PostMessage) {
 // is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
 // then "/quit" shows the list first.
 func (c *connection) ready() bool {
-	return c.nick != "" && c.wait.kind == waitNone && !c.reclaim.busy()
+	return c.nick != "" && !c.waiting() && !c.reclaim.busy()
 }
 
 // flushPending acts on the lines that waited, in order, until one of them
@@ -530,8 +494,8 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 		c.env.metrics.deliveries.Inc()
 		c.write(ctx, line)
 	}
-	if c.wait.kind == waitNone && len(c.pending) > 0 {
-		c.flushPending(ctx)
+	if msg.GetSenderMemberId() == c.member {
+		c.settle(ctx, msg.GetSenderSeq(), msg) // our own /me, back from the room
 	}
 }
 
@@ -550,12 +514,14 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	bp := batchBuffers.Get().(*[]byte)
 	buf := (*bp)[:0]
 	delivered := 0
+	var actions []*messages.MessagePosted // our own, which /me waits for
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member {
 			c.acked(msg.GetRoom(), m.GetSenderSeq())
 			if !m.GetAction() {
 				continue
 			}
+			actions = append(actions, m)
 		}
 		n := len(buf)
 		if buf = c.appendPosted(buf, m); len(buf) > n {
@@ -570,8 +536,8 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 		*bp = buf[:0]
 		batchBuffers.Put(bp)
 	}
-	if c.wait.kind == waitNone && len(c.pending) > 0 {
-		c.flushPending(ctx)
+	for _, m := range actions {
+		c.settle(ctx, m.GetSenderSeq(), m)
 	}
 }
 
@@ -611,13 +577,10 @@ const maxBatchBuffer = 1 << 20
 
 // appendPosted renders a post for our user, marked with its room unless it
 // is of the current one, with the bell if it mentions them; nothing for a
-// user we ignore. The caller counts the delivery. Our own action, back from
-// the room, ends the wait for it.
+// user we ignore. The caller counts the delivery.
 func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
 	own := msg.GetSenderMemberId() == c.member
-	if own && msg.GetAction() {
-		c.answered(waitAction) // our own /me, back from the room
-	} else if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored {
+	if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored && !own {
 		return dst
 	}
 	start := len(dst)
@@ -628,19 +591,23 @@ func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byt
 	return dst
 }
 
-// handleNickChanged takes the nick the registry gave us (also when its
-// answer came after we stopped waiting: the registry's word is what counts)
-// and tells our rooms; the current room's notice confirms the change to us
-// too.
-func (c *connection) handleNickChanged(ctx actor.Context, msg *messages.NickChanged) {
+// nickChanged takes the nick the registry gave us for /nick and tells our
+// rooms; the current room's notice confirms the change to us too, and is
+// what the lines after /nick wait for.
+func (c *connection) nickChanged(ctx actor.Context, msg *messages.NickChanged) {
+	c.takeNick(ctx, msg, true)
+}
+
+// takeNick takes a nick the registry gave us (also when its answer came
+// after we stopped waiting: the registry's word is what counts); wait says
+// that the lines that follow wait for the current room's notice.
+func (c *connection) takeNick(ctx actor.Context, msg *messages.NickChanged, wait bool) {
 	c.nick = msg.GetNewNick()
-	waited := c.answered(waitNick)
 	if c.here == nil {
 		c.sendNotice(ctx, "You are now "+c.nick+".")
-		c.flushPending(ctx)
 		return
 	}
-	c.renameInRooms(ctx, waited)
+	c.renameInRooms(ctx, wait)
 }
 
 func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
@@ -669,22 +636,6 @@ func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.Describ
 	})
 }
 
-// handleRejected shows why a request failed. A refused join leaves us in
-// our rooms; a refused join from no room puts us in the lobby, so that we
-// are never left without a room if the lobby will have us.
-func (c *connection) handleRejected(ctx actor.Context, msg *messages.CommandRejected) {
-	c.sendError(ctx, msg.GetReason())
-	kind, ok := rejectedWait[msg.GetRequest()]
-	if !ok || !c.answered(kind) {
-		return // an answer that came after its timeout; the user was told then
-	}
-	if kind == waitJoin {
-		c.joinRefused(ctx, false)
-		return
-	}
-	c.flushPending(ctx)
-}
-
 // handlePostRefused: our room did not deliver a post of ours (we are
 // muted). It answers a /me at once: every refusal is an answer.
 func (c *connection) handlePostRefused(ctx actor.Context, msg *messages.PostRefused) {
@@ -692,27 +643,7 @@ func (c *connection) handlePostRefused(ctx actor.Context, msg *messages.PostRefu
 		return
 	}
 	c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
-	if c.answered(waitAction) {
-		c.flushPending(ctx)
-	}
-}
-
-// rejectedWait is which wait a CommandRejected ends, by the request it
-// answers.
-var rejectedWait = map[messages.Request]waitKind{
-	messages.Request_REQUEST_REGISTER: waitRegister,
-	messages.Request_REQUEST_NICK:     waitNick,
-	messages.Request_REQUEST_JOIN:     waitJoin,
-	messages.Request_REQUEST_MSG:      waitPrivate,
-	messages.Request_REQUEST_RESOLVE:  waitResolve,
-	messages.Request_REQUEST_WHOIS:    waitWhois,
-	messages.Request_REQUEST_AWAY:     waitAway,
-	messages.Request_REQUEST_ACCOUNT:  waitAccount,
-	messages.Request_REQUEST_GHOST:    waitGhost,
-	messages.Request_REQUEST_MODERATE: waitModerate,
-	messages.Request_REQUEST_ADMIN:    waitAdmin,
-	messages.Request_REQUEST_TOPIC:    waitTopic,
-	messages.Request_REQUEST_OPER:     waitOper,
+	c.settle(ctx, msg.GetClientSeq(), msg) // a /me's answer; a chat line waits for none
 }
 
 // handleInputClosed: the client's side of the connection has ended. A clean
@@ -760,11 +691,10 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	for _, t := range []*time.Timer{c.wait.timer, c.release} {
-		if t != nil {
-			t.Stop()
-		}
+	if c.release != nil {
+		c.release.Stop()
 	}
+	c.stopRequests()
 	c.reclaim.stop()
 	// The registry first: by the time anyone reads the leave notice, the
 	// nick is free.

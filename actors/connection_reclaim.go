@@ -41,8 +41,7 @@ const maxUnacked = 256
 // numbered gives a post to room m its client_seq; in a cluster it is kept
 // until the room echoes it.
 func (c *connection) numbered(m *membership, p *messages.PostMessage) *messages.PostMessage {
-	c.postSeq++
-	p.ClientSeq = c.postSeq
+	p.ClientSeq = c.nextID()
 	if c.env.cfg.Clustered {
 		if len(m.unacked) >= maxUnacked {
 			m.unacked = m.unacked[1:]
@@ -86,10 +85,13 @@ func (c *connection) handleReclaim(ctx actor.Context) {
 		c.reclaim.rooms[name] = true
 		ctx.Request(c.env.rooms, c.joinRequest(ctx, name, true))
 	}
-	if c.wait.kind == waitJoin && c.joinTo != "" {
+	if c.joinTo != "" && c.requests[c.joinID] != nil {
 		// The join may have gone to the node that is gone: ask again where
-		// the rooms are now (a second answer is left at once).
-		ctx.Request(c.env.rooms, c.joinRequest(ctx, c.joinTo, false))
+		// the rooms are now, as the same request (a second answer is left
+		// at once).
+		again := c.joinRequest(ctx, c.joinTo, false)
+		again.ReplyTo = requestRef(ctx.Self(), c.joinID)
+		ctx.Request(c.env.rooms, again)
 	}
 	c.reclaim.stop()
 	system, self := ctx.ActorSystem(), ctx.Self()

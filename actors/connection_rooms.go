@@ -92,11 +92,13 @@ func (c *connection) roomCount() int {
 }
 
 // join asks the rooms actor to put us into room; lines wait until it
-// answers (handleRoomJoined, or joinRefused).
+// answers (roomJoined, or joinFailed).
 func (c *connection) join(ctx actor.Context, room string) {
 	c.joinTo = room
 	c.joining = append(c.joining, room)
-	c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), waitJoin, "/join "+room)
+	p := c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), "/join "+room, on(c.roomJoined))
+	p.failed = c.joinFailed
+	c.joinID = p.id
 }
 
 // land puts us in the lobby: where a new user starts, and where a user in no
@@ -294,27 +296,39 @@ func (c *connection) cmdRejoin(ctx actor.Context, args string) {
 	}
 }
 
-// handleRoomJoined enters the room we asked for, which becomes the current
-// one. A room we no longer want (its answer came after we gave up on it) is
-// left at once.
-func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoined) {
+// handleRoomJoinedBare takes a RoomJoined that answers no numbered
+// request: a cluster's reclaim.
+func (c *connection) handleRoomJoinedBare(ctx actor.Context, msg *messages.RoomJoined) {
 	c.joinAnswered(msg.GetRoom())
 	if msg.GetReclaim() {
 		c.roomReclaimed(ctx, msg)
 		return
 	}
+	c.leaveUnwanted(ctx, msg)
+}
+
+// leaveUnwanted leaves a room that took us after we gave up on it (the join
+// timed out), or answered twice: left, and kept until it confirms, as any
+// room we leave; but a second answer of a room we are in is no reason to
+// leave it. If we are asking the same room again, the late answer is the
+// answer: the room has us (the second is then a second answer).
+func (c *connection) leaveUnwanted(ctx actor.Context, msg *messages.RoomJoined) {
 	room, pid := msg.GetRoom(), pidOf(msg.GetRoomRef())
-	if room != c.joinTo || c.wait.kind != waitJoin {
-		// Not the join we wait for: one we gave up on (it timed out).
-		// Left, and kept until it confirms, as any room we leave; but a
-		// second answer of a room we are in is no reason to leave it.
-		if m := c.in[room]; pid != nil && (m == nil || !samePID(pid, m.pid)) {
-			c.leaveRoom(ctx, room, pid)
-		}
+	if room == c.joinTo && c.requests[c.joinID] != nil {
+		c.settle(ctx, c.joinID, msg)
 		return
 	}
-	c.answered(waitJoin)
-	c.joinTo = ""
+	c.joinAnswered(room)
+	if m := c.in[room]; pid != nil && (m == nil || !samePID(pid, m.pid)) {
+		c.leaveRoom(ctx, room, pid)
+	}
+}
+
+// roomJoined enters the room we asked for, which becomes the current one.
+func (c *connection) roomJoined(ctx actor.Context, msg *messages.RoomJoined) {
+	c.joinAnswered(msg.GetRoom())
+	room, pid := msg.GetRoom(), pidOf(msg.GetRoomRef())
+	c.joinTo, c.joinID = "", 0
 	m := &membership{name: room, pid: pid, role: msg.GetRole(), topic: msg.GetTopic(), topicBy: topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())}
 	if old := c.in[room]; old != nil {
 		c.drop(old)
@@ -336,7 +350,6 @@ func (c *connection) handleRoomJoined(ctx actor.Context, msg *messages.RoomJoine
 		c.sendNotice(ctx, "Topic: "+m.topic)
 	}
 	c.writeHistory(ctx, msg.GetHistory())
-	c.flushPending(ctx)
 }
 
 // joinAnswered forgets a join that was answered.
@@ -349,27 +362,33 @@ func (c *connection) joinAnswered(room string) {
 	}
 }
 
-// joinRefused: the room we asked to join did not take us, or did not answer
-// in time (timedOut: then the user was told already where that leaves it,
-// and the room may still take us: it stays among the rooms asked, which a
-// late answer leaves, and which are told if we stop first).
-func (c *connection) joinRefused(ctx actor.Context, timedOut bool) {
+// joinFailed: the room we asked to join did not take us (its reason is
+// shown), or did not answer in time. Then the room may still take us: it
+// stays among the rooms asked, which a late answer leaves, and which are
+// told if we stop first. A user in no room goes to the lobby, so that
+// nobody is left without a room if the lobby will have them.
+func (c *connection) joinFailed(ctx actor.Context, timedOut bool) {
 	target := c.joinTo
-	if !timedOut {
+	c.joinTo, c.joinID = "", 0
+	if timedOut {
+		switch {
+		case c.here != nil:
+			c.sendError(ctx, fmt.Sprintf("/join %s failed: the room did not answer in time; you are still in %s, try again later", target, c.here.name))
+		case target != lobbyName:
+			c.sendError(ctx, fmt.Sprintf("/join %s failed: the room did not answer in time; back to the lobby, try again later", target))
+		default:
+			c.sendError(ctx, "the lobby did not answer in time; you are in no room: /join lobby to try again")
+		}
+	} else {
 		c.joinAnswered(target)
 	}
-	c.joinTo = ""
 	switch {
 	case c.here != nil: // still where we were
 	case target != lobbyName:
 		c.land(ctx)
-		return
-	default: // refused by the lobby itself (a ban)
-		if !timedOut {
-			c.sendNotice(ctx, "You are in no room: /join ROOM")
-		}
+	case !timedOut: // refused by the lobby itself (a ban)
+		c.sendNotice(ctx, "You are in no room: /join ROOM")
 	}
-	c.flushPending(ctx)
 }
 
 // cmdPart: /part [ROOM] (/leave). Alone, it leaves the current room.
@@ -458,7 +477,7 @@ func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
 	case m.name == lobbyName:
 		c.tellRooms(ctx)
 		c.sendNotice(ctx, "You are in no room: /join ROOM")
-	case c.wait.kind != waitNone:
+	case c.waiting():
 		// Behind the answer we wait for, before the lines after it.
 		c.pending = append([]pendingLine{{text: "/join " + lobbyName}}, c.pending...)
 	default:
@@ -500,7 +519,13 @@ func (c *connection) renameInRooms(ctx actor.Context, ask bool) {
 		ctx.Send(m.pid, rename)
 	}
 	if ask && c.here != nil {
-		c.ask(ctx, c.here.pid, rename, waitRename, "/nick")
+		p := c.await(ctx, c.nextID(), "/nick", nil)
+		p.failed = func(ctx actor.Context, timedOut bool) {
+			if timedOut {
+				c.sendNotice(ctx, "You are now "+c.nick+".")
+			}
+		}
+		ctx.Request(c.here.pid, &messages.RenameMember{MemberId: c.member, NewNick: c.nick, RequestId: p.id})
 	}
 }
 
@@ -510,13 +535,12 @@ func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.Member
 	if !c.ours(msg.GetRoom()) {
 		return
 	}
-	own := msg.GetNewNick() == c.nick
-	if own && msg.GetRoom() != c.roomName() {
-		return
+	own := msg.GetMemberId() == c.member
+	if !own || msg.GetRoom() == c.roomName() {
+		c.roomNotice(ctx, msg.GetRoom(), fmt.Sprintf("%s is now known as %s", msg.GetOldNick(), msg.GetNewNick()))
 	}
-	c.roomNotice(ctx, msg.GetRoom(), fmt.Sprintf("%s is now known as %s", msg.GetOldNick(), msg.GetNewNick()))
-	if own && c.answered(waitRename) {
-		c.flushPending(ctx)
+	if own && msg.GetRequestId() != 0 {
+		c.settle(ctx, msg.GetRequestId(), msg) // what /nick waits for
 	}
 }
 
@@ -531,8 +555,8 @@ func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicCh
 	} else {
 		c.roomNotice(ctx, m.name, fmt.Sprintf("%s set the topic: %s", msg.GetNick(), m.topic))
 	}
-	if m == c.here && msg.GetNick() == c.nick && c.answered(waitTopic) {
-		c.flushPending(ctx)
+	if msg.GetMemberId() == c.member && msg.GetRequestId() != 0 {
+		c.settle(ctx, msg.GetRequestId(), msg) // what /topic TEXT waits for
 	}
 }
 

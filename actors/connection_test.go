@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/telnet"
@@ -21,14 +22,28 @@ import (
 // registry and rooms, with a net.Pipe for its socket: the actor's logic is
 // tested on its own.
 type connHarness struct {
+	t        *testing.T
 	system   *actor.ActorSystem
 	client   *lineConn
 	registry *probe
 	rooms    *probe
 	room     *probe // plays the room the connection joins
+	accounts *probe // plays the accounts actor (with a Config.Store)
 	conn     *actor.PID
 	env      *connectionEnv
 	table    *netio.Table
+	register *messages.RegisterConnection // the connection's first request
+}
+
+// answer has p answer the request req that the connection sent it, as a
+// real peer does: to its reply_to, in a Reply with its request id.
+func (h *connHarness) answer(p *probe, req, answer proto.Message) {
+	m := req.ProtoReflect()
+	to, _ := m.Get(m.Descriptor().Fields().ByName("reply_to")).Message().Interface().(*messages.ActorRef)
+	if to.GetRequestId() == 0 {
+		h.t.Fatalf("%T was not asked as a numbered request", req)
+	}
+	p.system.Root.RequestWithCustomSender(h.conn, answerTo(to, answer), p.pid)
 }
 
 func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
@@ -42,14 +57,17 @@ func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
 		mutate(&cfg)
 	}
 	h := &connHarness{
+		t:        t,
 		system:   system,
 		registry: newProbe(t, system),
 		rooms:    newProbe(t, system),
 		room:     newProbe(t, system),
+		accounts: newProbe(t, system),
 	}
 	cfg = cfg.withDefaults()
 	h.env = &connectionEnv{cfg: cfg.connectionConfig(), logger: testLogger(), metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()),
-		registry: h.registry.pid, registryID: h.registry.pid.GetId(), rooms: h.rooms.pid, admins: cfg.Admins, motd: &atomic.Pointer[[]string]{}}
+		registry: h.registry.pid, registryID: h.registry.pid.GetId(), rooms: h.rooms.pid, admins: cfg.Admins, motd: &atomic.Pointer[[]string]{},
+		accounts: h.accounts.pid, accountsOn: cfg.Store != nil}
 	h.table = netio.NewTable(0, 0, cfg.Metrics.table())
 	connections := supervisedProps(t, system, connectionsProps(connectionsDeps{
 		env: h.env, table: h.table, node: "test", middleware: faultMiddleware(t),
@@ -68,6 +86,7 @@ func newConnHarness(t *testing.T, mutate func(*Config)) *connHarness {
 		t.Fatalf("member id %q, want test.1 (node test, connection 1)", reg.GetMemberId())
 	}
 	h.conn = pidOf(reg.GetReplyTo())
+	h.register = reg
 	return h
 }
 
@@ -80,11 +99,12 @@ func (h *connHarness) roomRef() *messages.ActorRef { return refOf(h.room.pid) }
 // welcome registers the connection as nick and has it join the probe room.
 func (h *connHarness) welcome(t *testing.T, nick string, members ...string) {
 	t.Helper()
-	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: nick})
-	if join := expect[*messages.JoinRoom](t, h.rooms); join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetMemberId() != member || !pidOf(join.GetReplyTo()).Equal(h.conn) {
+	h.answer(h.registry, h.register, &messages.ConnectionRegistered{Nick: nick})
+	join := expect[*messages.JoinRoom](t, h.rooms)
+	if join.GetRoom() != "lobby" || join.GetNick() != nick || join.GetMemberId() != member || !pidOf(join.GetReplyTo()).Equal(h.conn) {
 		t.Fatalf("got %v, want a join of the lobby", join)
 	}
-	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", Members: members, MemberCount: uint32(1 + len(members)), RoomRef: h.roomRef()})
+	h.answer(h.room, join, &messages.RoomJoined{Room: "lobby", Members: members, MemberCount: uint32(1 + len(members)), RoomRef: h.roomRef()})
 	h.client.expectPrefix("*** Welcome to actorchat test")
 	h.client.expect("*** You are " + nick + ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
 	others := "nobody else"
@@ -119,10 +139,11 @@ func TestConnectionChatAndEvents(t *testing.T) {
 		t.Errorf("got %v", post)
 	}
 	h.client.send("/me waves")
-	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "waves" || !post.GetAction() {
+	post := expect[*messages.PostMessage](t, h.room)
+	if post.GetText() != "waves" || !post.GetAction() {
 		t.Errorf("got %v", post)
 	}
-	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "guest1", SenderMemberId: member, Text: "waves", Action: true})
+	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "guest1", SenderMemberId: member, Text: "waves", Action: true, SenderSeq: post.GetClientSeq()})
 	h.client.expect("* guest1 waves") // the room's echo, which /me waits for
 	h.client.send("   ")              // blank: nothing
 
@@ -165,20 +186,22 @@ func TestConnectionNickChangeOrdersLaterLines(t *testing.T) {
 	h.welcome(t, "guest1")
 	h.client.send("/nick bob")
 	h.client.send("hi")
-	if set := expect[*messages.SetNick](t, h.registry); set.GetNick() != "bob" {
+	set := expect[*messages.SetNick](t, h.registry)
+	if set.GetNick() != "bob" {
 		t.Fatalf("got %v", set)
 	}
 	h.room.sync(t, h.conn)
 	h.room.expectQuiet(t) // "hi" waits
-	h.registry.send(h.conn, &messages.NickChanged{OldNick: "guest1", NewNick: "bob"})
-	if got := expect[*messages.RenameMember](t, h.room); got.GetNewNick() != "bob" {
-		t.Errorf("got %v", got)
+	h.answer(h.registry, set, &messages.NickChanged{OldNick: "guest1", NewNick: "bob"})
+	got := expect[*messages.RenameMember](t, h.room)
+	if got.GetNewNick() != "bob" || got.GetRequestId() == 0 {
+		t.Errorf("got %v, want a numbered rename", got)
 	}
 	// "hi" waits for the room's notice too, so that the user reads the
 	// rename before anything that follows it.
 	h.room.sync(t, h.conn)
 	h.room.expectQuiet(t)
-	h.room.send(h.conn, &messages.MemberRenamed{Room: "lobby", OldNick: "guest1", NewNick: "bob"})
+	h.room.send(h.conn, &messages.MemberRenamed{Room: "lobby", OldNick: "guest1", NewNick: "bob", MemberId: member, RequestId: got.GetRequestId()})
 	h.client.expect("*** guest1 is now known as bob")
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hi" {
 		t.Errorf("got %v", post)
@@ -215,7 +238,9 @@ func TestConnectionCommandErrors(t *testing.T) {
 		h.client.send(tt.in)
 		h.client.expect(tt.want)
 	}
-	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: zed", Request: messages.Request_REQUEST_MSG})
+	h.client.send("/msg zed hi")
+	expect[*messages.UserMoved](t, h.registry) // from "/join lobby": the registry hears it again
+	h.answer(h.registry, expect[*messages.SendPrivateMessage](t, h.registry), &messages.CommandRejected{Reason: "no such nick: zed", Request: messages.Request_REQUEST_MSG})
 	h.client.expect("!!! no such nick: zed")
 }
 
@@ -350,7 +375,7 @@ func TestConnectionIgnore(t *testing.T) {
 	if r.GetNick() != "bob" {
 		t.Fatalf("got %v", r)
 	}
-	h.registry.send(h.conn, &messages.NickResolved{Nick: "Bob", MemberId: "m2"})
+	h.answer(h.registry, r, &messages.NickResolved{Nick: "Bob", MemberId: "m2"})
 	h.client.expect("*** Ignoring Bob for this session.")
 
 	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "Bob", SenderMemberId: "m2", Text: "spam"})
@@ -365,7 +390,7 @@ func TestConnectionIgnore(t *testing.T) {
 	if ids := d.GetMemberIds(); len(ids) != 1 || ids[0] != "m2" {
 		t.Fatalf("got %v, want member m2 described", d)
 	}
-	h.registry.send(h.conn, &messages.MembersDescribed{Users: []*messages.NickResolved{{Nick: "Bob", MemberId: "m2"}}})
+	h.answer(h.registry, d, &messages.MembersDescribed{Users: []*messages.NickResolved{{Nick: "Bob", MemberId: "m2"}}})
 	h.client.expect("*** You ignore: Bob")
 	h.client.send("/unignore bob")
 	h.client.expect("*** No longer ignoring Bob.")
@@ -373,8 +398,7 @@ func TestConnectionIgnore(t *testing.T) {
 	h.client.expect("<Bob> back")
 
 	h.client.send("/ignore nobody")
-	expect[*messages.ResolveNick](t, h.registry)
-	h.registry.send(h.conn, &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
+	h.answer(h.registry, expect[*messages.ResolveNick](t, h.registry), &messages.CommandRejected{Reason: "no such nick: nobody", Request: messages.Request_REQUEST_RESOLVE})
 	h.client.expect("!!! no such nick: nobody")
 }
 
@@ -383,12 +407,12 @@ func TestConnectionIgnore(t *testing.T) {
 // the welcome and the room come together.
 func TestConnectionHoldsItsSetUpForOneWrite(t *testing.T) {
 	h := newConnHarness(t, nil)
-	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: "guest1"})
-	expect[*messages.JoinRoom](t, h.rooms)
+	h.answer(h.registry, h.register, &messages.ConnectionRegistered{Nick: "guest1"})
+	join := expect[*messages.JoinRoom](t, h.rooms)
 	h.rooms.sync(t, h.conn) // whatever flush the welcome asked for is done
 	h.client.expectSilence(200 * time.Millisecond)
 
-	h.room.send(h.conn, &messages.RoomJoined{Room: "lobby", MemberCount: 1, RoomRef: h.roomRef(), Topic: "tea",
+	h.answer(h.room, join, &messages.RoomJoined{Room: "lobby", MemberCount: 1, RoomRef: h.roomRef(), Topic: "tea",
 		History: []*messages.MessagePosted{{Room: "lobby", Nick: "bob", Text: "earlier", UnixMillis: time.Now().UnixMilli()}}})
 	_ = h.client.conn.SetReadDeadline(time.Now().Add(waitTimeout))
 	offer := make([]byte, len(telnet.Offer))
@@ -411,7 +435,7 @@ func TestConnectionHoldsItsSetUpForOneWrite(t *testing.T) {
 // answers does not keep the welcome from the user.
 func TestConnectionReleasesItsSetUpWhenTheLobbyIsSilent(t *testing.T) {
 	h := newConnHarness(t, fastTimeouts)
-	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: "guest1"})
+	h.answer(h.registry, h.register, &messages.ConnectionRegistered{Nick: "guest1"})
 	expect[*messages.JoinRoom](t, h.rooms)
 	h.client.expectPrefix("*** Welcome to actorchat test")
 	h.client.expectPrefix("*** You are guest1.")
@@ -424,19 +448,20 @@ func fastTimeouts(c *Config) { c.RequestTimeout = 100 * time.Millisecond }
 // TestConnectionTimeoutKeepsInputFlowing: a room that never answers /who
 // (it panicked on it, say) costs the user one error line; the line typed
 // after /who waited for it, and runs once the wait is over. A late answer
-// still shows.
+// is not shown: the user was told it failed.
 func TestConnectionTimeoutKeepsInputFlowing(t *testing.T) {
 	h := newConnHarness(t, fastTimeouts)
 	h.welcome(t, "guest1")
 	h.client.send("/who")
 	h.client.send("hello")
-	expect[*messages.ListMembers](t, h.room)
+	who := expect[*messages.ListMembers](t, h.room)
 	h.client.expect("!!! /who failed: no answer in time; please try again")
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "hello" {
 		t.Errorf("got %v, want the line after /who", post)
 	}
-	h.room.send(h.conn, &messages.MemberList{Room: "lobby", Members: []*messages.UserInfo{{Nick: "guest1"}}, Total: 1, Matched: 1})
-	h.client.expect("*** 1 in lobby: guest1")
+	h.answer(h.room, who, &messages.MemberList{Room: "lobby", Members: []*messages.UserInfo{{Nick: "guest1"}}, Total: 1, Matched: 1})
+	h.client.send("/motd")
+	h.client.expect("*** There is no message of the day.") // and no late list before it
 	if got := testutil.ToFloat64(h.env.metrics.requestTimeouts); got != 1 {
 		t.Errorf("request timeouts %v, want 1", got)
 	}
@@ -450,10 +475,10 @@ func TestConnectionNickTimeout(t *testing.T) {
 	h.welcome(t, "guest1")
 	h.client.send("/nick bob")
 	h.client.send("still guest1")
-	expect[*messages.SetNick](t, h.registry)
+	set := expect[*messages.SetNick](t, h.registry)
 	h.client.expect("!!! /nick failed: no answer in time; please try again")
 	expect[*messages.PostMessage](t, h.room)
-	h.registry.send(h.conn, &messages.NickChanged{OldNick: "guest1", NewNick: "bob"})
+	h.answer(h.registry, set, &messages.NickChanged{OldNick: "guest1", NewNick: "bob"})
 	if r := expect[*messages.RenameMember](t, h.room); r.GetNewNick() != "bob" {
 		t.Errorf("got %v", r)
 	}
@@ -467,7 +492,8 @@ func TestConnectionJoinTimeout(t *testing.T) {
 	h.welcome(t, "guest1")
 	h.client.send("/join tea")
 	h.client.send("hello lobby")
-	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "tea" {
+	j := expect[*messages.JoinRoom](t, h.rooms)
+	if j.GetRoom() != "tea" {
 		t.Fatalf("got %v", j)
 	}
 	h.client.expect("!!! /join tea failed: the room did not answer in time; you are still in lobby, try again later")
@@ -475,7 +501,7 @@ func TestConnectionJoinTimeout(t *testing.T) {
 		t.Errorf("got %v, want the line typed after /join, in the lobby", post)
 	}
 	late := newProbe(t, h.system)
-	late.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(late.pid)})
+	h.answer(late, j, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(late.pid)})
 	if leave := expect[*messages.LeaveRoom](t, late); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
 		t.Errorf("got %v, want the unwanted room left", leave)
 	}
@@ -491,12 +517,13 @@ func TestConnectionMoveJoinsFirst(t *testing.T) {
 	h.welcome(t, "guest1")
 	h.client.send("/join vip")
 	h.client.send("for the lobby")
-	if j := expect[*messages.JoinRoom](t, h.rooms); j.GetRoom() != "vip" {
-		t.Fatalf("got %v", j)
+	vip := expect[*messages.JoinRoom](t, h.rooms)
+	if vip.GetRoom() != "vip" {
+		t.Fatalf("got %v", vip)
 	}
 	h.room.send(h.conn, &messages.MessagePosted{Room: "lobby", Nick: "bob", SenderMemberId: "m2", Text: "still here"})
 	h.client.expect("<bob> still here")
-	h.room.send(h.conn, &messages.CommandRejected{Request: messages.Request_REQUEST_JOIN, Reason: "vip is invite-only; ask one of its ops for an /invite"})
+	h.answer(h.room, vip, &messages.CommandRejected{Request: messages.Request_REQUEST_JOIN, Reason: "vip is invite-only; ask one of its ops for an /invite"})
 	h.client.expect("!!! vip is invite-only; ask one of its ops for an /invite")
 	if post := expect[*messages.PostMessage](t, h.room); post.GetText() != "for the lobby" {
 		t.Fatalf("got %v, want the line typed after the refused /join, in the lobby", post)
@@ -505,8 +532,7 @@ func TestConnectionMoveJoinsFirst(t *testing.T) {
 	tea := newProbe(t, h.system)
 	h.client.send("/join tea")
 	h.client.send("for tea")
-	expect[*messages.JoinRoom](t, h.rooms)
-	tea.send(h.conn, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(tea.pid)})
+	h.answer(tea, expect[*messages.JoinRoom](t, h.rooms), &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(tea.pid)})
 	h.client.expect("*** You are in room tea with nobody else.")
 	if leave := expect[*messages.LeaveRoom](t, h.room); leave.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
 		t.Fatalf("the old room got %v", leave)
@@ -528,4 +554,26 @@ func TestConnectionRegisterTimeout(t *testing.T) {
 	h.client.expect("!!! internal server error; your connection is closed (sorry)")
 	h.client.expect("bye...")
 	h.waitStopped(t)
+}
+
+// TestConnectionLateJoinAnswerWhileAskingAgain: a join that timed out and
+// was asked again: the first answer, late, is the answer (the room has the
+// user); the second is a second answer of a room the user is in, and is
+// not left.
+func TestConnectionLateJoinAnswerWhileAskingAgain(t *testing.T) {
+	h := newConnHarness(t, fastTimeouts)
+	h.welcome(t, "guest1")
+	h.client.send("/join tea")
+	first := expect[*messages.JoinRoom](t, h.rooms)
+	h.client.expect("!!! /join tea failed: the room did not answer in time; you are still in lobby, try again later")
+	h.client.send("/join tea")
+	second := expect[*messages.JoinRoom](t, h.rooms)
+	tea := newProbe(t, h.system)
+	h.answer(tea, first, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(tea.pid)})
+	h.client.expect("*** You are in room tea with nobody else.")
+	h.answer(tea, second, &messages.RoomJoined{Room: "tea", MemberCount: 1, RoomRef: refOf(tea.pid)})
+	h.client.send("in tea")
+	if post := expect[*messages.PostMessage](t, tea); post.GetText() != "in tea" {
+		t.Fatalf("tea got %v, want the post and no leave", post)
+	}
 }

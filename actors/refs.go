@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/actorchat/messages"
 )
@@ -14,6 +15,33 @@ func refOf(pid *actor.PID) *messages.ActorRef {
 		return nil
 	}
 	return &messages.ActorRef{Address: pid.GetAddress(), Id: pid.GetId()}
+}
+
+// requestRef is a PID as message data, for the reply_to of request id:
+// the answer comes back in a Reply that carries id.
+func requestRef(pid *actor.PID, id uint64) *messages.ActorRef {
+	return &messages.ActorRef{Address: pid.GetAddress(), Id: pid.GetId(), RequestId: id}
+}
+
+// answerTo is what goes back to reply_to to for a request: msg itself, or,
+// when the asker numbered its request, msg in a Reply with that number.
+func answerTo(to *messages.ActorRef, msg proto.Message) proto.Message {
+	if id := to.GetRequestId(); id != 0 {
+		if r, ok := messages.NewReply(id, msg); ok {
+			return r
+		}
+	}
+	return msg
+}
+
+// roomAnswerTo is answerTo for what a room sends.
+func roomAnswerTo(to *messages.ActorRef, msg messages.RoomEvent) messages.RoomEvent {
+	if id := to.GetRequestId(); id != 0 {
+		if r, ok := messages.NewReply(id, msg); ok {
+			return r
+		}
+	}
+	return msg
 }
 
 // pidOf is the PID an ActorRef names; nil for none.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/mtibben/confusables"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/actorchat/internal/store"
 	"github.com/actorchat/actorchat/internal/text"
@@ -324,7 +325,7 @@ func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnec
 	r.reclaimed[pid.GetAddress()]++
 	defer r.checkSettled(ctx)
 	if u, ok := r.byMember[msg.GetMemberId()]; ok {
-		ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
+		reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 		return
 	}
 	nick, key := msg.GetNick(), strings.ToLower(msg.GetNick())
@@ -341,12 +342,14 @@ func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnec
 	u := &registeredUser{nick: nick, memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress(),
 		account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), away: msg.GetAway(), rooms: reclaimedRooms(msg)}
 	r.add(ctx, u)
+	reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 }
 
-// reply sends an answer to a request's reply_to.
-func reply(ctx actor.Context, to *messages.ActorRef, msg any) {
+// reply sends an answer to a request's reply_to (in a Reply, if the asker
+// numbered its request: see answerTo).
+func reply(ctx actor.Context, to *messages.ActorRef, msg proto.Message) {
 	if pid := pidOf(to); pid != nil {
-		ctx.Send(pid, msg)
+		ctx.Send(pid, answerTo(to, msg))
 	}
 }
 
@@ -362,14 +365,16 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 		return
 	}
 	if u, ok := r.byMember[msg.GetMemberId()]; ok { // a repeated request gets the same answer
-		ctx.Send(pid, &messages.ConnectionRegistered{Nick: u.nick})
+		reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 		return
 	}
 	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress()}
 	r.add(ctx, u)
+	reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 }
 
-// add registers a user, watches its connection and tells it its nick.
+// add registers a user and watches its connection; the caller tells it
+// its nick.
 func (r *registry) add(ctx actor.Context, u *registeredUser) {
 	r.byNick[strings.ToLower(u.nick)] = u
 	r.byMember[u.memberID] = u
@@ -381,7 +386,6 @@ func (r *registry) add(ctx actor.Context, u *registeredUser) {
 		r.byPID[keyOf(u.pid)] = u
 		ctx.Watch(u.pid)
 	}
-	ctx.Send(u.pid, &messages.ConnectionRegistered{Nick: u.nick})
 }
 
 func (r *registry) nextGuestNick() string {

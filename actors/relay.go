@@ -84,6 +84,9 @@ func decodeRelayed(payload *anypb.Any) (messages.RoomEvent, error) {
 		return nil, err
 	}
 	event, ok := m.(messages.RoomEvent)
+	if r, isReply := m.(*messages.Reply); isReply {
+		_, ok = r.Message().(messages.RoomEvent) // a room's answer, as a room answers: never another actor's
+	}
 	if !ok {
 		return nil, fmt.Errorf("%s is not a message a room sends its members", payload.GetTypeUrl())
 	}

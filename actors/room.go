@@ -551,12 +551,12 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom, sender *act
 	joined.role = r.roleOf(joined)
 	if msg.GetReclaim() {
 		// Back in a room rebuilt on a new node: the user saw all this already.
-		r.send(ctx, pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
+		r.reply(ctx, msg.GetReplyTo(), &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
 			MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self()), Reclaim: true})
 		r.report(ctx)
 		return
 	}
-	r.send(ctx, pid, &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
+	r.reply(ctx, msg.GetReplyTo(), &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
 		History: r.latest(r.historyLen), Members: r.newestNicks(msg.GetMemberId(), maxNamesShown),
 		MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
 	r.report(ctx)
@@ -641,7 +641,7 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 	}
 	m := r.members[i]
 	if reason := r.mutedFor(m); reason != "" {
-		r.send(ctx, m.pid, &messages.PostRefused{Room: r.name, Reason: reason})
+		r.send(ctx, m.pid, &messages.PostRefused{Room: r.name, Reason: reason, ClientSeq: msg.GetClientSeq()})
 		return
 	}
 	if cs := msg.GetClientSeq(); cs != 0 {
@@ -722,7 +722,7 @@ func (r *room) handleRename(ctx actor.Context, msg *messages.RenameMember) {
 	old := m.nick
 	m.nick = msg.GetNewNick()
 	r.rosterRenamed(ctx, m)
-	renamed := &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick}
+	renamed := &messages.MemberRenamed{Room: r.name, OldNick: old, NewNick: m.nick, MemberId: m.id, RequestId: msg.GetRequestId()}
 	if r.mutedFor(m) != "" {
 		r.send(ctx, m.pid, renamed)
 		return
@@ -747,7 +747,8 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, reason)
 		return
 	}
-	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli()}
+	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli(),
+		MemberId: msg.GetMemberId(), RequestId: msg.GetReplyTo().GetRequestId()}
 	r.topic, r.topicNick, r.topicAt = changed.GetTopic(), changed.GetNick(), changed.GetUnixMillis()
 	r.broadcast(ctx, changed, "")
 	if r.store != nil {
@@ -827,7 +828,7 @@ func (r *room) wrap(msg messages.RoomEvent) *anypb.Any {
 // reply answers a request's reply_to, as send does.
 func (r *room) reply(ctx actor.Context, to *messages.ActorRef, msg messages.RoomEvent) {
 	if pid := pidOf(to); pid != nil {
-		r.send(ctx, pid, msg)
+		r.send(ctx, pid, roomAnswerTo(to, msg))
 	}
 }
 

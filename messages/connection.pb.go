@@ -123,9 +123,13 @@ func (LeaveReason) EnumDescriptor() ([]byte, []int) {
 // one as reply_to, so that the answer never depends on the transport's
 // idea of the sender.
 type ActorRef struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
-	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// The asker's number for the request whose reply_to this is: the answer
+	// (or refusal) comes back inside a Reply that carries it. 0: the answer
+	// comes bare.
+	RequestId     uint64 `protobuf:"varint,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -172,6 +176,13 @@ func (x *ActorRef) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *ActorRef) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
 }
 
 // LineReceived is one decoded input line, sent by a connection's reader
@@ -1008,10 +1019,12 @@ var File_chat_v1_connection_proto protoreflect.FileDescriptor
 
 const file_chat_v1_connection_proto_rawDesc = "" +
 	"\n" +
-	"\x18chat/v1/connection.proto\x12\achat.v1\"4\n" +
+	"\x18chat/v1/connection.proto\x12\achat.v1\"S\n" +
 	"\bActorRef\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\"\"\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\x04R\trequestId\"\"\n" +
 	"\fLineReceived\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\".\n" +
 	"\vLineTooLong\x12\x1f\n" +

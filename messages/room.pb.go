@@ -891,9 +891,12 @@ func (x *MemberLeft) GetMessage() string {
 
 // RenameMember tells the member's room about a nick the registry accepted.
 type RenameMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	NewNick       string                 `protobuf:"bytes,2,opt,name=new_nick,json=newNick,proto3" json:"new_nick,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	NewNick  string                 `protobuf:"bytes,2,opt,name=new_nick,json=newNick,proto3" json:"new_nick,omitempty"`
+	// The member's number for this request, which the MemberRenamed it
+	// causes carries back (its connection waits for it); 0: none.
+	RequestId     uint64 `protobuf:"varint,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -942,12 +945,22 @@ func (x *RenameMember) GetNewNick() string {
 	return ""
 }
 
+func (x *RenameMember) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
 // MemberRenamed tells every member (the renamed one too) about a new nick.
 type MemberRenamed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	OldNick       string                 `protobuf:"bytes,2,opt,name=old_nick,json=oldNick,proto3" json:"old_nick,omitempty"`
-	NewNick       string                 `protobuf:"bytes,3,opt,name=new_nick,json=newNick,proto3" json:"new_nick,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Room    string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	OldNick string                 `protobuf:"bytes,2,opt,name=old_nick,json=oldNick,proto3" json:"old_nick,omitempty"`
+	NewNick string                 `protobuf:"bytes,3,opt,name=new_nick,json=newNick,proto3" json:"new_nick,omitempty"`
+	// The renamed member, and its RenameMember's request_id.
+	MemberId      string `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	RequestId     uint64 `protobuf:"varint,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1001,6 +1014,20 @@ func (x *MemberRenamed) GetNewNick() string {
 		return x.NewNick
 	}
 	return ""
+}
+
+func (x *MemberRenamed) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberRenamed) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
 }
 
 // SetTopic changes the member's room topic.
@@ -1073,7 +1100,11 @@ type TopicChanged struct {
 	Nick  string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
 	Topic string                 `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
 	// When the room received it, in Unix milliseconds.
-	UnixMillis    int64 `protobuf:"varint,4,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
+	UnixMillis int64 `protobuf:"varint,4,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
+	// Who set it, and the request_id of its SetTopic's reply_to (its
+	// connection waits for it).
+	MemberId      string `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	RequestId     uint64 `protobuf:"varint,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1132,6 +1163,20 @@ func (x *TopicChanged) GetTopic() string {
 func (x *TopicChanged) GetUnixMillis() int64 {
 	if x != nil {
 		return x.UnixMillis
+	}
+	return 0
+}
+
+func (x *TopicChanged) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *TopicChanged) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
 	}
 	return 0
 }
@@ -2161,9 +2206,11 @@ func (x *Kicked) GetBanned() bool {
 
 // PostRefused tells a muted member that its post was not delivered.
 type PostRefused struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Room   string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Reason string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The refused post's client_seq (a /me waits for it).
+	ClientSeq     uint64 `protobuf:"varint,3,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2210,6 +2257,13 @@ func (x *PostRefused) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *PostRefused) GetClientSeq() uint64 {
+	if x != nil {
+		return x.ClientSeq
+	}
+	return 0
 }
 
 // RoomEntry is one fact moderation keeps about a room (see
@@ -2571,24 +2625,32 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12,\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"F\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"e\n" +
 	"\fRenameMember\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
-	"\bnew_nick\x18\x02 \x01(\tR\anewNick\"Y\n" +
+	"\bnew_nick\x18\x02 \x01(\tR\anewNick\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\x04R\trequestId\"\x95\x01\n" +
 	"\rMemberRenamed\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x19\n" +
 	"\bold_nick\x18\x02 \x01(\tR\aoldNick\x12\x19\n" +
-	"\bnew_nick\x18\x03 \x01(\tR\anewNick\"k\n" +
+	"\bnew_nick\x18\x03 \x01(\tR\anewNick\x12\x1b\n" +
+	"\tmember_id\x18\x04 \x01(\tR\bmemberId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\x04R\trequestId\"k\n" +
 	"\bSetTopic\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12,\n" +
-	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"m\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xa9\x01\n" +
 	"\fTopicChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x14\n" +
 	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x1f\n" +
 	"\vunix_millis\x18\x04 \x01(\x03R\n" +
-	"unixMillis\"k\n" +
+	"unixMillis\x12\x1b\n" +
+	"\tmember_id\x18\x05 \x01(\tR\bmemberId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\x04R\trequestId\"k\n" +
 	"\vListMembers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
@@ -2661,10 +2723,12 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x0e\n" +
 	"\x02by\x18\x02 \x01(\tR\x02by\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06banned\x18\x04 \x01(\bR\x06banned\"9\n" +
+	"\x06banned\x18\x04 \x01(\bR\x06banned\"X\n" +
 	"\vPostRefused\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xf4\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"client_seq\x18\x03 \x01(\x04R\tclientSeq\"\xf4\x01\n" +
 	"\tRoomEntry\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
