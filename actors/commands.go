@@ -562,3 +562,22 @@ func truncate(s string, n int) string {
 	}
 	return text.Sanitize([]byte(s[:n]))
 }
+
+// nickChanged takes the nick the registry gave us for /nick and tells our
+// rooms; the current room's notice confirms the change to us too, and is
+// what the lines after /nick wait for.
+func (c *connection) nickChanged(ctx actor.Context, msg *messages.NickChanged) {
+	c.takeNick(ctx, msg, true)
+}
+
+// takeNick takes a nick the registry gave us (also when its answer came
+// after we stopped waiting: the registry's word is what counts); wait says
+// that the lines that follow wait for the current room's notice.
+func (c *connection) takeNick(ctx actor.Context, msg *messages.NickChanged, wait bool) {
+	c.nick = msg.GetNewNick()
+	if c.here == nil {
+		c.sendNotice(ctx, "You are now "+c.nick+".")
+		return
+	}
+	c.renameInRooms(ctx, wait)
+}

@@ -3,7 +3,6 @@ package actors
 import (
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,10 +16,6 @@ import (
 	"github.com/actorchat/actorchat/messages"
 )
 
-// floodStrikeRecovery is how many flood strikes a connection earns back per
-// second: one who slows down is forgiven.
-const floodStrikeRecovery = 1
-
 // connection is the actor for one client connection. It turns the lines that
 // its reader goroutine sends into commands and posts, and renders everything
 // the rooms and the registry send it into lines in its outbox. Flushing the
@@ -30,7 +25,7 @@ const floodStrikeRecovery = 1
 //
 // A user's lines take effect, and are answered, in the order they were typed:
 // a command that needs an answer from another actor holds the lines after it
-// until the answer comes (or its timeout passes; see replyWait), so "/who"
+// until the answer comes (or its timeout passes; see requests.go), so "/who"
 // then "/quit" prints the member list before bye....
 //
 // Every end of a connection is this actor stopping; see handleStopping.
@@ -98,12 +93,6 @@ type connection struct {
 	scratchp *[]byte // where it came from in the pool
 }
 
-// pendingLine is an input line waiting for an answer to an earlier one.
-type pendingLine struct {
-	text   string
-	credit bool // it still holds its reader credit (see netio.Socket.LineHandled)
-}
-
 // connectionEnv is what every connection actor of a server shares; nothing
 // in it changes after the server has started (the MOTD is swapped
 // atomically).
@@ -158,23 +147,6 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.releaseOutput()
 	}
 	c.releaseScratch()
-}
-
-// releaseOutput ends the hold on a new connection's output once it no
-// longer waits for the registry or its first room (answered, refused or
-// timed out): what it held goes out now, with one write(). A connection
-// that stops while it holds writes it with its goodbye (Socket.Finish).
-//
-// Writing each step as it happened cost a new connection three writes, each
-// a wake-up of the client's reader too; the hold costs the user nothing
-// they can see: the lines come in the same order, one round trip to the
-// room later, and lines typed meanwhile wait for the join anyway.
-func (c *connection) releaseOutput() {
-	c.holdOutput = false
-	if c.flushHeld {
-		c.flushHeld = false
-		c.sock.Flush()
-	}
 }
 
 func (c *connection) receive(ctx actor.Context) {
@@ -335,295 +307,6 @@ func (c *connection) post(ctx actor.Context, p *messages.PostMessage) {
 	c.toRoom(ctx, c.numbered(c.here, p))
 }
 
-// ready reports whether input can be acted on: we have a nick and no answer
-// is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
-// then "/quit" shows the list first.
-func (c *connection) ready() bool {
-	return c.nick != "" && !c.waiting() && !c.reclaim.busy()
-}
-
-// flushPending acts on the lines that waited, in order, until one of them
-// waits for an answer in turn. Once the client has ended its input and
-// every line is answered, the connection ends as if it had typed /quit.
-func (c *connection) flushPending(ctx actor.Context) {
-	c.rejoinRooms(ctx)
-	for len(c.pending) > 0 && c.ready() && c.reason == messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-		p := c.pending[0]
-		c.pending = c.pending[1:]
-		c.handleLine(ctx, p.text, p.credit)
-	}
-	if len(c.pending) == 0 {
-		c.pending = nil
-	}
-	if c.inputEnded && c.ready() && len(c.pending) == 0 && (c.gate == nil || c.gate.Waiting() == 0) {
-		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_QUIT)
-	}
-}
-
-// handleInput counts one input line against the flood allowance: within it
-// the line is acted on; over it the line waits its turn, or past the queue
-// is dropped (see flood.Gate).
-func (c *connection) handleInput(ctx actor.Context, line string) {
-	c.env.metrics.linesReceived.Inc()
-	c.lastInput = time.Now()
-	if c.gate == nil {
-		c.handleLine(ctx, line, true)
-		return
-	}
-	switch c.gate.Admit(line, c.lastInput) {
-	case flood.Run:
-		c.handleLine(ctx, line, true)
-	case flood.Queued:
-		c.sock.LineHandled() // the queue bounds itself; the reader may read on
-		c.armRelease(ctx, c.gate.UntilNext(c.lastInput))
-	case flood.Dropped:
-		c.sock.LineHandled()
-		c.env.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
-	case flood.Disconnect:
-		c.sock.LineHandled()
-		c.env.metrics.linesRefused.WithLabelValues(refusedFlood).Inc()
-		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
-	}
-}
-
-// armRelease has a ReleaseQueuedLines sent to us after d, unless one is on
-// its way already.
-func (c *connection) armRelease(ctx actor.Context, d time.Duration) {
-	if c.release != nil {
-		return
-	}
-	system, self := ctx.ActorSystem(), ctx.Self()
-	c.release = time.AfterFunc(d, func() { system.Root.Send(self, &messages.ReleaseQueuedLines{}) })
-}
-
-// handleRelease acts on the queued lines the flood allowance lets go now,
-// and tells the user once how many lines were dropped since the last time.
-func (c *connection) handleRelease(ctx actor.Context) {
-	c.release = nil
-	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-		return
-	}
-	if dropped := c.gate.TakeDropped(); dropped > 0 {
-		c.sendError(ctx, fmt.Sprintf("slow down: %d %s dropped; lines over %g a second wait their turn, at most %d of them",
-			dropped, plural(dropped, "line was", "lines were"), c.env.cfg.FloodRate, c.env.cfg.FloodQueueLines))
-	}
-	lines, next := c.gate.Release(time.Now())
-	for _, line := range lines {
-		c.handleLine(ctx, line, false)
-	}
-	if next > 0 {
-		c.armRelease(ctx, next)
-	}
-	c.flushPending(ctx)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// The idle timeout is a timer that sends the actor IdleCheck, not
-// protoactor's receive timeout: at the pinned version its timer goroutine
-// writes the actor context's fields unsynchronized (a data race,
-// asynkron/protoactor-go#1139), and any message, not only the user's input,
-// would reset it.
-func (c *connection) armIdleTimer(ctx actor.Context, d time.Duration) {
-	system, self := ctx.ActorSystem(), ctx.Self()
-	c.idleTimer = time.AfterFunc(d, func() { system.Root.Send(self, &messages.IdleCheck{}) })
-}
-
-// handleIdleCheck disconnects a user idle past the idle timeout, or checks
-// again when the timeout would run out counting from the last input.
-func (c *connection) handleIdleCheck(ctx actor.Context) {
-	idle := c.env.cfg.IdleTimeout
-	if since := time.Since(c.lastInput); since < idle {
-		c.armIdleTimer(ctx, idle-since)
-		return
-	}
-	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_IDLE)
-}
-
-// handleLine acts on one input line: chat goes to the room, commands run.
-// Until we are ready the line waits in pending. A line that holds its reader
-// credit gives it back once it is handled (see socket.lineHandled), so a
-// client that sends faster than we can take it in meets TCP's push-back, not
-// a dropped line.
-func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
-	if c.reason != messages.LeaveReason_LEAVE_REASON_UNSPECIFIED {
-		return // on our way out
-	}
-	if !c.ready() {
-		c.pending = append(c.pending, pendingLine{text: line, credit: credit})
-		return
-	}
-	if credit {
-		defer c.sock.LineHandled()
-	}
-	if c.prompt != nil {
-		c.answerPrompt(ctx, line) // an answer, never a command: it may be a password
-		return
-	}
-	in := text.Parse(line)
-	switch in.Kind {
-	case text.InputChat:
-		if c.here == nil {
-			c.sendError(ctx, "you are not in a room; /join ROOM")
-			return
-		}
-		c.post(ctx, &messages.PostMessage{MemberId: c.member, Text: in.Text})
-	case text.InputCommand:
-		c.runCommand(ctx, in)
-	}
-}
-
-func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
-	if msg.GetSenderMemberId() == c.member {
-		c.acked(msg.GetRoom(), msg.GetSenderSeq())
-		if !msg.GetAction() {
-			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
-		}
-	}
-	if !c.ours(msg.GetRoom()) {
-		return
-	}
-	line := c.appendPosted(c.scratchBuf(), msg)
-	c.scratch = line[:0]
-	if len(line) > 0 {
-		c.env.metrics.deliveries.Inc()
-		c.write(ctx, line)
-	}
-	if msg.GetSenderMemberId() == c.member {
-		c.settle(ctx, msg.GetSenderSeq(), msg) // our own /me, back from the room
-	}
-}
-
-// handlePostsBatch takes several posts of our room at once, in order, as
-// one write: our own chat lines are left out (the room sends every member
-// the same batch).
-func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
-	if !c.ours(msg.GetRoom()) {
-		for _, m := range msg.GetPosts() {
-			if m.GetSenderMemberId() == c.member {
-				c.acked(msg.GetRoom(), m.GetSenderSeq())
-			}
-		}
-		return
-	}
-	bp := batchBuffers.Get().(*[]byte)
-	buf := (*bp)[:0]
-	delivered := 0
-	var actions []*messages.MessagePosted // our own, which /me waits for
-	for _, m := range msg.GetPosts() {
-		if m.GetSenderMemberId() == c.member {
-			c.acked(msg.GetRoom(), m.GetSenderSeq())
-			if !m.GetAction() {
-				continue
-			}
-			actions = append(actions, m)
-		}
-		n := len(buf)
-		if buf = c.appendPosted(buf, m); len(buf) > n {
-			delivered++
-		}
-	}
-	if delivered > 0 {
-		c.env.metrics.deliveries.Add(float64(delivered)) // once a batch: a shared counter is costly per line
-		c.write(ctx, buf)                                // the outbox copies it
-	}
-	if cap(buf) <= maxBatchBuffer {
-		*bp = buf[:0]
-		batchBuffers.Put(bp)
-	}
-	for _, m := range actions {
-		c.settle(ctx, m.GetSenderSeq(), m)
-	}
-}
-
-// batchBuffers are the buffers batches are rendered into: shared by every
-// connection, so that none holds its largest batch between messages.
-var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// lineBuffers holds the buffers connections render single lines into: an
-// idle connection holds none (10,000 idle users would otherwise keep 10,000
-// buffers).
-var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// scratchBuf returns the buffer to render a line into, empty.
-func (c *connection) scratchBuf() []byte {
-	if c.scratchp == nil {
-		c.scratchp = lineBuffers.Get().(*[]byte)
-		c.scratch = *c.scratchp
-	}
-	return c.scratch[:0]
-}
-
-// releaseScratch gives the render buffer back once a message is handled
-// (the outbox has copied what was rendered).
-func (c *connection) releaseScratch() {
-	if c.scratchp == nil {
-		return
-	}
-	if cap(c.scratch) <= maxBatchBuffer {
-		*c.scratchp = c.scratch[:0]
-		lineBuffers.Put(c.scratchp)
-	}
-	c.scratch, c.scratchp = nil, nil
-}
-
-// maxBatchBuffer is the largest render buffer that goes back to the pool.
-const maxBatchBuffer = 1 << 20
-
-// appendPosted renders a post for our user, marked with its room unless it
-// is of the current one, with the bell if it mentions them; nothing for a
-// user we ignore. The caller counts the delivery.
-func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
-	own := msg.GetSenderMemberId() == c.member
-	if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored && !own {
-		return dst
-	}
-	start := len(dst)
-	dst = text.AppendPosted(c.tag(dst, msg.GetRoom()), msg)
-	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
-		dst = append(dst[:start], text.WithBell(dst[start:])...)
-	}
-	return dst
-}
-
-// nickChanged takes the nick the registry gave us for /nick and tells our
-// rooms; the current room's notice confirms the change to us too, and is
-// what the lines after /nick wait for.
-func (c *connection) nickChanged(ctx actor.Context, msg *messages.NickChanged) {
-	c.takeNick(ctx, msg, true)
-}
-
-// takeNick takes a nick the registry gave us (also when its answer came
-// after we stopped waiting: the registry's word is what counts); wait says
-// that the lines that follow wait for the current room's notice.
-func (c *connection) takeNick(ctx actor.Context, msg *messages.NickChanged, wait bool) {
-	c.nick = msg.GetNewNick()
-	if c.here == nil {
-		c.sendNotice(ctx, "You are now "+c.nick+".")
-		return
-	}
-	c.renameInRooms(ctx, wait)
-}
-
-func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
-	if _, ignored := c.ignored[msg.GetFromMemberId()]; ignored {
-		return
-	}
-	c.lastPM = msg
-	c.env.metrics.deliveries.Inc()
-	c.env.metrics.privateMessages.Inc()
-	line := text.AppendPrivateReceived(c.scratchBuf(), msg.GetFromNick(), msg.GetText())
-	if !c.noBell {
-		line = text.WithBell(line)
-	}
-	c.writeLine(ctx, line)
-}
-
 // handleDescribeUser answers another user's /whois about us.
 func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.DescribeUser) {
 	reply(ctx, msg.GetReplyTo(), &messages.UserDescription{
@@ -634,30 +317,6 @@ func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.Describ
 		IdleMillis:          time.Since(c.lastInput).Milliseconds(),
 		Away:                c.away,
 	})
-}
-
-// handlePostRefused: our room did not deliver a post of ours (we are
-// muted). It answers a /me at once: every refusal is an answer.
-func (c *connection) handlePostRefused(ctx actor.Context, msg *messages.PostRefused) {
-	if !c.ours(msg.GetRoom()) {
-		return
-	}
-	c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
-	c.settle(ctx, msg.GetClientSeq(), msg) // a /me's answer; a chat line waits for none
-}
-
-// handleInputClosed: the client's side of the connection has ended. A clean
-// end of input (a half-close, as nc -N sends) is a goodbye: every line
-// already sent is answered, then we leave as if the user typed /quit. A
-// broken connection is lost.
-func (c *connection) handleInputClosed(ctx actor.Context, msg *messages.InputClosed) {
-	if msg.GetError() != "" {
-		c.logger.Debug("read failed", "conn", c.id, "remote", c.remote, "error", msg.GetError())
-		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST)
-		return
-	}
-	c.inputEnded = true
-	c.flushPending(ctx)
 }
 
 func (c *connection) handleShutdown(ctx actor.Context, msg *messages.Shutdown) {
@@ -703,68 +362,3 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	c.sock.Finish(c.farewell(), c.env.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
 	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "rooms", len(c.in), "reason", text.LeaveReason(c.reason))
 }
-
-// farewell is what the client reads last, by reason.
-func (c *connection) farewell() []byte {
-	var b []byte
-	switch c.reason {
-	case messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST:
-		return nil // nobody is listening
-	case messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER:
-		b = text.AppendError(b, "disconnected: you are not reading fast enough (slow consumer)")
-	case messages.LeaveReason_LEAVE_REASON_FLOODING:
-		b = text.AppendError(b, "disconnected: you sent too much too fast (flooding)")
-	case messages.LeaveReason_LEAVE_REASON_IDLE:
-		b = text.AppendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.env.cfg.IdleTimeout))
-	case messages.LeaveReason_LEAVE_REASON_ERROR:
-		b = text.AppendError(b, "internal server error; your connection is closed (sorry)")
-	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
-		if c.goodbye != "" {
-			b = text.AppendNotice(b, c.goodbye)
-		}
-	}
-	return append(b, text.ByeLine...)
-}
-
-func (c *connection) sendNotice(ctx actor.Context, line string) {
-	c.writeLine(ctx, text.AppendNotice(c.scratchBuf(), line))
-}
-
-// sendNoticeOf writes a notice made of parts, without building it as a
-// string first.
-func (c *connection) sendNoticeOf(ctx actor.Context, parts ...string) {
-	c.writeLine(ctx, text.AppendNoticeOf(c.scratchBuf(), parts...))
-}
-
-func (c *connection) sendError(ctx actor.Context, line string) {
-	c.writeLine(ctx, text.AppendError(c.scratchBuf(), line))
-}
-
-// writeLine queues a rendered line and keeps the grown buffer for the next.
-func (c *connection) writeLine(ctx actor.Context, line []byte) {
-	c.scratch = line[:0]
-	c.write(ctx, line)
-}
-
-// write queues bytes for the client; a client whose outbox is full is a slow
-// consumer and is disconnected. The bytes go out when the FlushOutput the
-// first of them asks for comes round: after every message already in the
-// mailbox, so that a busy connection writes what many messages rendered
-// with one write(), and an idle one writes as soon as its turn ends.
-func (c *connection) write(ctx actor.Context, p []byte) {
-	flush, err := c.sock.Buffer(p)
-	if err != nil { // netio.ErrOutboxFull
-		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
-		return
-	}
-	switch {
-	case flush && c.holdOutput:
-		c.flushHeld = true
-	case flush:
-		ctx.Send(ctx.Self(), flushOutput)
-	}
-}
-
-// flushOutput is the one FlushOutput every connection sends itself (it
-// carries nothing).
-var flushOutput = &messages.FlushOutput{}

@@ -16,7 +16,9 @@
 //	    │   ├── lobby-1     room.go (+ room_moderation.go): members, topic, history, rules; fans posts out
 //	    │   └── <room>-N
 //	    ├── connections     connections.go: supervises the connection actors (a panic stops one)
-//	    │   └── conn-<id>   connection.go (+ commands.go, replywait.go ...): one per TCP connection
+//	    │   └── conn-<id>   connection.go: one per TCP connection; its input (connection_input.go),
+//	    │                   output (connection_output.go), rooms (connection_rooms.go), requests
+//	    │                   (requests.go), commands (commands.go ...), cluster reclaim (connection_reclaim.go)
 //	    │         ^ reader goroutine (internal/netio): bytes -> telnet -> lines -> LineReceived
 //	    │         v outbox: one non-blocking write per turn; a writer goroutine for the rest; closes the socket
 //	    └── in a cluster:

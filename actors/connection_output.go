@@ -1,0 +1,235 @@
+package actors
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/text"
+	"github.com/actorchat/actorchat/messages"
+)
+
+// A connection's output: what it renders for its client and how it goes
+// out. Lines are rendered into pooled buffers (an idle connection holds
+// none), queued in the socket's outbox and flushed once per turn of the
+// mailbox (see write); a client whose outbox overflows is a slow consumer.
+
+// releaseOutput ends the hold on a new connection's output once it no
+// longer waits for the registry or its first room (answered, refused or
+// timed out): what it held goes out now, with one write(). A connection
+// that stops while it holds writes it with its goodbye (Socket.Finish).
+//
+// Writing each step as it happened cost a new connection three writes, each
+// a wake-up of the client's reader too; the hold costs the user nothing
+// they can see: the lines come in the same order, one round trip to the
+// room later, and lines typed meanwhile wait for the join anyway.
+func (c *connection) releaseOutput() {
+	c.holdOutput = false
+	if c.flushHeld {
+		c.flushHeld = false
+		c.sock.Flush()
+	}
+}
+
+func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
+	if msg.GetSenderMemberId() == c.member {
+		c.acked(msg.GetRoom(), msg.GetSenderSeq())
+		if !msg.GetAction() {
+			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
+		}
+	}
+	if !c.ours(msg.GetRoom()) {
+		return
+	}
+	line := c.appendPosted(c.scratchBuf(), msg)
+	c.scratch = line[:0]
+	if len(line) > 0 {
+		c.env.metrics.deliveries.Inc()
+		c.write(ctx, line)
+	}
+	if msg.GetSenderMemberId() == c.member {
+		c.settle(ctx, msg.GetSenderSeq(), msg) // our own /me, back from the room
+	}
+}
+
+// handlePostsBatch takes several posts of our room at once, in order, as
+// one write: our own chat lines are left out (the room sends every member
+// the same batch).
+func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatch) {
+	if !c.ours(msg.GetRoom()) {
+		for _, m := range msg.GetPosts() {
+			if m.GetSenderMemberId() == c.member {
+				c.acked(msg.GetRoom(), m.GetSenderSeq())
+			}
+		}
+		return
+	}
+	bp := batchBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
+	delivered := 0
+	var actions []*messages.MessagePosted // our own, which /me waits for
+	for _, m := range msg.GetPosts() {
+		if m.GetSenderMemberId() == c.member {
+			c.acked(msg.GetRoom(), m.GetSenderSeq())
+			if !m.GetAction() {
+				continue
+			}
+			actions = append(actions, m)
+		}
+		n := len(buf)
+		if buf = c.appendPosted(buf, m); len(buf) > n {
+			delivered++
+		}
+	}
+	if delivered > 0 {
+		c.env.metrics.deliveries.Add(float64(delivered)) // once a batch: a shared counter is costly per line
+		c.write(ctx, buf)                                // the outbox copies it
+	}
+	if cap(buf) <= maxBatchBuffer {
+		*bp = buf[:0]
+		batchBuffers.Put(bp)
+	}
+	for _, m := range actions {
+		c.settle(ctx, m.GetSenderSeq(), m)
+	}
+}
+
+// batchBuffers are the buffers batches are rendered into: shared by every
+// connection, so that none holds its largest batch between messages.
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// lineBuffers holds the buffers connections render single lines into: an
+// idle connection holds none (10,000 idle users would otherwise keep 10,000
+// buffers).
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// scratchBuf returns the buffer to render a line into, empty.
+func (c *connection) scratchBuf() []byte {
+	if c.scratchp == nil {
+		c.scratchp = lineBuffers.Get().(*[]byte)
+		c.scratch = *c.scratchp
+	}
+	return c.scratch[:0]
+}
+
+// releaseScratch gives the render buffer back once a message is handled
+// (the outbox has copied what was rendered).
+func (c *connection) releaseScratch() {
+	if c.scratchp == nil {
+		return
+	}
+	if cap(c.scratch) <= maxBatchBuffer {
+		*c.scratchp = c.scratch[:0]
+		lineBuffers.Put(c.scratchp)
+	}
+	c.scratch, c.scratchp = nil, nil
+}
+
+// maxBatchBuffer is the largest render buffer that goes back to the pool.
+const maxBatchBuffer = 1 << 20
+
+// appendPosted renders a post for our user, marked with its room unless it
+// is of the current one, with the bell if it mentions them; nothing for a
+// user we ignore. The caller counts the delivery.
+func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
+	own := msg.GetSenderMemberId() == c.member
+	if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored && !own {
+		return dst
+	}
+	start := len(dst)
+	dst = text.AppendPosted(c.tag(dst, msg.GetRoom()), msg)
+	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
+		dst = append(dst[:start], text.WithBell(dst[start:])...)
+	}
+	return dst
+}
+
+func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
+	if _, ignored := c.ignored[msg.GetFromMemberId()]; ignored {
+		return
+	}
+	c.lastPM = msg
+	c.env.metrics.deliveries.Inc()
+	c.env.metrics.privateMessages.Inc()
+	line := text.AppendPrivateReceived(c.scratchBuf(), msg.GetFromNick(), msg.GetText())
+	if !c.noBell {
+		line = text.WithBell(line)
+	}
+	c.writeLine(ctx, line)
+}
+
+// handlePostRefused: our room did not deliver a post of ours (we are
+// muted). It answers a /me at once: every refusal is an answer.
+func (c *connection) handlePostRefused(ctx actor.Context, msg *messages.PostRefused) {
+	if !c.ours(msg.GetRoom()) {
+		return
+	}
+	c.sendError(ctx, fmt.Sprintf("not delivered to %s: %s", msg.GetRoom(), msg.GetReason()))
+	c.settle(ctx, msg.GetClientSeq(), msg) // a /me's answer; a chat line waits for none
+}
+
+// farewell is what the client reads last, by reason.
+func (c *connection) farewell() []byte {
+	var b []byte
+	switch c.reason {
+	case messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST:
+		return nil // nobody is listening
+	case messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER:
+		b = text.AppendError(b, "disconnected: you are not reading fast enough (slow consumer)")
+	case messages.LeaveReason_LEAVE_REASON_FLOODING:
+		b = text.AppendError(b, "disconnected: you sent too much too fast (flooding)")
+	case messages.LeaveReason_LEAVE_REASON_IDLE:
+		b = text.AppendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.env.cfg.IdleTimeout))
+	case messages.LeaveReason_LEAVE_REASON_ERROR:
+		b = text.AppendError(b, "internal server error; your connection is closed (sorry)")
+	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
+		if c.goodbye != "" {
+			b = text.AppendNotice(b, c.goodbye)
+		}
+	}
+	return append(b, text.ByeLine...)
+}
+
+func (c *connection) sendNotice(ctx actor.Context, line string) {
+	c.writeLine(ctx, text.AppendNotice(c.scratchBuf(), line))
+}
+
+// sendNoticeOf writes a notice made of parts, without building it as a
+// string first.
+func (c *connection) sendNoticeOf(ctx actor.Context, parts ...string) {
+	c.writeLine(ctx, text.AppendNoticeOf(c.scratchBuf(), parts...))
+}
+
+func (c *connection) sendError(ctx actor.Context, line string) {
+	c.writeLine(ctx, text.AppendError(c.scratchBuf(), line))
+}
+
+// writeLine queues a rendered line and keeps the grown buffer for the next.
+func (c *connection) writeLine(ctx actor.Context, line []byte) {
+	c.scratch = line[:0]
+	c.write(ctx, line)
+}
+
+// write queues bytes for the client; a client whose outbox is full is a slow
+// consumer and is disconnected. The bytes go out when the FlushOutput the
+// first of them asks for comes round: after every message already in the
+// mailbox, so that a busy connection writes what many messages rendered
+// with one write(), and an idle one writes as soon as its turn ends.
+func (c *connection) write(ctx actor.Context, p []byte) {
+	flush, err := c.sock.Buffer(p)
+	if err != nil { // netio.ErrOutboxFull
+		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
+		return
+	}
+	switch {
+	case flush && c.holdOutput:
+		c.flushHeld = true
+	case flush:
+		ctx.Send(ctx.Self(), flushOutput)
+	}
+}
+
+// flushOutput is the one FlushOutput every connection sends itself (it
+// carries nothing).
+var flushOutput = &messages.FlushOutput{}
