@@ -52,25 +52,24 @@ type connection struct {
 	prompt    *prompt                          // questions the next lines answer (a password); nil: none
 
 	// Owned by Receive: the rooms we are in (see connection_rooms.go).
-	here      *membership            // the current room, where the lines typed go; nil: in none
-	in        map[string]*membership // every room we are in, by name
-	recent    []string               // their names, the most recently current last
-	joinTo    string                 // the room our pending join is for; empty: none
-	joinID    uint64                 // that join's request id
-	joining   []string               // rooms asked to take us that have not answered yet
-	unleft    map[string]*actor.PID  // rooms we left that have not confirmed it (RoomLeft), by name
-	rejoin    []string               // rooms of our account to join again, in this order, before the lines that wait
-	rejoinOn  bool                   // our account's rooms come back when we identify (/rejoin)
-	keepLobby bool                   // they include the lobby: joining them does not leave it
+	here      *membership           // the current room, where the lines typed go; nil: in none
+	rooms     []*membership         // every room we are in, the most recently current last (a few: a slice is smaller than a map)
+	joinTo    string                // the room our pending join is for; empty: none
+	joinID    uint64                // that join's request id
+	joining   []string              // rooms asked to take us that have not answered yet
+	unleft    map[string]*actor.PID // rooms we left that have not confirmed it (RoomLeft), by name
+	rejoin    []string              // rooms of our account to join again, in this order, before the lines that wait
+	rejoinOn  bool                  // our account's rooms come back when we identify (/rejoin)
+	keepLobby bool                  // they include the lobby: joining them does not leave it
 
 	// Owned by Receive: the input and what it waits for.
-	requests   map[uint64]*pendingRequest // the questions we wait for, by request id (see requests.go)
-	pending    []pendingLine              // lines that wait for the answers; see ready
-	gate       *flood.Gate                // nil: no flood control
-	release    *time.Timer                // sends ReleaseQueuedLines; nil when none is on its way
-	inputEnded bool                       // the client half-closed: leave once every line is answered
-	lastInput  time.Time                  // when the user last sent a line, for the idle timeout and /whois
-	idleTimer  *time.Timer                // sends IdleCheck; nil without an idle timeout
+	requests   []*pendingRequest // the questions we wait for, each by its request id (see requests.go); nil: none
+	pending    []pendingLine     // lines that wait for the answers; see ready
+	gate       *flood.Gate       // nil: no flood control
+	release    *time.Timer       // sends ReleaseQueuedLines; nil when none is on its way
+	inputEnded bool              // the client half-closed: leave once every line is answered
+	lastInput  time.Time         // when the user last sent a line, for the idle timeout and /whois
+	idleTimer  *time.Timer       // sends IdleCheck; nil without an idle timeout
 
 	// Owned by Receive, in a cluster: taking our nick and rooms back at a
 	// new coordinator (see connection_reclaim.go).
@@ -194,7 +193,9 @@ func (c *connection) receive(ctx actor.Context) {
 	case *messages.RoomJoined:
 		c.handleRoomJoinedBare(ctx, msg)
 	case *messages.RoomLeft:
-		delete(c.unleft, msg.GetRoom())
+		if delete(c.unleft, msg.GetRoom()); len(c.unleft) == 0 {
+			c.unleft = nil // an idle connection holds no map
+		}
 	case *messages.LeaveUnconfirmed:
 		c.handleLeaveUnconfirmed(ctx, msg)
 	case *messages.AccountUnregistered: // another session removed our account, or it expired
@@ -360,5 +361,5 @@ func (c *connection) handleStopping(ctx actor.Context) {
 	ctx.Send(c.env.registry, &messages.UnregisterConnection{MemberId: c.member})
 	c.leaveEveryRoom(ctx)
 	c.sock.Finish(c.farewell(), c.env.cfg.FlushTimeout, c.reason == messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER)
-	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "rooms", len(c.in), "reason", text.LeaveReason(c.reason))
+	c.logger.Info("connection closed", "conn", c.id, "remote", c.remote, "nick", c.nick, "rooms", len(c.rooms), "reason", text.LeaveReason(c.reason))
 }

@@ -53,7 +53,7 @@ func (c *connection) numbered(m *membership, p *messages.PostMessage) *messages.
 
 // acked forgets our posts to room up to client_seq seq: the room has them.
 func (c *connection) acked(room string, seq uint64) {
-	m := c.in[room]
+	m := c.roomNamed(room)
 	if m == nil || len(m.unacked) == 0 {
 		return
 	}
@@ -78,14 +78,14 @@ func (c *connection) handleReclaim(ctx actor.Context) {
 	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
 		Reclaim: true, Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper, Away: c.away,
 		Room: c.roomName(), Rooms: c.roomNames()})
-	for name := range c.in {
+	for _, m := range c.rooms {
 		if c.reclaim.rooms == nil {
 			c.reclaim.rooms = make(map[string]bool)
 		}
-		c.reclaim.rooms[name] = true
-		ctx.Request(c.env.rooms, c.joinRequest(ctx, name, true))
+		c.reclaim.rooms[m.name] = true
+		ctx.Request(c.env.rooms, c.joinRequest(ctx, m.name, true))
 	}
-	if c.joinTo != "" && c.requests[c.joinID] != nil {
+	if c.joinTo != "" && c.request(c.joinID) != nil {
 		// The join may have gone to the node that is gone: ask again where
 		// the rooms are now, as the same request (a second answer is left
 		// at once).
@@ -113,7 +113,7 @@ func (c *connection) nickReclaimed(ctx actor.Context, nick string) {
 // roomReclaimed: one of our rooms lives on the new coordinator now. A room
 // we are not in (we left it meanwhile) is left again.
 func (c *connection) roomReclaimed(ctx actor.Context, msg *messages.RoomJoined) {
-	m := c.in[msg.GetRoom()]
+	m := c.roomNamed(msg.GetRoom())
 	if m == nil || !c.reclaim.rooms[m.name] {
 		if pid := pidOf(msg.GetRoomRef()); pid != nil && m == nil {
 			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
@@ -149,7 +149,7 @@ func (c *connection) handleReclaimTimedOut(ctx actor.Context) {
 	c.logger.Warn("cluster: reclaim not answered in time", "conn", c.id, "nick", c.nick, "nick_waited", c.reclaim.nick, "rooms_waited", len(c.reclaim.rooms))
 	c.reclaim.nick = false
 	for name := range c.reclaim.rooms {
-		if m := c.in[name]; m != nil {
+		if m := c.roomNamed(name); m != nil {
 			c.drop(m)
 			c.sendError(ctx, fmt.Sprintf("the servers reorganized and %s did not come back in time; you are no longer in it", name))
 		}

@@ -48,9 +48,9 @@ func (c *connection) roomName() string {
 // roomNames lists the rooms we are in, the current one first, then the
 // others from the most recently current.
 func (c *connection) roomNames() []string {
-	names := make([]string, 0, len(c.recent))
-	for i := len(c.recent) - 1; i >= 0; i-- {
-		names = append(names, c.recent[i])
+	names := make([]string, 0, len(c.rooms))
+	for i := len(c.rooms) - 1; i >= 0; i-- {
+		names = append(names, c.rooms[i].name)
 	}
 	return names
 }
@@ -58,8 +58,17 @@ func (c *connection) roomNames() []string {
 // ours reports whether an event of room is of a room we are in: what a room
 // we left sent before it let us go is dropped.
 func (c *connection) ours(room string) bool {
-	_, ok := c.in[room]
-	return ok
+	return c.roomNamed(room) != nil
+}
+
+// roomNamed is our membership of room; nil if we are not in it.
+func (c *connection) roomNamed(room string) *membership {
+	for _, m := range c.rooms {
+		if m.name == room {
+			return m
+		}
+	}
+	return nil
 }
 
 // tag starts a line of room with "[room] " unless room is the current one.
@@ -79,7 +88,7 @@ func (c *connection) roomNotice(ctx actor.Context, room, line string) {
 // lobbyOnly reports whether the lobby is the one room we are in: joining
 // another leaves it.
 func (c *connection) lobbyOnly() bool {
-	return len(c.in) == 1 && c.ours(lobbyName)
+	return len(c.rooms) == 1 && c.ours(lobbyName)
 }
 
 // roomCount is how many rooms count against cfg.MaxRooms: the lobby alone
@@ -88,7 +97,7 @@ func (c *connection) roomCount() int {
 	if c.lobbyOnly() {
 		return 0
 	}
-	return len(c.in)
+	return len(c.rooms)
 }
 
 // join asks the rooms actor to put us into room; lines wait until it
@@ -124,7 +133,7 @@ func (c *connection) cmdJoin(ctx actor.Context, args string) {
 		c.sendError(ctx, err.Error())
 		return
 	}
-	if m := c.in[name]; m != nil {
+	if m := c.roomNamed(name); m != nil {
 		if m == c.here {
 			// The registry is told again: if its UserMoved was lost (a
 			// registry that panicked on it and resumed drops it), /users
@@ -155,7 +164,7 @@ func (c *connection) cmdFocus(ctx actor.Context, args string) {
 		c.sendError(ctx, err.Error())
 		return
 	}
-	m := c.in[name]
+	m := c.roomNamed(name)
 	switch {
 	case m == nil:
 		c.sendError(ctx, fmt.Sprintf("you are not in %s; /join %s", name, name))
@@ -184,10 +193,10 @@ func (c *connection) listOurRooms(ctx actor.Context) {
 // focus makes m the current room, and tells the registry.
 func (c *connection) focus(ctx actor.Context, m *membership) {
 	c.here = m
-	if i := slices.Index(c.recent, m.name); i >= 0 {
-		c.recent = slices.Delete(c.recent, i, i+1)
+	if i := slices.Index(c.rooms, m); i >= 0 {
+		c.rooms = slices.Delete(c.rooms, i, i+1)
 	}
-	c.recent = append(c.recent, m.name)
+	c.rooms = append(c.rooms, m)
 	c.tellRooms(ctx)
 }
 
@@ -195,16 +204,18 @@ func (c *connection) focus(ctx actor.Context, m *membership) {
 // us go). The most recently current of the others becomes the current room.
 // It reports whether m was the current room.
 func (c *connection) drop(m *membership) bool {
-	delete(c.in, m.name)
-	if i := slices.Index(c.recent, m.name); i >= 0 {
-		c.recent = slices.Delete(c.recent, i, i+1)
+	if i := slices.Index(c.rooms, m); i >= 0 {
+		c.rooms = slices.Delete(c.rooms, i, i+1)
+	}
+	if len(c.rooms) == 0 {
+		c.rooms = nil
 	}
 	if c.here != m {
 		return false
 	}
 	c.here = nil
-	if n := len(c.recent); n > 0 {
-		c.here = c.in[c.recent[n-1]]
+	if n := len(c.rooms); n > 0 {
+		c.here = c.rooms[n-1]
 	}
 	return true
 }
@@ -265,7 +276,7 @@ func (c *connection) rejoinRooms(ctx actor.Context) {
 		if len(c.rejoin) == 0 {
 			c.rejoin = nil
 		}
-		if m := c.in[room]; m != nil {
+		if m := c.roomNamed(room); m != nil {
 			if c.rejoin == nil {
 				c.focus(ctx, m) // the current one, and the list is whole again: saved
 			}
@@ -314,12 +325,12 @@ func (c *connection) handleRoomJoinedBare(ctx actor.Context, msg *messages.RoomJ
 // answer: the room has us (the second is then a second answer).
 func (c *connection) leaveUnwanted(ctx actor.Context, msg *messages.RoomJoined) {
 	room, pid := msg.GetRoom(), pidOf(msg.GetRoomRef())
-	if room == c.joinTo && c.requests[c.joinID] != nil {
+	if room == c.joinTo && c.request(c.joinID) != nil {
 		c.settle(ctx, c.joinID, msg)
 		return
 	}
 	c.joinAnswered(room)
-	if m := c.in[room]; pid != nil && (m == nil || !samePID(pid, m.pid)) {
+	if m := c.roomNamed(room); pid != nil && (m == nil || !samePID(pid, m.pid)) {
 		c.leaveRoom(ctx, room, pid)
 	}
 }
@@ -330,20 +341,16 @@ func (c *connection) roomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	room, pid := msg.GetRoom(), pidOf(msg.GetRoomRef())
 	c.joinTo, c.joinID = "", 0
 	m := &membership{name: room, pid: pid, role: msg.GetRole(), topic: msg.GetTopic(), topicBy: topicBy(msg.GetTopicNick(), msg.GetTopicUnixMillis())}
-	if old := c.in[room]; old != nil {
+	if old := c.roomNamed(room); old != nil {
 		c.drop(old)
-	}
-	if c.in == nil {
-		c.in = make(map[string]*membership)
 	}
 	if c.lobbyOnly() && room != lobbyName && !c.keepLobby {
 		// Our first room beside the lobby: we leave the lobby.
-		lobby := c.in[lobbyName]
+		lobby := c.roomNamed(lobbyName)
 		c.drop(lobby)
 		c.leaveRoom(ctx, lobbyName, lobby.pid)
 	}
-	c.in[room] = m
-	c.focus(ctx, m)
+	c.focus(ctx, m) // adds it
 
 	c.writeLine(ctx, text.AppendInRoom(c.scratchBuf(), room, msg.GetMembers(), int(msg.GetMemberCount())-1))
 	if m.topic != "" {
@@ -400,7 +407,7 @@ func (c *connection) cmdPart(ctx actor.Context, args string) {
 			c.sendError(ctx, err.Error())
 			return
 		}
-		if m = c.in[name]; m == nil {
+		if m = c.roomNamed(name); m == nil {
 			c.sendError(ctx, "you are not in "+name)
 			return
 		}
@@ -409,7 +416,7 @@ func (c *connection) cmdPart(ctx actor.Context, args string) {
 	case m == nil:
 		c.sendError(ctx, "you are in no room; /join ROOM")
 		return
-	case m.name == lobbyName && len(c.in) == 1:
+	case m.name == lobbyName && len(c.rooms) == 1:
 		c.sendError(ctx, "you are already in "+lobbyName) // where one in no other room is
 		return
 	}
@@ -456,7 +463,7 @@ func (c *connection) handleLeaveUnconfirmed(ctx actor.Context, msg *messages.Lea
 // there is nothing to leave; a user in no room any more goes back to the
 // lobby.
 func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
-	m := c.in[msg.GetRoom()]
+	m := c.roomNamed(msg.GetRoom())
 	if m == nil {
 		return
 	}
@@ -494,7 +501,7 @@ func (c *connection) toRoom(ctx actor.Context, msg any) {
 
 // toEveryRoom sends msg to every room we are in.
 func (c *connection) toEveryRoom(ctx actor.Context, msg any) {
-	for _, m := range c.in {
+	for _, m := range c.rooms {
 		ctx.Send(m.pid, msg)
 	}
 }
@@ -502,7 +509,7 @@ func (c *connection) toEveryRoom(ctx actor.Context, msg any) {
 // identityToRooms tells our rooms who we are now (account, operator), as
 // ourselves: a room takes it only from the member's connection.
 func (c *connection) identityToRooms(ctx actor.Context) {
-	for _, m := range c.in {
+	for _, m := range c.rooms {
 		ctx.Request(m.pid, &messages.SetMemberAccount{MemberId: c.member, Account: c.account, AccountId: c.accountID, Operator: c.oper})
 	}
 }
@@ -512,7 +519,7 @@ func (c *connection) identityToRooms(ctx actor.Context) {
 // us (see handleMemberRenamed).
 func (c *connection) renameInRooms(ctx actor.Context, ask bool) {
 	rename := &messages.RenameMember{MemberId: c.member, NewNick: c.nick}
-	for _, m := range c.in {
+	for _, m := range c.rooms {
 		if ask && m == c.here {
 			continue
 		}
@@ -545,7 +552,7 @@ func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.Member
 }
 
 func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicChanged) {
-	m := c.in[msg.GetRoom()]
+	m := c.roomNamed(msg.GetRoom())
 	if m == nil {
 		return
 	}
@@ -587,7 +594,7 @@ func (c *connection) handleServerNotice(ctx actor.Context, msg *messages.ServerN
 
 // handleRoleChanged notes what we may do in one of our rooms now.
 func (c *connection) handleRoleChanged(msg *messages.RoleChanged) {
-	if m := c.in[msg.GetRoom()]; m != nil {
+	if m := c.roomNamed(msg.GetRoom()); m != nil {
 		m.role = msg.GetRole()
 	}
 }
@@ -626,9 +633,9 @@ func (c *connection) leaveEveryRoom(ctx actor.Context) {
 	// come yet, which may take us in meanwhile (this comes behind the join,
 	// by the same way). A room we have left ignores it.
 	gone := slices.Clone(c.joining)
-	for room := range c.in {
-		if !slices.Contains(gone, room) {
-			gone = append(gone, room)
+	for _, m := range c.rooms {
+		if !slices.Contains(gone, m.name) {
+			gone = append(gone, m.name)
 		}
 	}
 	for room := range c.unleft { // rooms we left that may not have heard it

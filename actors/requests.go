@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -81,11 +82,30 @@ func (c *connection) await(ctx actor.Context, id uint64, command string, then fu
 	system, self := ctx.ActorSystem(), ctx.Self()
 	p := &pendingRequest{id: id, command: command, then: then,
 		timer: time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{Seq: id}) })}
-	if c.requests == nil {
-		c.requests = make(map[uint64]*pendingRequest)
-	}
-	c.requests[id] = p
+	c.requests = append(c.requests, p)
 	return p
+}
+
+// request is the open request id; nil if there is none (a few are open at
+// once at most: a slice, which an idle connection holds none of).
+func (c *connection) request(id uint64) *pendingRequest {
+	for _, p := range c.requests {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// end takes p out of the table and stops its timer.
+func (c *connection) end(p *pendingRequest) {
+	p.timer.Stop()
+	if i := slices.Index(c.requests, p); i >= 0 {
+		c.requests = slices.Delete(c.requests, i, i+1)
+	}
+	if len(c.requests) == 0 {
+		c.requests = nil
+	}
 }
 
 // setReplyTo sets a request's reply_to field.
@@ -112,8 +132,8 @@ func (c *connection) handleReply(ctx actor.Context, msg *messages.Reply) {
 // answer to no request (it came after its timeout, or is a second one)
 // goes to lateAnswer.
 func (c *connection) settle(ctx actor.Context, id uint64, answer proto.Message) {
-	p, ok := c.requests[id]
-	if !ok {
+	p := c.request(id)
+	if p == nil {
 		c.lateAnswer(ctx, answer)
 		return
 	}
@@ -121,8 +141,7 @@ func (c *connection) settle(ctx actor.Context, id uint64, answer proto.Message) 
 	if p.byRegistry && !refused && !c.fromRegistry(ctx) {
 		return
 	}
-	delete(c.requests, id)
-	p.timer.Stop()
+	c.end(p)
 	if refused {
 		c.sendError(ctx, r.GetReason())
 		if p.failed != nil {
@@ -166,11 +185,11 @@ func (c *connection) lateAnswer(ctx actor.Context, answer proto.Message) {
 // to a state it can go on from, and the lines that waited are acted on. An
 // answer that comes later waits for nothing (lateAnswer).
 func (c *connection) handleReplyTimedOut(ctx actor.Context, msg *messages.ReplyTimedOut) {
-	p, ok := c.requests[msg.GetSeq()]
-	if !ok {
+	p := c.request(msg.GetSeq())
+	if p == nil {
 		return // answered in time
 	}
-	delete(c.requests, p.id)
+	c.end(p)
 	c.env.metrics.requestTimeouts.Inc()
 	c.logger.Warn("no answer in time", "conn", c.id, "nick", c.nick, "command", p.command, "timeout", c.env.cfg.RequestTimeout)
 	if p.failed != nil {
