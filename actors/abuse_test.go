@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
@@ -422,7 +423,7 @@ func TestAbuseNoGhosts(t *testing.T) {
 			c.conn.Write([]byte("and gone\r\n"))
 			c.conn.Close()
 		case 3:
-			s.System().Root.Send(s.connPID(t, "gone"+fmt.Sprint(i)), &messages.InjectFault{Reason: "test"})
+			s.System().Root.Send(s.connPID(t, "gone"+fmt.Sprint(i)), &faultpb.InjectFault{Reason: "test"})
 		}
 	}
 	testkit.Eventually(t, "only the stayer to be left", func() bool {

@@ -19,6 +19,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/actorchat/internal/faults"
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -98,7 +99,7 @@ func TestChaos(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	var struck atomic.Int64
-	injector := faults.New(release).OnStrike(func(string, *messages.InjectFault) { struck.Add(1) })
+	injector := faults.New(release).OnStrike(func(string, *faultpb.InjectFault) { struck.Add(1) })
 	s := startUnmanagedServer(t, func(c *Config) {
 		c.HistoryLen = 0
 		c.ShutdownTimeout = 5 * time.Second
@@ -185,13 +186,13 @@ func TestChaos(t *testing.T) {
 		for i := range 30 {
 			switch i % 3 {
 			case 0:
-				srv.System().Root.Send(srv.Registry(), &messages.InjectFault{Reason: "chaos"})
+				srv.System().Root.Send(srv.Registry(), &faultpb.InjectFault{Reason: "chaos"})
 			case 1:
-				srv.System().Root.Send(srv.Rooms(), &messages.InjectFault{Reason: "chaos"})
+				srv.System().Root.Send(srv.Rooms(), &faultpb.InjectFault{Reason: "chaos"})
 			default:
 				a := armed[(i/3)%len(armed)]
 				before := struck.Load()
-				srv.System().Root.Send(a.target, &messages.InjectFault{Reason: "chaos in " + a.on, OnMessage: a.on})
+				srv.System().Root.Send(a.target, &faultpb.InjectFault{Reason: "chaos in " + a.on, OnMessage: a.on})
 				// Give the clients' traffic a moment to run into it.
 				for range 50 {
 					if struck.Load() > before {
@@ -233,7 +234,7 @@ func TestChaos(t *testing.T) {
 			probe.send(srv.Registry(), &messages.ResolveNick{Nick: fmt.Sprintf("p%d", c.id)})
 			switch m := probe.next(t).msg.(type) {
 			case *messages.NickResolved:
-				srv.System().Root.Send(srv.System().NewLocalPID("server/connections/conn-"+m.GetMemberId()[strings.LastIndexByte(m.GetMemberId(), '.')+1:]), &messages.InjectFault{Reason: "chaos"})
+				srv.System().Root.Send(srv.System().NewLocalPID("server/connections/conn-"+m.GetMemberId()[strings.LastIndexByte(m.GetMemberId(), '.')+1:]), &faultpb.InjectFault{Reason: "chaos"})
 				panicked++
 				return true
 			}

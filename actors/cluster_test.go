@@ -437,7 +437,7 @@ func FuzzRelayPayload(f *testing.F) {
 	f.Add(posted.GetTypeUrl(), posted.GetValue())
 	shutdown, _ := anypb.New(&messages.Shutdown{Notice: "x"})
 	f.Add(shutdown.GetTypeUrl(), shutdown.GetValue())
-	f.Add("type.googleapis.com/chat.v1.InjectFault", []byte{8, 1})
+	f.Add("type.googleapis.com/chat.testing.v1.InjectFault", []byte{8, 1})
 	f.Add("type.googleapis.com/nope", []byte{0xff, 0xff})
 	f.Fuzz(func(t *testing.T, typeURL string, value []byte) {
 		m, err := decodeRelayed(&anypb.Any{TypeUrl: typeURL, Value: value})

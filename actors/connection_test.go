@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/internal/testkit"
@@ -315,7 +316,7 @@ func TestConnectionLost(t *testing.T) {
 func TestConnectionPanicStopsIt(t *testing.T) {
 	h := newConnHarness(t, nil)
 	h.welcome(t, "guest1")
-	h.system.Root.Send(h.conn, &messages.InjectFault{Reason: "test"})
+	h.system.Root.Send(h.conn, &faultpb.InjectFault{Reason: "test"})
 	h.client.expect("!!! internal server error; your connection is closed (sorry)")
 	h.client.expect("bye...")
 	h.client.expectEOF()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
@@ -97,7 +98,7 @@ func TestConnectionsPanicStopsOnlyThatOne(t *testing.T) {
 	h := newConnectionsHarness(t)
 	a, _ := h.spawn(t, 1)
 	h.spawn(t, 2)
-	h.system.Root.Send(h.system.NewLocalPID(h.pid.Id+"/conn-1"), &messages.InjectFault{Reason: "test"})
+	h.system.Root.Send(h.system.NewLocalPID(h.pid.Id+"/conn-1"), &faultpb.InjectFault{Reason: "test"})
 	a.skipUntil("!!! internal server error; your connection is closed (sorry)")
 	a.expect("bye...")
 	testkit.Eventually(t, "conn-1 to stop", func() bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -195,7 +196,7 @@ func TestRegistryKeepsStateAcrossPanic(t *testing.T) {
 	expect[*messages.NickChanged](t, probes[0])
 	before := listUsers(t, probes[0], reg)
 
-	system.Root.Send(reg, &messages.InjectFault{Reason: "test"})
+	system.Root.Send(reg, &faultpb.InjectFault{Reason: "test"})
 
 	if got := listUsers(t, probes[0], reg); !slices.Equal(got, before) {
 		t.Errorf("after panic: got %v, want %v", got, before)

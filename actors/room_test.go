@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -293,7 +294,7 @@ func TestRoomKeepsMembersAcrossPanic(t *testing.T) {
 	alice.send(room, &messages.PostMessage{Text: "remember me"})
 	expect[*messages.MessagePosted](t, bob)
 
-	system.Root.Send(room, &messages.InjectFault{Reason: "test"})
+	system.Root.Send(room, &faultpb.InjectFault{Reason: "test"})
 
 	alice.send(room, &messages.PostMessage{Text: "still here"})
 	if got := expect[*messages.MessagePosted](t, bob); got.GetText() != "still here" {
@@ -366,7 +367,7 @@ func TestRoomBatchesKeepOrderAndMembership(t *testing.T) {
 
 	// The room is busy for a moment: everything below waits in its mailbox
 	// and is handled back to back.
-	system.Root.Send(room, &messages.InjectFault{Reason: "busy", StallMillis: 300})
+	system.Root.Send(room, &faultpb.InjectFault{Reason: "busy", StallMillis: 300})
 	post := func(text string) { alice.send(room, &messages.PostMessage{Text: text}) }
 	post("p1")
 	post("p2")

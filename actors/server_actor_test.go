@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
@@ -109,7 +110,7 @@ func TestServerActorShutdown(t *testing.T) {
 func TestServerActorPanicResumes(t *testing.T) {
 	sa := newServerActor(t)
 	before := *sa.children
-	sa.system.Root.Send(sa.pid, &messages.InjectFault{Reason: "test"})
+	sa.system.Root.Send(sa.pid, &faultpb.InjectFault{Reason: "test"})
 	p := newProbe(t, sa.system)
 	p.sync(t, sa.pid)
 	if *sa.children != before {

@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
@@ -339,7 +340,7 @@ func TestServerConnectionPanic(t *testing.T) {
 	b, nickB := s.dial()
 	a.expect("*** " + nickB + " joined lobby")
 	victim := s.connPID(t, nickB)
-	s.System().Root.Send(victim, &messages.InjectFault{Reason: "test"})
+	s.System().Root.Send(victim, &faultpb.InjectFault{Reason: "test"})
 	b.expect("!!! internal server error; your connection is closed (sorry)")
 	b.expect("bye...")
 	b.expectEOF()
@@ -374,7 +375,7 @@ func TestServerRegistryAndRoomPanics(t *testing.T) {
 
 	lobby := s.System().NewLocalPID("server/rooms/lobby-1")
 	for _, pid := range []*actor.PID{s.Registry(), s.Rooms(), lobby, s.Connections()} {
-		s.System().Root.Send(pid, &messages.InjectFault{Reason: "test"})
+		s.System().Root.Send(pid, &faultpb.InjectFault{Reason: "test"})
 	}
 	b.send("/nick alice")
 	b.expect("!!! nick alice is taken")
@@ -405,7 +406,7 @@ func TestServerLeavesNothingBehind(t *testing.T) {
 	resetter.conn.(*net.TCPConn).SetLinger(0)
 	resetter.conn.Close()
 	panicker, nick := s.dial()
-	s.System().Root.Send(s.connPID(t, nick), &messages.InjectFault{Reason: "test"})
+	s.System().Root.Send(s.connPID(t, nick), &faultpb.InjectFault{Reason: "test"})
 	panicker.skipUntil("bye...")
 	mover, _ := s.dial()
 	mover.send("/join elsewhere")

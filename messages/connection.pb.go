@@ -865,82 +865,6 @@ func (*ReleaseQueuedLines) Descriptor() ([]byte, []int) {
 	return file_chat_v1_connection_proto_rawDescGZIP(), []int{15}
 }
 
-// InjectFault is for tests only: the fault-injection middleware that test
-// builds add to every actor makes the receiver panic, block for stall_millis
-// (a busy actor) or block for good (wedge: a deadlocked actor), now or, with
-// on_message, while it handles the next message of that type (a panic in
-// the middle of a request). Production actors ignore it: nothing a user or
-// another node sends can stall them.
-type InjectFault struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Reason      string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	StallMillis uint32                 `protobuf:"varint,2,opt,name=stall_millis,json=stallMillis,proto3" json:"stall_millis,omitempty"`
-	Wedge       bool                   `protobuf:"varint,3,opt,name=wedge,proto3" json:"wedge,omitempty"`
-	// The protobuf name of a message type, such as "JoinRoom": the fault
-	// strikes while the actor handles the next one.
-	OnMessage     string `protobuf:"bytes,4,opt,name=on_message,json=onMessage,proto3" json:"on_message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *InjectFault) Reset() {
-	*x = InjectFault{}
-	mi := &file_chat_v1_connection_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *InjectFault) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*InjectFault) ProtoMessage() {}
-
-func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
-func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *InjectFault) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-func (x *InjectFault) GetStallMillis() uint32 {
-	if x != nil {
-		return x.StallMillis
-	}
-	return 0
-}
-
-func (x *InjectFault) GetWedge() bool {
-	if x != nil {
-		return x.Wedge
-	}
-	return false
-}
-
-func (x *InjectFault) GetOnMessage() string {
-	if x != nil {
-		return x.OnMessage
-	}
-	return ""
-}
-
 // Ping asks an actor whether it is processing messages; it answers Pong.
 type Ping struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -950,7 +874,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_chat_v1_connection_proto_msgTypes[17]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +886,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[17]
+	mi := &file_chat_v1_connection_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +899,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{17}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{16}
 }
 
 // Pong answers Ping.
@@ -987,7 +911,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_chat_v1_connection_proto_msgTypes[18]
+	mi := &file_chat_v1_connection_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +923,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_connection_proto_msgTypes[18]
+	mi := &file_chat_v1_connection_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +936,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_chat_v1_connection_proto_rawDescGZIP(), []int{18}
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{17}
 }
 
 var File_chat_v1_connection_proto protoreflect.FileDescriptor
@@ -1054,13 +978,7 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"&\n" +
 	"\x10LeaveUnconfirmed\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\"\x14\n" +
-	"\x12ReleaseQueuedLines\"}\n" +
-	"\vInjectFault\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
-	"\fstall_millis\x18\x02 \x01(\rR\vstallMillis\x12\x14\n" +
-	"\x05wedge\x18\x03 \x01(\bR\x05wedge\x12\x1d\n" +
-	"\n" +
-	"on_message\x18\x04 \x01(\tR\tonMessage\"\x06\n" +
+	"\x12ReleaseQueuedLines\"\x06\n" +
 	"\x04Ping\"\x06\n" +
 	"\x04Pong*\xd1\x02\n" +
 	"\vLeaveReason\x12\x1c\n" +
@@ -1091,7 +1009,7 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
 	(*ActorRef)(nil),           // 1: chat.v1.ActorRef
@@ -1110,9 +1028,8 @@ var file_chat_v1_connection_proto_goTypes = []any{
 	(*ReplyTimedOut)(nil),      // 14: chat.v1.ReplyTimedOut
 	(*LeaveUnconfirmed)(nil),   // 15: chat.v1.LeaveUnconfirmed
 	(*ReleaseQueuedLines)(nil), // 16: chat.v1.ReleaseQueuedLines
-	(*InjectFault)(nil),        // 17: chat.v1.InjectFault
-	(*Ping)(nil),               // 18: chat.v1.Ping
-	(*Pong)(nil),               // 19: chat.v1.Pong
+	(*Ping)(nil),               // 17: chat.v1.Ping
+	(*Pong)(nil),               // 18: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
@@ -1135,7 +1052,7 @@ func file_chat_v1_connection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -27,8 +27,8 @@ import (
 
 	"github.com/actorchat/actorchat/actors"
 	"github.com/actorchat/actorchat/internal/faults"
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/testkit"
-	"github.com/actorchat/actorchat/messages"
 )
 
 const waitTimeout = testkit.WaitTimeout
@@ -412,7 +412,7 @@ func TestWatchdogNeedsLiveActors(t *testing.T) {
 	n.waitPing(t)
 
 	const stall = 1500 * time.Millisecond
-	a.srv.System().Root.Send(a.srv.Registry(), &messages.InjectFault{Reason: "test", StallMillis: uint32(stall / time.Millisecond)})
+	a.srv.System().Root.Send(a.srv.Registry(), &faultpb.InjectFault{Reason: "test", StallMillis: uint32(stall / time.Millisecond)})
 	wedged := time.Now()
 	// Pings already on their way (sent before the wedge took hold) may still
 	// come; none may come later while the registry is stuck. The window is
@@ -580,7 +580,7 @@ func TestAdminEndpoint(t *testing.T) {
 	}
 
 	// A panic is counted.
-	a.srv.System().Root.Send(a.srv.Registry(), &messages.InjectFault{Reason: "test"})
+	a.srv.System().Root.Send(a.srv.Registry(), &faultpb.InjectFault{Reason: "test"})
 	eventuallyMetric(t, base, `chatd_actor_panics_total{actor="registry",directive="resume"}`, 1)
 
 	// During shutdown /readyz says no; the server is gone after it.
@@ -857,6 +857,24 @@ func TestAdminBeyondLoopbackWarns(t *testing.T) {
 		a.shutdown()
 		if got := strings.Contains(logs.String(), "reachable beyond this machine"); got != tc.warn {
 			t.Errorf("-admin %s: warned %v, want %v:\n%s", tc.addr, got, tc.warn, logs)
+		}
+	}
+}
+
+// TestProductionBuildHasNoFaults: chatd built without the chatdfaults tag
+// links no fault injection, nor InjectFault's type: a node cannot even
+// decode one, whoever sends it. The tagged build (the process tests') has
+// both.
+func TestProductionBuildHasNoFaults(t *testing.T) {
+	for _, tags := range []string{"", "chatdfaults"} {
+		out, err := exec.Command("go", "list", "-deps", "-tags", tags, ".").Output()
+		if err != nil {
+			t.Fatalf("go list -tags %q: %v", tags, err)
+		}
+		deps := strings.Fields(string(out))
+		has := slices.Contains(deps, "github.com/actorchat/actorchat/internal/faults/faultpb")
+		if want := tags != ""; has != want {
+			t.Errorf("-tags %q: links internal/faults/faultpb: %v, want %v", tags, has, want)
 		}
 	}
 }

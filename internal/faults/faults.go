@@ -1,6 +1,6 @@
 // Package faults is fault injection for tests: receiver middleware that
 // makes an actor panic, stay busy or wedge for good when it receives
-// messages.InjectFault, now or in the middle of its next message of a given
+// faultpb.InjectFault, now or in the middle of its next message of a given
 // type. Production actors ignore InjectFault; only tests, and chatd built
 // with the chatdfaults tag for process-level tests, add this middleware, so
 // nothing a user or another node sends can stall a production actor.
@@ -15,28 +15,29 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/messages"
 )
 
 // Injector holds the faults armed for later messages, and the channel that
 // releases wedged actors.
 type Injector struct {
-	release <-chan struct{}                            // closed: wedged actors return (tests end)
-	strikes func(self string, f *messages.InjectFault) // told of each fault as it strikes; may be nil
+	release <-chan struct{}                           // closed: wedged actors return (tests end)
+	strikes func(self string, f *faultpb.InjectFault) // told of each fault as it strikes; may be nil
 
 	mu    sync.Mutex
-	armed map[string]*messages.InjectFault // actor id -> fault for its next message of a type; guarded by mu
+	armed map[string]*faultpb.InjectFault // actor id -> fault for its next message of a type; guarded by mu
 }
 
 // New returns an injector whose wedged actors stay wedged until release is
 // closed (nil: for good).
 func New(release <-chan struct{}) *Injector {
-	return &Injector{release: release, armed: make(map[string]*messages.InjectFault)}
+	return &Injector{release: release, armed: make(map[string]*faultpb.InjectFault)}
 }
 
 // OnStrike has f told of each fault as it strikes, inside the actor, before
 // it panics, blocks or sleeps: a test can wait for a fault to be in effect.
-func (in *Injector) OnStrike(f func(self string, fault *messages.InjectFault)) *Injector {
+func (in *Injector) OnStrike(f func(self string, fault *faultpb.InjectFault)) *Injector {
 	in.strikes = f
 	return in
 }
@@ -45,7 +46,7 @@ func (in *Injector) OnStrike(f func(self string, fault *messages.InjectFault)) *
 func (in *Injector) Middleware(next actor.ReceiverFunc) actor.ReceiverFunc {
 	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 		self := c.Self().GetId()
-		if f, ok := env.Message.(*messages.InjectFault); ok {
+		if f, ok := env.Message.(*faultpb.InjectFault); ok {
 			if f.GetOnMessage() != "" {
 				in.mu.Lock()
 				in.armed[self] = f
@@ -73,7 +74,7 @@ func (in *Injector) Middleware(next actor.ReceiverFunc) actor.ReceiverFunc {
 }
 
 // strike carries out a fault inside the actor's Receive.
-func (in *Injector) strike(self string, f *messages.InjectFault) {
+func (in *Injector) strike(self string, f *faultpb.InjectFault) {
 	if in.strikes != nil {
 		in.strikes(self, f)
 	}
@@ -95,7 +96,7 @@ func (in *Injector) strike(self string, f *messages.InjectFault) {
 // registry, rooms, connections, server or a room's actor name (lobby-1);
 // without it the fault strikes the connection that read the line. It
 // returns the target's actor id ("" for the connection itself).
-func FromLine(line string) (target string, f *messages.InjectFault, ok bool) {
+func FromLine(line string) (target string, f *faultpb.InjectFault, ok bool) {
 	fields := strings.Fields(line)
 	if len(fields) < 2 || fields[0] != "!fault" {
 		return "", nil, false
@@ -113,7 +114,7 @@ func FromLine(line string) (target string, f *messages.InjectFault, ok bool) {
 	if len(fields) == 0 {
 		return "", nil, false
 	}
-	f = &messages.InjectFault{Reason: line}
+	f = &faultpb.InjectFault{Reason: line}
 	switch fields[0] {
 	case "panic":
 		fields = fields[1:]

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/faults/faultpb"
 	"github.com/actorchat/actorchat/internal/testkit"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -13,13 +14,13 @@ import (
 func TestFromLine(t *testing.T) {
 	for _, tt := range []struct {
 		line, target string
-		want         *messages.InjectFault
+		want         *faultpb.InjectFault
 	}{
-		{"!fault panic", "", &messages.InjectFault{}},
-		{"!fault registry wedge", "server/registry", &messages.InjectFault{Wedge: true}},
-		{"!fault connections busy 3s", "server/connections", &messages.InjectFault{StallMillis: 3000}},
-		{"!fault lobby-1 panic on PostMessage", "server/rooms/lobby-1", &messages.InjectFault{OnMessage: "PostMessage"}},
-		{"!fault server panic", "server", &messages.InjectFault{}},
+		{"!fault panic", "", &faultpb.InjectFault{}},
+		{"!fault registry wedge", "server/registry", &faultpb.InjectFault{Wedge: true}},
+		{"!fault connections busy 3s", "server/connections", &faultpb.InjectFault{StallMillis: 3000}},
+		{"!fault lobby-1 panic on PostMessage", "server/rooms/lobby-1", &faultpb.InjectFault{OnMessage: "PostMessage"}},
+		{"!fault server panic", "server", &faultpb.InjectFault{}},
 	} {
 		target, f, ok := FromLine(tt.line)
 		if !ok || target != tt.target || f.GetWedge() != tt.want.GetWedge() || f.GetStallMillis() != tt.want.GetStallMillis() || f.GetOnMessage() != tt.want.GetOnMessage() {
@@ -48,7 +49,7 @@ func TestArmedFault(t *testing.T) {
 	system := actor.NewActorSystem()
 	defer system.Shutdown()
 	struck := make(chan string, 4)
-	in := New(nil).OnStrike(func(_ string, f *messages.InjectFault) { struck <- f.GetReason() })
+	in := New(nil).OnStrike(func(_ string, f *faultpb.InjectFault) { struck <- f.GetReason() })
 	resume := actor.NewOneForOneStrategy(10, 0, func(any) actor.Directive { return actor.ResumeDirective })
 	children := make(chan *actor.PID, 1)
 	system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
@@ -58,7 +59,7 @@ func TestArmedFault(t *testing.T) {
 	}, actor.WithSupervisor(resume)))
 	child := <-children
 
-	system.Root.Send(child, &messages.InjectFault{Reason: "armed", OnMessage: "Ping"})
+	system.Root.Send(child, &faultpb.InjectFault{Reason: "armed", OnMessage: "Ping"})
 	if _, err := system.Root.RequestFuture(child, &messages.Ping{}, 200*time.Millisecond).Result(); err == nil {
 		t.Errorf("the Ping the fault struck was answered")
 	}
