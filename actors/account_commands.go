@@ -120,7 +120,7 @@ func (c *connection) cmdRegister(ctx actor.Context, args string) {
 			return
 		}
 		c.ask(ctx, c.env.accounts, &messages.RegisterAccount{MemberId: c.member, Nick: nick, Password: pw, RemoteIp: c.remoteIP()},
-			"/register", on(c.identified)).byRegistry = true
+			"/register", on((*connection).identified)).byRegistry = true
 	}
 	if args != "" {
 		register(c, ctx, args)
@@ -153,7 +153,7 @@ func (c *connection) cmdIdentify(ctx actor.Context, args string) {
 			return
 		}
 		c.ask(ctx, c.env.accounts, &messages.IdentifyAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP()},
-			"/identify", on(c.identified)).byRegistry = true
+			"/identify", on((*connection).identified)).byRegistry = true
 	}
 	askPassword := func(c *connection, ctx actor.Context, account string) {
 		c.startPrompt(ctx, &prompt{
@@ -171,7 +171,7 @@ func (c *connection) cmdIdentify(ctx actor.Context, args string) {
 		// An account's name, or our own account's password? The registry
 		// knows the accounts.
 		arg := strings.TrimSpace(args)
-		c.ask(ctx, c.env.registry, &messages.ResolveTarget{Name: arg}, "/identify", on(func(ctx actor.Context, t *messages.TargetResolved) {
+		c.ask(ctx, c.env.registry, &messages.ResolveTarget{Name: arg}, "/identify", on(func(c *connection, ctx actor.Context, t *messages.TargetResolved) {
 			if t.GetAccount() == foldNick(arg) {
 				askPassword(c, ctx, arg)
 				return
@@ -204,7 +204,7 @@ func (c *connection) cmdPassword(ctx actor.Context, args string) {
 			return
 		}
 		c.ask(ctx, c.env.accounts, &messages.ChangePassword{MemberId: c.member, Account: account, OldPassword: old, NewPassword: new,
-			RemoteIp: c.remoteIP()}, "/password", on(func(ctx actor.Context, _ *messages.PasswordChanged) { c.sendNotice(ctx, "Your password is changed.") }))
+			RemoteIp: c.remoteIP()}, "/password", on(func(c *connection, ctx actor.Context, _ *messages.PasswordChanged) { c.sendNotice(ctx, "Your password is changed.") }))
 	}
 	if fields := strings.Fields(args); len(fields) >= 2 {
 		change(c, ctx, fields[0], strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(args), fields[0])))
@@ -233,7 +233,7 @@ func (c *connection) cmdUnregister(ctx actor.Context, args string) {
 	account := c.account
 	unregister := func(c *connection, ctx actor.Context, pw string) {
 		c.ask(ctx, c.env.accounts, &messages.UnregisterAccount{MemberId: c.member, Account: account, Password: pw, RemoteIp: c.remoteIP()},
-			"/unregister", on(c.unregistered)).byRegistry = true
+			"/unregister", on((*connection).unregistered)).byRegistry = true
 	}
 	if args != "" {
 		unregister(c, ctx, args)
@@ -250,7 +250,7 @@ func (c *connection) cmdGhost(ctx actor.Context, args string) {
 	if c.accountsOff(ctx) {
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.GhostNick{MemberId: c.member, Nick: args}, "/ghost", on(func(ctx actor.Context, msg *messages.NickGhosted) {
+	c.ask(ctx, c.env.registry, &messages.GhostNick{MemberId: c.member, Nick: args}, "/ghost", on(func(c *connection, ctx actor.Context, msg *messages.NickGhosted) {
 		c.sendNotice(ctx, fmt.Sprintf("The other session using %s is disconnected; /nick %s to take it.", msg.GetNick(), msg.GetNick()))
 	}))
 }
@@ -319,7 +319,7 @@ func (c *connection) cmdOper(ctx actor.Context, args string) {
 	name, pw, _ := strings.Cut(strings.TrimSpace(args), " ")
 	oper := func(c *connection, ctx actor.Context, pw string) {
 		c.ask(ctx, c.env.accounts, &messages.OperLogin{MemberId: c.member, Name: name, Password: pw, RemoteIp: c.remoteIP()},
-			"/oper", on(func(ctx actor.Context, msg *messages.Opered) { c.opered(ctx, msg, true) })).byRegistry = true
+			"/oper", on(func(c *connection, ctx actor.Context, msg *messages.Opered) { c.opered(ctx, msg, true) })).byRegistry = true
 	}
 	if pw = strings.TrimSpace(pw); pw != "" {
 		oper(c, ctx, pw)

@@ -185,7 +185,7 @@ func (c *connection) cmdNick(ctx actor.Context, args string) {
 		c.sendError(ctx, err.Error())
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: nick}, "/nick", on(c.nickChanged))
+	c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: nick}, "/nick", on((*connection).nickChanged))
 }
 
 // cmdMsg: /msg NICK TEXT
@@ -196,7 +196,7 @@ func (c *connection) cmdMsg(ctx actor.Context, args string) {
 		c.sendError(ctx, "usage: /msg NICK TEXT")
 		return
 	}
-	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: to, Text: body}, "/msg", on(c.privateSent))
+	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: to, Text: body}, "/msg", on((*connection).privateSent))
 }
 
 // cmdReply: /reply TEXT
@@ -206,7 +206,7 @@ func (c *connection) cmdReply(ctx actor.Context, args string) {
 		return
 	}
 	c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: c.lastPM.GetFromNick(), ToMemberId: c.lastPM.GetFromMemberId(), Text: args},
-		"/reply", on(c.privateSent))
+		"/reply", on((*connection).privateSent))
 }
 
 func (c *connection) privateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
@@ -226,7 +226,7 @@ func (c *connection) cmdMe(ctx actor.Context, args string) {
 
 // cmdWho: /who [PATTERN]
 func (c *connection) cmdWho(ctx actor.Context, args string) {
-	c.ask(ctx, c.here.pid, &messages.ListMembers{Pattern: args, Limit: maxListed}, "/who", on(c.showMembers))
+	c.ask(ctx, c.here.pid, &messages.ListMembers{Pattern: args, Limit: maxListed}, "/who", on((*connection).showMembers))
 }
 
 func (c *connection) showMembers(ctx actor.Context, msg *messages.MemberList) {
@@ -262,7 +262,7 @@ func (c *connection) listed(lines int) {
 
 // cmdUsers: /users [PATTERN]
 func (c *connection) cmdUsers(ctx actor.Context, args string) {
-	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: args, Limit: maxListed}, "/users", on(c.showUsers))
+	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: args, Limit: maxListed}, "/users", on((*connection).showUsers))
 }
 
 func (c *connection) showUsers(ctx actor.Context, msg *messages.UserList) {
@@ -287,7 +287,7 @@ func (c *connection) showUsers(ctx actor.Context, msg *messages.UserList) {
 
 // cmdWhois: /whois NICK
 func (c *connection) cmdWhois(ctx actor.Context, args string) {
-	c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0]}, "/whois", on(c.showWhois))
+	c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: strings.Fields(args)[0]}, "/whois", on((*connection).showWhois))
 }
 
 func (c *connection) showWhois(ctx actor.Context, msg *messages.UserDescription) {
@@ -322,7 +322,7 @@ func roughDuration(d time.Duration) string {
 
 // cmdRooms: /rooms [PATTERN]
 func (c *connection) cmdRooms(ctx actor.Context, args string) {
-	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed}, "/rooms", on(c.showRooms))
+	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: args, Limit: maxListed}, "/rooms", on((*connection).showRooms))
 }
 
 func (c *connection) showRooms(ctx actor.Context, msg *messages.RoomList) {
@@ -362,7 +362,7 @@ func (c *connection) cmdHistory(ctx actor.Context, args string) {
 		}
 		n = v
 	}
-	c.ask(ctx, c.here.pid, &messages.GetHistory{MemberId: c.member, Limit: uint32(n)}, "/history", on(c.showHistory))
+	c.ask(ctx, c.here.pid, &messages.GetHistory{MemberId: c.member, Limit: uint32(n)}, "/history", on((*connection).showHistory))
 }
 
 func (c *connection) showHistory(ctx actor.Context, msg *messages.HistoryShown) {
@@ -419,7 +419,7 @@ func (c *connection) cmdBack(ctx actor.Context, _ string) {
 // and private messages), and waits for the registry.
 func (c *connection) setAway(ctx actor.Context, message string) {
 	c.toEveryRoom(ctx, &messages.SetAway{MemberId: c.member, Message: message})
-	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message}, "/away", on(c.awaySet))
+	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message}, "/away", on((*connection).awaySet))
 }
 
 func (c *connection) awaySet(ctx actor.Context, msg *messages.AwaySet) {
@@ -489,7 +489,7 @@ func (c *connection) listIgnored(ctx actor.Context) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	c.ask(ctx, c.env.registry, &messages.DescribeMembers{MemberIds: ids}, "/ignore", on(c.showIgnored))
+	c.ask(ctx, c.env.registry, &messages.DescribeMembers{MemberIds: ids}, "/ignore", on((*connection).showIgnored))
 }
 
 // showIgnored shows the ignore list with current nicks and forgets the
@@ -541,7 +541,7 @@ func (c *connection) cmdUnignore(ctx actor.Context, args string) {
 
 // resolve asks the registry who holds nick and continues with the answer.
 func (c *connection) resolve(ctx actor.Context, command, nick string, then func(*messages.NickResolved)) {
-	c.ask(ctx, c.env.registry, &messages.ResolveNick{Nick: nick}, command, on(func(_ actor.Context, r *messages.NickResolved) { then(r) }))
+	c.ask(ctx, c.env.registry, &messages.ResolveNick{Nick: nick}, command, on(func(_ *connection, _ actor.Context, r *messages.NickResolved) { then(r) }))
 }
 
 // cmdQuit: /quit [REASON], /bye, /exit, or a line that is just exit.

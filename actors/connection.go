@@ -277,8 +277,13 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	if !c.isTLS {
 		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
 	}
-	register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", on(c.registered))
-	register.failed = func(ctx actor.Context, _ bool) { c.stop(ctx, messages.LeaveReason_LEAVE_REASON_ERROR) }
+	register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", thenRegistered)
+	register.failed = (*connection).registerFailed
+}
+
+// registerFailed: without a nick nothing works; the connection ends.
+func (c *connection) registerFailed(ctx actor.Context, _ bool) {
+	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_ERROR)
 }
 
 // registered: the registry gave us our first nick; we land in the lobby.

@@ -105,8 +105,8 @@ func (c *connection) roomCount() int {
 func (c *connection) join(ctx actor.Context, room string) {
 	c.joinTo = room
 	c.joining = append(c.joining, room)
-	p := c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), "/join "+room, on(c.roomJoined))
-	p.failed = c.joinFailed
+	p := c.ask(ctx, c.env.rooms, c.joinRequest(ctx, room, false), "/join "+room, thenRoomJoined)
+	p.failed = (*connection).joinFailed
 	c.joinID = p.id
 }
 
@@ -527,7 +527,7 @@ func (c *connection) renameInRooms(ctx actor.Context, ask bool) {
 	}
 	if ask && c.here != nil {
 		p := c.await(ctx, c.nextID(), "/nick", nil)
-		p.failed = func(ctx actor.Context, timedOut bool) {
+		p.failed = func(c *connection, ctx actor.Context, timedOut bool) {
 			if timedOut {
 				c.sendNotice(ctx, "You are now "+c.nick+".")
 			}

@@ -38,7 +38,7 @@ func splitTarget(args string) (target string, d time.Duration, reason string, er
 // moderate sends a moderation command to our room.
 func (c *connection) moderate(ctx actor.Context, action messages.ModAction, target string, d time.Duration, reason, command string) {
 	c.ask(ctx, c.here.pid, &messages.Moderate{MemberId: c.member, Action: action, Target: target, DurationMillis: d.Milliseconds(),
-		Reason: reason}, command, on(c.showModerated))
+		Reason: reason}, command, on((*connection).showModerated))
 }
 
 // modCommand makes the run function of a room moderation command.
@@ -81,7 +81,7 @@ func elsewhere(action messages.ModAction, name string, words int) func(c *connec
 			return
 		}
 		c.ask(ctx, c.env.rooms, &messages.Moderate{MemberId: c.member, Action: action, Target: strings.Join(fields[1:], " "), Room: room,
-			Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper}, "/"+name, on(c.showModerated))
+			Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper}, "/"+name, on((*connection).showModerated))
 	}
 }
 
@@ -121,7 +121,7 @@ func adminCommand(action messages.AdminAction, name string, withDuration bool) f
 			}
 			msg.DurationMillis = d.Milliseconds()
 		}
-		c.ask(ctx, c.env.registry, msg, "/"+name, on(func(ctx actor.Context, done *messages.AdminDone) { c.showLines(ctx, done.GetLines()) }))
+		c.ask(ctx, c.env.registry, msg, "/"+name, on(func(c *connection, ctx actor.Context, done *messages.AdminDone) { c.showLines(ctx, done.GetLines()) }))
 	}
 }
 

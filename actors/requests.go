@@ -37,11 +37,13 @@ type pendingRequest struct {
 	id      uint64
 	command string      // what the user typed, for the timeout's error line
 	timer   *time.Timer // sends ReplyTimedOut{id}
-	// then continues with the answer; nil: nothing to do but go on.
-	then func(ctx actor.Context, answer proto.Message)
+	// then continues with the answer; nil: nothing to do but go on. It
+	// takes the connection, so that a method expression, which costs no
+	// allocation, can be one (see thenRegistered).
+	then func(c *connection, ctx actor.Context, answer proto.Message)
 	// failed runs when the request was refused (its reason is shown first)
 	// or timed out; nil: a timeout says "COMMAND failed: no answer in time".
-	failed func(ctx actor.Context, timedOut bool)
+	failed func(c *connection, ctx actor.Context, timedOut bool)
 	// byRegistry: only the registry's answer counts (who we are); another
 	// sender's is ignored, and the request waits on. A refusal may come from
 	// whoever was asked: it grants nothing.
@@ -50,13 +52,19 @@ type pendingRequest struct {
 
 // on adapts a continuation that takes one answer type; another type (which
 // no peer sends) is dropped.
-func on[T proto.Message](f func(ctx actor.Context, answer T)) func(actor.Context, proto.Message) {
-	return func(ctx actor.Context, answer proto.Message) {
+func on[T proto.Message](f func(c *connection, ctx actor.Context, answer T)) func(*connection, actor.Context, proto.Message) {
+	return func(c *connection, ctx actor.Context, answer proto.Message) {
 		if m, ok := answer.(T); ok {
-			f(ctx, m)
+			f(c, ctx, m)
 		}
 	}
 }
+
+// The continuations of the requests every connection makes, made once.
+var (
+	thenRegistered = on((*connection).registered)
+	thenRoomJoined = on((*connection).roomJoined)
+)
 
 // nextID numbers a request or a post: one counter, so that a /me, whose
 // answer is its own post coming back, is found by its client_seq.
@@ -68,7 +76,7 @@ func (c *connection) nextID() uint64 {
 // ask sends msg to pid as request: its reply_to names us and a fresh
 // request id, it goes with us as its sender, and the input that follows
 // waits until the answer comes (then) or the request fails.
-func (c *connection) ask(ctx actor.Context, pid *actor.PID, msg proto.Message, command string, then func(actor.Context, proto.Message)) *pendingRequest {
+func (c *connection) ask(ctx actor.Context, pid *actor.PID, msg proto.Message, command string, then func(*connection, actor.Context, proto.Message)) *pendingRequest {
 	p := c.await(ctx, c.nextID(), command, then)
 	setReplyTo(msg, requestRef(ctx.Self(), p.id))
 	ctx.Request(pid, msg)
@@ -78,7 +86,7 @@ func (c *connection) ask(ctx actor.Context, pid *actor.PID, msg proto.Message, c
 // await opens request id without sending anything: the caller sends a
 // message that carries id another way (an echo's request_id, a post's
 // client_seq).
-func (c *connection) await(ctx actor.Context, id uint64, command string, then func(actor.Context, proto.Message)) *pendingRequest {
+func (c *connection) await(ctx actor.Context, id uint64, command string, then func(*connection, actor.Context, proto.Message)) *pendingRequest {
 	system, self := ctx.ActorSystem(), ctx.Self()
 	p := &pendingRequest{id: id, command: command, then: then,
 		timer: time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.ReplyTimedOut{Seq: id}) })}
@@ -145,10 +153,10 @@ func (c *connection) settle(ctx actor.Context, id uint64, answer proto.Message) 
 	if refused {
 		c.sendError(ctx, r.GetReason())
 		if p.failed != nil {
-			p.failed(ctx, false)
+			p.failed(c, ctx, false)
 		}
 	} else if p.then != nil {
-		p.then(ctx, answer)
+		p.then(c, ctx, answer)
 	}
 	c.flushPending(ctx)
 }
@@ -193,7 +201,7 @@ func (c *connection) handleReplyTimedOut(ctx actor.Context, msg *messages.ReplyT
 	c.env.metrics.requestTimeouts.Inc()
 	c.logger.Warn("no answer in time", "conn", c.id, "nick", c.nick, "command", p.command, "timeout", c.env.cfg.RequestTimeout)
 	if p.failed != nil {
-		p.failed(ctx, true)
+		p.failed(c, ctx, true)
 	} else {
 		c.sendError(ctx, fmt.Sprintf("%s failed: no answer in time; please try again", p.command))
 	}
