@@ -204,7 +204,9 @@ func (c *connection) cmdPassword(ctx actor.Context, args string) {
 			return
 		}
 		c.ask(ctx, c.env.accounts, &messages.ChangePassword{MemberId: c.member, Account: account, OldPassword: old, NewPassword: new,
-			RemoteIp: c.remoteIP()}, "/password", on(func(c *connection, ctx actor.Context, _ *messages.PasswordChanged) { c.sendNotice(ctx, "Your password is changed.") }))
+			RemoteIp: c.remoteIP()}, "/password", on(func(c *connection, ctx actor.Context, _ *messages.PasswordChanged) {
+			c.sendNotice(ctx, "Your password is changed.")
+		}))
 	}
 	if fields := strings.Fields(args); len(fields) >= 2 {
 		change(c, ctx, fields[0], strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(args), fields[0])))

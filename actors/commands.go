@@ -210,7 +210,7 @@ func (c *connection) cmdReply(ctx actor.Context, args string) {
 }
 
 func (c *connection) privateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
-	c.writeLine(ctx, text.AppendPrivateSent(c.scratchBuf(), msg.GetToNick(), msg.GetText()))
+	c.writeLine(ctx, c.codec.AppendPrivateSent(c.scratchBuf(), msg.GetToNick(), msg.GetText()))
 	if away := msg.GetAway(); away != "" {
 		c.sendNotice(ctx, fmt.Sprintf("%s is away: %s", msg.GetToNick(), away))
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/actorchat/actorchat/internal/flood"
 	"github.com/actorchat/actorchat/internal/netio"
-	"github.com/actorchat/actorchat/internal/telnet"
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -38,7 +37,8 @@ type connection struct {
 	sock      *netio.Socket
 	logger    *slog.Logger // the server's; every line about this connection adds its conn and remote
 	connected time.Time
-	isTLS     bool // came in on the TLS port
+	isTLS     bool  // came in on the TLS port
+	codec     codec // the wire protocol it speaks (connection_output.go)
 
 	// Owned by Receive: who and where the user is.
 	nick      string                           // empty until the registry names us
@@ -127,12 +127,17 @@ func (c *connection) fromRegistry(ctx actor.Context) bool {
 // the TLS port, where no telnet negotiation is offered (its clients are
 // openssl s_client and socat, which would show the bytes).
 func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Socket, env *connectionEnv) actor.Producer {
+	lines := telnetLines
+	if isTLS {
+		lines = tlsLines
+	}
 	return func() actor.Actor {
 		return &connection{
 			id:     id,
 			member: member,
 			remote: remote,
 			isTLS:  isTLS,
+			codec:  lines,
 			env:    env,
 			sock:   sock,
 			logger: env.logger,
@@ -274,8 +279,8 @@ func (c *connection) handleStarted(ctx actor.Context) {
 	}
 	c.holdOutput = true
 	c.sock.Start(socketSink{system: ctx.ActorSystem(), pid: ctx.Self()})
-	if !c.isTLS {
-		c.write(ctx, []byte(telnet.Offer)) // first, before any line: see telnet.Offer
+	if offer := c.codec.Offer(); offer != nil {
+		c.write(ctx, offer) // first, before any line: see telnet.Offer
 	}
 	register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", thenRegistered)
 	register.failed = (*connection).registerFailed

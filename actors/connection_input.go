@@ -156,7 +156,7 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 		c.answerPrompt(ctx, line) // an answer, never a command: it may be a password
 		return
 	}
-	in := text.Parse(line)
+	in := c.codec.Parse(line)
 	switch in.Kind {
 	case text.InputChat:
 		if c.here == nil {

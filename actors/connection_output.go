@@ -3,11 +3,41 @@ package actors
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
+)
+
+// codec is the wire protocol a connection speaks (text.Line: the line
+// protocol of the plain and TLS listeners): what the user typed, parsed,
+// and what happens, rendered. The connection decides what to say and to
+// whom (mark names the room of a line that is not of the current one);
+// the codec decides how it reads on the wire. Another protocol is another
+// codec, chosen by its listener, in the same connection actor: a second
+// actor per delivery would cost throughput.
+type codec interface {
+	Offer() []byte
+	Parse(line string) text.Input
+	AppendPost(dst []byte, m *messages.MessagePosted, mark string, bell bool) []byte
+	AppendHistory(dst []byte, m *messages.MessagePosted, mark string, now time.Time) []byte
+	AppendNotice(dst []byte, mark, line string) []byte
+	AppendNoticeOf(dst []byte, parts ...string) []byte
+	AppendError(dst []byte, line string) []byte
+	AppendPrivate(dst []byte, from, text string, bell bool) []byte
+	AppendPrivateSent(dst []byte, to, text string) []byte
+	AppendInRoom(dst []byte, room string, names []string, others int) []byte
+	AppendMemberLeft(dst []byte, m *messages.MemberLeft, mark string) []byte
+	Bye() []byte
+}
+
+// The listeners' codecs: telnet clients are offered binary mode, the TLS
+// port's are not.
+var (
+	telnetLines codec = &text.Line{Telnet: true}
+	tlsLines    codec = &text.Line{}
 )
 
 // A connection's output: what it renders for its client and how it goes
@@ -137,12 +167,7 @@ func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byt
 	if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored && !own {
 		return dst
 	}
-	start := len(dst)
-	dst = text.AppendPosted(c.tag(dst, msg.GetRoom()), msg)
-	if !c.noBell && !own && text.Mentions(msg.GetText(), c.nick) {
-		dst = append(dst[:start], text.WithBell(dst[start:])...)
-	}
-	return dst
+	return c.codec.AppendPost(dst, msg, c.mark(msg.GetRoom()), !c.noBell && !own && text.Mentions(msg.GetText(), c.nick))
 }
 
 func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {
@@ -152,11 +177,7 @@ func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.Priv
 	c.lastPM = msg
 	c.env.metrics.deliveries.Inc()
 	c.env.metrics.privateMessages.Inc()
-	line := text.AppendPrivateReceived(c.scratchBuf(), msg.GetFromNick(), msg.GetText())
-	if !c.noBell {
-		line = text.WithBell(line)
-	}
-	c.writeLine(ctx, line)
+	c.writeLine(ctx, c.codec.AppendPrivate(c.scratchBuf(), msg.GetFromNick(), msg.GetText(), !c.noBell))
 }
 
 // handlePostRefused: our room did not deliver a post of ours (we are
@@ -176,33 +197,33 @@ func (c *connection) farewell() []byte {
 	case messages.LeaveReason_LEAVE_REASON_CONNECTION_LOST:
 		return nil // nobody is listening
 	case messages.LeaveReason_LEAVE_REASON_SLOW_CONSUMER:
-		b = text.AppendError(b, "disconnected: you are not reading fast enough (slow consumer)")
+		b = c.codec.AppendError(b, "disconnected: you are not reading fast enough (slow consumer)")
 	case messages.LeaveReason_LEAVE_REASON_FLOODING:
-		b = text.AppendError(b, "disconnected: you sent too much too fast (flooding)")
+		b = c.codec.AppendError(b, "disconnected: you sent too much too fast (flooding)")
 	case messages.LeaveReason_LEAVE_REASON_IDLE:
-		b = text.AppendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.env.cfg.IdleTimeout))
+		b = c.codec.AppendError(b, fmt.Sprintf("disconnected: idle for more than %v", c.env.cfg.IdleTimeout))
 	case messages.LeaveReason_LEAVE_REASON_ERROR:
-		b = text.AppendError(b, "internal server error; your connection is closed (sorry)")
+		b = c.codec.AppendError(b, "internal server error; your connection is closed (sorry)")
 	case messages.LeaveReason_LEAVE_REASON_SHUTDOWN:
 		if c.goodbye != "" {
-			b = text.AppendNotice(b, c.goodbye)
+			b = c.codec.AppendNotice(b, "", c.goodbye)
 		}
 	}
-	return append(b, text.ByeLine...)
+	return append(b, c.codec.Bye()...)
 }
 
 func (c *connection) sendNotice(ctx actor.Context, line string) {
-	c.writeLine(ctx, text.AppendNotice(c.scratchBuf(), line))
+	c.writeLine(ctx, c.codec.AppendNotice(c.scratchBuf(), "", line))
 }
 
 // sendNoticeOf writes a notice made of parts, without building it as a
 // string first.
 func (c *connection) sendNoticeOf(ctx actor.Context, parts ...string) {
-	c.writeLine(ctx, text.AppendNoticeOf(c.scratchBuf(), parts...))
+	c.writeLine(ctx, c.codec.AppendNoticeOf(c.scratchBuf(), parts...))
 }
 
 func (c *connection) sendError(ctx actor.Context, line string) {
-	c.writeLine(ctx, text.AppendError(c.scratchBuf(), line))
+	c.writeLine(ctx, c.codec.AppendError(c.scratchBuf(), line))
 }
 
 // writeLine queues a rendered line and keeps the grown buffer for the next.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
 )
 
@@ -71,18 +70,19 @@ func (c *connection) roomNamed(room string) *membership {
 	return nil
 }
 
-// tag starts a line of room with "[room] " unless room is the current one.
-func (c *connection) tag(dst []byte, room string) []byte {
+// mark is how a line of room is marked: with the room, unless it is the
+// current one (see codec).
+func (c *connection) mark(room string) string {
 	if c.here != nil && room == c.here.name {
-		return dst
+		return ""
 	}
-	return text.AppendRoomTag(dst, room)
+	return room
 }
 
 // roomNotice writes a notice about room, marked with the room unless it is
 // the current one.
 func (c *connection) roomNotice(ctx actor.Context, room, line string) {
-	c.writeLine(ctx, text.AppendNotice(c.tag(c.scratchBuf(), room), line))
+	c.writeLine(ctx, c.codec.AppendNotice(c.scratchBuf(), c.mark(room), line))
 }
 
 // lobbyOnly reports whether the lobby is the one room we are in: joining
@@ -352,7 +352,7 @@ func (c *connection) roomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	}
 	c.focus(ctx, m) // adds it
 
-	c.writeLine(ctx, text.AppendInRoom(c.scratchBuf(), room, msg.GetMembers(), int(msg.GetMemberCount())-1))
+	c.writeLine(ctx, c.codec.AppendInRoom(c.scratchBuf(), room, msg.GetMembers(), int(msg.GetMemberCount())-1))
 	if m.topic != "" {
 		c.sendNotice(ctx, "Topic: "+m.topic)
 	}
@@ -574,11 +574,11 @@ func (c *connection) handleMemberLeft(ctx actor.Context, msg *messages.MemberLef
 	if !c.ours(msg.GetRoom()) {
 		return
 	}
-	buf := c.scratchBuf()
+	mark := "" // a part names its room
 	if msg.GetReason() != messages.LeaveReason_LEAVE_REASON_PART {
-		buf = c.tag(buf, msg.GetRoom())
+		mark = c.mark(msg.GetRoom())
 	}
-	c.writeLine(ctx, text.AppendMemberLeft(buf, msg))
+	c.writeLine(ctx, c.codec.AppendMemberLeft(c.scratchBuf(), msg, mark))
 }
 
 // handleServerNotice shows a notice of the server, or of one of our rooms
@@ -605,7 +605,7 @@ func (c *connection) writeHistory(ctx actor.Context, history []*messages.Message
 	now := time.Now()
 	for _, m := range history {
 		if _, ignored := c.ignored[m.GetSenderMemberId()]; !ignored {
-			c.writeLine(ctx, text.AppendHistory(c.tag(c.scratchBuf(), m.GetRoom()), m, now))
+			c.writeLine(ctx, c.codec.AppendHistory(c.scratchBuf(), m, c.mark(m.GetRoom()), now))
 		}
 	}
 }
