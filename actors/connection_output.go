@@ -72,7 +72,7 @@ func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted
 	if !c.ours(msg.GetRoom()) {
 		return
 	}
-	line := c.appendPosted(c.scratchBuf(), msg)
+	line := c.appendPosted(c.scratchBuf(), msg, c.mark(msg.GetRoom()))
 	c.scratch = line[:0]
 	if len(line) > 0 {
 		c.env.metrics.deliveries.Inc()
@@ -98,6 +98,7 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	bp := batchBuffers.Get().(*[]byte)
 	buf := (*bp)[:0]
 	delivered := 0
+	mark := c.mark(msg.GetRoom())
 	var actions []*messages.MessagePosted // our own, which /me waits for
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member {
@@ -108,7 +109,7 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 			actions = append(actions, m)
 		}
 		n := len(buf)
-		if buf = c.appendPosted(buf, m); len(buf) > n {
+		if buf = c.appendPosted(buf, m, mark); len(buf) > n {
 			delivered++
 		}
 	}
@@ -159,15 +160,18 @@ func (c *connection) releaseScratch() {
 // maxBatchBuffer is the largest render buffer that goes back to the pool.
 const maxBatchBuffer = 1 << 20
 
-// appendPosted renders a post for our user, marked with its room unless it
-// is of the current one, with the bell if it mentions them; nothing for a
-// user we ignore. The caller counts the delivery.
-func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted) []byte {
+// appendPosted renders a post for our user, marked with mark (see
+// connection.mark: the caller works it out once a batch), with the bell if
+// it mentions them; nothing for a user we ignore. The caller counts the
+// delivery.
+func (c *connection) appendPosted(dst []byte, msg *messages.MessagePosted, mark string) []byte {
 	own := msg.GetSenderMemberId() == c.member
-	if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored && !own {
-		return dst
+	if c.ignored != nil && !own {
+		if _, ignored := c.ignored[msg.GetSenderMemberId()]; ignored {
+			return dst
+		}
 	}
-	return c.codec.AppendPost(dst, msg, c.mark(msg.GetRoom()), !c.noBell && !own && text.Mentions(msg.GetText(), c.nick))
+	return c.codec.AppendPost(dst, msg, mark, !c.noBell && !own && text.Mentions(msg.GetText(), c.nick))
 }
 
 func (c *connection) handlePrivateReceived(ctx actor.Context, msg *messages.PrivateMessageReceived) {

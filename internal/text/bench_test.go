@@ -26,3 +26,20 @@ func BenchmarkMentions(b *testing.B) {
 		_ = Mentions(line, "alice")
 	}
 }
+
+// lineCodec is how a connection holds its codec: behind an interface.
+type lineCodec interface {
+	AppendPost(dst []byte, m *messages.MessagePosted, mark string, bell bool) []byte
+}
+
+// BenchmarkRenderDeliveryCodec is BenchmarkRenderDelivery through the
+// codec, as a connection renders: an interface call, no mark, no bell.
+func BenchmarkRenderDeliveryCodec(b *testing.B) {
+	m := &messages.MessagePosted{Room: "lobby", Nick: "alice", Text: strings.Repeat("x", 64)}
+	var c lineCodec = &Line{Telnet: true}
+	var buf []byte
+	b.ReportAllocs()
+	for range b.N {
+		buf = c.AppendPost(buf[:0], m, "", false)
+	}
+}

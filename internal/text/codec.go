@@ -36,6 +36,9 @@ func (*Line) Parse(line string) Input { return Parse(line) }
 
 // AppendPost renders a post, with the bell when it mentions the reader.
 func (*Line) AppendPost(dst []byte, m *messages.MessagePosted, mark string, bell bool) []byte {
+	if mark == "" && !bell { // nearly every delivery
+		return AppendPosted(dst, m)
+	}
 	start := len(dst)
 	dst = AppendPosted(appendMark(dst, mark), m)
 	if bell {
