@@ -431,17 +431,27 @@ func (c *connection) awaySet(ctx actor.Context, msg *messages.AwaySet) {
 	}
 }
 
-// cmdBell: /bell [on|off]
-func (c *connection) cmdBell(ctx actor.Context, args string) {
+// onOff reads the argument of a COMMAND [on|off] setting: whether it was
+// given and what it says, or false with the usage shown.
+func (c *connection) onOff(ctx actor.Context, command, args string) (on, given, ok bool) {
 	switch strings.ToLower(args) {
 	case "":
-	case "on":
-		c.noBell = false
-	case "off":
-		c.noBell = true
-	default:
-		c.sendError(ctx, "usage: /bell [on|off]")
+		return false, false, true
+	case "on", "off":
+		return strings.EqualFold(args, "on"), true, true
+	}
+	c.sendError(ctx, "usage: /"+command+" [on|off]")
+	return false, false, false
+}
+
+// cmdBell: /bell [on|off]
+func (c *connection) cmdBell(ctx actor.Context, args string) {
+	on, given, ok := c.onOff(ctx, "bell", args)
+	if !ok {
 		return
+	}
+	if given {
+		c.noBell = !on
 	}
 	if c.noBell {
 		c.sendNotice(ctx, "The bell is off.")

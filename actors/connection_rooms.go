@@ -291,14 +291,13 @@ func (c *connection) cmdRejoin(ctx actor.Context, args string) {
 	if c.accountsOff(ctx) || c.notIdentified(ctx) {
 		return
 	}
-	switch strings.ToLower(args) {
-	case "":
-	case "on", "off":
-		c.rejoinOn = strings.EqualFold(args, "on")
-		ctx.Request(c.env.accounts, &messages.SetRejoin{AccountId: c.accountID, On: c.rejoinOn})
-	default:
-		c.sendError(ctx, "usage: /rejoin [on|off]")
+	on, given, ok := c.onOff(ctx, "rejoin", args)
+	if !ok {
 		return
+	}
+	if given {
+		c.rejoinOn = on
+		ctx.Request(c.env.accounts, &messages.SetRejoin{AccountId: c.accountID, On: on})
 	}
 	if c.rejoinOn {
 		c.sendNotice(ctx, "Your rooms come back when you identify: the rooms you are in when you leave are joined again.")

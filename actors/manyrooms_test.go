@@ -220,4 +220,9 @@ func TestManyRoomsRejoin(t *testing.T) {
 	third.skipUntil("*** You are in lobby.") // after the lobby's notice of her rename
 	third.send("/rejoin")
 	third.expect("*** Your rooms do not come back when you identify; you stay where you are.")
+	third.send("/rejoin maybe")
+	third.expect("!!! usage: /rejoin [on|off]")
+	guest, _ := s.dial()
+	guest.send("/rejoin on")
+	guest.expect("!!! you are not identified: /identify first")
 }
