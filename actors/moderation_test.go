@@ -235,7 +235,7 @@ func TestModerationSurvivesRestart(t *testing.T) {
 	mallory.expect("*** " + guest + " is now known as mallory")
 	mallory.send("/join dev")
 	mallory.expect("!!! you are banned from dev: trolling")
-	alice, guest = s.dial()
+	alice, _ = s.dial()
 	alice.send("/identify alice alice's password")
 	alice.expect("*** You are identified as alice.")
 	alice.expect("*** Joining your rooms again: dev. (/rejoin off stops this.)") // they outlive the restart
