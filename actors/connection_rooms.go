@@ -309,12 +309,12 @@ func (c *connection) cmdRejoin(ctx actor.Context, args string) {
 // handleRoomJoinedBare takes a RoomJoined that answers no numbered
 // request: a cluster's reclaim.
 func (c *connection) handleRoomJoinedBare(ctx actor.Context, msg *messages.RoomJoined) {
-	c.joinAnswered(msg.GetRoom())
 	if msg.GetReclaim() {
+		c.joinAnswered(msg.GetRoom())
 		c.roomReclaimed(ctx, msg)
 		return
 	}
-	c.leaveUnwanted(ctx, msg)
+	c.leaveUnwanted(ctx, msg) // counts the answer itself (or the join it settles does)
 }
 
 // leaveUnwanted leaves a room that took us after we gave up on it (the join
