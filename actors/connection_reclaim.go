@@ -21,7 +21,16 @@ type reclaimState struct {
 	nick  bool            // our RegisterConnection{reclaim} is unanswered
 	rooms map[string]bool // rooms whose JoinRoom{reclaim} is unanswered
 	timer *time.Timer     // sends ReclaimTimedOut
+	// Our posts each room has not echoed yet, oldest first, by room, to
+	// post again at a rebuilt room. client_seq numbers every post of the
+	// connection, in whichever room, so each room keeps its own. Kept here,
+	// not in the membership, so that a single node's memberships do not
+	// carry it.
+	unacked map[string][]*messages.PostMessage
 }
+
+// forget drops the posts kept for a room we are no longer in.
+func (r *reclaimState) forget(room string) { delete(r.unacked, room) }
 
 // busy reports whether a reclaim is under way.
 func (r *reclaimState) busy() bool { return r.nick || len(r.rooms) > 0 }
@@ -43,29 +52,33 @@ const maxUnacked = 256
 func (c *connection) numbered(m *membership, p *messages.PostMessage) *messages.PostMessage {
 	p.ClientSeq = c.nextID()
 	if c.env.cfg.Clustered {
-		if len(m.unacked) >= maxUnacked {
-			m.unacked = m.unacked[1:]
+		if c.reclaim.unacked == nil {
+			c.reclaim.unacked = make(map[string][]*messages.PostMessage)
 		}
-		m.unacked = append(m.unacked, p)
+		kept := c.reclaim.unacked[m.name]
+		if len(kept) >= maxUnacked {
+			kept = kept[1:]
+		}
+		c.reclaim.unacked[m.name] = append(kept, p)
 	}
 	return p
 }
 
 // acked forgets our posts to room up to client_seq seq: the room has them.
 func (c *connection) acked(room string, seq uint64) {
-	m := c.roomNamed(room)
-	if m == nil || len(m.unacked) == 0 {
+	kept := c.reclaim.unacked[room]
+	if len(kept) == 0 {
 		return
 	}
 	i := 0
-	for i < len(m.unacked) && m.unacked[i].GetClientSeq() <= seq {
+	for i < len(kept) && kept[i].GetClientSeq() <= seq {
 		i++
 	}
-	if i > 0 {
-		m.unacked = m.unacked[i:]
-		if len(m.unacked) == 0 {
-			m.unacked = nil
-		}
+	switch {
+	case i == len(kept):
+		delete(c.reclaim.unacked, room)
+	case i > 0:
+		c.reclaim.unacked[room] = kept[i:]
 	}
 }
 
@@ -114,10 +127,17 @@ func (c *connection) nickReclaimed(ctx actor.Context, nick string) {
 // we are not in (we left it meanwhile) is left again.
 func (c *connection) roomReclaimed(ctx actor.Context, msg *messages.RoomJoined) {
 	m := c.roomNamed(msg.GetRoom())
-	if m == nil || !c.reclaim.rooms[m.name] {
-		if pid := pidOf(msg.GetRoomRef()); pid != nil && m == nil {
+	if m == nil {
+		if pid := pidOf(msg.GetRoomRef()); pid != nil {
 			ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART})
 		}
+		if c.reclaim.rooms[msg.GetRoom()] { // we were kicked meanwhile: this answer is the one awaited
+			delete(c.reclaim.rooms, msg.GetRoom())
+			c.reclaimDone(ctx)
+		}
+		return
+	}
+	if !c.reclaim.rooms[m.name] {
 		return
 	}
 	delete(c.reclaim.rooms, m.name)
@@ -125,7 +145,7 @@ func (c *connection) roomReclaimed(ctx actor.Context, msg *messages.RoomJoined) 
 	m.role = msg.GetRole()
 	// What the old room did not echo may never have reached anyone: post it
 	// again (the new room drops what it saw, by client_seq).
-	for _, p := range m.unacked {
+	for _, p := range c.reclaim.unacked[m.name] {
 		ctx.Send(m.pid, p)
 	}
 	c.reclaimDone(ctx)

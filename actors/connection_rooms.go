@@ -30,10 +30,6 @@ type membership struct {
 	role    messages.RoomRole // what we may do there, for /help
 	topic   string            // its topic, for /topic
 	topicBy string            // who set it and when, for /topic; empty: unknown
-	// In a cluster: our posts the room has not echoed yet, oldest first, to
-	// post again at a rebuilt room. client_seq numbers every post of the
-	// connection, in whichever room, so each room keeps its own.
-	unacked []*messages.PostMessage
 }
 
 // roomName is the current room's name; empty: none.
@@ -204,6 +200,7 @@ func (c *connection) focus(ctx actor.Context, m *membership) {
 // us go). The most recently current of the others becomes the current room.
 // It reports whether m was the current room.
 func (c *connection) drop(m *membership) bool {
+	c.reclaim.forget(m.name)
 	if i := slices.Index(c.rooms, m); i >= 0 {
 		c.rooms = slices.Delete(c.rooms, i, i+1)
 	}

@@ -578,3 +578,54 @@ func TestConnectionLateJoinAnswerWhileAskingAgain(t *testing.T) {
 		t.Fatalf("tea got %v, want the post and no leave", post)
 	}
 }
+
+// TestConnectionReclaimPostsAgainAndSurvivesAKick: in a cluster, after the
+// node that held our rooms left, the connection asks for its nick and each
+// room again; a rebuilt room gets the posts the old one never echoed, and
+// input waits meanwhile. A room that kicks us while its reclaim is under
+// way is left again when it answers, and that answer ends the wait: the
+// lines typed meanwhile run then, not at the reclaim's timeout.
+func TestConnectionReclaimPostsAgainAndSurvivesAKick(t *testing.T) {
+	h := newConnHarness(t, func(c *Config) { c.RequestTimeout = time.Minute })
+	h.env.cfg.Clustered = true // set before the first post, the only reader
+	h.welcome(t, "alice")
+	dev, ops := newProbe(t, h.system), newProbe(t, h.system)
+	for _, room := range []*probe{dev, ops} {
+		name := map[*probe]string{dev: "dev", ops: "ops"}[room]
+		h.client.send("/join " + name)
+		h.answer(room, expect[*messages.JoinRoom](t, h.rooms), &messages.RoomJoined{Room: name, MemberCount: 1, RoomRef: refOf(room.pid)})
+		h.client.expect("*** You are in room " + name + " with nobody else.")
+	}
+	h.client.send("unechoed")
+	if post := expect[*messages.PostMessage](t, ops); post.GetText() != "unechoed" {
+		t.Fatalf("ops got %v", post)
+	}
+
+	h.system.Root.Send(h.conn, &messages.Reclaim{})
+	reclaims := map[string]*messages.JoinRoom{}
+	for len(reclaims) < 2 {
+		if j := expect[*messages.JoinRoom](t, h.rooms); j.GetReclaim() {
+			reclaims[j.GetRoom()] = j
+		}
+	}
+	if reclaims["dev"] == nil || reclaims["ops"] == nil {
+		t.Fatalf("reclaimed %v, want dev and ops", reclaims)
+	}
+	h.client.send("after the reclaim")
+	dev.send(h.conn, &messages.Kicked{Room: "dev", By: "bob"})
+	h.client.expect("*** You were kicked from dev by bob")
+
+	newOps, newDev := newProbe(t, h.system), newProbe(t, h.system)
+	h.registry.send(h.conn, &messages.ConnectionRegistered{Nick: "alice"})
+	newOps.send(h.conn, &messages.RoomJoined{Room: "ops", Reclaim: true, RoomRef: refOf(newOps.pid)})
+	if post := expect[*messages.PostMessage](t, newOps); post.GetText() != "unechoed" {
+		t.Fatalf("the rebuilt ops got %v, want the post the old one never echoed", post)
+	}
+	newDev.send(h.conn, &messages.RoomJoined{Room: "dev", Reclaim: true, RoomRef: refOf(newDev.pid)})
+	if leave := expect[*messages.LeaveRoom](t, newDev); leave.GetMemberId() != member {
+		t.Fatalf("the rebuilt dev got %v, want us to leave it again", leave)
+	}
+	if post := expect[*messages.PostMessage](t, newOps); post.GetText() != "after the reclaim" {
+		t.Fatalf("the rebuilt ops got %v, want the line typed during the reclaim", post)
+	}
+}
