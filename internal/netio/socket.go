@@ -281,6 +281,7 @@ type Config struct {
 	WriteTimeout  time.Duration // longest a single write may block before the client counts as a slow consumer
 	LingerTimeout time.Duration // how long to drain input after the goodbye before closing
 	OutboxBytes   int           // bytes queued for the client at most; past it the client is a slow consumer
+	Plain         bool          // plain lines, not telnet (IRC): see telnet.NewPlainDecoder
 }
 
 // Socket is the I/O side of one connection: a reader goroutine that turns
@@ -452,6 +453,9 @@ func (s *Socket) Abort() {
 func (s *Socket) readLoop(sink Sink, raw syscall.RawConn) {
 	defer close(s.readerDone)
 	dec := telnet.NewDecoder(s.cfg.MaxLineBytes)
+	if s.cfg.Plain {
+		dec = telnet.NewPlainDecoder(s.cfg.MaxLineBytes)
+	}
 	dec.SetEchoOffered(s.echo.Load)
 	for {
 		bp, n, err := s.read(raw)

@@ -126,6 +126,7 @@ type Decoder struct {
 	binaryTheirs optionState // TRANSMIT-BINARY from client to server (our DO); ours is never on (see Offer)
 	negotiated   bool        // the client has sent an option command: it speaks telnet
 	echoOffered  func() bool // whether we offer ECHO now (see OptEcho); nil: never
+	plain        bool        // no telnet: IAC, backspace and DEL are data (see NewPlainDecoder)
 }
 
 // MaxRefusals bounds how many option refusals the decoder sends on one
@@ -137,6 +138,14 @@ const MaxRefusals = 64
 // Offer: the client's TRANSMIT-BINARY is asked for.
 func NewDecoder(maxLine int) *Decoder {
 	return &Decoder{maxLine: maxLine, binaryTheirs: optionWantYes}
+}
+
+// NewPlainDecoder returns a decoder of plain lines, for a protocol that is
+// not telnet (IRC): it splits lines at CR, LF or CR LF and bounds them as
+// the telnet decoder does, drops NUL, and takes every other byte as data,
+// IAC, backspace and DEL included. It never negotiates or replies.
+func NewPlainDecoder(maxLine int) *Decoder {
+	return &Decoder{maxLine: maxLine, plain: true}
 }
 
 // SetEchoOffered tells the decoder how to know whether the server offers
@@ -188,6 +197,10 @@ func (d *Decoder) TakeReplies() []byte {
 func (d *Decoder) dataByte(b byte) {
 	afterCR := d.afterCR
 	d.afterCR = false
+	if d.plain && (b == IAC || b == '\b' || b == 0x7f) {
+		d.appendByte(b)
+		return
+	}
 	switch b {
 	case IAC:
 		d.afterCR = afterCR // a command between CR and LF does not split the line end

@@ -300,3 +300,21 @@ func TestEchoOffer(t *testing.T) {
 		t.Fatal("an escaped 255 counted as negotiation")
 	}
 }
+
+// TestPlainDecoder: a plain decoder (IRC) splits and bounds lines as the
+// telnet one does, but IAC, backspace and DEL are data, and it never
+// negotiates.
+func TestPlainDecoder(t *testing.T) {
+	d := NewPlainDecoder(16)
+	var got []decoded
+	for _, ev := range d.Feed([]byte("a\xff\xfb\x01b\r\nx\by\x7f\r\n\x00z\n" + "0123456789abcdefg\r\nok\n")) {
+		got = append(got, decoded{ev.Kind, string(ev.Line)})
+	}
+	want := append(lines("a\xff\xfb\x01b", "x\by\x7f", "z"), decoded{kind: EventTooLong}, decoded{EventLine, "ok"})
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if d.Negotiated() || len(d.TakeReplies()) != 0 {
+		t.Error("a plain decoder negotiated")
+	}
+}
