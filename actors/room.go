@@ -20,6 +20,11 @@ const maxBatch = 256
 // maxNamesShown bounds how many nicks a joiner is told of by name.
 const maxNamesShown = 20
 
+// maxTopicLen bounds a room's topic, in bytes, so that an IRC client's
+// RPL_TOPIC (which carries it with the channel and the nick) fits in 512
+// (ISUPPORT says TOPICLEN=390, as many IRC servers do).
+const maxTopicLen = 390
+
 // room holds one room's members, topic and recent history, and fans every
 // post out to its members. Members are connection actors, known by member id
 // (every message names the member it is about; the room never takes the
@@ -745,6 +750,10 @@ func (r *room) handleSetTopic(ctx actor.Context, msg *messages.SetTopic) {
 	}
 	if reason := r.mutedFor(r.members[i]); reason != "" {
 		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, reason)
+		return
+	}
+	if len(msg.GetTopic()) > maxTopicLen {
+		r.reject(ctx, msg.GetReplyTo(), messages.Request_REQUEST_TOPIC, fmt.Sprintf("a topic has at most %d bytes (this one has %d)", maxTopicLen, len(msg.GetTopic())))
 		return
 	}
 	changed := &messages.TopicChanged{Room: r.name, Nick: r.members[i].nick, Topic: msg.GetTopic(), UnixMillis: r.now().UnixMilli(),

@@ -250,6 +250,17 @@ func TestRoomRenameAndTopic(t *testing.T) {
 	if got := joinRoom(t, carol, room, "carol").GetTopic(); got != "actors" {
 		t.Errorf("joiner saw topic %q, want actors", got)
 	}
+
+	// A topic is at most maxTopicLen bytes (TOPICLEN for IRC clients).
+	expect[*messages.MemberJoined](t, bob)
+	bob.send(room, &messages.SetTopic{Topic: strings.Repeat("t", maxTopicLen+1)})
+	if got := expect[*messages.CommandRejected](t, bob); got.GetReason() != "a topic has at most 390 bytes (this one has 391)" {
+		t.Errorf("got %v", got)
+	}
+	bob.send(room, &messages.SetTopic{Topic: strings.Repeat("t", maxTopicLen)})
+	if got := expect[*messages.TopicChanged](t, bob); len(got.GetTopic()) != maxTopicLen {
+		t.Errorf("got %v", got)
+	}
 }
 
 func TestRoomHistory(t *testing.T) {
