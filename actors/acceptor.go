@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/actorchat/internal/ipkey"
+	"github.com/actorchat/actorchat/internal/irc"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
@@ -25,7 +26,8 @@ const (
 )
 
 // acceptor hands accepted sockets to the connections supervisor. Its loops
-// (the plain port, the TLS port) share one sequence of connection ids.
+// (the plain port, the TLS port, and the IRC ports) share one sequence of
+// connection ids.
 type acceptor struct {
 	system      *actor.ActorSystem
 	connections *actor.PID
@@ -71,10 +73,10 @@ func (a *acceptor) loop(ln net.Listener, handle func(net.Conn)) {
 // admit parks a socket and asks for its connection actor or, k-lined or
 // over a connection limit, tells the client why in one line and closes it
 // before any actor exists for it.
-func (a *acceptor) admit(conn net.Conn) {
+func (a *acceptor) admit(conn net.Conn, speaks messages.Protocol) {
 	if k, ok := a.klines.match(conn.RemoteAddr().String(), time.Now()); ok {
 		_ = conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
-		_, _ = conn.Write(text.AppendError(nil, "you are banned from this server"+reasonText(k.reason)+untilText(k.expires)))
+		_, _ = conn.Write(refusal(speaks, "you are banned from this server"+reasonText(k.reason)+untilText(k.expires)))
 		_ = conn.Close()
 		a.table.Reject(netio.RejectKline)
 		a.cfg.Logger.Info("connection refused: k-lined", "remote", conn.RemoteAddr().String(), "kline", k.prefix.String())
@@ -83,17 +85,31 @@ func (a *acceptor) admit(conn net.Conn) {
 	if max := a.table.MaxPerIP(); max > 0 {
 		if n := a.handshakesOf(conn.RemoteAddr().String()); n > 0 && a.table.OpenFrom(conn.RemoteAddr().String())+n >= max {
 			a.table.Reject(netio.RejectPerIP)
-			rejectConn(conn, netio.ErrPerIP, a.cfg.Logger)
+			rejectConn(conn, netio.ErrPerIP, speaks, a.cfg.Logger)
 			return
 		}
 	}
 	id := a.lastID.Add(1)
 	if err := a.table.Park(id, conn); err != nil {
-		rejectConn(conn, err, a.cfg.Logger)
+		rejectConn(conn, err, speaks, a.cfg.Logger)
 		return
 	}
 	_, isTLS := conn.(*tls.Conn)
-	a.system.Root.Send(a.connections, &messages.SpawnConnection{ConnId: id, RemoteAddr: conn.RemoteAddr().String(), Tls: isTLS})
+	a.system.Root.Send(a.connections, &messages.SpawnConnection{ConnId: id, RemoteAddr: conn.RemoteAddr().String(), Tls: isTLS, Protocol: speaks})
+}
+
+// admitting is admit for the sockets of a listener that speaks speaks.
+func (a *acceptor) admitting(speaks messages.Protocol) func(net.Conn) {
+	return func(conn net.Conn) { a.admit(conn, speaks) }
+}
+
+// refusal is the one line that tells a client we are closing on it why, in
+// the protocol it speaks.
+func refusal(speaks messages.Protocol, why string) []byte {
+	if speaks == messages.Protocol_PROTOCOL_IRC {
+		return irc.Append(nil, "", "ERROR", why)
+	}
+	return text.AppendError(nil, why)
 }
 
 // Bounds on the TLS handshakes in progress: each holds a goroutine until it
@@ -114,7 +130,7 @@ const (
 // address over its connection limit (its open connections and its
 // handshakes count), and too many handshakes are closed at once, without
 // the cost of one.
-func (a *acceptor) handshake(ctx context.Context, raw net.Conn, wg *sync.WaitGroup) {
+func (a *acceptor) handshake(ctx context.Context, raw net.Conn, speaks messages.Protocol, wg *sync.WaitGroup) {
 	remote := raw.RemoteAddr().String()
 	if k, ok := a.klines.match(remote, time.Now()); ok {
 		_ = raw.Close() // a TLS client reads no plain text
@@ -148,7 +164,7 @@ func (a *acceptor) handshake(ctx context.Context, raw net.Conn, wg *sync.WaitGro
 			_ = conn.Close()
 			return
 		}
-		a.admit(conn)
+		a.admit(conn, speaks)
 	})
 }
 
@@ -196,12 +212,12 @@ const (
 )
 
 // rejectConn tells a client over a connection limit why, and closes it.
-func rejectConn(conn net.Conn, err error, logger *slog.Logger) {
+func rejectConn(conn net.Conn, err error, speaks messages.Protocol, logger *slog.Logger) {
 	var line []byte
 	if errors.Is(err, netio.ErrServerFull) {
-		line = text.AppendError(nil, "the server is full; try again later")
+		line = refusal(speaks, "the server is full; try again later")
 	} else {
-		line = text.AppendError(nil, "too many connections from your address; close one and try again")
+		line = refusal(speaks, "too many connections from your address; close one and try again")
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(netio.RejectTimeout))
 	_, _ = conn.Write(line)

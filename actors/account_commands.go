@@ -271,7 +271,7 @@ func (c *connection) identified(ctx actor.Context, msg *messages.Identified) {
 	c.account, c.accountID = msg.GetAccount(), msg.GetAccountId()
 	c.identityToRooms(ctx)
 	if msg.GetRenamedFrom() != "" {
-		c.nick = msg.GetNick()
+		c.setNick(msg.GetNick())
 		c.renameInRooms(ctx, false)
 	}
 	if msg.GetRegistered() {

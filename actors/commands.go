@@ -584,9 +584,9 @@ func (c *connection) nickChanged(ctx actor.Context, msg *messages.NickChanged) {
 // after we stopped waiting: the registry's word is what counts); wait says
 // that the lines that follow wait for the current room's notice.
 func (c *connection) takeNick(ctx actor.Context, msg *messages.NickChanged, wait bool) {
-	c.nick = msg.GetNewNick()
+	c.setNick(msg.GetNewNick())
 	if c.here == nil {
-		c.sendNotice(ctx, "You are now "+c.nick+".")
+		c.writeLine(ctx, c.codec.AppendOwnNick(c.scratchBuf(), msg.GetOldNick(), c.nick))
 		return
 	}
 	c.renameInRooms(ctx, wait)

@@ -44,8 +44,13 @@ type Config struct {
 
 	// TLSListener is a second port, served the same chat over TLS with
 	// TLSConfig; nil: none. The server takes ownership of it.
-	TLSListener         net.Listener
-	TLSConfig           *tls.Config
+	TLSListener net.Listener
+	TLSConfig   *tls.Config
+	// IRCListener is a port that speaks IRC to the same chat, and
+	// IRCTLSListener one that speaks it over TLS with TLSConfig; nil: none.
+	// The server takes ownership of them.
+	IRCListener         net.Listener
+	IRCTLSListener      net.Listener
 	TLSHandshakeTimeout time.Duration // a TLS client must finish its handshake within this
 
 	// Store keeps history and topics across restarts; nil: memory only.

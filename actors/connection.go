@@ -37,8 +37,9 @@ type connection struct {
 	sock      *netio.Socket
 	logger    *slog.Logger // the server's; every line about this connection adds its conn and remote
 	connected time.Time
-	isTLS     bool  // came in on the TLS port
-	codec     codec // the wire protocol it speaks (connection_output.go)
+	isTLS     bool        // came in on a TLS port
+	codec     codec       // how what happens is written to it (connection_output.go)
+	irc       *ircSession // it speaks IRC (connection_irc.go); nil: the line protocol
 
 	// Owned by Receive: who and where the user is.
 	nick      string                           // empty until the registry names us
@@ -126,13 +127,13 @@ func (c *connection) fromRegistry(ctx actor.Context) bool {
 // newConnection makes the actor of a connection; isTLS says it came in on
 // the TLS port, where no telnet negotiation is offered (its clients are
 // openssl s_client and socat, which would show the bytes).
-func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Socket, env *connectionEnv) actor.Producer {
+func newConnection(id uint64, member, remote string, isTLS bool, speaks messages.Protocol, sock *netio.Socket, env *connectionEnv) actor.Producer {
 	lines := telnetLines
 	if isTLS {
 		lines = tlsLines
 	}
 	return func() actor.Actor {
-		return &connection{
+		c := &connection{
 			id:     id,
 			member: member,
 			remote: remote,
@@ -142,6 +143,11 @@ func newConnection(id uint64, member, remote string, isTLS bool, sock *netio.Soc
 			sock:   sock,
 			logger: env.logger,
 		}
+		if speaks == messages.Protocol_PROTOCOL_IRC {
+			c.irc = newIRCSession(member)
+			c.codec = &c.irc.Codec
+		}
+		return c
 	}
 }
 
@@ -172,7 +178,7 @@ func (c *connection) receive(ctx actor.Context) {
 		c.handleIdleCheck(ctx)
 	case *messages.LineTooLong:
 		c.env.metrics.linesRefused.WithLabelValues(refusedTooLong).Inc()
-		c.sendError(ctx, fmt.Sprintf("line too long (the limit is %d bytes); it was discarded", msg.GetLimitBytes()))
+		c.writeLine(ctx, c.codec.AppendTooLong(c.scratchBuf(), int(msg.GetLimitBytes())))
 	case *messages.InputOverflow:
 		c.stop(ctx, messages.LeaveReason_LEAVE_REASON_FLOODING)
 	case *messages.InterruptReceived:
@@ -216,8 +222,8 @@ func (c *connection) receive(ctx actor.Context) {
 	case *messages.PostsBatch:
 		c.handlePostsBatch(ctx, msg)
 	case *messages.MemberJoined:
-		if c.ours(msg.GetRoom()) {
-			c.sendNotice(ctx, msg.GetNick()+" joined "+msg.GetRoom())
+		if c.ours(msg.GetRoom()) { // a join names its room: not marked
+			c.writeLine(ctx, c.codec.AppendJoined(c.scratchBuf(), msg.GetRoom(), "", msg.GetNick()))
 		}
 	case *messages.MemberLeft:
 		c.handleMemberLeft(ctx, msg)
@@ -263,7 +269,7 @@ func (c *connection) receive(ctx actor.Context) {
 // handleStarted starts the socket's goroutines and asks the registry for a
 // nick; the welcome follows its answer.
 func (c *connection) handleStarted(ctx actor.Context) {
-	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote, "tls", c.isTLS)
+	c.logger.Info("connection opened", "conn", c.id, "remote", c.remote, "tls", c.isTLS, "irc", c.irc != nil)
 	c.connected = time.Now()
 	c.lastInput = c.connected
 	cfg := c.env.cfg
@@ -278,9 +284,12 @@ func (c *connection) handleStarted(ctx actor.Context) {
 		c.armIdleTimer(ctx, cfg.IdleTimeout)
 	}
 	c.holdOutput = true
-	c.sock.Start(socketSink{system: ctx.ActorSystem(), pid: ctx.Self()})
+	c.sock.Start(socketSink{system: ctx.ActorSystem(), pid: ctx.Self(), irc: c.irc != nil})
 	if offer := c.codec.Offer(); offer != nil {
 		c.write(ctx, offer) // first, before any line: see telnet.Offer
+	}
+	if c.irc != nil {
+		return // it registers once the client has said who it is (ircRegister)
 	}
 	register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", thenRegistered)
 	register.failed = (*connection).registerFailed
@@ -293,7 +302,11 @@ func (c *connection) registerFailed(ctx actor.Context, _ bool) {
 
 // registered: the registry gave us our first nick; we land in the lobby.
 func (c *connection) registered(ctx actor.Context, msg *messages.ConnectionRegistered) {
-	c.nick = msg.GetNick()
+	c.setNick(msg.GetNick())
+	if c.irc != nil {
+		c.ircRegistered(ctx)
+		return
+	}
 	c.sendNoticeOf(ctx, "Welcome to actorchat ", c.env.cfg.Version, ", a chat server built on actors.")
 	c.sendNoticeOf(ctx, "You are ", c.nick, ". Change it with /nick NAME. Type /help for commands, /quit to leave.")
 	c.sendMOTD(ctx)

@@ -30,7 +30,7 @@ type pendingLine struct {
 // is awaited, so that "/nick bob" then "hi" reads as "<bob> hi" and "/who"
 // then "/quit" shows the list first.
 func (c *connection) ready() bool {
-	return c.nick != "" && !c.waiting() && !c.reclaim.busy()
+	return (c.nick != "" || c.irc != nil) && !c.waiting() && !c.reclaim.busy()
 }
 
 // flushPending acts on the lines that waited, in order, until one of them
@@ -156,7 +156,11 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 		c.answerPrompt(ctx, line) // an answer, never a command: it may be a password
 		return
 	}
-	in := c.codec.Parse(line)
+	if c.irc != nil {
+		c.ircLine(ctx, line)
+		return
+	}
+	in := text.Parse(line)
 	switch in.Kind {
 	case text.InputChat:
 		if c.here == nil {

@@ -11,25 +11,34 @@ import (
 	"github.com/actorchat/actorchat/messages"
 )
 
-// codec is the wire protocol a connection speaks (text.Line: the line
-// protocol of the plain and TLS listeners): what the user typed, parsed,
-// and what happens, rendered. The connection decides what to say and to
-// whom (mark names the room of a line that is not of the current one);
-// the codec decides how it reads on the wire. Another protocol is another
-// codec, chosen by its listener, in the same connection actor: a second
-// actor per delivery would cost throughput.
+// codec is how a connection's protocol renders what happens (text.Line:
+// the line protocol of the plain and TLS listeners; irc.Codec: IRC). The
+// connection decides what to say and to whom (mark names the room of a
+// line that is not of the current one, which the line protocol shows and
+// IRC, which names every line's channel, does not need); the codec decides
+// how it reads on the wire. What the user types is read by the protocol's
+// input side (text.Parse; the IRC commands of connection_irc.go). Another
+// protocol is another codec, chosen by its listener, in the same
+// connection actor: a second actor per delivery would cost throughput.
 type codec interface {
 	Offer() []byte
-	Parse(line string) text.Input
 	AppendPost(dst []byte, m *messages.MessagePosted, mark string, bell bool) []byte
 	AppendHistory(dst []byte, m *messages.MessagePosted, mark string, now time.Time) []byte
 	AppendNotice(dst []byte, mark, line string) []byte
+	AppendRoomNotice(dst []byte, room, mark, line string) []byte
 	AppendNoticeOf(dst []byte, parts ...string) []byte
 	AppendError(dst []byte, line string) []byte
 	AppendPrivate(dst []byte, from, text string, bell bool) []byte
 	AppendPrivateSent(dst []byte, to, text string) []byte
 	AppendInRoom(dst []byte, room string, names []string, others int) []byte
+	AppendTopic(dst []byte, room, topic, by string, atMillis int64) []byte
+	AppendJoined(dst []byte, room, mark, nick string) []byte
 	AppendMemberLeft(dst []byte, m *messages.MemberLeft, mark string) []byte
+	AppendRenamed(dst []byte, room, mark, memberID, oldNick, newNick string) []byte
+	AppendOwnNick(dst []byte, oldNick, newNick string) []byte
+	AppendTopicSet(dst []byte, room, mark, nick, topic string) []byte
+	AppendKicked(dst []byte, room, by, reason string, banned bool) []byte
+	AppendTooLong(dst []byte, limit int) []byte
 	Bye() []byte
 }
 

@@ -117,7 +117,7 @@ func (c *connection) nickReclaimed(ctx actor.Context, nick string) {
 	c.reclaim.nick = false
 	if c.nick != "" && nick != c.nick {
 		old := c.nick
-		c.nick = nick
+		c.setNick(nick)
 		c.sendError(ctx, fmt.Sprintf("your nick %s was taken on another server while the servers reorganized; you are now %s", old, nick))
 	}
 	c.reclaimDone(ctx)

@@ -78,7 +78,7 @@ func (c *connection) mark(room string) string {
 // roomNotice writes a notice about room, marked with the room unless it is
 // the current one.
 func (c *connection) roomNotice(ctx actor.Context, room, line string) {
-	c.writeLine(ctx, c.codec.AppendNotice(c.scratchBuf(), c.mark(room), line))
+	c.writeLine(ctx, c.codec.AppendRoomNotice(c.scratchBuf(), room, c.mark(room), line))
 }
 
 // lobbyOnly reports whether the lobby is the one room we are in: joining
@@ -109,6 +109,9 @@ func (c *connection) join(ctx actor.Context, room string) {
 // land puts us in the lobby: where a new user starts, and where a user in no
 // room goes back to.
 func (c *connection) land(ctx actor.Context) {
+	if c.irc != nil {
+		return // an IRC user joins the channels it wants, and may be in none
+	}
 	c.join(ctx, lobbyName)
 }
 
@@ -349,8 +352,9 @@ func (c *connection) roomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	c.focus(ctx, m) // adds it
 
 	c.writeLine(ctx, c.codec.AppendInRoom(c.scratchBuf(), room, msg.GetMembers(), int(msg.GetMemberCount())-1))
-	if m.topic != "" {
-		c.sendNotice(ctx, "Topic: "+m.topic)
+	c.writeLine(ctx, c.codec.AppendTopic(c.scratchBuf(), room, m.topic, msg.GetTopicNick(), msg.GetTopicUnixMillis()))
+	if c.irc != nil {
+		c.ircJoined(ctx, m)
 	}
 	c.writeHistory(ctx, msg.GetHistory())
 }
@@ -463,11 +467,7 @@ func (c *connection) handleKicked(ctx actor.Context, msg *messages.Kicked) {
 	if m == nil {
 		return
 	}
-	what := "kicked"
-	if msg.GetBanned() {
-		what = "banned"
-	}
-	c.sendNotice(ctx, fmt.Sprintf("You were %s from %s by %s%s", what, msg.GetRoom(), msg.GetBy(), reasonText(msg.GetReason())))
+	c.writeLine(ctx, c.codec.AppendKicked(c.scratchBuf(), msg.GetRoom(), msg.GetBy(), msg.GetReason(), msg.GetBanned()))
 	wasHere := c.drop(m)
 	switch {
 	case c.here != nil:
@@ -540,7 +540,7 @@ func (c *connection) handleMemberRenamed(ctx actor.Context, msg *messages.Member
 	}
 	own := msg.GetMemberId() == c.member
 	if !own || msg.GetRoom() == c.roomName() {
-		c.roomNotice(ctx, msg.GetRoom(), fmt.Sprintf("%s is now known as %s", msg.GetOldNick(), msg.GetNewNick()))
+		c.writeLine(ctx, c.codec.AppendRenamed(c.scratchBuf(), msg.GetRoom(), c.mark(msg.GetRoom()), msg.GetMemberId(), msg.GetOldNick(), msg.GetNewNick()))
 	}
 	if own && msg.GetRequestId() != 0 {
 		c.settle(ctx, msg.GetRequestId(), msg) // what /nick waits for
@@ -553,11 +553,7 @@ func (c *connection) handleTopicChanged(ctx actor.Context, msg *messages.TopicCh
 		return
 	}
 	m.topic, m.topicBy = msg.GetTopic(), topicBy(msg.GetNick(), msg.GetUnixMillis())
-	if m.topic == "" {
-		c.roomNotice(ctx, m.name, fmt.Sprintf("%s cleared the topic", msg.GetNick()))
-	} else {
-		c.roomNotice(ctx, m.name, fmt.Sprintf("%s set the topic: %s", msg.GetNick(), m.topic))
-	}
+	c.writeLine(ctx, c.codec.AppendTopicSet(c.scratchBuf(), m.name, c.mark(m.name), msg.GetNick(), m.topic))
 	if msg.GetMemberId() == c.member && msg.GetRequestId() != 0 {
 		c.settle(ctx, msg.GetRequestId(), msg) // what /topic TEXT waits for
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/actorchat/internal/irc"
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/messages"
 )
@@ -82,7 +83,11 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 	if !ok {
 		return // closed by a shutdown that passed its deadline
 	}
-	sock := c.table.NewSocket(id, conn, c.sockCfg)
+	sockCfg := c.sockCfg
+	if msg.GetProtocol() == messages.Protocol_PROTOCOL_IRC {
+		sockCfg.Plain, sockCfg.MaxLineBytes = true, irc.MaxReadBytes
+	}
+	sock := c.table.NewSocket(id, conn, sockCfg)
 	// One Props serves every connection (an actor keeps its props for
 	// life: one each would cost every idle connection a few hundred
 	// bytes). Its producer, which SpawnNamed calls before it returns, takes
@@ -94,7 +99,7 @@ func (c *connections) handleSpawn(ctx actor.Context, msg *messages.SpawnConnecti
 			return a
 		}, c.middleware, actor.WithDispatcher(connectionDispatcher{}))
 	}
-	c.next = newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), msg.GetTls(), sock, c.env)()
+	c.next = newConnection(id, memberID(c.node, id), msg.GetRemoteAddr(), msg.GetTls(), msg.GetProtocol(), sock, c.env)()
 	pid, err := ctx.SpawnNamed(c.connProps, "conn-"+strconv.FormatUint(id, 10))
 	if err != nil { // the accept loop numbers connections: a second spawn of one id is a bug
 		sock.Abort()

@@ -102,7 +102,7 @@ func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 	started := make(chan struct{})
 	env := &connectionEnv{admins: cfg.Admins, cfg: cfg.connectionConfig(), logger: logger, metrics: cfg.Metrics, commands: newCommandSet(cfg.connectionConfig()), motd: s.motd}
 	p := props(func() actor.Actor {
-		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, children: s.children, accountNames: names, klines: kl, cluster: s.cluster,
+		return &server{cfg: cfg, node: s.node, env: env, table: s.table, listener: ln, tlsLn: cfg.TLSListener, ircLn: cfg.IRCListener, ircTLSLn: cfg.IRCTLSListener, children: s.children, accountNames: names, klines: kl, cluster: s.cluster,
 			started: started, stopped: s.stopped, acceptDone: s.acceptDone}
 	}, cfg.Middleware, actor.WithGuardian(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}),
 		actor.WithSupervisor(panicSupervisor{logger: logger, metrics: cfg.Metrics, directive: actor.ResumeDirective}))
@@ -117,6 +117,12 @@ func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", cfg.Version, "node", s.node)
 	if cfg.TLSListener != nil {
 		logger.Info("chatd listening for TLS", "addr", cfg.TLSListener.Addr().String())
+	}
+	if cfg.IRCListener != nil {
+		logger.Info("chatd listening for IRC", "addr", cfg.IRCListener.Addr().String())
+	}
+	if cfg.IRCTLSListener != nil {
+		logger.Info("chatd listening for IRC over TLS", "addr", cfg.IRCTLSListener.Addr().String())
 	}
 	s.ready.Store(true)
 	return s, nil

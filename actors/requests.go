@@ -44,6 +44,9 @@ type pendingRequest struct {
 	// failed runs when the request was refused (its reason is shown first)
 	// or timed out; nil: a timeout says "COMMAND failed: no answer in time".
 	failed func(c *connection, ctx actor.Context, timedOut bool)
+	// refused shows a refusal's reason; nil: as an error line. (IRC
+	// answers a refusal with the numeric its command has.)
+	refused func(c *connection, ctx actor.Context, reason string)
 	// byRegistry: only the registry's answer counts (who we are); another
 	// sender's is ignored, and the request waits on. A refusal may come from
 	// whoever was asked: it grants nothing.
@@ -151,7 +154,11 @@ func (c *connection) settle(ctx actor.Context, id uint64, answer proto.Message) 
 	}
 	c.end(p)
 	if refused {
-		c.sendError(ctx, r.GetReason())
+		if p.refused != nil {
+			p.refused(c, ctx, r.GetReason())
+		} else {
+			c.sendError(ctx, r.GetReason())
+		}
 		if p.failed != nil {
 			p.failed(c, ctx, false)
 		}

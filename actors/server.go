@@ -27,6 +27,8 @@ type server struct {
 	table      *netio.Table
 	listener   net.Listener
 	tlsLn      net.Listener       // nil: no TLS port
+	ircLn      net.Listener       // nil: no IRC port
+	ircTLSLn   net.Listener       // nil: no IRC port over TLS
 	stopTLS    context.CancelFunc // interrupts TLS handshakes in progress, at shutdown
 	children   *serverChildren    // filled in Started, read by Server after started
 	started    chan struct{}      // closed at the end of Started
@@ -115,11 +117,20 @@ func (s *server) handleStarted(ctx actor.Context) {
 	system := ctx.ActorSystem()
 	a := &acceptor{system: system, connections: c.connections, table: s.table, cfg: cfg, klines: s.klines}
 	var loops sync.WaitGroup
-	loops.Go(func() { a.loop(s.listener, a.admit) })
-	if s.tlsLn != nil {
-		hsCtx, cancel := context.WithCancel(context.Background())
-		s.stopTLS = cancel
-		loops.Go(func() { a.loop(s.tlsLn, func(conn net.Conn) { a.handshake(hsCtx, conn, &loops) }) })
+	lines, ircs := messages.Protocol_PROTOCOL_UNSPECIFIED, messages.Protocol_PROTOCOL_IRC
+	loops.Go(func() { a.loop(s.listener, a.admitting(lines)) })
+	if s.ircLn != nil {
+		loops.Go(func() { a.loop(s.ircLn, a.admitting(ircs)) })
+	}
+	hsCtx, cancel := context.WithCancel(context.Background())
+	s.stopTLS = cancel
+	for _, l := range []struct {
+		ln     net.Listener
+		speaks messages.Protocol
+	}{{s.tlsLn, lines}, {s.ircTLSLn, ircs}} {
+		if l.ln != nil {
+			loops.Go(func() { a.loop(l.ln, func(conn net.Conn) { a.handshake(hsCtx, conn, l.speaks, &loops) }) })
+		}
 	}
 	s.table.Go(func() {
 		loops.Wait()
@@ -131,8 +142,12 @@ func (s *server) handleStarted(ctx actor.Context) {
 // stopAccepting closes the listeners and interrupts TLS handshakes.
 func (s *server) stopAccepting() {
 	_ = s.listener.Close()
-	if s.tlsLn != nil {
-		_ = s.tlsLn.Close()
+	for _, ln := range []net.Listener{s.tlsLn, s.ircLn, s.ircTLSLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+	if s.stopTLS != nil {
 		s.stopTLS()
 	}
 }

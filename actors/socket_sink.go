@@ -16,11 +16,18 @@ import (
 type socketSink struct {
 	system *actor.ActorSystem
 	pid    *actor.PID
+	irc    bool // the line is IRC's: CTCP's \x01 is kept (see text.SanitizeIRC)
 }
 
 func (s socketSink) send(msg any) { s.system.Root.Send(s.pid, msg) }
 
-func (s socketSink) Line(line []byte) { s.send(&messages.LineReceived{Text: text.Sanitize(line)}) }
+func (s socketSink) Line(line []byte) {
+	if s.irc {
+		s.send(&messages.LineReceived{Text: text.SanitizeIRC(line)})
+		return
+	}
+	s.send(&messages.LineReceived{Text: text.Sanitize(line)})
+}
 
 func (s socketSink) LineTooLong(limit int) {
 	s.send(&messages.LineTooLong{LimitBytes: uint32(limit)})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/actorchat/actorchat/internal/netio"
 	"github.com/actorchat/actorchat/internal/testkit"
+	"github.com/actorchat/actorchat/messages"
 )
 
 // startTLSServer starts a server with a TLS port beside the plain one and
@@ -199,7 +200,7 @@ func TestAcceptRefusesKlined(t *testing.T) {
 	admitted := make(chan struct{})
 	go func() {
 		defer close(admitted)
-		a.admit(remoteConn{server, from})
+		a.admit(remoteConn{server, from}, messages.Protocol_PROTOCOL_UNSPECIFIED)
 	}()
 	newLineConn(t, client).expect("!!! you are banned from this server: botnet")
 	<-admitted
@@ -207,7 +208,7 @@ func TestAcceptRefusesKlined(t *testing.T) {
 	server, client = net.Pipe()
 	defer client.Close()
 	var wg sync.WaitGroup
-	a.handshake(context.Background(), remoteConn{server, from}, &wg)
+	a.handshake(context.Background(), remoteConn{server, from}, messages.Protocol_PROTOCOL_UNSPECIFIED, &wg)
 	wg.Wait()
 	_ = client.SetReadDeadline(time.Now().Add(waitTimeout))
 	if n, err := client.Read(make([]byte, 1)); err != io.EOF {

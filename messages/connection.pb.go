@@ -118,6 +118,55 @@ func (LeaveReason) EnumDescriptor() ([]byte, []int) {
 	return file_chat_v1_connection_proto_rawDescGZIP(), []int{0}
 }
 
+// Protocol is what a listener speaks.
+type Protocol int32
+
+const (
+	// The line protocol of docs/protocol.md (telnet, nc, chat).
+	Protocol_PROTOCOL_UNSPECIFIED Protocol = 0
+	// IRC (RFC 1459/2812 as modern clients speak it).
+	Protocol_PROTOCOL_IRC Protocol = 1
+)
+
+// Enum value maps for Protocol.
+var (
+	Protocol_name = map[int32]string{
+		0: "PROTOCOL_UNSPECIFIED",
+		1: "PROTOCOL_IRC",
+	}
+	Protocol_value = map[string]int32{
+		"PROTOCOL_UNSPECIFIED": 0,
+		"PROTOCOL_IRC":         1,
+	}
+)
+
+func (x Protocol) Enum() *Protocol {
+	p := new(Protocol)
+	*p = x
+	return p
+}
+
+func (x Protocol) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Protocol) Descriptor() protoreflect.EnumDescriptor {
+	return file_chat_v1_connection_proto_enumTypes[1].Descriptor()
+}
+
+func (Protocol) Type() protoreflect.EnumType {
+	return &file_chat_v1_connection_proto_enumTypes[1]
+}
+
+func (x Protocol) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Protocol.Descriptor instead.
+func (Protocol) EnumDescriptor() ([]byte, []int) {
+	return file_chat_v1_connection_proto_rawDescGZIP(), []int{1}
+}
+
 // ActorRef names an actor anywhere: the address of its node and its id
 // there (protoactor's PID, as data). A message that wants an answer carries
 // one as reply_to, so that the answer never depends on the transport's
@@ -548,8 +597,10 @@ type SpawnConnection struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	ConnId     uint64                 `protobuf:"varint,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
 	RemoteAddr string                 `protobuf:"bytes,2,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
-	// The socket came in on the TLS port (and its handshake is done).
-	Tls           bool `protobuf:"varint,3,opt,name=tls,proto3" json:"tls,omitempty"`
+	// The socket came in on a TLS port (and its handshake is done).
+	Tls bool `protobuf:"varint,3,opt,name=tls,proto3" json:"tls,omitempty"`
+	// What its listener speaks.
+	Protocol      Protocol `protobuf:"varint,4,opt,name=protocol,proto3,enum=chat.v1.Protocol" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -603,6 +654,13 @@ func (x *SpawnConnection) GetTls() bool {
 		return x.Tls
 	}
 	return false
+}
+
+func (x *SpawnConnection) GetProtocol() Protocol {
+	if x != nil {
+		return x.Protocol
+	}
+	return Protocol_PROTOCOL_UNSPECIFIED
 }
 
 // Shutdown asks the server actor, then the connections supervisor, then
@@ -963,12 +1021,13 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\fOutputFailed\x12,\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"\r\n" +
-	"\vFlushOutput\"]\n" +
+	"\vFlushOutput\"\x8c\x01\n" +
 	"\x0fSpawnConnection\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\x04R\x06connId\x12\x1f\n" +
 	"\vremote_addr\x18\x02 \x01(\tR\n" +
 	"remoteAddr\x12\x10\n" +
-	"\x03tls\x18\x03 \x01(\bR\x03tls\"P\n" +
+	"\x03tls\x18\x03 \x01(\bR\x03tls\x12-\n" +
+	"\bprotocol\x18\x04 \x01(\x0e2\x11.chat.v1.ProtocolR\bprotocol\"P\n" +
 	"\bShutdown\x12\x16\n" +
 	"\x06notice\x18\x01 \x01(\tR\x06notice\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x14\n" +
@@ -994,7 +1053,10 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x14LEAVE_REASON_GHOSTED\x10\t\x12\x17\n" +
 	"\x13LEAVE_REASON_KILLED\x10\n" +
 	"\x12\x1c\n" +
-	"\x18LEAVE_REASON_SERVER_LOST\x10\vB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
+	"\x18LEAVE_REASON_SERVER_LOST\x10\v*6\n" +
+	"\bProtocol\x12\x18\n" +
+	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fPROTOCOL_IRC\x10\x01B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
 	file_chat_v1_connection_proto_rawDescOnce sync.Once
@@ -1008,37 +1070,39 @@ func file_chat_v1_connection_proto_rawDescGZIP() []byte {
 	return file_chat_v1_connection_proto_rawDescData
 }
 
-var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_chat_v1_connection_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_chat_v1_connection_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_chat_v1_connection_proto_goTypes = []any{
 	(LeaveReason)(0),           // 0: chat.v1.LeaveReason
-	(*ActorRef)(nil),           // 1: chat.v1.ActorRef
-	(*LineReceived)(nil),       // 2: chat.v1.LineReceived
-	(*LineTooLong)(nil),        // 3: chat.v1.LineTooLong
-	(*InputOverflow)(nil),      // 4: chat.v1.InputOverflow
-	(*InterruptReceived)(nil),  // 5: chat.v1.InterruptReceived
-	(*NegotiationReply)(nil),   // 6: chat.v1.NegotiationReply
-	(*InputClosed)(nil),        // 7: chat.v1.InputClosed
-	(*OutputFailed)(nil),       // 8: chat.v1.OutputFailed
-	(*FlushOutput)(nil),        // 9: chat.v1.FlushOutput
-	(*SpawnConnection)(nil),    // 10: chat.v1.SpawnConnection
-	(*Shutdown)(nil),           // 11: chat.v1.Shutdown
-	(*ConnectionsDrained)(nil), // 12: chat.v1.ConnectionsDrained
-	(*IdleCheck)(nil),          // 13: chat.v1.IdleCheck
-	(*ReplyTimedOut)(nil),      // 14: chat.v1.ReplyTimedOut
-	(*LeaveUnconfirmed)(nil),   // 15: chat.v1.LeaveUnconfirmed
-	(*ReleaseQueuedLines)(nil), // 16: chat.v1.ReleaseQueuedLines
-	(*Ping)(nil),               // 17: chat.v1.Ping
-	(*Pong)(nil),               // 18: chat.v1.Pong
+	(Protocol)(0),              // 1: chat.v1.Protocol
+	(*ActorRef)(nil),           // 2: chat.v1.ActorRef
+	(*LineReceived)(nil),       // 3: chat.v1.LineReceived
+	(*LineTooLong)(nil),        // 4: chat.v1.LineTooLong
+	(*InputOverflow)(nil),      // 5: chat.v1.InputOverflow
+	(*InterruptReceived)(nil),  // 6: chat.v1.InterruptReceived
+	(*NegotiationReply)(nil),   // 7: chat.v1.NegotiationReply
+	(*InputClosed)(nil),        // 8: chat.v1.InputClosed
+	(*OutputFailed)(nil),       // 9: chat.v1.OutputFailed
+	(*FlushOutput)(nil),        // 10: chat.v1.FlushOutput
+	(*SpawnConnection)(nil),    // 11: chat.v1.SpawnConnection
+	(*Shutdown)(nil),           // 12: chat.v1.Shutdown
+	(*ConnectionsDrained)(nil), // 13: chat.v1.ConnectionsDrained
+	(*IdleCheck)(nil),          // 14: chat.v1.IdleCheck
+	(*ReplyTimedOut)(nil),      // 15: chat.v1.ReplyTimedOut
+	(*LeaveUnconfirmed)(nil),   // 16: chat.v1.LeaveUnconfirmed
+	(*ReleaseQueuedLines)(nil), // 17: chat.v1.ReleaseQueuedLines
+	(*Ping)(nil),               // 18: chat.v1.Ping
+	(*Pong)(nil),               // 19: chat.v1.Pong
 }
 var file_chat_v1_connection_proto_depIdxs = []int32{
 	0, // 0: chat.v1.OutputFailed.reason:type_name -> chat.v1.LeaveReason
-	1, // 1: chat.v1.Shutdown.reply_to:type_name -> chat.v1.ActorRef
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1, // 1: chat.v1.SpawnConnection.protocol:type_name -> chat.v1.Protocol
+	2, // 2: chat.v1.Shutdown.reply_to:type_name -> chat.v1.ActorRef
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_connection_proto_init() }
@@ -1051,7 +1115,7 @@ func file_chat_v1_connection_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_connection_proto_rawDesc), len(file_chat_v1_connection_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -80,29 +80,30 @@ func start(ctx context.Context, cfg config, logger *slog.Logger, lookupEnv func(
 			return nil, err
 		}
 	}
-	ln, tlsLn, err := listeners(cfg.listen, cfg.tlsListen, cfg.server.KeepAlive, logger)
+	lns, err := listeners(cfg, cfg.server.KeepAlive, logger)
 	if err != nil {
 		if adminL != nil {
 			adminL.Close()
 		}
 		return nil, err
 	}
-	if tlsLn != nil && cert == nil {
-		logger.Warn("systemd passed a TLS socket, but no -tls-cert and -tls-key are set; it is not served")
-		tlsLn.Close()
-		tlsLn = nil
+	for _, tlsLn := range []*net.Listener{&lns.tls, &lns.ircTLS} {
+		if *tlsLn != nil && cert == nil {
+			logger.Warn("systemd passed a TLS socket, but no -tls-cert and -tls-key are set; it is not served", "addr", (*tlsLn).Addr().String())
+			(*tlsLn).Close()
+			*tlsLn = nil
+		}
 	}
-	if tlsLn != nil {
-		cfg.server.TLSListener, cfg.server.TLSConfig = tlsLn, cert.config()
+	if cert != nil {
+		cfg.server.TLSConfig = cert.config()
 	}
+	cfg.server.TLSListener, cfg.server.IRCListener, cfg.server.IRCTLSListener = lns.tls, lns.irc, lns.ircTLS
+	ln := lns.plain
 	storeCtx, cancel := context.WithTimeout(ctx, storeOpenTimeout)
 	db, where, err := openStore(storeCtx, cfg.storage, lookupEnv)
 	cancel()
 	if err != nil {
-		ln.Close()
-		if tlsLn != nil {
-			tlsLn.Close()
-		}
+		lns.close()
 		if adminL != nil {
 			adminL.Close()
 		}
@@ -131,7 +132,7 @@ func start(ctx context.Context, cfg config, logger *slog.Logger, lookupEnv func(
 			close(a.evictedCh)
 		}
 	}); err != nil {
-		ln.Close()
+		lns.close()
 		closeAll()
 		return nil, err
 	}
@@ -163,57 +164,82 @@ func isLoopback(addr net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
-// tlsSocketName is the FileDescriptorName= of the systemd socket unit that
-// passes the TLS port (deploy/systemd/chatd-tls.socket).
-const tlsSocketName = "tls"
+// The FileDescriptorName= of the systemd socket units that pass the other
+// ports (deploy/systemd/chatd-tls.socket); the plain port's socket has any
+// other name.
+const (
+	tlsSocketName    = "tls"
+	ircSocketName    = "irc"
+	ircTLSSocketName = "irc-tls"
+)
 
-// listeners returns the sockets systemd passed (socket activation): the
-// plain port, and the TLS port if a socket named tls is among them. Without
-// passed sockets it listens on addr (and on tlsAddr, if not empty).
-func listeners(addr, tlsAddr string, keepAlive time.Duration, logger *slog.Logger) (plain, tlsLn net.Listener, err error) {
-	files := activation.Files(true)
-	closeAll := func() {
-		for _, l := range []net.Listener{plain, tlsLn} {
-			if l != nil {
-				l.Close()
-			}
+// ports are the listeners chatd serves: the plain port always, the others
+// when asked for.
+type ports struct {
+	plain, tls, irc, ircTLS net.Listener
+}
+
+// close closes every listener.
+func (p *ports) close() {
+	for _, l := range []net.Listener{p.plain, p.tls, p.irc, p.ircTLS} {
+		if l != nil {
+			l.Close()
 		}
 	}
-	for _, f := range files {
+}
+
+// listeners returns the sockets systemd passed (socket activation): the
+// plain port, and the TLS and IRC ports if sockets of their names are among
+// them. A port systemd did not pass is listened on at its address, if it
+// has one (the plain port always).
+func listeners(addrs config, keepAlive time.Duration, logger *slog.Logger) (*ports, error) {
+	p := &ports{}
+	named := map[string]struct {
+		ln   *net.Listener
+		what string
+	}{tlsSocketName: {&p.tls, "TLS"}, ircSocketName: {&p.irc, "IRC"}, ircTLSSocketName: {&p.ircTLS, "IRC over TLS"}}
+	for _, f := range activation.Files(true) {
 		l, lerr := net.FileListener(f)
 		name := f.Name()
 		f.Close()
+		port, isNamed := named[name]
 		switch {
-		case lerr != nil && name == tlsSocketName:
-			closeAll()
-			return nil, nil, errors.New("socket activation: the TLS socket systemd passed is not a TCP listener")
-		case lerr != nil && plain == nil:
-			closeAll()
-			return nil, nil, errors.New("socket activation: the socket systemd passed is not a TCP listener")
+		case lerr != nil && isNamed:
+			p.close()
+			return nil, fmt.Errorf("socket activation: the %s socket systemd passed is not a TCP listener", port.what)
+		case lerr != nil && p.plain == nil:
+			p.close()
+			return nil, errors.New("socket activation: the socket systemd passed is not a TCP listener")
 		case lerr != nil:
-		case name == tlsSocketName && tlsLn == nil:
-			tlsLn = l
-			logger.Info("using the TLS socket passed by systemd", "addr", l.Addr().String())
-		case plain == nil:
-			plain = l
+		case isNamed && *port.ln == nil:
+			*port.ln = l
+			logger.Info("using the "+port.what+" socket passed by systemd", "addr", l.Addr().String())
+		case !isNamed && p.plain == nil:
+			p.plain = l
 			logger.Info("using the socket passed by systemd", "addr", l.Addr().String())
 		default:
-			l.Close() // chatd serves one plain socket and one TLS socket
+			l.Close() // chatd serves one socket of each kind
 		}
 	}
-	if plain == nil {
-		if plain, err = actors.Listen(addr, keepAlive); err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("listen on %s: %w", addr, netio.Cause(err))
+	var err error
+	if p.plain == nil {
+		if p.plain, err = actors.Listen(addrs.listen, keepAlive); err != nil {
+			p.close()
+			return nil, fmt.Errorf("listen on %s: %w", addrs.listen, netio.Cause(err))
 		}
 	}
-	if tlsLn == nil && tlsAddr != "" {
-		if tlsLn, err = actors.Listen(tlsAddr, keepAlive); err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("TLS port: listen on %s: %w", tlsAddr, netio.Cause(err))
+	for _, port := range []struct {
+		ln         *net.Listener
+		addr, what string
+	}{{&p.tls, addrs.tlsListen, "TLS port"}, {&p.irc, addrs.ircListen, "IRC port"}, {&p.ircTLS, addrs.ircTLSListen, "IRC TLS port"}} {
+		if *port.ln == nil && port.addr != "" {
+			if *port.ln, err = actors.Listen(port.addr, keepAlive); err != nil {
+				p.close()
+				return nil, fmt.Errorf("%s: listen on %s: %w", port.what, port.addr, netio.Cause(err))
+			}
 		}
 	}
-	return plain, tlsLn, nil
+	return p, nil
 }
 
 // readMOTD reads the message of the day; no path means none.

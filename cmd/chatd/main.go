@@ -50,16 +50,19 @@ type config struct {
 	listen    string
 	admin     string // admin HTTP address; empty: off
 	tlsListen string // TLS port; empty: none
-	tlsCert   string
-	tlsKey    string
-	motdPath  string // empty: no message of the day
-	admins    string // file of server operators' accounts; empty: none
-	logLevel  slog.Level
-	logFormat string
-	knownEnv  []string // the CHATD_ variable of every flag
-	storage   storageConfig
-	cluster   clusterConfig
-	server    actors.Config
+
+	ircListen    string // IRC port; empty: none
+	ircTLSListen string // IRC over TLS port; empty: none
+	tlsCert      string
+	tlsKey       string
+	motdPath     string // empty: no message of the day
+	admins       string // file of server operators' accounts; empty: none
+	logLevel     slog.Level
+	logFormat    string
+	knownEnv     []string // the CHATD_ variable of every flag
+	storage      storageConfig
+	cluster      clusterConfig
+	server       actors.Config
 }
 
 func main() {
@@ -132,6 +135,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.StringVar(&cfg.listen, "listen", ":7666", "TCP address to listen on (ignored when systemd passes a socket)")
+	fs.StringVar(&cfg.ircListen, "irc-listen", "", "TCP address of a port that serves the same chat to IRC clients, e.g. :6667 (ignored when systemd passes a socket named irc)")
+	fs.StringVar(&cfg.ircTLSListen, "irc-tls-listen", "", "TCP address of a port that serves IRC over TLS 1.2+, e.g. :6697; needs -tls-cert and -tls-key (ignored when systemd passes a socket named irc-tls)")
 	fs.StringVar(&cfg.tlsListen, "tls-listen", "", "TCP address of a second port that serves the same chat over TLS 1.2+, e.g. :7667; needs -tls-cert and -tls-key (ignored when systemd passes a socket named tls)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM file of the TLS port's certificate (chain); SIGHUP reloads it")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM file of the TLS certificate's private key; SIGHUP reloads it")
@@ -392,8 +397,14 @@ func validate(cfg config) error {
 	if cfg.tlsListen != "" && cfg.tlsCert == "" {
 		return errors.New("-tls-listen needs -tls-cert and -tls-key")
 	}
-	if cfg.tlsListen != "" {
-		if err := checkAddr("tls-listen", cfg.tlsListen); err != nil {
+	if cfg.ircTLSListen != "" && cfg.tlsCert == "" {
+		return errors.New("-irc-tls-listen needs -tls-cert and -tls-key")
+	}
+	for _, port := range []struct{ flag, addr string }{{"tls-listen", cfg.tlsListen}, {"irc-listen", cfg.ircListen}, {"irc-tls-listen", cfg.ircTLSListen}} {
+		if port.addr == "" {
+			continue
+		}
+		if err := checkAddr(port.flag, port.addr); err != nil {
 			return err
 		}
 	}

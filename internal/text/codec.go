@@ -1,6 +1,7 @@
 package text
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/actorchat/actorchat/internal/telnet"
@@ -8,10 +9,10 @@ import (
 )
 
 // Line is the line protocol as a codec: how a connection of the plain and
-// TLS listeners reads what its user types (Parse: chat or a command) and
-// writes what happens (the lines of docs/protocol.md). A connection holds
-// its codec and renders through it, so that another protocol (IRC, a
-// WebSocket) is another codec, not another connection. Every method that
+// TLS listeners writes what happens (the lines of docs/protocol.md; what
+// its user types is read by Parse). A connection holds its codec and
+// renders through it, so that another protocol (IRC, a WebSocket) is
+// another codec, not another connection. Every method that
 // takes mark starts the line with "[mark] " when mark is not empty: the
 // line is of a room other than the reader's current one.
 type Line struct {
@@ -30,9 +31,6 @@ func (l *Line) Offer() []byte {
 }
 
 var telnetOffer = []byte(telnet.Offer)
-
-// Parse reads one input line.
-func (*Line) Parse(line string) Input { return Parse(line) }
 
 // AppendPost renders a post, with the bell when it mentions the reader.
 func (*Line) AppendPost(dst []byte, m *messages.MessagePosted, mark string, bell bool) []byte {
@@ -85,6 +83,61 @@ func (*Line) AppendInRoom(dst []byte, room string, names []string, others int) [
 // AppendMemberLeft renders a member's leave.
 func (*Line) AppendMemberLeft(dst []byte, m *messages.MemberLeft, mark string) []byte {
 	return AppendMemberLeft(appendMark(dst, mark), m)
+}
+
+// AppendRoomNotice renders a notice of a room, marked with it when mark
+// is not empty.
+func (*Line) AppendRoomNotice(dst []byte, _, mark, line string) []byte {
+	return AppendNotice(appendMark(dst, mark), line)
+}
+
+// AppendTopic tells a user who joined a room its topic; nothing when it
+// has none.
+func (*Line) AppendTopic(dst []byte, _, topic, _ string, _ int64) []byte {
+	if topic == "" {
+		return dst
+	}
+	return AppendNoticeOf(dst, "Topic: ", topic)
+}
+
+// AppendJoined renders another member's join, which names its room.
+func (*Line) AppendJoined(dst []byte, room, _, nick string) []byte {
+	return AppendNoticeOf(dst, nick, " joined ", room)
+}
+
+// AppendRenamed renders a member's rename in a room.
+func (*Line) AppendRenamed(dst []byte, _, mark, _, oldNick, newNick string) []byte {
+	return AppendNoticeOf(appendMark(dst, mark), oldNick, " is now known as ", newNick)
+}
+
+// AppendOwnNick renders the reader's rename when it is in no room.
+func (*Line) AppendOwnNick(dst []byte, _, newNick string) []byte {
+	return AppendNoticeOf(dst, "You are now ", newNick, ".")
+}
+
+// AppendTopicSet renders a topic change; an empty topic clears it.
+func (*Line) AppendTopicSet(dst []byte, _, mark, nick, topic string) []byte {
+	if topic == "" {
+		return AppendNoticeOf(appendMark(dst, mark), nick, " cleared the topic")
+	}
+	return AppendNoticeOf(appendMark(dst, mark), nick, " set the topic: ", topic)
+}
+
+// AppendKicked renders the reader's own kick or ban from a room.
+func (*Line) AppendKicked(dst []byte, room, by, reason string, banned bool) []byte {
+	what := "kicked"
+	if banned {
+		what = "banned"
+	}
+	if reason != "" {
+		reason = ": " + reason
+	}
+	return AppendNoticeOf(dst, "You were ", what, " from ", room, " by ", by, reason)
+}
+
+// AppendTooLong answers a line over the limit, which was discarded.
+func (*Line) AppendTooLong(dst []byte, limit int) []byte {
+	return AppendError(dst, "line too long (the limit is "+strconv.Itoa(limit)+" bytes); it was discarded")
 }
 
 // Bye is the last line before the server closes the connection.

@@ -19,7 +19,14 @@ import (
 //
 // The result holds no byte that can move a terminal's cursor, change its
 // colours or retitle its window. docs/protocol.md lists what is removed.
-func Sanitize(p []byte) string {
+func Sanitize(p []byte) string { return sanitize(p, false) }
+
+// SanitizeIRC is Sanitize for a line of an IRC client: it keeps \x01, which
+// delimits CTCP (an action is "\x01ACTION waves\x01"). The IRC side takes
+// the CTCP apart and drops every \x01 before the text goes anywhere.
+func SanitizeIRC(p []byte) string { return sanitize(p, true) }
+
+func sanitize(p []byte, keepCTCP bool) string {
 	if isPlainPrintable(p) {
 		return string(p)
 	}
@@ -45,6 +52,8 @@ func Sanitize(p []byte) string {
 			i += size
 			i += skipString(p[i:])
 			continue
+		case r == 0x01 && keepCTCP:
+			b.WriteByte(0x01)
 		case r == '\t' || r == 0x2028 || r == 0x2029:
 			b.WriteByte(' ')
 			prev = ' '

@@ -84,3 +84,14 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+// TestSanitizeIRC: an IRC line keeps CTCP's \x01 and loses every other
+// control, as Sanitize does.
+func TestSanitizeIRC(t *testing.T) {
+	if got := SanitizeIRC([]byte("PRIVMSG #d :\x01ACTION \x1b[31mwaves\x02\x01")); got != "PRIVMSG #d :\x01ACTION waves\x01" {
+		t.Errorf("got %q", got)
+	}
+	if got := Sanitize([]byte("\x01ACTION x\x01")); got != "ACTION x" {
+		t.Errorf("Sanitize kept \\x01: %q", got)
+	}
+}

@@ -1,0 +1,496 @@
+package actors
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/irc"
+	"github.com/actorchat/actorchat/messages"
+)
+
+// A connection of an IRC listener: the same connection actor, user and
+// rooms as any other, read and written as IRC (docs/protocol.md, "IRC").
+// Its input is IRC commands, acted on here through the connection's own
+// commands; its output is irc.Codec. The differences from the line
+// protocol are these: nothing is said until the client has registered
+// (NICK, USER, and CAP END if it began with CAP), and then it has the nick
+// it asked for or is asked for another; it lands in no room (IRC users
+// JOIN the channels they want, and joining one never leaves another); and
+// every post names its channel, so there is no current room to mark.
+
+// ircServerName is the source of the server's numerics and notices.
+const ircServerName = "actorchat.server"
+
+// processStarted is when this server process started, for RPL_CREATED.
+var processStarted = time.Now().UTC()
+
+// ircSession is what an IRC connection knows beyond what every connection
+// does: how far its registration is, and its codec.
+type ircSession struct {
+	irc.Codec
+	wantNick string // the nick NICK asked for before the welcome (chat form)
+	gotUser  bool   // USER came
+	capping  bool   // CAP LS or REQ came, CAP END not yet: registration waits
+	asked    bool   // the registry was asked for our registration
+	welcomed bool   // the welcome (001...) was sent: registration is over
+}
+
+func newIRCSession(member string) *ircSession {
+	return &ircSession{Codec: irc.Codec{Server: ircServerName, Member: member}}
+}
+
+// setNick is the one place the connection's nick changes: an IRC codec
+// renders with it once the client is welcomed.
+func (c *connection) setNick(nick string) {
+	c.nick = nick
+	if c.irc != nil && c.irc.welcomed { // before, the client is "*" (its guest nick is never shown)
+		c.irc.Nick = nick
+	}
+}
+
+// numeric writes a numeric reply.
+func (c *connection) numeric(ctx actor.Context, numeric string, params ...string) {
+	c.writeLine(ctx, c.irc.AppendNumeric(c.scratchBuf(), numeric, params...))
+}
+
+// ircLine acts on one line of an IRC client.
+func (c *connection) ircLine(ctx actor.Context, line string) {
+	m, err := irc.Parse(line)
+	switch {
+	case errors.Is(err, irc.ErrTooLong), errors.Is(err, irc.ErrTagsTooLong):
+		c.numeric(ctx, irc.ErrInputTooLong, "Input line was too long")
+		return
+	case err != nil:
+		return // an empty line, or one without a command: IRC servers say nothing
+	}
+	m.Command = strings.ReplaceAll(m.Command, "\x01", "")
+	for i, p := range m.Params {
+		if strings.IndexByte(p, 0x01) >= 0 && !(i == 1 && (m.Command == "PRIVMSG" || m.Command == "NOTICE")) {
+			m.Params[i] = strings.ReplaceAll(p, "\x01", "") // CTCP is only for messages (ircMessage)
+		}
+	}
+	if !c.irc.welcomed {
+		c.ircRegistering(ctx, &m)
+		return
+	}
+	if handle, ok := ircCommands[m.Command]; ok {
+		handle(c, ctx, &m)
+		return
+	}
+	c.numeric(ctx, irc.ErrUnknownCommand, m.Command, "Unknown command")
+}
+
+// ircRegistering takes the commands a client sends before its welcome.
+func (c *connection) ircRegistering(ctx actor.Context, m *irc.Message) {
+	s := c.irc
+	switch m.Command {
+	case "CAP":
+		c.ircCap(ctx, m)
+	case "NICK":
+		if !c.ircNickWanted(ctx, m) {
+			return
+		}
+	case "USER":
+		if len(m.Params) < 4 {
+			c.numeric(ctx, irc.ErrNeedMoreParams, "USER", "Not enough parameters")
+			return
+		}
+		s.gotUser = true
+	case "PASS", "PONG":
+		// No server passwords; accounts are SASL's and NickServ's.
+	case "PING", "QUIT":
+		ircCommands[m.Command](c, ctx, m)
+		return
+	default:
+		c.numeric(ctx, irc.ErrNotRegistered, "You have not registered")
+		return
+	}
+	c.ircRegister(ctx)
+}
+
+// ircNickWanted takes a NICK before the welcome: the nick is checked now,
+// taken at registration.
+func (c *connection) ircNickWanted(ctx actor.Context, m *irc.Message) bool {
+	if m.Param(0) == "" {
+		c.numeric(ctx, irc.ErrNoNicknameGiven, "No nickname given")
+		return false
+	}
+	nick := irc.ChatNick(m.Param(0))
+	if err := validateNick(nick); err != nil {
+		c.numeric(ctx, irc.ErrErroneusNickname, m.Param(0), "Erroneous nickname: "+err.Error())
+		return false
+	}
+	c.irc.wantNick = nick
+	return true
+}
+
+// ircRegister goes on with the registration once the client has said
+// enough: the registry registers the connection (with a guest nick, as
+// every connection), then gives it the nick it asked for.
+func (c *connection) ircRegister(ctx actor.Context) {
+	s := c.irc
+	switch {
+	case s.wantNick == "" || !s.gotUser || s.capping:
+	case !s.asked:
+		s.asked = true
+		register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", thenRegistered)
+		register.failed = (*connection).registerFailed
+	case c.nick != "":
+		c.ircAskNick(ctx)
+	}
+}
+
+// ircRegistered: the registry has us, under a guest nick the client never
+// sees; now the nick it asked for.
+func (c *connection) ircRegistered(ctx actor.Context) {
+	c.keepLobby = true // joining a channel never leaves another, the lobby included
+	c.ircAskNick(ctx)
+}
+
+// ircAskNick asks the registry for the nick the client wants before its
+// welcome; refused, the client is asked for another (433), as IRC servers
+// do.
+func (c *connection) ircAskNick(ctx actor.Context) {
+	want := c.irc.wantNick
+	p := c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: want}, "NICK", on((*connection).ircNickTaken))
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		c.numeric(ctx, irc.ErrNicknameInUse, irc.Nick(want), "Nickname is unavailable: "+reason)
+	}
+}
+
+// ircNickTaken: the nick is ours; registration is over.
+func (c *connection) ircNickTaken(ctx actor.Context, msg *messages.NickChanged) {
+	c.setNick(msg.GetNewNick())
+	c.ircWelcome(ctx)
+}
+
+// ircCap is capability negotiation (CAP LS 302 / LIST / REQ / END). No
+// capability is offered yet: every REQ is refused; LS and REQ hold the
+// registration until END.
+func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
+	s := c.irc
+	switch strings.ToUpper(m.Param(0)) {
+	case "LS":
+		s.capping = !s.welcomed
+		c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "CAP", s.Codec.Target(), "LS", ""))
+	case "LIST":
+		c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "CAP", s.Codec.Target(), "LIST", ""))
+	case "REQ":
+		s.capping = !s.welcomed
+		c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "CAP", s.Codec.Target(), "NAK", m.Param(1)))
+	case "END":
+		s.capping = false
+	default:
+		c.numeric(ctx, irc.ErrInvalidCapCmd, m.Param(0), "Invalid CAP command")
+	}
+}
+
+// ircWelcome sends what a registered client expects: 001 to 005, the user
+// counts and the message of the day.
+func (c *connection) ircWelcome(ctx actor.Context) {
+	c.irc.welcomed = true
+	c.irc.Nick = c.nick
+	me := irc.Nick(c.nick)
+	version := "actorchat-" + c.env.cfg.Version
+	c.numeric(ctx, irc.RplWelcome, "Welcome to the actorchat IRC network "+me)
+	c.numeric(ctx, irc.RplYourHost, "Your host is "+ircServerName+", running version "+version)
+	c.numeric(ctx, irc.RplCreated, "This server was started "+processStarted.Format(time.RFC1123))
+	c.numeric(ctx, irc.RplMyInfo, ircServerName, version, "i", "t")
+	c.numeric(ctx, irc.RplISupport, append(ircISupport(c.env.cfg), "are supported by this server")...)
+	c.ircMOTD(ctx)
+}
+
+// ircISupport is what RPL_ISUPPORT says of the server: only what holds.
+func ircISupport(cfg connectionConfig) []string {
+	return []string{
+		"CASEMAPPING=ascii",
+		"CHANTYPES=#",
+		"CHANLIMIT=#:" + strconv.Itoa(cfg.MaxRooms),
+		"CHANNELLEN=" + strconv.Itoa(maxRoomNameLen+1),
+		"NICKLEN=" + strconv.Itoa(maxNickLen),
+		"TOPICLEN=" + strconv.Itoa(maxTopicLen),
+		"PREFIX=",
+		"CHANMODES=,,,",
+		"TARGMAX=PRIVMSG:1,NOTICE:1,JOIN:,PART:,NAMES:1",
+		"NETWORK=actorchat",
+	}
+}
+
+// ircMOTD sends the message of the day, or says there is none.
+func (c *connection) ircMOTD(ctx actor.Context) {
+	motd := c.env.motd.Load()
+	if motd == nil || len(*motd) == 0 {
+		c.numeric(ctx, irc.ErrNoMotd, "MOTD File is missing")
+		return
+	}
+	c.numeric(ctx, irc.RplMotdStart, "- "+ircServerName+" Message of the day - ")
+	for _, line := range *motd {
+		c.numeric(ctx, irc.RplMotd, "- "+line)
+	}
+	c.numeric(ctx, irc.RplEndOfMotd, "End of /MOTD command.")
+}
+
+// ircCommands are the commands of a registered client, by name.
+var ircCommands map[string]func(c *connection, ctx actor.Context, m *irc.Message)
+
+func init() {
+	ircCommands = map[string]func(c *connection, ctx actor.Context, m *irc.Message){
+		"PING": (*connection).ircPing,
+		"PONG": func(*connection, actor.Context, *irc.Message) {},
+		"QUIT": (*connection).ircQuit,
+		"NICK": (*connection).ircNick,
+		"USER": func(c *connection, ctx actor.Context, _ *irc.Message) {
+			c.numeric(ctx, irc.ErrAlreadyRegistered, "You may not reregister")
+		},
+		"PASS": func(c *connection, ctx actor.Context, _ *irc.Message) {
+			c.numeric(ctx, irc.ErrAlreadyRegistered, "You may not reregister")
+		},
+		"CAP":     (*connection).ircCap,
+		"JOIN":    (*connection).ircJoin,
+		"PART":    (*connection).ircPart,
+		"PRIVMSG": func(c *connection, ctx actor.Context, m *irc.Message) { c.ircMessage(ctx, m, false) },
+		"NOTICE":  func(c *connection, ctx actor.Context, m *irc.Message) { c.ircMessage(ctx, m, true) },
+		"NAMES":   (*connection).ircNames,
+		"TOPIC":   (*connection).ircTopic,
+		"MOTD":    func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircMOTD(ctx) },
+	}
+}
+
+func (c *connection) ircPing(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) == 0 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "PING", "Not enough parameters")
+		return
+	}
+	c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "PONG", ircServerName, m.Param(0)))
+}
+
+// ircQuit: QUIT [:reason]. The client reads ERROR, then the connection
+// closes.
+func (c *connection) ircQuit(ctx actor.Context, m *irc.Message) {
+	c.quitMsg = truncate(m.Param(0), maxQuitMessageLen)
+	c.stop(ctx, messages.LeaveReason_LEAVE_REASON_QUIT)
+}
+
+// ircNick: NICK nick, after the welcome: a rename, as /nick.
+func (c *connection) ircNick(ctx actor.Context, m *irc.Message) {
+	if m.Param(0) == "" {
+		c.numeric(ctx, irc.ErrNoNicknameGiven, "No nickname given")
+		return
+	}
+	nick := irc.ChatNick(m.Param(0))
+	if err := validateNick(nick); err != nil {
+		c.numeric(ctx, irc.ErrErroneusNickname, m.Param(0), "Erroneous nickname: "+err.Error())
+		return
+	}
+	if nick == c.nick {
+		return
+	}
+	p := c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: nick}, "NICK", on((*connection).nickChanged))
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		c.numeric(ctx, irc.ErrNicknameInUse, m.Param(0), "Nickname is unavailable: "+reason)
+	}
+}
+
+// ircRoom is the room a channel parameter names, if it is a valid one; if
+// not, the client is told (403) and ok is false.
+func (c *connection) ircRoom(ctx actor.Context, channel string) (string, bool) {
+	room, ok := irc.Room(channel)
+	if ok {
+		_, err := normalizeRoomName(room)
+		ok = err == nil
+	}
+	if !ok {
+		c.numeric(ctx, irc.ErrNoSuchChannel, channel, "No such channel")
+	}
+	return room, ok
+}
+
+// ircJoin: JOIN #a,#b (keys are not used), or JOIN 0 to part every
+// channel. One join is asked at a time: the rest wait as lines of their
+// own, in order, before what the client sent next.
+func (c *connection) ircJoin(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) == 0 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "JOIN", "Not enough parameters")
+		return
+	}
+	if m.Param(0) == "0" {
+		for _, name := range c.roomNames() {
+			c.ircPartRoom(ctx, c.roomNamed(name), "")
+		}
+		return
+	}
+	first, rest, _ := strings.Cut(m.Param(0), ",")
+	if rest != "" {
+		c.pending = append([]pendingLine{{text: "JOIN " + rest}}, c.pending...)
+	}
+	if room, ok := c.ircRoom(ctx, first); ok && !c.ours(room) {
+		c.cmdJoin(ctx, room)
+	}
+}
+
+// ircJoined follows our own JOIN of a channel with its names, as IRC
+// clients expect (the chat's greeting lists only some of them).
+func (c *connection) ircJoined(ctx actor.Context, m *membership) {
+	c.ircAskNames(ctx, m)
+}
+
+// ircPart: PART #a,#b [:reason].
+func (c *connection) ircPart(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) == 0 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "PART", "Not enough parameters")
+		return
+	}
+	for _, channel := range strings.Split(m.Param(0), ",") {
+		room, ok := c.ircRoom(ctx, channel)
+		if !ok {
+			continue
+		}
+		if ms := c.roomNamed(room); ms != nil {
+			c.ircPartRoom(ctx, ms, m.Param(1))
+		} else {
+			c.numeric(ctx, irc.ErrNotOnChannel, channel, "You're not on that channel")
+		}
+	}
+}
+
+// ircPartRoom leaves one of our rooms and says so as IRC does. An IRC user
+// in no room stays in none.
+func (c *connection) ircPartRoom(ctx actor.Context, m *membership, reason string) {
+	c.drop(m)
+	c.leaveRoom(ctx, m.name, m.pid)
+	c.tellRooms(ctx)
+	c.writeLine(ctx, c.irc.AppendFrom(c.scratchBuf(), c.nick, "PART", irc.Channel(m.name), reason))
+}
+
+// ircMessage: PRIVMSG or NOTICE to a channel or a nick. A NOTICE is never
+// answered with an error, as RFC 2812 asks.
+func (c *connection) ircMessage(ctx actor.Context, m *irc.Message, notice bool) {
+	fail := func(numeric string, params ...string) {
+		if !notice {
+			c.numeric(ctx, numeric, params...)
+		}
+	}
+	target, body := m.Param(0), m.Param(1)
+	switch {
+	case target == "":
+		fail(irc.ErrNoRecipient, "No recipient given ("+m.Command+")")
+		return
+	case body == "":
+		fail(irc.ErrNoTextToSend, "No text to send")
+		return
+	}
+	action := false
+	if inner, ok := strings.CutPrefix(body, "\x01ACTION "); ok {
+		body, action = inner, true
+	} else if strings.HasPrefix(body, "\x01") {
+		return // other CTCP (VERSION, PING...) is not answered
+	}
+	body = strings.TrimRight(strings.ReplaceAll(body, "\x01", ""), " ")
+	if body == "" {
+		return
+	}
+	if room, ok := irc.Room(target); ok {
+		ms := c.roomNamed(room)
+		if ms == nil {
+			fail(irc.ErrCannotSendToChan, target, "Cannot send to channel (you are not in it)")
+			return
+		}
+		ctx.Send(ms.pid, c.numbered(ms, &messages.PostMessage{MemberId: c.member, Text: body, Action: action}))
+		return
+	}
+	if action {
+		body = "* " + c.nick + " " + body
+	}
+	nick := irc.ChatNick(target)
+	p := c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: nick, Text: body}, m.Command, on((*connection).ircPrivateSent))
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		fail(irc.ErrNoSuchNick, target, "No such nick/channel ("+reason+")")
+	}
+}
+
+// ircPrivateSent: a private message was delivered; an away recipient is
+// said so (301).
+func (c *connection) ircPrivateSent(ctx actor.Context, msg *messages.PrivateMessageSent) {
+	if away := msg.GetAway(); away != "" {
+		c.numeric(ctx, irc.RplAway, irc.Nick(msg.GetToNick()), away)
+	}
+}
+
+// ircNames: NAMES #room lists a channel we are in.
+func (c *connection) ircNames(ctx actor.Context, m *irc.Message) {
+	channel := m.Param(0)
+	if channel == "" {
+		c.numeric(ctx, irc.RplEndOfNames, "*", "End of /NAMES list")
+		return
+	}
+	room, ok := irc.Room(strings.Split(channel, ",")[0])
+	ms := c.roomNamed(room)
+	if !ok || ms == nil {
+		c.numeric(ctx, irc.RplEndOfNames, channel, "End of /NAMES list")
+		return
+	}
+	c.ircAskNames(ctx, ms)
+}
+
+// ircAskNames asks a room for every member and lists them (353, 366).
+func (c *connection) ircAskNames(ctx actor.Context, m *membership) {
+	c.ask(ctx, m.pid, &messages.ListMembers{}, "NAMES", on((*connection).ircNamesListed))
+}
+
+// ircNamesListed lists a room's members, as many to a line as fit.
+func (c *connection) ircNamesListed(ctx actor.Context, msg *messages.MemberList) {
+	channel := irc.Channel(msg.GetRoom())
+	var line strings.Builder
+	for _, m := range msg.GetMembers() {
+		if line.Len() > 0 && line.Len()+len(m.GetNick()) > ircNamesPerLine {
+			c.numeric(ctx, irc.RplNamReply, "=", channel, line.String())
+			line.Reset()
+		}
+		if line.Len() > 0 {
+			line.WriteByte(' ')
+		}
+		line.WriteString(irc.Nick(m.GetNick()))
+	}
+	if line.Len() > 0 {
+		c.numeric(ctx, irc.RplNamReply, "=", channel, line.String())
+	}
+	c.numeric(ctx, irc.RplEndOfNames, channel, "End of /NAMES list")
+}
+
+// ircNamesPerLine bounds the nicks of one RPL_NAMREPLY, within 512 bytes
+// with its source, nick and channel.
+const ircNamesPerLine = 400
+
+// ircTopic: TOPIC #room shows the topic; TOPIC #room :text sets it (an
+// empty text clears it).
+func (c *connection) ircTopic(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) == 0 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "TOPIC", "Not enough parameters")
+		return
+	}
+	room, ok := c.ircRoom(ctx, m.Param(0))
+	if !ok {
+		return
+	}
+	ms := c.roomNamed(room)
+	if ms == nil {
+		c.numeric(ctx, irc.ErrNotOnChannel, m.Param(0), "You're not on that channel")
+		return
+	}
+	if len(m.Params) < 2 {
+		if ms.topic == "" {
+			c.numeric(ctx, irc.RplNoTopic, irc.Channel(room), "No topic is set")
+			return
+		}
+		c.numeric(ctx, irc.RplTopic, irc.Channel(room), ms.topic)
+		return
+	}
+	p := c.ask(ctx, ms.pid, &messages.SetTopic{MemberId: c.member, Topic: m.Param(1)}, "TOPIC", nil)
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		c.numeric(ctx, irc.ErrChanOPrivsNeeded, irc.Channel(room), reason)
+	}
+}

@@ -1,0 +1,248 @@
+package actors
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/actorchat/actorchat/internal/irc"
+)
+
+// startIRCServer starts a server with an IRC port beside its plain one and
+// returns it with the IRC port's address.
+func startIRCServer(t *testing.T, mutate func(*Config)) (*testServer, string) {
+	t.Helper()
+	ircLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, func(c *Config) {
+		c.IRCListener = ircLn
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	return s, ircLn.Addr().String()
+}
+
+// ircClient is an IRC client on a loopback socket; every read has a
+// deadline.
+type ircClient struct{ *lineConn }
+
+func dialIRC(t *testing.T, addr string) *ircClient {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, waitTimeout)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &ircClient{newLineConn(t, conn)}
+}
+
+// message reads one message, parsed.
+func (c *ircClient) message() irc.Message {
+	c.t.Helper()
+	line := c.line()
+	m, err := irc.Parse(line)
+	if err != nil {
+		c.t.Fatalf("%q: %v", line, err)
+	}
+	return m
+}
+
+// until reads messages until one with command comes, and returns it.
+func (c *ircClient) until(command string) irc.Message {
+	c.t.Helper()
+	for {
+		if m := c.message(); m.Command == command {
+			return m
+		}
+	}
+}
+
+// expectMessage reads one message, which must render as want (source,
+// command and parameters as the server sent them, without CR LF).
+func (c *ircClient) expectMessage(want string) {
+	c.t.Helper()
+	if got := c.line(); got != want {
+		c.t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// register registers as nick, with CAP negotiation as modern clients do,
+// and reads the welcome up to the end of the MOTD (or its absence).
+func (c *ircClient) register(nick string) {
+	c.t.Helper()
+	c.send("CAP LS 302")
+	c.send("NICK " + nick)
+	c.send("USER " + nick + " 0 * :Real Name")
+	c.expectMessage(":actorchat.server CAP * LS :")
+	c.send("CAP END")
+	if m := c.message(); m.Command != irc.RplWelcome || m.Param(0) != nick {
+		c.t.Fatalf("got %+v, want 001 to %s", m, nick)
+	}
+	for {
+		m := c.message()
+		if m.Command == irc.RplEndOfMotd || m.Command == irc.ErrNoMotd {
+			return
+		}
+	}
+}
+
+// TestIRCRegistration: nothing is said before NICK and USER (and CAP END);
+// then 001 to 005 with what the server supports, and the MOTD. A nick that
+// is taken, or not a nick, is refused with its numeric and the client asks
+// again; PING is answered before and after.
+func TestIRCRegistration(t *testing.T) {
+	s, addr := startIRCServer(t, nil)
+	alice, guest := s.dial()
+	alice.send("/nick alice")
+	alice.expect("*** " + guest + " is now known as alice")
+	if err := s.SetMOTD("be kind"); err != nil {
+		t.Fatal(err)
+	}
+
+	c := dialIRC(t, addr)
+	c.send("PING :early")
+	c.expectMessage(":actorchat.server PONG actorchat.server early")
+	c.send("JOIN #dev")
+	c.expectMessage(":actorchat.server 451 * :You have not registered")
+	c.send("NICK bad!nick")
+	if m := c.message(); m.Command != irc.ErrErroneusNickname || m.Param(1) != "bad!nick" {
+		t.Fatalf("got %+v, want 432", m)
+	}
+	c.send("NICK Alice")
+	c.send("USER al 0 * :Al")
+	if m := c.message(); m.Command != irc.ErrNicknameInUse || m.Param(0) != "*" || m.Param(1) != "Alice" {
+		t.Fatalf("got %+v, want 433 for a nick a telnet user has", m)
+	}
+	c.send("NICK al.ice") // '.' is '|' on IRC
+	c.expectMessage(":actorchat.server 001 al|ice :Welcome to the actorchat IRC network al|ice")
+	c.expectMessage(":actorchat.server 002 al|ice :Your host is actorchat.server, running version actorchat-test")
+	c.until(irc.RplMyInfo)
+	isupport := c.message()
+	if isupport.Command != irc.RplISupport || !strings.Contains(strings.Join(isupport.Params, " "), "CHANTYPES=# ") ||
+		!strings.Contains(strings.Join(isupport.Params, " "), "CASEMAPPING=ascii") {
+		t.Fatalf("got %+v, want ISUPPORT", isupport)
+	}
+	c.expectMessage(":actorchat.server 375 al|ice :- actorchat.server Message of the day - ")
+	c.expectMessage(":actorchat.server 372 al|ice :- be kind")
+	c.expectMessage(":actorchat.server 376 al|ice :End of /MOTD command.")
+	c.send("PING x")
+	c.expectMessage(":actorchat.server PONG actorchat.server x")
+	c.send("USER again 0 * :x")
+	c.expectMessage(":actorchat.server 462 al|ice :You may not reregister")
+	c.send("FROB")
+	c.expectMessage(":actorchat.server 421 al|ice FROB :Unknown command")
+
+	// The telnet side knows the IRC user by its chat nick.
+	alice.send("/msg al.ice hi")
+	c.expectMessage(":alice!alice@actorchat PRIVMSG al|ice hi")
+}
+
+// TestIRCAndTelnetShareARoom: an IRC user and a telnet user in one room
+// see each other join, talk, rename, set the topic and leave, each in its
+// own protocol.
+func TestIRCAndTelnetShareARoom(t *testing.T) {
+	s, addr := startIRCServer(t, nil)
+	bob, guest := s.dial()
+	bob.send("/nick bob")
+	bob.expect("*** " + guest + " is now known as bob")
+	bob.send("/join dev")
+	bob.skipUntil("*** You are in room dev with nobody else.")
+	bob.send("/topic plans")
+	bob.expect("*** bob set the topic: plans")
+
+	c := dialIRC(t, addr)
+	c.register("carol")
+	c.send("JOIN #dev,#ops")
+	c.expectMessage(":carol!carol@actorchat JOIN #dev")
+	c.expectMessage(":actorchat.server 332 carol #dev plans")
+	if m := c.message(); m.Command != irc.RplTopicWhoTime || m.Param(2) != "bob" {
+		t.Fatalf("got %+v, want 333 naming bob", m)
+	}
+	c.expectMessage(":actorchat.server 353 carol = #dev :bob carol")
+	c.expectMessage(":actorchat.server 366 carol #dev :End of /NAMES list")
+	c.expectMessage(":carol!carol@actorchat JOIN #ops")
+	c.expectMessage(":actorchat.server 353 carol = #ops carol")
+	c.expectMessage(":actorchat.server 366 carol #ops :End of /NAMES list")
+	bob.expect("*** carol joined dev")
+
+	bob.send("hello carol")
+	c.expectMessage(":bob!bob@actorchat PRIVMSG #dev :hello carol")
+	c.send("PRIVMSG #dev :hi bob")
+	bob.expect("<carol> hi bob\a") // a mention rings, whoever speaks
+	c.send("PRIVMSG #dev :\x01ACTION waves\x01")
+	bob.expect("* carol waves")
+	c.send("PRIVMSG #lobby :not there")
+	c.expectMessage(":actorchat.server 404 carol #lobby :Cannot send to channel (you are not in it)")
+	c.send("PRIVMSG nobody :psst")
+	if m := c.message(); m.Command != irc.ErrNoSuchNick || m.Param(1) != "nobody" {
+		t.Fatalf("got %+v, want 401", m)
+	}
+	c.send("PRIVMSG bob :psst")
+	bob.expect("[pm] <carol> psst\a")
+
+	bob.send("/nick rob")
+	bob.expect("*** bob is now known as rob")
+	c.expectMessage(":bob!bob@actorchat NICK rob")
+	c.send("TOPIC #dev :new plans")
+	c.expectMessage(":carol!carol@actorchat TOPIC #dev :new plans")
+	bob.expect("*** carol set the topic: new plans")
+	c.send("TOPIC #dev")
+	c.expectMessage(":actorchat.server 332 carol #dev :new plans")
+
+	c.send("NICK caro")
+	c.expectMessage(":carol!carol@actorchat NICK caro")
+	bob.expect("*** carol is now known as caro")
+	c.send("PART #dev :bye now")
+	c.expectMessage(":caro!caro@actorchat PART #dev :bye now")
+	bob.expect("*** caro left dev")
+	c.send("JOIN #dev")
+	c.until(irc.RplEndOfNames)
+	bob.expect("*** caro joined dev")
+	bob.send("/quit gone")
+	c.expectMessage(":rob!rob@actorchat QUIT :quit: gone")
+	c.send("QUIT :later")
+	c.expectMessage("ERROR :Closing link: bye")
+	c.expectEOF()
+}
+
+// TestIRCGarbage: what is not IRC, too long, or half sent gets IRC's
+// answer or none, never a crash; the connection goes on.
+func TestIRCGarbage(t *testing.T) {
+	_, addr := startIRCServer(t, nil)
+	c := dialIRC(t, addr)
+	c.register("dave")
+	for _, junk := range []string{"", "   ", ":onlysource", "@tags=only", "\xff\xfb\x01", "PRIVMSG", "PRIVMSG #x", "JOIN", "JOIN nochan", "JOIN #bad!name", "PART #notin", "NICK"} {
+		c.send(junk)
+	}
+	c.expectMessage(":actorchat.server 421 dave \ufffd\ufffd :Unknown command") // not UTF-8: shown as such
+	c.expectMessage(":actorchat.server 411 dave :No recipient given (PRIVMSG)")
+	c.expectMessage(":actorchat.server 412 dave :No text to send")
+	c.expectMessage(":actorchat.server 461 dave JOIN :Not enough parameters")
+	c.expectMessage(":actorchat.server 403 dave nochan :No such channel")
+	c.expectMessage(":actorchat.server 403 dave #bad!name :No such channel")
+	c.expectMessage(":actorchat.server 442 dave #notin :You're not on that channel")
+	c.expectMessage(":actorchat.server 431 dave :No nickname given")
+	c.send("PRIVMSG #dev :" + strings.Repeat("x", 600))
+	c.expectMessage(":actorchat.server 417 dave :Input line was too long")
+	c.send("PING :still here")
+	c.expectMessage(":actorchat.server PONG actorchat.server :still here")
+	// A line past what the server reads at all is discarded whole.
+	c.send(strings.Repeat("y", irc.MaxReadBytes+10))
+	c.expectMessage(":actorchat.server 417 dave :Input line was too long")
+	c.send("PING again")
+	c.expectMessage(":actorchat.server PONG actorchat.server again")
+}
+
+// TestIRCRefusedConnectionSaysErrorInIRC: a client over the per-address
+// limit reads ERROR, not the line protocol's "!!!".
+func TestIRCRefusedConnectionSaysErrorInIRC(t *testing.T) {
+	_, addr := startIRCServer(t, func(c *Config) { c.MaxConnsPerIP = 1 })
+	first := dialIRC(t, addr)
+	first.register("erin")
+	second := dialIRC(t, addr)
+	second.expectMessage("ERROR :too many connections from your address; close one and try again")
+	second.expectEOF()
+}

@@ -1,0 +1,219 @@
+package irc
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/actorchat/actorchat/internal/text"
+	"github.com/actorchat/actorchat/messages"
+)
+
+// Host is the host part of every user's source (nick!nick@Host): users'
+// addresses are not shown to other users, as on the line protocol.
+const Host = "actorchat"
+
+// Codec renders what happens in the chat for one IRC client: the events of
+// its channels as the IRC messages clients keep their state by (JOIN,
+// PART, QUIT, NICK, TOPIC, KICK, PRIVMSG), and the chat's notices as server
+// NOTICEs. It is one connection's (it knows its nick), used by that
+// connection's actor only. A room is a channel (#room), and a chat nick
+// reads as Nick makes it.
+type Codec struct {
+	Server string // the server's name, the source of numerics and notices
+	Member string // the connection's member id: its own posts are not sent back to it
+	Nick   string // the connection's chat nick; "" until it has one
+
+	// Events a client must see once though several shared channels report
+	// them: a member's rename, a member's quit.
+	seen [8]string
+	next int
+}
+
+// Target is the nick the client knows itself by, the first parameter of
+// what the server sends it: "*" before it has one.
+func (c *Codec) Target() string {
+	if c.Nick == "" {
+		return "*"
+	}
+	return Nick(c.Nick)
+}
+
+// source is the source of a message a chat user sends.
+func source(chatNick string) string {
+	n := Nick(chatNick)
+	return n + "!" + n + "@" + Host
+}
+
+// AppendNumeric renders a numeric reply to the client.
+func (c *Codec) AppendNumeric(dst []byte, numeric string, params ...string) []byte {
+	return Append(dst, c.Server, numeric, append([]string{c.Target()}, params...)...)
+}
+
+// AppendFrom renders a message from a chat user.
+func (c *Codec) AppendFrom(dst []byte, chatNick, command string, params ...string) []byte {
+	return Append(dst, source(chatNick), command, params...)
+}
+
+// Offer is nothing: IRC clients are not offered telnet.
+func (*Codec) Offer() []byte { return nil }
+
+// AppendPost renders a post of a channel; the client's own is not sent back
+// (no echo-message).
+func (c *Codec) AppendPost(dst []byte, m *messages.MessagePosted, _ string, _ bool) []byte {
+	if m.GetSenderMemberId() == c.Member {
+		return dst
+	}
+	return c.AppendFrom(dst, m.GetNick(), "PRIVMSG", Channel(m.GetRoom()), postText(m.GetText(), m.GetAction()))
+}
+
+func postText(s string, action bool) string {
+	if action {
+		return "\x01ACTION " + s + "\x01"
+	}
+	return s
+}
+
+// AppendHistory renders a post of a channel's history: a PRIVMSG that says
+// when it was posted, in UTC, as the line protocol does.
+func (c *Codec) AppendHistory(dst []byte, m *messages.MessagePosted, _ string, now time.Time) []byte {
+	at := time.UnixMilli(m.GetUnixMillis()).UTC()
+	layout := "[15:04] "
+	if ay, am, ad := at.Date(); ay != now.UTC().Year() || am != now.UTC().Month() || ad != now.UTC().Day() {
+		layout = "[2006-01-02 15:04] "
+	}
+	body := at.Format(layout) + m.GetText()
+	if m.GetAction() {
+		body = at.Format(layout) + "* " + Nick(m.GetNick()) + " " + m.GetText()
+	}
+	return c.AppendFrom(dst, m.GetNick(), "PRIVMSG", Channel(m.GetRoom()), body)
+}
+
+// AppendNotice renders a notice of the server to the client.
+func (c *Codec) AppendNotice(dst []byte, _ string, line string) []byte {
+	return Append(dst, c.Server, "NOTICE", c.Target(), Clean(line))
+}
+
+// AppendRoomNotice renders a notice of the server to a channel.
+func (c *Codec) AppendRoomNotice(dst []byte, room, _ string, line string) []byte {
+	return Append(dst, c.Server, "NOTICE", Channel(room), Clean(line))
+}
+
+// AppendNoticeOf renders a notice made of parts.
+func (c *Codec) AppendNoticeOf(dst []byte, parts ...string) []byte {
+	return c.AppendNotice(dst, "", strings.Join(parts, ""))
+}
+
+// AppendError renders an error the chat has no numeric for, as a notice.
+func (c *Codec) AppendError(dst []byte, line string) []byte {
+	return c.AppendNotice(dst, "", line)
+}
+
+// AppendPrivate renders a private message to the client.
+func (c *Codec) AppendPrivate(dst []byte, from, body string, _ bool) []byte {
+	return c.AppendFrom(dst, from, "PRIVMSG", c.Target(), body)
+}
+
+// AppendPrivateSent is nothing: the client shows what it sent.
+func (*Codec) AppendPrivateSent(dst []byte, _, _ string) []byte { return dst }
+
+// AppendInRoom is the client's own JOIN: it has joined the channel. Its
+// names follow from a NAMES of their own (the chat's greeting lists only
+// some of them).
+func (c *Codec) AppendInRoom(dst []byte, room string, _ []string, _ int) []byte {
+	return c.AppendFrom(dst, c.Nick, "JOIN", Channel(room))
+}
+
+// AppendTopic tells a client that joined a channel its topic: nothing when
+// it has none.
+func (c *Codec) AppendTopic(dst []byte, room, topic, by string, atMillis int64) []byte {
+	if topic == "" {
+		return dst
+	}
+	dst = c.AppendNumeric(dst, RplTopic, Channel(room), topic)
+	if by != "" {
+		dst = c.AppendNumeric(dst, RplTopicWhoTime, Channel(room), Nick(by), strconv.FormatInt(atMillis/1000, 10))
+	}
+	return dst
+}
+
+// AppendJoined renders another member's join.
+func (c *Codec) AppendJoined(dst []byte, room, _ string, nick string) []byte {
+	c.forget("quit " + nick)
+	return c.AppendFrom(dst, nick, "JOIN", Channel(room))
+}
+
+// AppendMemberLeft renders another member's leave: a PART of the channel,
+// or one QUIT however many channels report it.
+func (c *Codec) AppendMemberLeft(dst []byte, m *messages.MemberLeft, _ string) []byte {
+	if m.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
+		return c.AppendFrom(dst, m.GetNick(), "PART", Channel(m.GetRoom()))
+	}
+	if !c.once("quit " + m.GetNick()) {
+		return dst
+	}
+	why := text.LeaveReason(m.GetReason())
+	if m.GetMessage() != "" {
+		why += ": " + m.GetMessage()
+	}
+	return c.AppendFrom(dst, m.GetNick(), "QUIT", why)
+}
+
+// AppendRenamed renders a rename: once, however many channels report it.
+func (c *Codec) AppendRenamed(dst []byte, _, _, memberID, oldNick, newNick string) []byte {
+	if !c.once("nick " + memberID + " " + oldNick + " " + newNick) {
+		return dst
+	}
+	c.forget("nick " + memberID + " " + newNick + " " + oldNick) // a rename back is news again
+	return c.AppendFrom(dst, oldNick, "NICK", Nick(newNick))
+}
+
+// AppendOwnNick renders the client's own rename when no channel reports it.
+func (c *Codec) AppendOwnNick(dst []byte, oldNick, newNick string) []byte {
+	return c.AppendFrom(dst, oldNick, "NICK", Nick(newNick))
+}
+
+// AppendTopicSet renders a topic change; an empty topic clears it.
+func (c *Codec) AppendTopicSet(dst []byte, room, _, nick, topic string) []byte {
+	return c.AppendFrom(dst, nick, "TOPIC", Channel(room), topic)
+}
+
+// AppendKicked renders the client's own kick (or ban) from a channel.
+func (c *Codec) AppendKicked(dst []byte, room, by, reason string, banned bool) []byte {
+	if reason == "" && banned {
+		reason = "banned"
+	}
+	return c.AppendFrom(dst, by, "KICK", Channel(room), c.Target(), reason)
+}
+
+// AppendTooLong answers a line over the limit.
+func (c *Codec) AppendTooLong(dst []byte, _ int) []byte {
+	return c.AppendNumeric(dst, ErrInputTooLong, "Input line was too long")
+}
+
+// Bye is the last message before the server closes the connection.
+func (c *Codec) Bye() []byte {
+	return Append(nil, "", "ERROR", "Closing link: bye")
+}
+
+// once reports whether key is new among the last few events seen, and
+// remembers it.
+func (c *Codec) once(key string) bool {
+	for _, k := range c.seen {
+		if k == key {
+			return false
+		}
+	}
+	c.seen[c.next] = key
+	c.next = (c.next + 1) % len(c.seen)
+	return true
+}
+
+// forget drops key from the events seen.
+func (c *Codec) forget(key string) {
+	for i, k := range c.seen {
+		if k == key {
+			c.seen[i] = ""
+		}
+	}
+}
