@@ -246,3 +246,30 @@ func TestIRCRefusedConnectionSaysErrorInIRC(t *testing.T) {
 	second.expectMessage("ERROR :too many connections from your address; close one and try again")
 	second.expectEOF()
 }
+
+// TestIRCKick: a kick reads as KICK to every IRC member, the kicked one
+// included, so that their member lists drop it; telnet members read it as
+// before.
+func TestIRCKick(t *testing.T) {
+	s, addr := startIRCServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	olga := s.registered("olga")
+	olga.joinRoom("dev")
+	olga.send("/claim")
+	olga.expect("*** olga owns dev now")
+	carol, dave := dialIRC(t, addr), dialIRC(t, addr)
+	carol.register("carol")
+	dave.register("dave")
+	for _, c := range []*ircClient{carol, dave} {
+		c.send("JOIN #dev")
+		c.until(irc.RplEndOfNames)
+	}
+	olga.skipUntil("*** dave joined dev")
+	carol.expectMessage(":dave!dave@actorchat JOIN #dev")
+
+	olga.send("/kick carol off topic")
+	olga.expect("*** carol was kicked by olga: off topic")
+	carol.expectMessage(":olga!olga@actorchat KICK #dev carol :off topic")
+	dave.expectMessage(":olga!olga@actorchat KICK #dev carol :off topic")
+	carol.send("PRIVMSG #dev :still here?")
+	carol.expectMessage(":actorchat.server 404 carol #dev :Cannot send to channel (you are not in it)")
+}

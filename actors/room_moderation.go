@@ -656,11 +656,15 @@ func (r *room) putOut(ctx actor.Context, t *roomMember, by, reason string, banne
 	r.rosterLeft(ctx, t)
 	r.unwatch(ctx, t)
 	r.send(ctx, t.pid, &messages.Kicked{Room: r.name, By: by, Reason: reason, Banned: banned})
-	what := "kicked"
+	why := messages.LeaveReason_LEAVE_REASON_KICKED
 	if banned {
-		what = "banned"
+		why = messages.LeaveReason_LEAVE_REASON_BANNED
 	}
-	r.announce(ctx, fmt.Sprintf("%s was %s by %s%s", t.nick, what, by, reasonText(reason)))
+	// Every member hears it, in any room (a moderation, not a leave): as a
+	// leave, so that a client that keeps a member list (IRC's KICK) drops
+	// the member.
+	r.tellRoles(ctx)
+	r.broadcast(ctx, &messages.MemberLeft{Room: r.name, Nick: t.nick, Reason: why, Message: reason, By: by}, "")
 	r.report(ctx)
 }
 

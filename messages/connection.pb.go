@@ -57,6 +57,10 @@ const (
 	// The user's node left the cluster without saying goodbye (it was
 	// killed, or its machine or network is gone).
 	LeaveReason_LEAVE_REASON_SERVER_LOST LeaveReason = 11
+	// One of the room's ops kicked the user out of the room (MemberLeft.by).
+	LeaveReason_LEAVE_REASON_KICKED LeaveReason = 12
+	// One of the room's ops banned the user from the room (MemberLeft.by).
+	LeaveReason_LEAVE_REASON_BANNED LeaveReason = 13
 )
 
 // Enum value maps for LeaveReason.
@@ -74,6 +78,8 @@ var (
 		9:  "LEAVE_REASON_GHOSTED",
 		10: "LEAVE_REASON_KILLED",
 		11: "LEAVE_REASON_SERVER_LOST",
+		12: "LEAVE_REASON_KICKED",
+		13: "LEAVE_REASON_BANNED",
 	}
 	LeaveReason_value = map[string]int32{
 		"LEAVE_REASON_UNSPECIFIED":     0,
@@ -88,6 +94,8 @@ var (
 		"LEAVE_REASON_GHOSTED":         9,
 		"LEAVE_REASON_KILLED":          10,
 		"LEAVE_REASON_SERVER_LOST":     11,
+		"LEAVE_REASON_KICKED":          12,
+		"LEAVE_REASON_BANNED":          13,
 	}
 )
 
@@ -1039,7 +1047,7 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x04room\x18\x01 \x01(\tR\x04room\"\x14\n" +
 	"\x12ReleaseQueuedLines\"\x06\n" +
 	"\x04Ping\"\x06\n" +
-	"\x04Pong*\xd1\x02\n" +
+	"\x04Pong*\x83\x03\n" +
 	"\vLeaveReason\x12\x1c\n" +
 	"\x18LEAVE_REASON_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LEAVE_REASON_PART\x10\x01\x12\x15\n" +
@@ -1053,7 +1061,9 @@ const file_chat_v1_connection_proto_rawDesc = "" +
 	"\x14LEAVE_REASON_GHOSTED\x10\t\x12\x17\n" +
 	"\x13LEAVE_REASON_KILLED\x10\n" +
 	"\x12\x1c\n" +
-	"\x18LEAVE_REASON_SERVER_LOST\x10\v*6\n" +
+	"\x18LEAVE_REASON_SERVER_LOST\x10\v\x12\x17\n" +
+	"\x13LEAVE_REASON_KICKED\x10\f\x12\x17\n" +
+	"\x13LEAVE_REASON_BANNED\x10\r*6\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPROTOCOL_IRC\x10\x01B)Z'github.com/actorchat/actorchat/messagesb\x06proto3"

@@ -825,8 +825,11 @@ type MemberLeft struct {
 	Room   string                 `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
 	Nick   string                 `protobuf:"bytes,2,opt,name=nick,proto3" json:"nick,omitempty"`
 	Reason LeaveReason            `protobuf:"varint,3,opt,name=reason,proto3,enum=chat.v1.LeaveReason" json:"reason,omitempty"`
-	// What the user said on leaving (/quit REASON); may be empty.
-	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// What the user said on leaving (/quit REASON), or the op's reason for a
+	// kick or ban; may be empty.
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// KICKED, BANNED: the nick of the op who did it.
+	By            string `protobuf:"bytes,5,opt,name=by,proto3" json:"by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -885,6 +888,13 @@ func (x *MemberLeft) GetReason() LeaveReason {
 func (x *MemberLeft) GetMessage() string {
 	if x != nil {
 		return x.Message
+	}
+	return ""
+}
+
+func (x *MemberLeft) GetBy() string {
+	if x != nil {
+		return x.By
 	}
 	return ""
 }
@@ -2619,13 +2629,14 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"sender_seq\x18\b \x01(\x04R\tsenderSeq\"6\n" +
 	"\fMemberJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
-	"\x04nick\x18\x02 \x01(\tR\x04nick\"|\n" +
+	"\x04nick\x18\x02 \x01(\tR\x04nick\"\x8c\x01\n" +
 	"\n" +
 	"MemberLeft\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12,\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x14.chat.v1.LeaveReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"e\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x0e\n" +
+	"\x02by\x18\x05 \x01(\tR\x02by\"e\n" +
 	"\fRenameMember\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x19\n" +
 	"\bnew_nick\x18\x02 \x01(\tR\anewNick\x12\x1d\n" +

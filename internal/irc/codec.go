@@ -146,8 +146,15 @@ func (c *Codec) AppendJoined(dst []byte, room, _ string, nick string) []byte {
 // AppendMemberLeft renders another member's leave: a PART of the channel,
 // or one QUIT however many channels report it.
 func (c *Codec) AppendMemberLeft(dst []byte, m *messages.MemberLeft, _ string) []byte {
-	if m.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
+	switch m.GetReason() {
+	case messages.LeaveReason_LEAVE_REASON_PART:
 		return c.AppendFrom(dst, m.GetNick(), "PART", Channel(m.GetRoom()))
+	case messages.LeaveReason_LEAVE_REASON_KICKED, messages.LeaveReason_LEAVE_REASON_BANNED:
+		reason := m.GetMessage()
+		if reason == "" {
+			reason = text.LeaveReason(m.GetReason())
+		}
+		return c.AppendFrom(dst, m.GetBy(), "KICK", Channel(m.GetRoom()), Nick(m.GetNick()), reason)
 	}
 	if !c.once("quit " + m.GetNick()) {
 		return dst

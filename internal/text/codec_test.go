@@ -23,6 +23,8 @@ func TestLineCodec(t *testing.T) {
 		{string(l.AppendNotice(nil, "", "welcome")), "*** welcome\r\n"},
 		{string(l.AppendMemberLeft(nil, &messages.MemberLeft{Room: "dev", Nick: "bob", Reason: messages.LeaveReason_LEAVE_REASON_QUIT}, "dev")), "[dev] *** bob left (quit)\r\n"},
 		{string(l.AppendPrivate(nil, "bob", "psst", true)), "[pm] <bob> psst\a\r\n"},
+		{string(l.AppendMemberLeft(nil, &messages.MemberLeft{Room: "dev", Nick: "bob", Reason: messages.LeaveReason_LEAVE_REASON_BANNED, By: "olga", Message: "spam"}, "dev")), "[dev] *** bob was banned by olga: spam\r\n"},
+		{string(l.AppendMemberLeft(nil, &messages.MemberLeft{Room: "dev", Nick: "bob", Reason: messages.LeaveReason_LEAVE_REASON_KICKED, By: "olga"}, "")), "*** bob was kicked by olga\r\n"},
 		{string(l.AppendHistory(nil, &messages.MessagePosted{Nick: "bob", Text: "old", UnixMillis: time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC).UnixMilli()}, "dev",
 			time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC))), "[dev] [history 06:00:00Z] <bob> old\r\n"},
 		{string(l.AppendRoomNotice(nil, "ops", "ops", "carol was kicked by bob")), "[ops] *** carol was kicked by bob\r\n"},

@@ -130,6 +130,10 @@ func LeaveReason(r messages.LeaveReason) string {
 		return "killed"
 	case messages.LeaveReason_LEAVE_REASON_SERVER_LOST:
 		return "server lost"
+	case messages.LeaveReason_LEAVE_REASON_KICKED:
+		return "kicked"
+	case messages.LeaveReason_LEAVE_REASON_BANNED:
+		return "banned"
 	}
 	return "unknown"
 }
@@ -175,10 +179,20 @@ func AppendInRoom(dst []byte, room string, names []string, others int) []byte {
 func AppendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
 	dst = append(dst, NoticePrefix...)
 	dst = append(dst, m.GetNick()...)
-	if m.GetReason() == messages.LeaveReason_LEAVE_REASON_PART {
+	switch m.GetReason() {
+	case messages.LeaveReason_LEAVE_REASON_PART:
 		dst = append(dst, " left "...)
 		dst = append(dst, m.GetRoom()...)
-	} else {
+	case messages.LeaveReason_LEAVE_REASON_KICKED, messages.LeaveReason_LEAVE_REASON_BANNED:
+		dst = append(dst, " was "...)
+		dst = append(dst, LeaveReason(m.GetReason())...)
+		dst = append(dst, " by "...)
+		dst = append(dst, m.GetBy()...)
+		if m.GetMessage() != "" {
+			dst = append(dst, ": "...)
+			dst = append(dst, m.GetMessage()...)
+		}
+	default:
 		dst = append(dst, " left ("...)
 		dst = append(dst, LeaveReason(m.GetReason())...)
 		if m.GetMessage() != "" {
