@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/actorchat/actorchat/internal/text"
 	"github.com/actorchat/actorchat/messages"
@@ -64,14 +65,45 @@ func (c *Codec) AppendPost(dst []byte, m *messages.MessagePosted, _ string, _ bo
 	if m.GetSenderMemberId() == c.Member {
 		return dst
 	}
-	return c.AppendFrom(dst, m.GetNick(), "PRIVMSG", Channel(m.GetRoom()), postText(m.GetText(), m.GetAction()))
+	return AppendText(dst, source(m.GetNick()), "PRIVMSG", Channel(m.GetRoom()), m.GetText(), m.GetAction())
 }
 
-func postText(s string, action bool) string {
+// AppendText renders a PRIVMSG or NOTICE of body to target, as an action
+// (CTCP ACTION) if action says so. A body too long for one message (chat
+// lines may be longer than IRC's 512 bytes) is split over several, at a
+// space where there is one, never inside a character.
+func AppendText(dst []byte, source, command, target, body string, action bool) []byte {
+	room := MaxLineBytes - len(":"+source+" "+command+" "+target+" :\r\n")
 	if action {
-		return "\x01ACTION " + s + "\x01"
+		room -= len("\x01ACTION \x01")
 	}
-	return s
+	for first := true; first || body != ""; first = false {
+		part := body
+		if len(part) > room && room > 0 {
+			part = cut(body, room)
+		}
+		body = strings.TrimLeft(body[len(part):], " ")
+		if action {
+			part = "\x01ACTION " + part + "\x01"
+		}
+		dst = Append(dst, source, command, target, part)
+		if room <= 0 {
+			break
+		}
+	}
+	return dst
+}
+
+// cut returns the longest start of s of at most n bytes that ends at a
+// space (if one is in the second half) or at a character's boundary.
+func cut(s string, n int) string {
+	if i := strings.LastIndexByte(s[:n+1], ' '); i > n/2 {
+		return s[:i]
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // AppendHistory renders a post of a channel's history: a PRIVMSG that says
@@ -86,7 +118,7 @@ func (c *Codec) AppendHistory(dst []byte, m *messages.MessagePosted, _ string, n
 	if m.GetAction() {
 		body = at.Format(layout) + "* " + Nick(m.GetNick()) + " " + m.GetText()
 	}
-	return c.AppendFrom(dst, m.GetNick(), "PRIVMSG", Channel(m.GetRoom()), body)
+	return AppendText(dst, source(m.GetNick()), "PRIVMSG", Channel(m.GetRoom()), body, false)
 }
 
 // AppendNotice renders a notice of the server to the client.
@@ -111,7 +143,7 @@ func (c *Codec) AppendError(dst []byte, line string) []byte {
 
 // AppendPrivate renders a private message to the client.
 func (c *Codec) AppendPrivate(dst []byte, from, body string, _ bool) []byte {
-	return c.AppendFrom(dst, from, "PRIVMSG", c.Target(), body)
+	return AppendText(dst, source(from), "PRIVMSG", c.Target(), body, false)
 }
 
 // AppendPrivateSent is nothing: the client shows what it sent.
