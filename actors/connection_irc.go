@@ -190,7 +190,7 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 }
 
 // ircWelcome sends what a registered client expects: 001 to 005, the user
-// counts and the message of the day.
+// counts (LUSERS) and the message of the day.
 func (c *connection) ircWelcome(ctx actor.Context) {
 	c.irc.welcomed = true
 	c.irc.Nick = c.nick
@@ -201,7 +201,7 @@ func (c *connection) ircWelcome(ctx actor.Context) {
 	c.numeric(ctx, irc.RplCreated, "This server was started "+processStarted.Format(time.RFC1123))
 	c.numeric(ctx, irc.RplMyInfo, ircServerName, version, "i", "t")
 	c.numeric(ctx, irc.RplISupport, append(ircISupport(c.env.cfg), "are supported by this server")...)
-	c.ircMOTD(ctx)
+	c.ircLusers(ctx, true) // then the message of the day
 }
 
 // ircISupport is what RPL_ISUPPORT says of the server: only what holds.
@@ -258,6 +258,7 @@ func init() {
 		"TOPIC":   (*connection).ircTopic,
 		"MOTD":    func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircMOTD(ctx) },
 	}
+	addIRCQueries(ircCommands)
 }
 
 func (c *connection) ircPing(ctx actor.Context, m *irc.Message) {

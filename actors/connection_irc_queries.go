@@ -1,0 +1,192 @@
+package actors
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/irc"
+	"github.com/actorchat/actorchat/messages"
+)
+
+// The IRC commands that ask about the chat (WHO, WHOIS, LIST, LUSERS,
+// MODE's queries, VERSION, TIME) and AWAY: each asks the actor that knows,
+// as the line protocol's /who, /whois, /rooms, /users and /away do, and
+// answers with IRC's numerics.
+
+// addIRCQueries adds these commands to the IRC commands.
+func addIRCQueries(commands map[string]func(c *connection, ctx actor.Context, m *irc.Message)) {
+	for name, f := range map[string]func(c *connection, ctx actor.Context, m *irc.Message){
+		"WHO":     (*connection).ircWho,
+		"WHOIS":   (*connection).ircWhois,
+		"LIST":    (*connection).ircList,
+		"LUSERS":  func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircLusers(ctx, false) },
+		"MODE":    (*connection).ircMode,
+		"AWAY":    (*connection).ircAway,
+		"VERSION": (*connection).ircVersion,
+		"TIME":    (*connection).ircTime,
+	} {
+		commands[name] = f
+	}
+}
+
+// ircWho: WHO #channel lists a channel's members; WHO MASK the users whose
+// nick matches it (the chat's patterns: * and ?).
+func (c *connection) ircWho(ctx actor.Context, m *irc.Message) {
+	mask := m.Param(0)
+	if mask == "" {
+		mask = "*"
+	}
+	if room, ok := irc.Room(mask); ok {
+		ms := c.roomNamed(room)
+		if ms == nil { // members of a channel one is not in are not listed
+			c.numeric(ctx, irc.RplEndOfWho, mask, "End of WHO list")
+			return
+		}
+		c.ask(ctx, ms.pid, &messages.ListMembers{}, "WHO", on(func(c *connection, ctx actor.Context, list *messages.MemberList) {
+			for _, u := range list.GetMembers() {
+				c.ircWhoReply(ctx, mask, u)
+			}
+			c.numeric(ctx, irc.RplEndOfWho, mask, "End of WHO list")
+		}))
+		return
+	}
+	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: irc.ChatNick(mask), Limit: maxListed}, "WHO", on(func(c *connection, ctx actor.Context, list *messages.UserList) {
+		for _, u := range list.GetUsers() {
+			c.ircWhoReply(ctx, "*", u)
+		}
+		c.numeric(ctx, irc.RplEndOfWho, mask, "End of WHO list")
+	}))
+}
+
+// ircWhoReply is one RPL_WHOREPLY: here (H) or gone (G, away).
+func (c *connection) ircWhoReply(ctx actor.Context, channel string, u *messages.UserInfo) {
+	nick, here := irc.Nick(u.GetNick()), "H"
+	if u.GetAway() != "" {
+		here = "G"
+	}
+	c.numeric(ctx, irc.RplWhoReply, channel, nick, irc.Host, ircServerName, nick, here, "0 "+nick)
+}
+
+// ircWhois: WHOIS [server] nick.
+func (c *connection) ircWhois(ctx actor.Context, m *irc.Message) {
+	target := m.Param(len(m.Params) - 1)
+	if target == "" {
+		c.numeric(ctx, irc.ErrNoNicknameGiven, "No nickname given")
+		return
+	}
+	target = strings.Split(target, ",")[0]
+	p := c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: irc.ChatNick(target)}, "WHOIS", on(func(c *connection, ctx actor.Context, u *messages.UserDescription) {
+		nick := irc.Nick(u.GetNick())
+		c.numeric(ctx, irc.RplWhoisUser, nick, nick, irc.Host, "*", nick)
+		if len(u.GetRooms()) > 0 {
+			channels := make([]string, len(u.GetRooms()))
+			for i, r := range u.GetRooms() {
+				channels[i] = irc.Channel(r)
+			}
+			c.numeric(ctx, irc.RplWhoisChannels, nick, strings.Join(channels, " "))
+		}
+		c.numeric(ctx, irc.RplWhoisServer, nick, ircServerName, "actorchat")
+		if away := u.GetAway(); away != "" {
+			c.numeric(ctx, irc.RplAway, nick, away)
+		}
+		c.numeric(ctx, irc.RplWhoisIdle, nick, strconv.FormatInt(u.GetIdleMillis()/1000, 10), strconv.FormatInt(u.GetConnectedUnixMillis()/1000, 10), "seconds idle, signon time")
+		c.numeric(ctx, irc.RplEndOfWhois, nick, "End of /WHOIS list")
+	}))
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		c.numeric(ctx, irc.ErrNoSuchNick, target, "No such nick/channel")
+		c.numeric(ctx, irc.RplEndOfWhois, target, "End of /WHOIS list")
+	}
+}
+
+// ircList: LIST [#pattern] lists the rooms with their member counts and
+// topics.
+func (c *connection) ircList(ctx actor.Context, m *irc.Message) {
+	pattern := ""
+	if room, ok := irc.Room(strings.Split(m.Param(0), ",")[0]); ok {
+		pattern = room
+	}
+	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: pattern}, "LIST", on(func(c *connection, ctx actor.Context, list *messages.RoomList) {
+		c.numeric(ctx, irc.RplListStart, "Channel", "Users  Name")
+		for _, r := range list.GetRooms() {
+			c.numeric(ctx, irc.RplList, irc.Channel(r.GetName()), strconv.FormatUint(uint64(r.GetMembers()), 10), r.GetTopic())
+		}
+		c.numeric(ctx, irc.RplListEnd, "End of /LIST")
+	}))
+}
+
+// ircLusers answers LUSERS, and is part of the welcome (then the message of
+// the day follows).
+func (c *connection) ircLusers(ctx actor.Context, welcome bool) {
+	p := c.ask(ctx, c.env.registry, &messages.ListUsers{Limit: 1}, "LUSERS", on(func(c *connection, ctx actor.Context, list *messages.UserList) {
+		n := strconv.FormatUint(uint64(list.GetTotal()), 10)
+		c.numeric(ctx, irc.RplLuserClient, "There are "+n+" users and 0 invisible on 1 servers")
+		c.numeric(ctx, irc.RplLuserMe, "I have "+n+" clients and 0 servers")
+		if welcome {
+			c.ircMOTD(ctx)
+		}
+	}))
+	p.failed = func(c *connection, ctx actor.Context, _ bool) {
+		if welcome {
+			c.ircMOTD(ctx)
+		}
+	}
+}
+
+// ircMode: MODE queries. A user's modes and a channel's are listed (none
+// yet: rooms' rights and rules are the chat's commands until channel modes
+// map them); changes are refused with the numeric that says so.
+func (c *connection) ircMode(ctx actor.Context, m *irc.Message) {
+	target := m.Param(0)
+	if target == "" {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "MODE", "Not enough parameters")
+		return
+	}
+	room, isChannel := irc.Room(target)
+	switch {
+	case !isChannel && irc.Fold(irc.ChatNick(target)) != irc.Fold(c.nick):
+		c.numeric(ctx, irc.ErrUsersDontMatch, "Can't change mode for other users")
+	case !isChannel && len(m.Params) == 1:
+		c.numeric(ctx, irc.RplUModeIs, "+")
+	case !isChannel:
+		c.numeric(ctx, irc.ErrUModeUnknownFlag, "Unknown MODE flag")
+	case !c.ours(room):
+		c.numeric(ctx, irc.ErrNotOnChannel, target, "You're not on that channel")
+	case len(m.Params) == 1:
+		c.numeric(ctx, irc.RplChannelModeIs, target, "+")
+	case strings.Trim(m.Param(1), "+") == "b":
+		c.numeric(ctx, irc.RplEndOfBanList, target, "End of channel ban list")
+	default:
+		mode := strings.Trim(m.Param(1), "+-")
+		if mode == "" {
+			c.numeric(ctx, irc.RplChannelModeIs, target, "+")
+			return
+		}
+		c.numeric(ctx, irc.ErrUnknownMode, mode[:1], "is unknown mode char to me")
+	}
+}
+
+// ircAway: AWAY :message marks the user away; AWAY alone, back.
+func (c *connection) ircAway(ctx actor.Context, m *irc.Message) {
+	message := truncate(m.Param(0), maxAwayMessageLen)
+	c.toEveryRoom(ctx, &messages.SetAway{MemberId: c.member, Message: message})
+	c.ask(ctx, c.env.registry, &messages.SetAway{MemberId: c.member, Message: message}, "AWAY", on(func(c *connection, ctx actor.Context, set *messages.AwaySet) {
+		c.away = set.GetMessage()
+		if c.away == "" {
+			c.numeric(ctx, irc.RplUnaway, "You are no longer marked as being away")
+		} else {
+			c.numeric(ctx, irc.RplNowAway, "You have been marked as being away")
+		}
+	}))
+}
+
+func (c *connection) ircVersion(ctx actor.Context, _ *irc.Message) {
+	c.numeric(ctx, irc.RplVersion, "actorchat-"+c.env.cfg.Version, ircServerName, "a chat server built on actors")
+	c.numeric(ctx, irc.RplISupport, append(ircISupport(c.env.cfg), "are supported by this server")...)
+}
+
+func (c *connection) ircTime(ctx actor.Context, _ *irc.Message) {
+	c.numeric(ctx, irc.RplTime, ircServerName, time.Now().UTC().Format(time.RFC1123))
+}
