@@ -104,7 +104,7 @@ func TestIRCRegistration(t *testing.T) {
 
 	c := dialIRC(t, addr)
 	c.send("PING :early")
-	c.expectMessage(":actorchat.server PONG actorchat.server early")
+	c.expectMessage(":actorchat.server PONG actorchat.server :early")
 	c.send("JOIN #dev")
 	c.expectMessage(":actorchat.server 451 * :You have not registered")
 	c.send("NICK bad!nick")
@@ -131,7 +131,7 @@ func TestIRCRegistration(t *testing.T) {
 	c.expectMessage(":actorchat.server 372 al|ice :- be kind")
 	c.expectMessage(":actorchat.server 376 al|ice :End of /MOTD command.")
 	c.send("PING x")
-	c.expectMessage(":actorchat.server PONG actorchat.server x")
+	c.expectMessage(":actorchat.server PONG actorchat.server :x")
 	c.send("USER again 0 * :x")
 	c.expectMessage(":actorchat.server 462 al|ice :You may not reregister")
 	c.send("FROB")
@@ -139,7 +139,7 @@ func TestIRCRegistration(t *testing.T) {
 
 	// The telnet side knows the IRC user by its chat nick.
 	alice.send("/msg al.ice hi")
-	c.expectMessage(":alice!alice@actorchat PRIVMSG al|ice hi")
+	c.expectMessage(":alice!alice@actorchat PRIVMSG al|ice :hi")
 }
 
 // TestIRCAndTelnetShareARoom: an IRC user and a telnet user in one room
@@ -159,14 +159,14 @@ func TestIRCAndTelnetShareARoom(t *testing.T) {
 	c.register("carol")
 	c.send("JOIN #dev,#ops")
 	c.expectMessage(":carol!carol@actorchat JOIN #dev")
-	c.expectMessage(":actorchat.server 332 carol #dev plans")
+	c.expectMessage(":actorchat.server 332 carol #dev :plans")
 	if m := c.message(); m.Command != irc.RplTopicWhoTime || m.Param(2) != "bob" {
 		t.Fatalf("got %+v, want 333 naming bob", m)
 	}
 	c.expectMessage(":actorchat.server 353 carol = #dev :bob carol")
 	c.expectMessage(":actorchat.server 366 carol #dev :End of /NAMES list")
 	c.expectMessage(":carol!carol@actorchat JOIN #ops")
-	c.expectMessage(":actorchat.server 353 carol = #ops carol")
+	c.expectMessage(":actorchat.server 353 carol = #ops :carol")
 	c.expectMessage(":actorchat.server 366 carol #ops :End of /NAMES list")
 	bob.expect("*** carol joined dev")
 
@@ -235,7 +235,7 @@ func TestIRCGarbage(t *testing.T) {
 	c.send(strings.Repeat("y", irc.MaxReadBytes+10))
 	c.expectMessage(":actorchat.server 417 dave :Input line was too long")
 	c.send("PING again")
-	c.expectMessage(":actorchat.server PONG actorchat.server again")
+	c.expectMessage(":actorchat.server PONG actorchat.server :again")
 }
 
 // TestIRCRefusedConnectionSaysErrorInIRC: a client over the per-address
@@ -302,10 +302,10 @@ func TestIRCQueries(t *testing.T) {
 	c.expectMessage(":actorchat.server 352 carol * bob actorchat actorchat.server bob G :0 bob")
 	c.expectMessage(":actorchat.server 315 carol b* :End of WHO list")
 	c.send("WHOIS bob")
-	c.expectMessage(":actorchat.server 311 carol bob bob actorchat * bob")
-	c.expectMessage(":actorchat.server 319 carol bob #dev")
-	c.expectMessage(":actorchat.server 312 carol bob actorchat.server actorchat")
-	c.expectMessage(":actorchat.server 301 carol bob lunch")
+	c.expectMessage(":actorchat.server 311 carol bob bob actorchat * :bob")
+	c.expectMessage(":actorchat.server 319 carol bob :#dev")
+	c.expectMessage(":actorchat.server 312 carol bob actorchat.server :actorchat")
+	c.expectMessage(":actorchat.server 301 carol bob :lunch")
 	if m := c.message(); m.Command != irc.RplWhoisIdle || m.Param(1) != "bob" {
 		t.Fatalf("got %+v, want 317", m)
 	}
@@ -315,7 +315,7 @@ func TestIRCQueries(t *testing.T) {
 	c.expectMessage(":actorchat.server 318 carol nobody :End of /WHOIS list")
 	c.send("LIST")
 	c.expectMessage(":actorchat.server 321 carol Channel :Users  Name")
-	c.expectMessage(":actorchat.server 322 carol #dev 2 plans")
+	c.expectMessage(":actorchat.server 322 carol #dev 2 :plans")
 	c.expectMessage(":actorchat.server 322 carol #lobby 0 :")
 	c.expectMessage(":actorchat.server 323 carol :End of /LIST")
 	c.send("MODE #dev")
@@ -333,7 +333,7 @@ func TestIRCQueries(t *testing.T) {
 	c.send("AWAY")
 	c.expectMessage(":actorchat.server 305 carol :You are no longer marked as being away")
 	c.send("PRIVMSG bob :hi")
-	c.expectMessage(":actorchat.server 301 carol bob lunch")
+	c.expectMessage(":actorchat.server 301 carol bob :lunch")
 	c.send("LUSERS")
 	c.expectMessage(":actorchat.server 251 carol :There are 2 users and 0 invisible on 1 servers")
 	c.expectMessage(":actorchat.server 255 carol :I have 2 clients and 0 servers")

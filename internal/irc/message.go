@@ -91,10 +91,15 @@ func Parse(line string) (Message, error) {
 
 // Append renders a message from source (empty: none) with its command and
 // parameters, CR LF ended. The last parameter is written as a trailing one
-// (after ':') when it must be: empty, with a space, or starting with ':'.
-// Parameters must not hold CR, LF or NUL (see Clean); an earlier one must
-// not be empty or hold a space.
+// (after ':') when it must be (empty, with a space, or starting with ':'),
+// and always for the text of a numeric and of the commands that carry one
+// (PRIVMSG, NOTICE, TOPIC, KICK, PART, QUIT, ERROR, PONG), as servers do:
+// simple clients and bots look for the text after " :". Parameters must
+// not hold CR, LF or NUL (see Clean); an earlier one must not be empty or
+// hold a space.
 func Append(dst []byte, source, command string, params ...string) []byte {
+	at := textAt(command)
+	force := len(params) > 0 && (at == -2 || len(params)-1 == at)
 	if source != "" {
 		dst = append(dst, ':')
 		dst = append(dst, source...)
@@ -103,12 +108,31 @@ func Append(dst []byte, source, command string, params ...string) []byte {
 	dst = append(dst, command...)
 	for i, p := range params {
 		dst = append(dst, ' ')
-		if i == len(params)-1 && (p == "" || p[0] == ':' || strings.IndexByte(p, ' ') >= 0) {
+		if i == len(params)-1 && (force || p == "" || p[0] == ':' || strings.IndexByte(p, ' ') >= 0) {
 			dst = append(dst, ':')
 		}
 		dst = append(dst, p...)
 	}
 	return append(dst, '\r', '\n')
+}
+
+// textAt is where command's text parameter is, if it has one: a
+// numeric's last, or the message of the commands that carry one; -1: none.
+func textAt(command string) int {
+	switch command {
+	case "QUIT", "ERROR":
+		return 0
+	case "PRIVMSG", "NOTICE", "TOPIC", "PART", "PONG":
+		return 1
+	case "KICK":
+		return 2
+	case RplMyInfo, RplUModeIs, RplChannelModeIs, RplTopicWhoTime:
+		return -1 // their last parameter is a token: modes, a time
+	}
+	if len(command) == 3 && command[0] >= '0' && command[0] <= '9' && command[1] >= '0' && command[1] <= '9' && command[2] >= '0' && command[2] <= '9' {
+		return -2 // the last, whichever it is (see Append)
+	}
+	return -1
 }
 
 // Clean makes text safe as a parameter: CR, LF and NUL become spaces.

@@ -62,10 +62,13 @@ func TestAppend(t *testing.T) {
 		want            string
 	}{
 		{"srv", "001", []string{"alice", "Welcome to actorchat"}, ":srv 001 alice :Welcome to actorchat\r\n"},
-		{"bob!bob@actorchat", "PRIVMSG", []string{"#dev", "hi"}, ":bob!bob@actorchat PRIVMSG #dev hi\r\n"},
+		{"bob!bob@actorchat", "PRIVMSG", []string{"#dev", "hi"}, ":bob!bob@actorchat PRIVMSG #dev :hi\r\n"},
 		{"", "PONG", []string{"srv", ""}, "PONG srv :\r\n"},
 		{"a", "PRIVMSG", []string{"#dev", ":)"}, ":a PRIVMSG #dev ::)\r\n"},
 		{"a", "QUIT", nil, ":a QUIT\r\n"},
+		{"a", "PART", []string{"#dev"}, ":a PART #dev\r\n"},
+		{"s", "333", []string{"me", "#dev", "bob", "1796549400"}, ":s 333 me #dev bob 1796549400\r\n"},
+		{"s", "353", []string{"me", "=", "#dev", "bob"}, ":s 353 me = #dev :bob\r\n"},
 	} {
 		if got := string(Append(nil, tc.source, tc.command, tc.params...)); got != tc.want {
 			t.Errorf("Append = %q, want %q", got, tc.want)
