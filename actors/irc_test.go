@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"crypto/tls"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/actorchat/actorchat/internal/irc"
+	"github.com/actorchat/actorchat/internal/testkit"
 )
 
 // startIRCServer starts a server with an IRC port beside its plain one and
@@ -344,4 +346,32 @@ func TestIRCQueries(t *testing.T) {
 	if m := c.message(); m.Command != irc.RplTime {
 		t.Fatalf("got %+v, want 391", m)
 	}
+}
+
+// TestIRCOverTLS: the IRC TLS port speaks IRC over TLS with the server's
+// certificate, from its first byte, and shares the chat with the plain
+// ports.
+func TestIRCOverTLS(t *testing.T) {
+	cert := testkit.NewCert(t, t.TempDir(), 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, func(c *Config) {
+		c.IRCTLSListener = ln
+		c.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
+	})
+	bob, guest := s.dial()
+	bob.send("/nick bob")
+	bob.expect("*** " + guest + " is now known as bob")
+
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", ln.Addr().String(), &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := &ircClient{newLineConn(t, conn)}
+	c.register("secure")
+	c.send("PRIVMSG bob :over TLS")
+	bob.expect("[pm] <secure> over TLS\a") // a private message rings
 }
