@@ -7,7 +7,7 @@
 //
 //	ActorSystem
 //	└── server              server.go: starts the children, owns the shutdown order; its accept
-//	    │                   loops (plain and TLS) are acceptor.go; Server, what callers hold, facade.go
+//	    │                   loops (plain, TLS, IRC) are acceptor.go; Server, what callers hold, facade.go
 //	    ├── store           store.go: (with a store) takes posts, topics and rules; writes them in batches
 //	    ├── registry        registry.go (+ registry_admin.go): nick -> member; unique nicks; who is
 //	    │                   identified as what, who is an operator; k-lines
@@ -18,8 +18,10 @@
 //	    ├── connections     connections.go: supervises the connection actors (a panic stops one)
 //	    │   └── conn-<id>   connection.go: one per TCP connection; its input (connection_input.go),
 //	    │                   output (connection_output.go), rooms (connection_rooms.go), requests
-//	    │                   (requests.go), commands (commands.go ...), cluster reclaim (connection_reclaim.go)
-//	    │         ^ reader goroutine (internal/netio): bytes -> telnet -> lines -> LineReceived
+//	    │                   (requests.go), commands (commands.go ...), cluster reclaim (connection_reclaim.go);
+//	    │                   on an IRC port, IRC's commands (connection_irc.go, connection_irc_queries.go)
+//	    │                   and codec (internal/irc)
+//	    │         ^ reader goroutine (internal/netio): bytes -> telnet (IRC: plain) -> lines -> LineReceived
 //	    │         v outbox: one non-blocking write per turn; a writer goroutine for the rest; closes the socket
 //	    └── in a cluster:
 //	        registry-router, rooms-router   cluster.go: forward to the coordinator's registry and rooms
