@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"net"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,5 +31,47 @@ func TestProcessIRCPort(t *testing.T) {
 	line, err := bufio.NewReader(conn).ReadString('\n')
 	if err != nil || line != ":actorchat.server 001 ircer :Welcome to the actorchat IRC network ircer\r\n" {
 		t.Fatalf("got %q, %v; want the welcome", line, err)
+	}
+}
+
+// TestSocketActivationWithIRC: systemd passes the plain port and a socket
+// named irc (chatd-irc.socket's FileDescriptorName=irc); chatd speaks IRC
+// on it.
+func TestSocketActivationWithIRC(t *testing.T) {
+	var files []*os.File
+	var addrs []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close() // the duplicate in f stays open, and passes to chatd
+		defer f.Close()
+		files = append(files, f)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=chatd.socket:irc exec "$0" -listen 127.0.0.1:1`, chatdBin)
+	cmd.ExtraFiles = files
+	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())
+	p := testkit.StartCmd(t, cmd)
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if code := p.Wait(t); code != exitOK {
+			t.Errorf("chatd exited with %d; stderr:\n%s", code, p.Stderr)
+		}
+	}()
+	conn, r := dialLines(t, addrs[1])
+	if _, err := conn.Write([]byte("NICK sock\r\nUSER sock 0 * :s\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line := readLine(t, r); line != ":actorchat.server 001 sock :Welcome to the actorchat IRC network sock" {
+		t.Errorf("IRC socket: got %q", line)
+	}
+	if !strings.Contains(p.Stderr.String(), "using the IRC socket passed by systemd") {
+		t.Errorf("stderr:\n%s", p.Stderr)
 	}
 }
