@@ -272,6 +272,9 @@ func (c *connection) identified(ctx actor.Context, msg *messages.Identified) {
 	c.identityToRooms(ctx)
 	if msg.GetRenamedFrom() != "" {
 		c.setNick(msg.GetNick())
+		if c.here == nil { // no room echoes the rename
+			c.writeLine(ctx, c.codec.AppendOwnNick(c.scratchBuf(), msg.GetRenamedFrom(), c.nick))
+		}
 		c.renameInRooms(ctx, false)
 	}
 	if msg.GetRegistered() {

@@ -152,12 +152,12 @@ func (c *connection) handleLine(ctx actor.Context, line string, credit bool) {
 	if credit {
 		defer c.sock.LineHandled()
 	}
-	if c.prompt != nil {
-		c.answerPrompt(ctx, line) // an answer, never a command: it may be a password
+	if c.irc != nil { // IRC has no prompts: a password comes as a command's parameter
+		c.ircLine(ctx, line)
 		return
 	}
-	if c.irc != nil {
-		c.ircLine(ctx, line)
+	if c.prompt != nil {
+		c.answerPrompt(ctx, line) // an answer, never a command: it may be a password
 		return
 	}
 	in := text.Parse(line)

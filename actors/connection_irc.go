@@ -257,7 +257,11 @@ func init() {
 		"NAMES":   (*connection).ircNames,
 		"TOPIC":   (*connection).ircTopic,
 		"MOTD":    func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircMOTD(ctx) },
+		"NICKSERV": func(c *connection, ctx actor.Context, m *irc.Message) {
+			c.ircNickServ(ctx, strings.Join(m.Params, " "))
+		},
 	}
+	ircCommands["NS"] = ircCommands["NICKSERV"]
 	addIRCQueries(ircCommands)
 }
 
@@ -406,10 +410,45 @@ func (c *connection) ircMessage(ctx actor.Context, m *irc.Message, notice bool) 
 	if action {
 		body = "* " + c.nick + " " + body
 	}
+	if irc.Fold(target) == "nickserv" {
+		c.ircNickServ(ctx, body)
+		return
+	}
 	nick := irc.ChatNick(target)
 	p := c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: nick, Text: body}, m.Command, on((*connection).ircPrivateSent))
 	p.refused = func(c *connection, ctx actor.Context, reason string) {
 		fail(irc.ErrNoSuchNick, target, "No such nick/channel ("+reason+")")
+	}
+}
+
+// ircNickServ answers what a client without SASL sends NickServ
+// (PRIVMSG NickServ, /ns, /nickserv): IDENTIFY [ACCOUNT] PASSWORD and
+// REGISTER PASSWORD [EMAIL], which are /identify and /register with their
+// arguments (IRC has no hidden prompt: a password always comes with the
+// command). The answers are the server's notices.
+func (c *connection) ircNickServ(ctx actor.Context, text string) {
+	cmd, args, _ := strings.Cut(strings.TrimSpace(text), " ")
+	args = strings.TrimSpace(args)
+	switch strings.ToUpper(cmd) {
+	case "IDENTIFY", "LOGIN":
+		fields := strings.Fields(args)
+		switch len(fields) {
+		case 0:
+			c.sendError(ctx, "usage: IDENTIFY [ACCOUNT] PASSWORD")
+		case 1:
+			c.cmdIdentify(ctx, c.nick+" "+fields[0]) // the password of the nick we have
+		default:
+			c.cmdIdentify(ctx, args)
+		}
+	case "REGISTER":
+		password, _, _ := strings.Cut(args, " ") // an email, if any, is not kept
+		if password == "" {
+			c.sendError(ctx, "usage: REGISTER PASSWORD")
+			return
+		}
+		c.cmdRegister(ctx, password)
+	default:
+		c.sendError(ctx, "NickServ knows IDENTIFY [ACCOUNT] PASSWORD and REGISTER PASSWORD")
 	}
 }
 

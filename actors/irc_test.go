@@ -375,3 +375,38 @@ func TestIRCOverTLS(t *testing.T) {
 	c.send("PRIVMSG bob :over TLS")
 	bob.expect("[pm] <secure> over TLS\a") // a private message rings
 }
+
+// TestIRCNickServ: an IRC client without SASL registers and identifies
+// through NickServ; a registered nick is protected from IRC users as from
+// telnet users; and nobody may be called NickServ.
+func TestIRCNickServ(t *testing.T) {
+	s, addr := startIRCServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	c := dialIRC(t, addr)
+	c.register("alice")
+	c.send("PRIVMSG NickServ :REGISTER alices-password")
+	c.expectMessage(":actorchat.server NOTICE alice :alice is registered to you. Next time: /identify, or /identify alice PASSWORD from another nick.")
+	c.send("QUIT")
+	c.until("ERROR")
+
+	// Someone else asks for the nick: it is protected.
+	d := dialIRC(t, addr)
+	d.send("NICK alice")
+	d.send("USER a 0 * :a")
+	if m := d.message(); m.Command != irc.ErrNicknameInUse || !strings.Contains(m.Param(2), "alice is a registered nick") {
+		t.Fatalf("got %+v, want 433 for a registered nick", m)
+	}
+	d.send("NICK alice_")
+	d.until(irc.ErrNoMotd)
+	d.send("NS IDENTIFY alice wrong password")
+	if m := d.until("NOTICE"); !strings.Contains(m.Param(1), "wrong") && !strings.Contains(m.Param(1), "password") {
+		t.Fatalf("got %+v, want a refusal", m)
+	}
+	d.send("PRIVMSG NickServ :IDENTIFY alice alices-password")
+	d.expectMessage(":alice_!alice_@actorchat NICK alice")
+	d.until("NOTICE")
+
+	// A telnet user cannot be NickServ.
+	tel, _ := s.dial()
+	tel.send("/nick NickServ")
+	tel.expect("!!! NickServ is reserved for the server's services")
+}

@@ -749,8 +749,16 @@ func validateNick(nick string) error {
 	if isGuestNick(nick) {
 		return fmt.Errorf("nicks like %s are reserved for guests", nick)
 	}
+	if serviceNicks[strings.ToLower(nick)] {
+		return fmt.Errorf("%s is reserved for the server's services", nick)
+	}
 	return nil
 }
+
+// serviceNicks are the nicks IRC clients know as services: the server
+// answers "NickServ" itself (connection_irc.go), and nobody may take these
+// to ask IRC users for their passwords.
+var serviceNicks = map[string]bool{"nickserv": true, "chanserv": true, "saslserv": true, "operserv": true, "memoserv": true, "hostserv": true, "botserv": true}
 
 // isGuestNick reports whether nick is "guest" followed by one or more digits,
 // in any case.
