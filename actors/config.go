@@ -49,8 +49,11 @@ type Config struct {
 	// IRCListener is a port that speaks IRC to the same chat, and
 	// IRCTLSListener one that speaks it over TLS with TLSConfig; nil: none.
 	// The server takes ownership of them.
-	IRCListener         net.Listener
-	IRCTLSListener      net.Listener
+	IRCListener    net.Listener
+	IRCTLSListener net.Listener
+	// IRCName is the server's name on IRC: the source of its numerics and
+	// notices (a name with a dot, as IRC clients tell servers from users).
+	IRCName             string
 	TLSHandshakeTimeout time.Duration // a TLS client must finish its handshake within this
 
 	// Store keeps history and topics across restarts; nil: memory only.
@@ -133,13 +136,14 @@ type connectionConfig struct {
 	IdleTimeout     time.Duration
 	FlushTimeout    time.Duration
 	Clustered       bool // posts are kept until the room echoes them, to post again at a rebuilt room
+	IRCName         string
 }
 
 func (c Config) connectionConfig() connectionConfig {
 	return connectionConfig{
 		Version: c.Version, HistoryLen: c.HistoryLen, HistoryMax: c.HistoryMax, MaxRooms: c.MaxRoomsPerUser, FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, FloodQueueLines: c.FloodQueueLines,
 		FloodQueueBytes: c.FloodQueueBytes, FloodStrikes: c.FloodStrikes, RequestTimeout: c.RequestTimeout,
-		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout, Clustered: c.Cluster != nil,
+		IdleTimeout: c.IdleTimeout, FlushTimeout: c.FlushTimeout, Clustered: c.Cluster != nil, IRCName: c.IRCName,
 	}
 }
 
@@ -147,6 +151,7 @@ func (c Config) connectionConfig() connectionConfig {
 func DefaultConfig() Config {
 	return Config{
 		Version:         "dev",
+		IRCName:         "actorchat.server",
 		ShutdownTimeout: 5 * time.Second,
 		HistoryLen:      20,
 		HistoryMax:      100,
@@ -189,6 +194,9 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Version == "" {
 		c.Version = d.Version
+	}
+	if c.IRCName == "" {
+		c.IRCName = d.IRCName
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = d.ShutdownTimeout

@@ -144,7 +144,7 @@ func newConnection(id uint64, member, remote string, isTLS bool, speaks messages
 			logger: env.logger,
 		}
 		if speaks == messages.Protocol_PROTOCOL_IRC {
-			c.irc = newIRCSession(member)
+			c.irc = newIRCSession(member, env.cfg.IRCName)
 			c.codec = &c.irc.Codec
 		}
 		return c

@@ -22,9 +22,6 @@ import (
 // JOIN the channels they want, and joining one never leaves another); and
 // every post names its channel, so there is no current room to mark.
 
-// ircServerName is the source of the server's numerics and notices.
-const ircServerName = "actorchat.server"
-
 // processStarted is when this server process started, for RPL_CREATED.
 var processStarted = time.Now().UTC()
 
@@ -39,8 +36,11 @@ type ircSession struct {
 	welcomed bool   // the welcome (001...) was sent: registration is over
 }
 
-func newIRCSession(member string) *ircSession {
-	return &ircSession{Codec: irc.Codec{Server: ircServerName, Member: member}}
+// newIRCSession is the IRC side of a new connection; server is the name
+// the server goes by on IRC (Config.IRCName), the source of its numerics
+// and notices.
+func newIRCSession(member, server string) *ircSession {
+	return &ircSession{Codec: irc.Codec{Server: server, Member: member}}
 }
 
 // setNick is the one place the connection's nick changes: an IRC codec
@@ -176,12 +176,12 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 	switch strings.ToUpper(m.Param(0)) {
 	case "LS":
 		s.capping = !s.welcomed
-		c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "CAP", s.Codec.Target(), "LS", ""))
+		c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "CAP", s.Codec.Target(), "LS", ""))
 	case "LIST":
-		c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "CAP", s.Codec.Target(), "LIST", ""))
+		c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "CAP", s.Codec.Target(), "LIST", ""))
 	case "REQ":
 		s.capping = !s.welcomed
-		c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "CAP", s.Codec.Target(), "NAK", m.Param(1)))
+		c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "CAP", s.Codec.Target(), "NAK", m.Param(1)))
 	case "END":
 		s.capping = false
 	default:
@@ -197,9 +197,9 @@ func (c *connection) ircWelcome(ctx actor.Context) {
 	me := irc.Nick(c.nick)
 	version := "actorchat-" + c.env.cfg.Version
 	c.numeric(ctx, irc.RplWelcome, "Welcome to the actorchat IRC network "+me)
-	c.numeric(ctx, irc.RplYourHost, "Your host is "+ircServerName+", running version "+version)
+	c.numeric(ctx, irc.RplYourHost, "Your host is "+c.irc.Server+", running version "+version)
 	c.numeric(ctx, irc.RplCreated, "This server was started "+processStarted.Format(time.RFC1123))
-	c.numeric(ctx, irc.RplMyInfo, ircServerName, version, "i", "t")
+	c.numeric(ctx, irc.RplMyInfo, c.irc.Server, version, "i", "t")
 	c.numeric(ctx, irc.RplISupport, append(ircISupport(c.env.cfg), "are supported by this server")...)
 	c.ircLusers(ctx, true) // then the message of the day
 }
@@ -227,7 +227,7 @@ func (c *connection) ircMOTD(ctx actor.Context) {
 		c.numeric(ctx, irc.ErrNoMotd, "MOTD File is missing")
 		return
 	}
-	c.numeric(ctx, irc.RplMotdStart, "- "+ircServerName+" Message of the day - ")
+	c.numeric(ctx, irc.RplMotdStart, "- "+c.irc.Server+" Message of the day - ")
 	for _, line := range *motd {
 		c.numeric(ctx, irc.RplMotd, "- "+line)
 	}
@@ -270,7 +270,7 @@ func (c *connection) ircPing(ctx actor.Context, m *irc.Message) {
 		c.numeric(ctx, irc.ErrNeedMoreParams, "PING", "Not enough parameters")
 		return
 	}
-	c.writeLine(ctx, irc.Append(c.scratchBuf(), ircServerName, "PONG", ircServerName, m.Param(0)))
+	c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "PONG", c.irc.Server, m.Param(0)))
 }
 
 // ircQuit: QUIT [:reason]. The client reads ERROR, then the connection
@@ -357,16 +357,31 @@ func (c *connection) ircPart(ctx actor.Context, m *irc.Message) {
 		if ms := c.roomNamed(room); ms != nil {
 			c.ircPartRoom(ctx, ms, m.Param(1))
 		} else {
-			c.numeric(ctx, irc.ErrNotOnChannel, channel, "You're not on that channel")
+			c.ircNotOn(ctx, "PART", channel, room)
 		}
 	}
+}
+
+// ircNotOn answers a command about a channel we are not in: 442 if the
+// channel exists (someone is in it), 403 if not, as IRC servers tell them
+// apart.
+func (c *connection) ircNotOn(ctx actor.Context, command, channel, room string) {
+	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: room}, command, on(func(c *connection, ctx actor.Context, list *messages.RoomList) {
+		for _, r := range list.GetRooms() {
+			if r.GetName() == room && r.GetMembers() > 0 {
+				c.numeric(ctx, irc.ErrNotOnChannel, channel, "You're not on that channel")
+				return
+			}
+		}
+		c.numeric(ctx, irc.ErrNoSuchChannel, channel, "No such channel")
+	}))
 }
 
 // ircPartRoom leaves one of our rooms and says so as IRC does. An IRC user
 // in no room stays in none.
 func (c *connection) ircPartRoom(ctx actor.Context, m *membership, reason string) {
 	c.drop(m)
-	c.leaveRoom(ctx, m.name, m.pid)
+	c.leaveRoomSaying(ctx, m.name, m.pid, truncate(reason, maxQuitMessageLen))
 	c.tellRooms(ctx)
 	c.writeLine(ctx, c.irc.AppendFrom(c.scratchBuf(), c.nick, "PART", irc.Channel(m.name), reason))
 }
@@ -518,7 +533,7 @@ func (c *connection) ircTopic(ctx actor.Context, m *irc.Message) {
 	}
 	ms := c.roomNamed(room)
 	if ms == nil {
-		c.numeric(ctx, irc.ErrNotOnChannel, m.Param(0), "You're not on that channel")
+		c.ircNotOn(ctx, "TOPIC", m.Param(0), room)
 		return
 	}
 	if len(m.Params) < 2 {

@@ -54,8 +54,11 @@ func (c *connection) ircWho(ctx actor.Context, m *irc.Message) {
 		return
 	}
 	c.ask(ctx, c.env.registry, &messages.ListUsers{Pattern: irc.ChatNick(mask), Limit: maxListed}, "WHO", on(func(c *connection, ctx actor.Context, list *messages.UserList) {
+		exact := !strings.ContainsAny(mask, "*?") // IRC's masks match whole nicks; the chat's patterns, parts
 		for _, u := range list.GetUsers() {
-			c.ircWhoReply(ctx, "*", u)
+			if !exact || irc.Fold(irc.Nick(u.GetNick())) == irc.Fold(mask) {
+				c.ircWhoReply(ctx, "*", u)
+			}
 		}
 		c.numeric(ctx, irc.RplEndOfWho, mask, "End of WHO list")
 	}))
@@ -67,7 +70,7 @@ func (c *connection) ircWhoReply(ctx actor.Context, channel string, u *messages.
 	if u.GetAway() != "" {
 		here = "G"
 	}
-	c.numeric(ctx, irc.RplWhoReply, channel, nick, irc.Host, ircServerName, nick, here, "0 "+nick)
+	c.numeric(ctx, irc.RplWhoReply, channel, nick, irc.Host, c.irc.Server, nick, here, "0 "+nick)
 }
 
 // ircWhois: WHOIS [server] nick.
@@ -88,7 +91,7 @@ func (c *connection) ircWhois(ctx actor.Context, m *irc.Message) {
 			}
 			c.numeric(ctx, irc.RplWhoisChannels, nick, strings.Join(channels, " "))
 		}
-		c.numeric(ctx, irc.RplWhoisServer, nick, ircServerName, "actorchat")
+		c.numeric(ctx, irc.RplWhoisServer, nick, c.irc.Server, "actorchat")
 		if away := u.GetAway(); away != "" {
 			c.numeric(ctx, irc.RplAway, nick, away)
 		}
@@ -111,6 +114,9 @@ func (c *connection) ircList(ctx actor.Context, m *irc.Message) {
 	c.ask(ctx, c.env.rooms, &messages.ListRooms{Pattern: pattern}, "LIST", on(func(c *connection, ctx actor.Context, list *messages.RoomList) {
 		c.numeric(ctx, irc.RplListStart, "Channel", "Users  Name")
 		for _, r := range list.GetRooms() {
+			if r.GetMembers() == 0 {
+				continue // an IRC channel exists while someone is in it (the lobby always exists)
+			}
 			c.numeric(ctx, irc.RplList, irc.Channel(r.GetName()), strconv.FormatUint(uint64(r.GetMembers()), 10), r.GetTopic())
 		}
 		c.numeric(ctx, irc.RplListEnd, "End of /LIST")
@@ -124,6 +130,11 @@ func (c *connection) ircLusers(ctx actor.Context, welcome bool) {
 		n := strconv.FormatUint(uint64(list.GetTotal()), 10)
 		c.numeric(ctx, irc.RplLuserClient, "There are "+n+" users and 0 invisible on 1 servers")
 		c.numeric(ctx, irc.RplLuserMe, "I have "+n+" clients and 0 servers")
+		// The counts are the registry's: every user, on every node of a
+		// cluster. No peak is kept, so the optional current and max
+		// parameters are left out.
+		c.numeric(ctx, irc.RplLocalUsers, "Current users: "+n)
+		c.numeric(ctx, irc.RplGlobalUsers, "Current global users: "+n)
 		if welcome {
 			c.ircMOTD(ctx)
 		}
@@ -183,10 +194,10 @@ func (c *connection) ircAway(ctx actor.Context, m *irc.Message) {
 }
 
 func (c *connection) ircVersion(ctx actor.Context, _ *irc.Message) {
-	c.numeric(ctx, irc.RplVersion, "actorchat-"+c.env.cfg.Version, ircServerName, "a chat server built on actors")
+	c.numeric(ctx, irc.RplVersion, "actorchat-"+c.env.cfg.Version, c.irc.Server, "a chat server built on actors")
 	c.numeric(ctx, irc.RplISupport, append(ircISupport(c.env.cfg), "are supported by this server")...)
 }
 
 func (c *connection) ircTime(ctx actor.Context, _ *irc.Message) {
-	c.numeric(ctx, irc.RplTime, ircServerName, time.Now().UTC().Format(time.RFC1123))
+	c.numeric(ctx, irc.RplTime, c.irc.Server, time.Now().UTC().Format(time.RFC1123))
 }

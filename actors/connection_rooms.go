@@ -440,11 +440,17 @@ func (c *connection) cmdPart(ctx actor.Context, args string) {
 // handling) is asked once more after the request timeout, and told again if
 // we stop before it confirms.
 func (c *connection) leaveRoom(ctx actor.Context, room string, pid *actor.PID) {
+	c.leaveRoomSaying(ctx, room, pid, "")
+}
+
+// leaveRoomSaying is leaveRoom with what the user said on leaving (IRC's
+// PART reason), which the room's members read.
+func (c *connection) leaveRoomSaying(ctx actor.Context, room string, pid *actor.PID, message string) {
 	if c.unleft == nil {
 		c.unleft = make(map[string]*actor.PID)
 	}
 	c.unleft[room] = pid
-	ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, ReplyTo: refOf(ctx.Self())})
+	ctx.Send(pid, &messages.LeaveRoom{MemberId: c.member, Reason: messages.LeaveReason_LEAVE_REASON_PART, Message: message, ReplyTo: refOf(ctx.Self())})
 	system, self := ctx.ActorSystem(), ctx.Self()
 	time.AfterFunc(c.env.cfg.RequestTimeout, func() { system.Root.Send(self, &messages.LeaveUnconfirmed{Room: room}) })
 }

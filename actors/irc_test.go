@@ -129,6 +129,8 @@ func TestIRCRegistration(t *testing.T) {
 	}
 	c.expectMessage(":actorchat.server 251 al|ice :There are 2 users and 0 invisible on 1 servers")
 	c.expectMessage(":actorchat.server 255 al|ice :I have 2 clients and 0 servers")
+	c.expectMessage(":actorchat.server 265 al|ice :Current users: 2")
+	c.expectMessage(":actorchat.server 266 al|ice :Current global users: 2")
 	c.expectMessage(":actorchat.server 375 al|ice :- actorchat.server Message of the day - ")
 	c.expectMessage(":actorchat.server 372 al|ice :- be kind")
 	c.expectMessage(":actorchat.server 376 al|ice :End of /MOTD command.")
@@ -201,7 +203,7 @@ func TestIRCAndTelnetShareARoom(t *testing.T) {
 	bob.expect("*** carol is now known as caro")
 	c.send("PART #dev :bye now")
 	c.expectMessage(":caro!caro@actorchat PART #dev :bye now")
-	bob.expect("*** caro left dev")
+	bob.expect("*** caro left dev: bye now")
 	c.send("JOIN #dev")
 	c.until(irc.RplEndOfNames)
 	bob.expect("*** caro joined dev")
@@ -227,7 +229,7 @@ func TestIRCGarbage(t *testing.T) {
 	c.expectMessage(":actorchat.server 461 dave JOIN :Not enough parameters")
 	c.expectMessage(":actorchat.server 403 dave nochan :No such channel")
 	c.expectMessage(":actorchat.server 403 dave #bad!name :No such channel")
-	c.expectMessage(":actorchat.server 442 dave #notin :You're not on that channel")
+	c.expectMessage(":actorchat.server 403 dave #notin :No such channel") // 442 is for a channel that exists
 	c.expectMessage(":actorchat.server 431 dave :No nickname given")
 	c.send("PRIVMSG #dev :" + strings.Repeat("x", 600))
 	c.expectMessage(":actorchat.server 417 dave :Input line was too long")
@@ -318,7 +320,7 @@ func TestIRCQueries(t *testing.T) {
 	c.send("LIST")
 	c.expectMessage(":actorchat.server 321 carol Channel :Users  Name")
 	c.expectMessage(":actorchat.server 322 carol #dev 2 :plans")
-	c.expectMessage(":actorchat.server 322 carol #lobby 0 :")
+	// The empty lobby is no channel: an IRC channel exists while someone is in it.
 	c.expectMessage(":actorchat.server 323 carol :End of /LIST")
 	c.send("MODE #dev")
 	c.expectMessage(":actorchat.server 324 carol #dev +")
@@ -339,6 +341,7 @@ func TestIRCQueries(t *testing.T) {
 	c.send("LUSERS")
 	c.expectMessage(":actorchat.server 251 carol :There are 2 users and 0 invisible on 1 servers")
 	c.expectMessage(":actorchat.server 255 carol :I have 2 clients and 0 servers")
+	c.until(irc.RplGlobalUsers)
 	c.send("VERSION")
 	c.expectMessage(":actorchat.server 351 carol actorchat-test actorchat.server :a chat server built on actors")
 	c.until(irc.RplISupport)

@@ -136,6 +136,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.Usage = func() {}
 	fs.StringVar(&cfg.listen, "listen", ":7666", "TCP address to listen on (ignored when systemd passes a socket)")
 	fs.StringVar(&cfg.ircListen, "irc-listen", "", "TCP address of a port that serves the same chat to IRC clients, e.g. :6667 (ignored when systemd passes a socket named irc)")
+	fs.StringVar(&cfg.server.IRCName, "irc-name", def.IRCName, "the server's name on IRC, the source of its replies; a name with a dot, such as irc.example.org")
 	fs.StringVar(&cfg.ircTLSListen, "irc-tls-listen", "", "TCP address of a port that serves IRC over TLS 1.2+, e.g. :6697; needs -tls-cert and -tls-key (ignored when systemd passes a socket named irc-tls)")
 	fs.StringVar(&cfg.tlsListen, "tls-listen", "", "TCP address of a second port that serves the same chat over TLS 1.2+, e.g. :7667; needs -tls-cert and -tls-key (ignored when systemd passes a socket named tls)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM file of the TLS port's certificate (chain); SIGHUP reloads it")
@@ -293,6 +294,21 @@ func checkAddr(flagName, addr string) error {
 	return nil
 }
 
+// validIRCName reports whether name can be a server's name on IRC: letters,
+// digits, '-' and at least one '.' (IRC clients take a source with a dot and
+// no '!' for a server), at most 63 bytes.
+func validIRCName(name string) bool {
+	if len(name) > 63 || !strings.Contains(name, ".") {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // envName is the environment variable of a flag: CHATD_SHUTDOWN_TIMEOUT for
 // -shutdown-timeout.
 func envName(flagName string) string {
@@ -396,6 +412,9 @@ func validate(cfg config) error {
 	}
 	if cfg.tlsListen != "" && cfg.tlsCert == "" {
 		return errors.New("-tls-listen needs -tls-cert and -tls-key")
+	}
+	if !validIRCName(cfg.server.IRCName) {
+		return fmt.Errorf("invalid -irc-name %q: want a host name with a dot, such as irc.example.org", cfg.server.IRCName)
 	}
 	if cfg.ircTLSListen != "" && cfg.tlsCert == "" {
 		return errors.New("-irc-tls-listen needs -tls-cert and -tls-key")

@@ -97,6 +97,7 @@ func TestProcessTLSErrors(t *testing.T) {
 		{[]string{"-tls-listen", "127.0.0.1:0"}, exitUsage, "chatd: -tls-listen needs -tls-cert and -tls-key\n"},
 		{[]string{"-tls-cert", cert.CertFile}, exitUsage, "chatd: -tls-cert and -tls-key go together\n"},
 		{[]string{"-irc-tls-listen", "127.0.0.1:0"}, exitUsage, "chatd: -irc-tls-listen needs -tls-cert and -tls-key\n"},
+		{[]string{"-irc-name", "nodot"}, exitUsage, "chatd: invalid -irc-name \"nodot\": want a host name with a dot, such as irc.example.org\n"},
 		{[]string{"-irc-listen", "6667"}, exitUsage, "chatd: invalid -irc-listen \"6667\": missing port in address (want HOST:PORT, such as :7666 or 127.0.0.1:7666)\n"},
 		{[]string{"-listen", "127.0.0.1:0", "-tls-listen", "127.0.0.1:0", "-tls-cert", filepath.Join(dir, "missing.pem"), "-tls-key", cert.KeyFile}, exitRuntime,
 			"chatd: TLS certificate " + filepath.Join(dir, "missing.pem") + ", key " + cert.KeyFile + ": open " + filepath.Join(dir, "missing.pem") + ": no such file or directory\n"},

@@ -180,6 +180,9 @@ func (c *Codec) AppendJoined(dst []byte, room, _ string, nick string) []byte {
 func (c *Codec) AppendMemberLeft(dst []byte, m *messages.MemberLeft, _ string) []byte {
 	switch m.GetReason() {
 	case messages.LeaveReason_LEAVE_REASON_PART:
+		if m.GetMessage() != "" {
+			return c.AppendFrom(dst, m.GetNick(), "PART", Channel(m.GetRoom()), m.GetMessage())
+		}
 		return c.AppendFrom(dst, m.GetNick(), "PART", Channel(m.GetRoom()))
 	case messages.LeaveReason_LEAVE_REASON_KICKED, messages.LeaveReason_LEAVE_REASON_BANNED:
 		reason := m.GetMessage()

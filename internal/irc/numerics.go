@@ -12,6 +12,8 @@ const (
 	RplLuserOp       = "252"
 	RplLuserChannels = "254"
 	RplLuserMe       = "255"
+	RplLocalUsers    = "265"
+	RplGlobalUsers   = "266"
 	RplUnaway        = "305"
 	RplNowAway       = "306"
 	RplAway          = "301"

@@ -183,6 +183,10 @@ func AppendMemberLeft(dst []byte, m *messages.MemberLeft) []byte {
 	case messages.LeaveReason_LEAVE_REASON_PART:
 		dst = append(dst, " left "...)
 		dst = append(dst, m.GetRoom()...)
+		if m.GetMessage() != "" { // an IRC user's PART reason
+			dst = append(dst, ": "...)
+			dst = append(dst, m.GetMessage()...)
+		}
 	case messages.LeaveReason_LEAVE_REASON_KICKED, messages.LeaveReason_LEAVE_REASON_BANNED:
 		dst = append(dst, " was "...)
 		dst = append(dst, LeaveReason(m.GetReason())...)
