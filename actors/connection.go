@@ -340,6 +340,8 @@ func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.Describ
 		ConnectedUnixMillis: c.connected.UnixMilli(),
 		IdleMillis:          time.Since(c.lastInput).Milliseconds(),
 		Away:                c.away,
+		Username:            c.ircUser(),
+		Realname:            c.ircReal(),
 	})
 }
 

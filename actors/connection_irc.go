@@ -30,6 +30,8 @@ var processStarted = time.Now().UTC()
 type ircSession struct {
 	irc.Codec
 	wantNick string // the nick NICK asked for before the welcome (chat form)
+	username string // USER's user name, as shown: "~" and at most 9 characters
+	realname string // USER's real name
 	gotUser  bool   // USER came
 	capping  bool   // CAP LS or REQ came, CAP END not yet: registration waits
 	asked    bool   // the registry was asked for our registration
@@ -41,6 +43,21 @@ type ircSession struct {
 // and notices.
 func newIRCSession(member, server string) *ircSession {
 	return &ircSession{Codec: irc.Codec{Server: server, Member: member}}
+}
+
+// ircUser and ircReal are what USER said; empty on the line protocol.
+func (c *connection) ircUser() string {
+	if c.irc == nil {
+		return ""
+	}
+	return c.irc.username
+}
+
+func (c *connection) ircReal() string {
+	if c.irc == nil {
+		return ""
+	}
+	return c.irc.realname
 }
 
 // setNick is the one place the connection's nick changes: an IRC codec
@@ -100,6 +117,7 @@ func (c *connection) ircRegistering(ctx actor.Context, m *irc.Message) {
 			return
 		}
 		s.gotUser = true
+		s.username, s.realname = ircUsername(m.Param(0)), truncate(m.Param(3), maxRealnameLen)
 	case "PASS", "PONG":
 		// No server passwords; accounts are SASL's and NickServ's.
 	case "PING", "QUIT":
@@ -137,11 +155,32 @@ func (c *connection) ircRegister(ctx actor.Context) {
 	case s.wantNick == "" || !s.gotUser || s.capping:
 	case !s.asked:
 		s.asked = true
-		register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP()}, "", thenRegistered)
+		register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP(),
+			Username: s.username, Realname: s.realname}, "", thenRegistered)
 		register.failed = (*connection).registerFailed
 	case c.nick != "":
 		c.ircAskNick(ctx)
 	}
+}
+
+// ircUsername is the user name a USER gives, as the server shows it: no
+// ident lookup is made, so it starts with "~", and it keeps at most 9 of
+// the characters a user name may have.
+func ircUsername(user string) string {
+	var b strings.Builder
+	b.WriteByte('~')
+	for _, r := range user {
+		if b.Len() == 10 {
+			break
+		}
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.[]{}|^`\\", r)) {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 1 {
+		b.WriteString("user")
+	}
+	return b.String()
 }
 
 // ircRegistered: the registry has us, under a guest nick the client never

@@ -40,13 +40,13 @@ func (c *connection) ircWho(ctx actor.Context, m *irc.Message) {
 		mask = "*"
 	}
 	if room, ok := irc.Room(mask); ok {
-		ms := c.roomNamed(room)
-		if ms == nil { // members of a channel one is not in are not listed
+		if !c.ours(room) { // members of a channel one is not in are not listed
 			c.numeric(ctx, irc.RplEndOfWho, mask, "End of WHO list")
 			return
 		}
-		c.ask(ctx, ms.pid, &messages.ListMembers{}, "WHO", on(func(c *connection, ctx actor.Context, list *messages.MemberList) {
-			for _, u := range list.GetMembers() {
+		// The registry knows every user's rooms, away message and USER.
+		c.ask(ctx, c.env.registry, &messages.ListUsers{Room: room}, "WHO", on(func(c *connection, ctx actor.Context, list *messages.UserList) {
+			for _, u := range list.GetUsers() {
 				c.ircWhoReply(ctx, mask, u)
 			}
 			c.numeric(ctx, irc.RplEndOfWho, mask, "End of WHO list")
@@ -70,7 +70,20 @@ func (c *connection) ircWhoReply(ctx actor.Context, channel string, u *messages.
 	if u.GetAway() != "" {
 		here = "G"
 	}
-	c.numeric(ctx, irc.RplWhoReply, channel, nick, irc.Host, c.irc.Server, nick, here, "0 "+nick)
+	user, real := identOr(nick, u.GetUsername(), u.GetRealname())
+	c.numeric(ctx, irc.RplWhoReply, channel, user, irc.Host, c.irc.Server, nick, here, "0 "+real)
+}
+
+// identOr is a user's IRC user name and real name, or its nick for both
+// when it gave none (a line-protocol user).
+func identOr(nick, username, realname string) (string, string) {
+	if username == "" {
+		username = nick
+	}
+	if realname == "" {
+		realname = nick
+	}
+	return username, realname
 }
 
 // ircWhois: WHOIS [server] nick.
@@ -83,7 +96,8 @@ func (c *connection) ircWhois(ctx actor.Context, m *irc.Message) {
 	target = strings.Split(target, ",")[0]
 	p := c.ask(ctx, c.env.registry, &messages.WhoisUser{Nick: irc.ChatNick(target)}, "WHOIS", on(func(c *connection, ctx actor.Context, u *messages.UserDescription) {
 		nick := irc.Nick(u.GetNick())
-		c.numeric(ctx, irc.RplWhoisUser, nick, nick, irc.Host, "*", nick)
+		user, real := identOr(nick, u.GetUsername(), u.GetRealname())
+		c.numeric(ctx, irc.RplWhoisUser, nick, user, irc.Host, "*", real)
 		if len(u.GetRooms()) > 0 {
 			channels := make([]string, len(u.GetRooms()))
 			for i, r := range u.GetRooms() {

@@ -90,7 +90,7 @@ func (c *connection) handleReclaim(ctx actor.Context) {
 	c.reclaim.nick = true
 	ctx.Send(c.env.registry, &messages.RegisterConnection{MemberId: c.member, ReplyTo: refOf(ctx.Self()), Address: c.remoteIP(),
 		Reclaim: true, Nick: c.nick, Account: c.account, AccountId: c.accountID, Operator: c.oper, Away: c.away,
-		Room: c.roomName(), Rooms: c.roomNames()})
+		Room: c.roomName(), Rooms: c.roomNames(), Username: c.ircUser(), Realname: c.ircReal()})
 	for _, m := range c.rooms {
 		if c.reclaim.rooms == nil {
 			c.reclaim.rooms = make(map[string]bool)

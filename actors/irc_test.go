@@ -300,7 +300,7 @@ func TestIRCQueries(t *testing.T) {
 	c.until(irc.RplEndOfNames)
 	c.send("WHO #dev")
 	c.expectMessage(":actorchat.server 352 carol #dev bob actorchat actorchat.server bob G :0 bob")
-	c.expectMessage(":actorchat.server 352 carol #dev carol actorchat actorchat.server carol H :0 carol")
+	c.expectMessage(":actorchat.server 352 carol #dev ~carol actorchat actorchat.server carol H :0 Real Name")
 	c.expectMessage(":actorchat.server 315 carol #dev :End of WHO list")
 	c.send("WHO b*")
 	c.expectMessage(":actorchat.server 352 carol * bob actorchat actorchat.server bob G :0 bob")
@@ -412,4 +412,14 @@ func TestIRCNickServ(t *testing.T) {
 	tel, _ := s.dial()
 	tel.send("/nick NickServ")
 	tel.expect("!!! NickServ is reserved for the server's services")
+}
+
+// TestIRCUsername: USER's user name is shown with "~" (no ident lookup is
+// made), at most 9 of its characters, and only those a user name may have.
+func TestIRCUsername(t *testing.T) {
+	for in, want := range map[string]string{"myusername": "~myusernam", "al": "~al", "a b!c@d": "~abcd", "": "~user", "\u00e9\u00e9": "~user"} {
+		if got := ircUsername(in); got != want {
+			t.Errorf("ircUsername(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -86,7 +86,25 @@ type registeredUser struct {
 	accountID string     // its id
 	oper      string     // the server operator token the user proved; empty: none
 	address   string     // the client's IP address
+	ident     *userIdent // what an IRC client said in USER; nil: a line-protocol user
 }
+
+// userIdent is IRC's user name and real name of a user, for WHO.
+type userIdent struct{ username, realname string }
+
+// identOf is the userIdent a RegisterConnection gives; nil for none.
+func identOf(msg *messages.RegisterConnection) *userIdent {
+	if msg.GetUsername() == "" && msg.GetRealname() == "" {
+		return nil
+	}
+	return &userIdent{username: truncate(msg.GetUsername(), maxUsernameLen), realname: truncate(msg.GetRealname(), maxRealnameLen)}
+}
+
+// Bounds on what an IRC client's USER gives (the registry keeps them).
+const (
+	maxUsernameLen = 10 // "~" and 9
+	maxRealnameLen = 100
+)
 
 // room is the user's current room; empty: none.
 func (u *registeredUser) room() string {
@@ -340,7 +358,7 @@ func (r *registry) handleReclaim(ctx actor.Context, msg *messages.RegisterConnec
 		}
 	}
 	u := &registeredUser{nick: nick, memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress(),
-		account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), away: msg.GetAway(), rooms: reclaimedRooms(msg)}
+		account: msg.GetAccount(), accountID: msg.GetAccountId(), oper: msg.GetOperator(), away: msg.GetAway(), rooms: reclaimedRooms(msg), ident: identOf(msg)}
 	r.add(ctx, u)
 	reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 }
@@ -368,7 +386,7 @@ func (r *registry) handleRegister(ctx actor.Context, msg *messages.RegisterConne
 		reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 		return
 	}
-	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress()}
+	u := &registeredUser{nick: r.nextGuestNick(), memberID: msg.GetMemberId(), pid: pid, address: msg.GetAddress(), ident: identOf(msg)}
 	r.add(ctx, u)
 	reply(ctx, msg.GetReplyTo(), &messages.ConnectionRegistered{Nick: u.nick})
 }
@@ -548,8 +566,12 @@ func (r *registry) handleResolveNick(ctx actor.Context, msg *messages.ResolveNic
 func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	var users []*messages.UserInfo
 	for _, u := range r.byMember {
-		if text.MatchPattern(msg.GetPattern(), u.nick) {
-			users = append(users, &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away})
+		if text.MatchPattern(msg.GetPattern(), u.nick) && (msg.GetRoom() == "" || slices.Contains(u.rooms, msg.GetRoom())) {
+			info := &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away}
+			if u.ident != nil {
+				info.Username, info.Realname = u.ident.username, u.ident.realname
+			}
+			users = append(users, info)
 		}
 	}
 	users, matched := firstByName(users, (*messages.UserInfo).GetNick, msg.GetLimit())

@@ -188,7 +188,12 @@ type RegisterConnection struct {
 	// The server operator token (see OperatorIdentified); empty: none.
 	Operator string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
 	// With reclaim: every room it is in, the current one first.
-	Rooms         []string `protobuf:"bytes,11,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Rooms []string `protobuf:"bytes,11,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	// What an IRC client said in USER: its user name (as the server shows it,
+	// "~" and at most 9 characters) and real name; empty on the line protocol,
+	// whose users are shown by their nick.
+	Username      string `protobuf:"bytes,12,opt,name=username,proto3" json:"username,omitempty"`
+	Realname      string `protobuf:"bytes,13,opt,name=realname,proto3" json:"realname,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -298,6 +303,20 @@ func (x *RegisterConnection) GetRooms() []string {
 		return x.Rooms
 	}
 	return nil
+}
+
+func (x *RegisterConnection) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *RegisterConnection) GetRealname() string {
+	if x != nil {
+		return x.Realname
+	}
+	return ""
 }
 
 // ConnectionRegistered answers RegisterConnection.
@@ -890,8 +909,10 @@ type ListUsers struct {
 	// Only users whose nick matches (see docs/protocol.md); empty: everyone.
 	Pattern string `protobuf:"bytes,1,opt,name=pattern,proto3" json:"pattern,omitempty"`
 	// At most this many users are listed; the counts say how many there are.
-	Limit         uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
-	ReplyTo       *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	Limit   uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	ReplyTo *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// Only users in this room (IRC's WHO #room); empty: every user.
+	Room          string `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -947,6 +968,13 @@ func (x *ListUsers) GetReplyTo() *ActorRef {
 	return nil
 }
 
+func (x *ListUsers) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
 // UserInfo is one user in a listing.
 type UserInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -956,7 +984,10 @@ type UserInfo struct {
 	// Every room the user is in, the current one first.
 	Rooms []string `protobuf:"bytes,4,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	// The user's away message; empty when they are not away.
-	Away          string `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
+	Away string `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
+	// IRC's user name and real name (RegisterConnection); empty: the nick.
+	Username      string `protobuf:"bytes,5,opt,name=username,proto3" json:"username,omitempty"`
+	Realname      string `protobuf:"bytes,6,opt,name=realname,proto3" json:"realname,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1015,6 +1046,20 @@ func (x *UserInfo) GetRooms() []string {
 func (x *UserInfo) GetAway() string {
 	if x != nil {
 		return x.Away
+	}
+	return ""
+}
+
+func (x *UserInfo) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *UserInfo) GetRealname() string {
+	if x != nil {
+		return x.Realname
 	}
 	return ""
 }
@@ -1299,7 +1344,10 @@ type UserDescription struct {
 	IdleMillis          int64                  `protobuf:"varint,4,opt,name=idle_millis,json=idleMillis,proto3" json:"idle_millis,omitempty"`
 	Away                string                 `protobuf:"bytes,5,opt,name=away,proto3" json:"away,omitempty"`
 	// Every room the user is in, the current one (room) first.
-	Rooms         []string `protobuf:"bytes,6,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	Rooms []string `protobuf:"bytes,6,rep,name=rooms,proto3" json:"rooms,omitempty"`
+	// IRC's user name and real name (RegisterConnection); empty: the nick.
+	Username      string `protobuf:"bytes,7,opt,name=username,proto3" json:"username,omitempty"`
+	Realname      string `protobuf:"bytes,8,opt,name=realname,proto3" json:"realname,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1374,6 +1422,20 @@ func (x *UserDescription) GetRooms() []string {
 		return x.Rooms
 	}
 	return nil
+}
+
+func (x *UserDescription) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *UserDescription) GetRealname() string {
+	if x != nil {
+		return x.Realname
+	}
+	return ""
 }
 
 // DescribeMembers asks the registry for the current nicks of members, for
@@ -2135,7 +2197,7 @@ var File_chat_v1_registry_proto protoreflect.FileDescriptor
 
 const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xba\x02\n" +
+	"\x16chat/v1/registry.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\"\xf2\x02\n" +
 	"\x12RegisterConnection\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x18\n" +
@@ -2149,7 +2211,9 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"account_id\x18\t \x01(\tR\taccountId\x12\x1a\n" +
 	"\boperator\x18\n" +
 	" \x01(\tR\boperator\x12\x14\n" +
-	"\x05rooms\x18\v \x03(\tR\x05rooms\"*\n" +
+	"\x05rooms\x18\v \x03(\tR\x05rooms\x12\x1a\n" +
+	"\busername\x18\f \x01(\tR\busername\x12\x1a\n" +
+	"\brealname\x18\r \x01(\tR\brealname\"*\n" +
 	"\x14ConnectionRegistered\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\"3\n" +
 	"\x14UnregisterConnection\x12\x1b\n" +
@@ -2185,16 +2249,19 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"?\n" +
 	"\fNickResolved\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\"i\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\"}\n" +
 	"\tListUsers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
-	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\\\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x12\n" +
+	"\x04room\x18\x04 \x01(\tR\x04room\"\x94\x01\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x14\n" +
 	"\x05rooms\x18\x04 \x03(\tR\x05rooms\x12\x12\n" +
-	"\x04away\x18\x03 \x01(\tR\x04away\"c\n" +
+	"\x04away\x18\x03 \x01(\tR\x04away\x12\x1a\n" +
+	"\busername\x18\x05 \x01(\tR\busername\x12\x1a\n" +
+	"\brealname\x18\x06 \x01(\tR\brealname\"c\n" +
 	"\bUserList\x12'\n" +
 	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +
@@ -2209,7 +2276,7 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12,\n" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"<\n" +
 	"\fDescribeUser\x12,\n" +
-	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xb8\x01\n" +
+	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xf0\x01\n" +
 	"\x0fUserDescription\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x122\n" +
@@ -2217,7 +2284,9 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\vidle_millis\x18\x04 \x01(\x03R\n" +
 	"idleMillis\x12\x12\n" +
 	"\x04away\x18\x05 \x01(\tR\x04away\x12\x14\n" +
-	"\x05rooms\x18\x06 \x03(\tR\x05rooms\"^\n" +
+	"\x05rooms\x18\x06 \x03(\tR\x05rooms\x12\x1a\n" +
+	"\busername\x18\a \x01(\tR\busername\x12\x1a\n" +
+	"\brealname\x18\b \x01(\tR\brealname\"^\n" +
 	"\x0fDescribeMembers\x12\x1d\n" +
 	"\n" +
 	"member_ids\x18\x01 \x03(\tR\tmemberIds\x12,\n" +
