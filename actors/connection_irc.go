@@ -252,7 +252,7 @@ func ircISupport(cfg connectionConfig) []string {
 		"CHANNELLEN=" + strconv.Itoa(maxRoomNameLen+1),
 		"NICKLEN=" + strconv.Itoa(maxNickLen),
 		"TOPICLEN=" + strconv.Itoa(maxTopicLen),
-		"PREFIX=",
+		"PREFIX=(o)@",
 		"CHANMODES=,,,",
 		"TARGMAX=PRIVMSG:1,NOTICE:1,JOIN:,PART:,NAMES:1",
 		"NETWORK=actorchat",
@@ -458,7 +458,7 @@ func (c *connection) ircMessage(ctx actor.Context, m *irc.Message, notice bool) 
 			fail(irc.ErrCannotSendToChan, target, "Cannot send to channel (you are not in it)")
 			return
 		}
-		ctx.Send(ms.pid, c.numbered(ms, &messages.PostMessage{MemberId: c.member, Text: body, Action: action}))
+		ctx.Send(ms.pid, c.numbered(ms, &messages.PostMessage{MemberId: c.member, Text: body, Action: action, Notice: notice}))
 		return
 	}
 	if action {
@@ -546,6 +546,9 @@ func (c *connection) ircNamesListed(ctx actor.Context, msg *messages.MemberList)
 		}
 		if line.Len() > 0 {
 			line.WriteByte(' ')
+		}
+		if m.GetOp() {
+			line.WriteByte('@')
 		}
 		line.WriteString(irc.Nick(m.GetNick()))
 	}

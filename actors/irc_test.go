@@ -269,8 +269,16 @@ func TestIRCKick(t *testing.T) {
 		c.send("JOIN #dev")
 		c.until(irc.RplEndOfNames)
 	}
+	dave.send("NAMES #dev") // the room's ops are marked @ (PREFIX=(o)@)
+	dave.expectMessage(":actorchat.server 353 dave = #dev :carol dave @olga")
+	dave.until(irc.RplEndOfNames)
 	olga.skipUntil("*** dave joined dev")
 	carol.expectMessage(":dave!dave@actorchat JOIN #dev")
+
+	// A NOTICE to a channel is a NOTICE to its IRC members, chat to others.
+	carol.send("NOTICE #dev :bot says hi")
+	dave.expectMessage(":carol!carol@actorchat NOTICE #dev :bot says hi")
+	olga.expect("<carol> bot says hi")
 
 	olga.send("/kick carol off topic")
 	olga.expect("*** carol was kicked by olga: off topic")

@@ -662,6 +662,7 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 		SenderMemberId: m.id,
 		Text:           msg.GetText(),
 		Action:         msg.GetAction(),
+		Notice:         msg.GetNotice(),
 		UnixMillis:     r.now().UnixMilli(),
 		Seq:            r.seq,
 		SenderSeq:      msg.GetClientSeq(),
@@ -1020,7 +1021,7 @@ func (r *room) handleListMembers(ctx actor.Context, msg *messages.ListMembers) {
 	var list []*messages.UserInfo
 	for _, m := range r.members {
 		if text.MatchPattern(msg.GetPattern(), m.nick) {
-			list = append(list, &messages.UserInfo{Nick: m.nick, Away: m.away})
+			list = append(list, &messages.UserInfo{Nick: m.nick, Away: m.away, Op: r.isOp(m)})
 		}
 	}
 	list, matched := firstByName(list, (*messages.UserInfo).GetNick, msg.GetLimit())

@@ -986,8 +986,11 @@ type UserInfo struct {
 	// The user's away message; empty when they are not away.
 	Away string `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
 	// IRC's user name and real name (RegisterConnection); empty: the nick.
-	Username      string `protobuf:"bytes,5,opt,name=username,proto3" json:"username,omitempty"`
-	Realname      string `protobuf:"bytes,6,opt,name=realname,proto3" json:"realname,omitempty"`
+	Username string `protobuf:"bytes,5,opt,name=username,proto3" json:"username,omitempty"`
+	Realname string `protobuf:"bytes,6,opt,name=realname,proto3" json:"realname,omitempty"`
+	// In a room's listing (MemberList): the member is one of its ops (an op
+	// or its owner).
+	Op            bool `protobuf:"varint,7,opt,name=op,proto3" json:"op,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1062,6 +1065,13 @@ func (x *UserInfo) GetRealname() string {
 		return x.Realname
 	}
 	return ""
+}
+
+func (x *UserInfo) GetOp() bool {
+	if x != nil {
+		return x.Op
+	}
+	return false
 }
 
 // UserList answers ListUsers, sorted by nick.
@@ -2254,14 +2264,15 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
 	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x12\n" +
-	"\x04room\x18\x04 \x01(\tR\x04room\"\x94\x01\n" +
+	"\x04room\x18\x04 \x01(\tR\x04room\"\xa4\x01\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x14\n" +
 	"\x05rooms\x18\x04 \x03(\tR\x05rooms\x12\x12\n" +
 	"\x04away\x18\x03 \x01(\tR\x04away\x12\x1a\n" +
 	"\busername\x18\x05 \x01(\tR\busername\x12\x1a\n" +
-	"\brealname\x18\x06 \x01(\tR\brealname\"c\n" +
+	"\brealname\x18\x06 \x01(\tR\brealname\x12\x0e\n" +
+	"\x02op\x18\a \x01(\bR\x02op\"c\n" +
 	"\bUserList\x12'\n" +
 	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +

@@ -596,7 +596,10 @@ type PostMessage struct {
 	// The connection's number for the post, counting from 1. In a cluster a
 	// connection posts again what its room had not echoed when the room's
 	// node died; the rebuilt room drops what it has seen already.
-	ClientSeq     uint64 `protobuf:"varint,4,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
+	ClientSeq uint64 `protobuf:"varint,4,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
+	// An IRC NOTICE to the channel (bots' replies): IRC members read it as a
+	// NOTICE, which clients never answer automatically; others as chat.
+	Notice        bool `protobuf:"varint,5,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -659,6 +662,13 @@ func (x *PostMessage) GetClientSeq() uint64 {
 	return 0
 }
 
+func (x *PostMessage) GetNotice() bool {
+	if x != nil {
+		return x.Notice
+	}
+	return false
+}
+
 // MessagePosted is a chat line or action, as delivered to the room's members.
 // One instance is built per post and shared by every recipient.
 type MessagePosted struct {
@@ -675,7 +685,9 @@ type MessagePosted struct {
 	// history the other nodes kept).
 	Seq uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`
 	// The sender's client_seq.
-	SenderSeq     uint64 `protobuf:"varint,8,opt,name=sender_seq,json=senderSeq,proto3" json:"sender_seq,omitempty"`
+	SenderSeq uint64 `protobuf:"varint,8,opt,name=sender_seq,json=senderSeq,proto3" json:"sender_seq,omitempty"`
+	// Posted as an IRC NOTICE (see PostMessage.notice).
+	Notice        bool `protobuf:"varint,9,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -764,6 +776,13 @@ func (x *MessagePosted) GetSenderSeq() uint64 {
 		return x.SenderSeq
 	}
 	return 0
+}
+
+func (x *MessagePosted) GetNotice() bool {
+	if x != nil {
+		return x.Notice
+	}
+	return false
 }
 
 // MemberJoined tells the other members that someone arrived.
@@ -2609,13 +2628,14 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12,\n" +
 	"\breply_to\x18\x04 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x1e\n" +
 	"\bRoomLeft\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\"u\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"\x8d\x01\n" +
 	"\vPostMessage\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
 	"\x06action\x18\x03 \x01(\bR\x06action\x12\x1d\n" +
 	"\n" +
-	"client_seq\x18\x04 \x01(\x04R\tclientSeq\"\xdf\x01\n" +
+	"client_seq\x18\x04 \x01(\x04R\tclientSeq\x12\x16\n" +
+	"\x06notice\x18\x05 \x01(\bR\x06notice\"\xf7\x01\n" +
 	"\rMessagePosted\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12(\n" +
@@ -2626,7 +2646,8 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"unixMillis\x12\x10\n" +
 	"\x03seq\x18\a \x01(\x04R\x03seq\x12\x1d\n" +
 	"\n" +
-	"sender_seq\x18\b \x01(\x04R\tsenderSeq\"6\n" +
+	"sender_seq\x18\b \x01(\x04R\tsenderSeq\x12\x16\n" +
+	"\x06notice\x18\t \x01(\bR\x06notice\"6\n" +
 	"\fMemberJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\"\x8c\x01\n" +

@@ -65,7 +65,11 @@ func (c *Codec) AppendPost(dst []byte, m *messages.MessagePosted, _ string, _ bo
 	if m.GetSenderMemberId() == c.Member {
 		return dst
 	}
-	return AppendText(dst, source(m.GetNick()), "PRIVMSG", Channel(m.GetRoom()), m.GetText(), m.GetAction())
+	command := "PRIVMSG"
+	if m.GetNotice() {
+		command = "NOTICE"
+	}
+	return AppendText(dst, source(m.GetNick()), command, Channel(m.GetRoom()), m.GetText(), m.GetAction())
 }
 
 // AppendText renders a PRIVMSG or NOTICE of body to target, as an action

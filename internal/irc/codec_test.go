@@ -16,6 +16,7 @@ func TestCodecRenders(t *testing.T) {
 		{string(c.AppendPost(nil, &messages.MessagePosted{Room: "dev", Nick: "bob", Text: "hi all", SenderMemberId: "n.2"}, "", false)), ":bob!bob@actorchat PRIVMSG #dev :hi all\r\n"},
 		{string(c.AppendPost(nil, &messages.MessagePosted{Room: "dev", Nick: "bob", Text: "waves", Action: true, SenderMemberId: "n.2"}, "", false)), ":bob!bob@actorchat PRIVMSG #dev :\x01ACTION waves\x01\r\n"},
 		{string(c.AppendPost(nil, &messages.MessagePosted{Room: "dev", Nick: "al.ice", Text: "mine", SenderMemberId: "n.1"}, "", false)), ""},
+		{string(c.AppendPost(nil, &messages.MessagePosted{Room: "dev", Nick: "bot", Text: "beep", Notice: true, SenderMemberId: "n.3"}, "", false)), ":bot!bot@actorchat NOTICE #dev :beep\r\n"},
 		{string(c.AppendHistory(nil, &messages.MessagePosted{Room: "dev", Nick: "bob", Text: "old", UnixMillis: at.UnixMilli()}, "", at.Add(time.Hour))), ":bob!bob@actorchat PRIVMSG #dev :[09:30] old\r\n"},
 		{string(c.AppendHistory(nil, &messages.MessagePosted{Room: "dev", Nick: "bob", Text: "older", UnixMillis: at.UnixMilli()}, "", at.Add(48*time.Hour))), ":bob!bob@actorchat PRIVMSG #dev :[2026-12-06 09:30] older\r\n"},
 		{string(c.AppendNotice(nil, "", "hello")), ":srv.test NOTICE al|ice :hello\r\n"},
