@@ -253,7 +253,7 @@ func ircISupport(cfg connectionConfig) []string {
 		"NICKLEN=" + strconv.Itoa(maxNickLen),
 		"TOPICLEN=" + strconv.Itoa(maxTopicLen),
 		"PREFIX=(o)@",
-		"CHANMODES=,,,",
+		"CHANMODES=bq,,,it",
 		"TARGMAX=PRIVMSG:1,NOTICE:1,JOIN:,PART:,NAMES:1",
 		"NETWORK=actorchat",
 	}

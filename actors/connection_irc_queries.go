@@ -27,6 +27,8 @@ func addIRCQueries(commands map[string]func(c *connection, ctx actor.Context, m 
 		"AWAY":    (*connection).ircAway,
 		"VERSION": (*connection).ircVersion,
 		"TIME":    (*connection).ircTime,
+		"KICK":    (*connection).ircKick,
+		"INVITE":  (*connection).ircInvite,
 	} {
 		commands[name] = f
 	}
@@ -160,9 +162,10 @@ func (c *connection) ircLusers(ctx actor.Context, welcome bool) {
 	}
 }
 
-// ircMode: MODE queries. A user's modes and a channel's are listed (none
-// yet: rooms' rights and rules are the chat's commands until channel modes
-// map them); changes are refused with the numeric that says so.
+// ircMode: MODE. A user has no modes (a change is 501); a channel's are
+// changed as connection_irc_moderation.go says. A channel's modes are
+// listed as none ("+"): the connection does not know its rooms' rules, and
+// asking for them is yet to come.
 func (c *connection) ircMode(ctx actor.Context, m *irc.Message) {
 	target := m.Param(0)
 	if target == "" {
@@ -181,15 +184,8 @@ func (c *connection) ircMode(ctx actor.Context, m *irc.Message) {
 		c.numeric(ctx, irc.ErrNotOnChannel, target, "You're not on that channel")
 	case len(m.Params) == 1:
 		c.numeric(ctx, irc.RplChannelModeIs, target, "+")
-	case strings.Trim(m.Param(1), "+") == "b":
-		c.numeric(ctx, irc.RplEndOfBanList, target, "End of channel ban list")
 	default:
-		mode := strings.Trim(m.Param(1), "+-")
-		if mode == "" {
-			c.numeric(ctx, irc.RplChannelModeIs, target, "+")
-			return
-		}
-		c.numeric(ctx, irc.ErrUnknownMode, mode[:1], "is unknown mode char to me")
+		c.ircModeChange(ctx, m, c.roomNamed(room))
 	}
 }
 

@@ -38,6 +38,8 @@ type codec interface {
 	AppendOwnNick(dst []byte, oldNick, newNick string) []byte
 	AppendTopicSet(dst []byte, room, mark, nick, topic string) []byte
 	AppendKicked(dst []byte, room, by, reason string, banned bool) []byte
+	AppendModeChange(dst []byte, room, mark, text, by, mode, target string) []byte
+	AppendInvite(dst []byte, by, room, text string) []byte
 	AppendTooLong(dst []byte, limit int) []byte
 	Bye() []byte
 }

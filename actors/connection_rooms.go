@@ -583,8 +583,12 @@ func (c *connection) handleMemberLeft(ctx actor.Context, msg *messages.MemberLef
 // (moderation), marked with the room unless it is the current one.
 func (c *connection) handleServerNotice(ctx actor.Context, msg *messages.ServerNotice) {
 	switch room := msg.GetRoom(); {
+	case room == "" && msg.GetInviteRoom() != "":
+		c.writeLine(ctx, c.codec.AppendInvite(c.scratchBuf(), msg.GetInvitedBy(), msg.GetInviteRoom(), msg.GetText()))
 	case room == "":
 		c.sendNotice(ctx, msg.GetText())
+	case c.ours(room) && msg.GetMode() != "":
+		c.writeLine(ctx, c.codec.AppendModeChange(c.scratchBuf(), room, c.mark(room), msg.GetText(), msg.GetModeBy(), msg.GetMode(), msg.GetModeTarget()))
 	case c.ours(room):
 		c.roomNotice(ctx, room, msg.GetText())
 	}

@@ -33,7 +33,18 @@ type ircClient struct{ *lineConn }
 
 func dialIRC(t *testing.T, addr string) *ircClient {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, waitTimeout)
+	return dialIRCFrom(t, addr, "")
+}
+
+// dialIRCFrom dials from another loopback address (127.0.0.2, ...): a
+// client of its own for bans by address; "" is the default.
+func dialIRCFrom(t *testing.T, addr, local string) *ircClient {
+	t.Helper()
+	d := net.Dialer{Timeout: waitTimeout}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -429,5 +440,83 @@ func TestIRCUsername(t *testing.T) {
 		if got := ircUsername(in); got != want {
 			t.Errorf("ircUsername(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestIRCModeration: a room's op on IRC moderates with MODE, KICK and
+// INVITE; every member reads each change as IRC says it (MODE, KICK,
+// INVITE) or, on telnet, as before; who may do what is the room's rule.
+func TestIRCModeration(t *testing.T) {
+	s, addr := startIRCServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	olga := s.registered("olga")
+	olga.joinRoom("dev")
+	olga.send("/claim")
+	olga.expect("*** olga owns dev now")
+	op, dave := dialIRC(t, addr), dialIRCFrom(t, addr, "127.0.0.2")
+	op.register("irco")
+	op.send("PRIVMSG NickServ :REGISTER ircos-password")
+	op.until("NOTICE")
+	dave.register("dave")
+	for _, c := range []*ircClient{op, dave} {
+		c.send("JOIN #dev")
+		c.until(irc.RplEndOfNames)
+	}
+	op.expectMessage(":dave!dave@actorchat JOIN #dev")
+	olga.skipUntil("*** dave joined dev")
+
+	dave.send("MODE #dev +t")
+	dave.expectMessage(":actorchat.server 482 dave #dev :only the ops of dev may do that")
+	dave.send("MODE #dev b") // a list one may not see reads as empty
+	dave.expectMessage(":actorchat.server 368 dave #dev :End of channel ban list")
+
+	olga.send("/op irco")
+	olga.expect("*** olga made an op: irco")
+	for _, c := range []*ircClient{op, dave} {
+		c.expectMessage(":olga!olga@actorchat MODE #dev +o irco")
+	}
+	op.send("MODE #dev +t")
+	olga.expect("*** irco locked the topic: only ops may change it")
+	for _, c := range []*ircClient{op, dave} {
+		c.expectMessage(":irco!irco@actorchat MODE #dev +t")
+	}
+	dave.send("TOPIC #dev :mine now")
+	dave.expectMessage(":actorchat.server 482 dave #dev :the topic of dev is locked: only its ops may change it")
+
+	op.send("MODE #dev +q dave")
+	op.expectMessage(":irco!irco@actorchat MODE #dev +q dave")
+	dave.expectMessage(":irco!irco@actorchat MODE #dev +q dave")
+	olga.expect("*** irco muted dave")
+	op.send("MODE #dev -q dave")
+	op.expectMessage(":irco!irco@actorchat MODE #dev -q dave")
+	dave.expectMessage(":irco!irco@actorchat MODE #dev -q dave")
+	olga.expect("*** irco unmuted dave")
+
+	op.send("KICK #dev dave :enough")
+	dave.expectMessage(":irco!irco@actorchat KICK #dev dave :enough")
+	op.expectMessage(":irco!irco@actorchat KICK #dev dave :enough")
+	olga.expect("*** dave was kicked by irco: enough")
+	op.send("KICK #dev nobody")
+	op.expectMessage(":actorchat.server 441 irco nobody #dev :They aren't on that channel")
+
+	op.send("MODE #dev +i")
+	op.expectMessage(":irco!irco@actorchat MODE #dev +i")
+	dave.send("JOIN #dev")
+	if m := dave.until("NOTICE"); !strings.Contains(m.Param(1), "invite-only") {
+		t.Fatalf("got %+v, want the room's refusal", m)
+	}
+	op.send("INVITE dave #dev")
+	op.expectMessage(":actorchat.server 341 irco dave #dev")
+	dave.expectMessage(":irco!irco@actorchat INVITE dave #dev")
+	dave.send("JOIN #dev")
+	dave.expectMessage(":dave!dave@actorchat JOIN #dev")
+	dave.until(irc.RplEndOfNames)
+
+	op.send("MODE #dev +b dave!*@*")
+	op.expectMessage(":dave!dave@actorchat JOIN #dev")
+	dave.expectMessage(":irco!irco@actorchat KICK #dev dave :banned")
+	op.expectMessage(":irco!irco@actorchat KICK #dev dave :banned")
+	op.send("MODE #dev +b *!*@host*")
+	if m := op.until("696"); m.Param(3) != "*!*@host*" {
+		t.Fatalf("got %+v, want 696 for a wildcard mask", m)
 	}
 }

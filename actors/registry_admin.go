@@ -175,6 +175,6 @@ func (r *registry) listKlines() []string {
 // handleNoticeUser passes a notice to a user by nick, if online.
 func (r *registry) handleNoticeUser(ctx actor.Context, msg *messages.NoticeUser) {
 	if u := r.lookup(msg.GetNick(), ""); u != nil {
-		ctx.Send(u.pid, &messages.ServerNotice{Text: msg.GetText()})
+		ctx.Send(u.pid, &messages.ServerNotice{Text: msg.GetText(), InvitedBy: msg.GetInvitedBy(), InviteRoom: msg.GetInviteRoom()})
 	}
 }

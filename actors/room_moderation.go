@@ -461,7 +461,8 @@ func (r *room) moderateAsOp(ctx actor.Context, m *roomMember, msg *messages.Mode
 		on := msg.GetAction() == messages.ModAction_MOD_ACTION_PRIVATE
 		r.setEntry(ctx, entryFlag, flagPrivate, "", "", m.nick, time.Time{}, !on)
 		r.logAction(m, "private", r.name, fmt.Sprint(on))
-		r.announce(ctx, fmt.Sprintf("%s made %s %s", m.nick, r.name, map[bool]string{true: "invite-only", false: "open to everyone"}[on]))
+		r.announceMode(ctx, fmt.Sprintf("%s made %s %s", m.nick, r.name, map[bool]string{true: "invite-only", false: "open to everyone"}[on]),
+			m.nick, map[bool]string{true: "+i", false: "-i"}[on], "")
 		return nil, nil
 	case messages.ModAction_MOD_ACTION_LOCK_TOPIC, messages.ModAction_MOD_ACTION_UNLOCK_TOPIC:
 		if r.name == lobbyName {
@@ -470,8 +471,8 @@ func (r *room) moderateAsOp(ctx actor.Context, m *roomMember, msg *messages.Mode
 		on := msg.GetAction() == messages.ModAction_MOD_ACTION_LOCK_TOPIC
 		r.setEntry(ctx, entryFlag, flagTopicLocked, "", "", m.nick, time.Time{}, !on)
 		r.logAction(m, "topic-lock", r.name, fmt.Sprint(on))
-		r.announce(ctx, fmt.Sprintf("%s %s the topic: %s", m.nick, map[bool]string{true: "locked", false: "unlocked"}[on],
-			map[bool]string{true: "only ops may change it", false: "anyone here may change it"}[on]))
+		r.announceMode(ctx, fmt.Sprintf("%s %s the topic: %s", m.nick, map[bool]string{true: "locked", false: "unlocked"}[on],
+			map[bool]string{true: "only ops may change it", false: "anyone here may change it"}[on]), m.nick, map[bool]string{true: "+t", false: "-t"}[on], "")
 		return nil, nil
 	case messages.ModAction_MOD_ACTION_INVITE:
 		return nil, r.askFor(ctx, m, msg, r.registry, func(id uint64) any {
@@ -501,12 +502,15 @@ func (r *room) handleTargetResolved(ctx actor.Context, msg *messages.TargetResol
 	r.modAnswer(ctx, req.cmd, lines, err)
 }
 
-// announce tells every member, as a notice. The members whose role the
-// action changed are told that first, so that whoever reads the notice and
-// types on finds its connection knowing its new role.
-func (r *room) announce(ctx actor.Context, text string) {
+// announceMode tells every member of a change of the room's rules or
+// rights, as a notice: the text is what the line protocol shows; IRC says
+// it as a channel mode, by who, which ("+o", "-t"...), and to whom (a
+// nick; empty for the room's own rules). The members whose role the action
+// changed are told that first, so that whoever reads the notice and types
+// on finds its connection knowing its new role.
+func (r *room) announceMode(ctx actor.Context, text, by, mode, target string) {
 	r.tellRoles(ctx)
-	r.broadcast(ctx, &messages.ServerNotice{Text: text, Room: r.name}, "")
+	r.broadcast(ctx, &messages.ServerNotice{Text: text, Room: r.name, ModeBy: by, Mode: mode, ModeTarget: target}, "")
 }
 
 // logAction logs a moderation action: who, whom, why.
@@ -549,7 +553,7 @@ func (r *room) claim(ctx actor.Context, m *roomMember, cmd *messages.Moderate) e
 func (r *room) claimed(ctx actor.Context, m *roomMember, owner *messages.RoomEntry) {
 	r.mod.apply(owner)
 	r.logAction(m, "claim", r.name, "")
-	r.announce(ctx, fmt.Sprintf("%s owns %s now", m.nick, r.name))
+	r.announceMode(ctx, fmt.Sprintf("%s owns %s now", m.nick, r.name), m.nick, "+o", m.nick)
 }
 
 // handleRoomClaimed: the store's word on a claim. What the store says the
@@ -591,7 +595,7 @@ func (r *room) setOp(ctx actor.Context, m *roomMember, nick string, on bool) err
 			if strings.EqualFold(name, nick) {
 				r.setEntry(ctx, entryOp, id, name, "", m.nick, time.Time{}, true)
 				r.logAction(m, "deop", name, "")
-				r.announce(ctx, fmt.Sprintf("%s took op from %s", m.nick, name))
+				r.announceMode(ctx, fmt.Sprintf("%s took op from %s", m.nick, name), m.nick, "-o", name)
 				return nil
 			}
 		}
@@ -607,7 +611,8 @@ func (r *room) setOp(ctx actor.Context, m *roomMember, nick string, on bool) err
 	}
 	r.setEntry(ctx, entryOp, t.accountID, t.account, "", m.nick, time.Time{}, !on)
 	r.logAction(m, map[bool]string{true: "op", false: "deop"}[on], t.nick, "")
-	r.announce(ctx, fmt.Sprintf("%s %s %s", m.nick, map[bool]string{true: "made an op:", false: "took op from"}[on], t.nick))
+	r.announceMode(ctx, fmt.Sprintf("%s %s %s", m.nick, map[bool]string{true: "made an op:", false: "took op from"}[on], t.nick),
+		m.nick, map[bool]string{true: "+o", false: "-o"}[on], t.nick)
 	return nil
 }
 
@@ -883,7 +888,8 @@ func (r *room) invite(ctx actor.Context, m *roomMember, t *messages.TargetResolv
 	r.mod.invited[key] = who
 	r.logAction(m, "invite", key, "")
 	if t.GetNick() != "" && r.registry != nil {
-		ctx.Send(r.registry, &messages.NoticeUser{Nick: t.GetNick(), Text: fmt.Sprintf("%s invites you to %s: /join %s", m.nick, r.name, r.name)})
+		ctx.Send(r.registry, &messages.NoticeUser{Nick: t.GetNick(), Text: fmt.Sprintf("%s invites you to %s: /join %s", m.nick, r.name, r.name),
+			InvitedBy: m.nick, InviteRoom: r.name})
 	}
 	how := "the account " + who
 	if t.GetAccountId() == "" {
@@ -907,7 +913,7 @@ func (r *room) setMute(ctx actor.Context, m *roomMember, nick string, on bool, u
 	if on {
 		r.mod.muted[keys[0]] = mute{until: until, by: m.nick}
 		r.logAction(m, "mute", t.nick, keys[0]+untilText(until))
-		r.announce(ctx, fmt.Sprintf("%s muted %s%s", m.nick, t.nick, untilText(until)))
+		r.announceMode(ctx, fmt.Sprintf("%s muted %s%s", m.nick, t.nick, untilText(until)), m.nick, "+q", t.nick)
 		return nil
 	}
 	if r.mutedFor(t) == "" {
@@ -917,6 +923,6 @@ func (r *room) setMute(ctx actor.Context, m *roomMember, nick string, on bool, u
 		delete(r.mod.muted, k)
 	}
 	r.logAction(m, "unmute", t.nick, "")
-	r.announce(ctx, fmt.Sprintf("%s unmuted %s", m.nick, t.nick))
+	r.announceMode(ctx, fmt.Sprintf("%s unmuted %s", m.nick, t.nick), m.nick, "-q", t.nick)
 	return nil
 }

@@ -1744,7 +1744,16 @@ type ServerNotice struct {
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// The room it is about (a room's announcement of a moderation action);
 	// empty: from the server.
-	Room          string `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	Room string `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	// A room's change of a rule or a right, as IRC's channel modes say it
+	// (the text says it to everyone else): who, which mode ("+o", "-i"...),
+	// and whose (a nick; empty for the room's own rules).
+	ModeBy     string `protobuf:"bytes,3,opt,name=mode_by,json=modeBy,proto3" json:"mode_by,omitempty"`
+	Mode       string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
+	ModeTarget string `protobuf:"bytes,5,opt,name=mode_target,json=modeTarget,proto3" json:"mode_target,omitempty"`
+	// An invitation (room empty): who invites the reader, and to which room.
+	InvitedBy     string `protobuf:"bytes,6,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	InviteRoom    string `protobuf:"bytes,7,opt,name=invite_room,json=inviteRoom,proto3" json:"invite_room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1793,12 +1802,50 @@ func (x *ServerNotice) GetRoom() string {
 	return ""
 }
 
+func (x *ServerNotice) GetModeBy() string {
+	if x != nil {
+		return x.ModeBy
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetModeTarget() string {
+	if x != nil {
+		return x.ModeTarget
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetInvitedBy() string {
+	if x != nil {
+		return x.InvitedBy
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetInviteRoom() string {
+	if x != nil {
+		return x.InviteRoom
+	}
+	return ""
+}
+
 // NoticeUser asks the registry to pass a ServerNotice to the user with
 // that nick, if online.
 type NoticeUser struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
-	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Nick  string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Text  string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// An invitation: who invites, to which room (see ServerNotice).
+	InvitedBy     string `protobuf:"bytes,3,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	InviteRoom    string `protobuf:"bytes,4,opt,name=invite_room,json=inviteRoom,proto3" json:"invite_room,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1843,6 +1890,20 @@ func (x *NoticeUser) GetNick() string {
 func (x *NoticeUser) GetText() string {
 	if x != nil {
 		return x.Text
+	}
+	return ""
+}
+
+func (x *NoticeUser) GetInvitedBy() string {
+	if x != nil {
+		return x.InvitedBy
+	}
+	return ""
+}
+
+func (x *NoticeUser) GetInviteRoom() string {
+	if x != nil {
+		return x.InviteRoom
 	}
 	return ""
 }
@@ -2315,14 +2376,26 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x0fduration_millis\x18\x05 \x01(\x03R\x0edurationMillis\x12,\n" +
 	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"!\n" +
 	"\tAdminDone\x12\x14\n" +
-	"\x05lines\x18\x01 \x03(\tR\x05lines\"6\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"\xc4\x01\n" +
 	"\fServerNotice\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x12\n" +
-	"\x04room\x18\x02 \x01(\tR\x04room\"4\n" +
+	"\x04room\x18\x02 \x01(\tR\x04room\x12\x17\n" +
+	"\amode_by\x18\x03 \x01(\tR\x06modeBy\x12\x12\n" +
+	"\x04mode\x18\x04 \x01(\tR\x04mode\x12\x1f\n" +
+	"\vmode_target\x18\x05 \x01(\tR\n" +
+	"modeTarget\x12\x1d\n" +
+	"\n" +
+	"invited_by\x18\x06 \x01(\tR\tinvitedBy\x12\x1f\n" +
+	"\vinvite_room\x18\a \x01(\tR\n" +
+	"inviteRoom\"t\n" +
 	"\n" +
 	"NoticeUser\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"0\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1d\n" +
+	"\n" +
+	"invited_by\x18\x03 \x01(\tR\tinvitedBy\x12\x1f\n" +
+	"\vinvite_room\x18\x04 \x01(\tR\n" +
+	"inviteRoom\"0\n" +
 	"\x06Killed\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"-\n" +

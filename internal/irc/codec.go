@@ -232,6 +232,20 @@ func (c *Codec) AppendKicked(dst []byte, room, by, reason string, banned bool) [
 	return c.AppendFrom(dst, by, "KICK", Channel(room), c.Target(), reason)
 }
 
+// AppendModeChange renders a room's change of a rule or a right as the
+// channel mode that says it.
+func (c *Codec) AppendModeChange(dst []byte, room, _, _, by, mode, target string) []byte {
+	if target == "" {
+		return c.AppendFrom(dst, by, "MODE", Channel(room), mode)
+	}
+	return c.AppendFrom(dst, by, "MODE", Channel(room), mode, Nick(target))
+}
+
+// AppendInvite renders an invitation to the client.
+func (c *Codec) AppendInvite(dst []byte, by, room, _ string) []byte {
+	return c.AppendFrom(dst, by, "INVITE", c.Target(), Channel(room))
+}
+
 // AppendTooLong answers a line over the limit.
 func (c *Codec) AppendTooLong(dst []byte, _ int) []byte {
 	return c.AppendNumeric(dst, ErrInputTooLong, "Input line was too long")

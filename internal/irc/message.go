@@ -126,7 +126,7 @@ func textAt(command string) int {
 		return 1
 	case "KICK":
 		return 2
-	case RplMyInfo, RplUModeIs, RplChannelModeIs, RplTopicWhoTime:
+	case RplMyInfo, RplUModeIs, RplChannelModeIs, RplTopicWhoTime, RplInviting:
 		return -1 // their last parameter is a token: modes, a time
 	}
 	if len(command) == 3 && command[0] >= '0' && command[0] <= '9' && command[1] >= '0' && command[1] <= '9' && command[2] >= '0' && command[2] <= '9' {

@@ -27,6 +27,7 @@ const (
 	RplList          = "322"
 	RplListEnd       = "323"
 	RplChannelModeIs = "324"
+	RplInviting      = "341"
 	RplVersion       = "351"
 	RplWhoReply      = "352"
 	RplEndOfBanList  = "368"
@@ -52,6 +53,7 @@ const (
 	ErrNoNicknameGiven   = "431"
 	ErrErroneusNickname  = "432"
 	ErrNicknameInUse     = "433"
+	ErrUserNotInChannel  = "441"
 	ErrNotOnChannel      = "442"
 	ErrNotRegistered     = "451"
 	ErrNeedMoreParams    = "461"
@@ -61,4 +63,5 @@ const (
 	ErrUnknownMode       = "472"
 	ErrUModeUnknownFlag  = "501"
 	ErrUsersDontMatch    = "502"
+	ErrInvalidModeParam  = "696"
 )

@@ -135,6 +135,14 @@ func (*Line) AppendKicked(dst []byte, room, by, reason string, banned bool) []by
 	return AppendNoticeOf(dst, "You were ", what, " from ", room, " by ", by, reason)
 }
 
+// AppendModeChange renders a room's change of a rule or a right: its text.
+func (*Line) AppendModeChange(dst []byte, _, mark, text, _, _, _ string) []byte {
+	return AppendNotice(appendMark(dst, mark), text)
+}
+
+// AppendInvite renders an invitation: its text.
+func (*Line) AppendInvite(dst []byte, _, _, text string) []byte { return AppendNotice(dst, text) }
+
 // AppendTooLong answers a line over the limit, which was discarded.
 func (*Line) AppendTooLong(dst []byte, limit int) []byte {
 	return AppendError(dst, "line too long (the limit is "+strconv.Itoa(limit)+" bytes); it was discarded")

@@ -1,0 +1,183 @@
+package actors
+
+import (
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/actorchat/internal/irc"
+	"github.com/actorchat/actorchat/messages"
+)
+
+// A room's moderation from IRC: MODE's changes, KICK and INVITE are the
+// room's own commands (/op, /ban, /private, /topiclock, /mute, /kick,
+// /invite), sent to the room named, which decides who may; every member
+// then reads the change (a MODE, a KICK) as the room announces it.
+//
+// The modes are what rooms have: o (an op: the room's ops are registered
+// users), b (a ban: a nick, an account, an address or a range; a mask
+// nick!user@host bans its nick, or its host when the nick is *), q (a
+// mute: the chat's /mute, as IRC servers' quiet), i (invite-only) and t
+// (the topic is the ops'). ISUPPORT says so: CHANMODES=bq,,,it PREFIX=(o)@.
+
+// ircModeChange: MODE #room CHANGES [PARAMS...].
+func (c *connection) ircModeChange(ctx actor.Context, m *irc.Message, ms *membership) {
+	channel, params := m.Param(0), m.Params[2:]
+	next := func() string {
+		if len(params) == 0 {
+			return ""
+		}
+		p := params[0]
+		params = params[1:]
+		return p
+	}
+	on := true
+	for _, mode := range m.Param(1) {
+		switch mode {
+		case '+', '-':
+			on = mode == '+'
+		case 'i':
+			c.ircModerate(ctx, ms, channel, pick(on, messages.ModAction_MOD_ACTION_PRIVATE, messages.ModAction_MOD_ACTION_PUBLIC), "")
+		case 't':
+			c.ircModerate(ctx, ms, channel, pick(on, messages.ModAction_MOD_ACTION_LOCK_TOPIC, messages.ModAction_MOD_ACTION_UNLOCK_TOPIC), "")
+		case 'o', 'q':
+			target := next()
+			if target == "" {
+				c.numeric(ctx, irc.ErrNeedMoreParams, "MODE", "Not enough parameters")
+				continue
+			}
+			action := pick(on, messages.ModAction_MOD_ACTION_OP, messages.ModAction_MOD_ACTION_DEOP)
+			if mode == 'q' {
+				action = pick(on, messages.ModAction_MOD_ACTION_MUTE, messages.ModAction_MOD_ACTION_UNMUTE)
+			}
+			c.ircModerate(ctx, ms, channel, action, irc.ChatNick(target))
+		case 'b':
+			mask := next()
+			if mask == "" { // the list
+				c.ircModerate(ctx, ms, channel, messages.ModAction_MOD_ACTION_BANS, "")
+				continue
+			}
+			target, ok := banTarget(mask)
+			if !ok {
+				c.numeric(ctx, irc.ErrInvalidModeParam, channel, "b", mask, "Wildcards other than nick!*@* and *!*@host are not supported")
+				continue
+			}
+			c.ircModerate(ctx, ms, channel, pick(on, messages.ModAction_MOD_ACTION_BAN, messages.ModAction_MOD_ACTION_UNBAN), target)
+		default:
+			c.numeric(ctx, irc.ErrUnknownMode, string(mode), "is unknown mode char to me")
+		}
+	}
+}
+
+func pick(on bool, yes, no messages.ModAction) messages.ModAction {
+	if on {
+		return yes
+	}
+	return no
+}
+
+// banTarget reads a ban mask as what the chat bans: nick!*@* is the nick
+// (its account or address, as /ban NICK), *!*@host is the host (an address
+// or a range), a bare word is itself.
+func banTarget(mask string) (string, bool) {
+	nick, host, hasHost := strings.Cut(mask, "@")
+	nick, _, _ = strings.Cut(nick, "!")
+	switch {
+	case !hasHost:
+		nick = mask
+	case nick == "*" && !strings.ContainsAny(host, "*?"):
+		return host, true
+	}
+	if nick == "" || strings.ContainsAny(nick, "*?") {
+		return "", false
+	}
+	return irc.ChatNick(nick), true
+}
+
+// ircModerate sends one moderation command to a room. A refusal reads as
+// ERR_CHANOPRIVSNEEDED with the room's reason; the change itself comes
+// back as the room's announcement (a MODE), the ban list as notices.
+func (c *connection) ircModerate(ctx actor.Context, ms *membership, channel string, action messages.ModAction, target string) {
+	p := c.ask(ctx, ms.pid, &messages.Moderate{MemberId: c.member, Action: action, Target: target}, "MODE", on(func(c *connection, ctx actor.Context, done *messages.Moderated) {
+		switch action {
+		case messages.ModAction_MOD_ACTION_BANS:
+			c.showRoomLines(ctx, ms.name, done.GetLines())
+			c.numeric(ctx, irc.RplEndOfBanList, channel, "End of channel ban list")
+		case messages.ModAction_MOD_ACTION_BAN, messages.ModAction_MOD_ACTION_UNBAN, messages.ModAction_MOD_ACTION_INVITE:
+			c.showRoomLines(ctx, ms.name, done.GetLines()) // what was banned, for how long
+		}
+	}))
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		if action == messages.ModAction_MOD_ACTION_BANS {
+			// Clients ask for the list on joining: one who may not see it
+			// reads an empty one, not an error each time.
+			c.numeric(ctx, irc.RplEndOfBanList, channel, "End of channel ban list")
+			return
+		}
+		c.numeric(ctx, irc.ErrChanOPrivsNeeded, channel, reason)
+	}
+}
+
+// showRoomLines shows an answer's lines as the room's notices.
+func (c *connection) showRoomLines(ctx actor.Context, room string, lines []string) {
+	for _, l := range lines {
+		c.writeLine(ctx, c.codec.AppendRoomNotice(c.scratchBuf(), room, "", l))
+	}
+}
+
+// ircKick: KICK #room nick[,nick] [:reason].
+func (c *connection) ircKick(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) < 2 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "KICK", "Not enough parameters")
+		return
+	}
+	room, ok := c.ircRoom(ctx, m.Param(0))
+	if !ok {
+		return
+	}
+	ms := c.roomNamed(room)
+	if ms == nil {
+		c.ircNotOn(ctx, "KICK", m.Param(0), room)
+		return
+	}
+	for _, nick := range strings.Split(m.Param(1), ",") {
+		p := c.ask(ctx, ms.pid, &messages.Moderate{MemberId: c.member, Action: messages.ModAction_MOD_ACTION_KICK, Target: irc.ChatNick(nick),
+			Reason: truncate(m.Param(2), maxQuitMessageLen)}, "KICK", nil)
+		p.refused = func(c *connection, ctx actor.Context, reason string) {
+			if strings.HasSuffix(reason, " is not in "+room) {
+				c.numeric(ctx, irc.ErrUserNotInChannel, nick, m.Param(0), "They aren't on that channel")
+				return
+			}
+			c.numeric(ctx, irc.ErrChanOPrivsNeeded, m.Param(0), reason)
+		}
+	}
+}
+
+// ircInvite: INVITE nick #room.
+func (c *connection) ircInvite(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) < 2 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "INVITE", "Not enough parameters")
+		return
+	}
+	nick, channel := m.Param(0), m.Param(1)
+	room, ok := c.ircRoom(ctx, channel)
+	if !ok {
+		return
+	}
+	ms := c.roomNamed(room)
+	if ms == nil {
+		c.ircNotOn(ctx, "INVITE", channel, room)
+		return
+	}
+	p := c.ask(ctx, ms.pid, &messages.Moderate{MemberId: c.member, Action: messages.ModAction_MOD_ACTION_INVITE, Target: irc.ChatNick(nick)}, "INVITE",
+		on(func(c *connection, ctx actor.Context, _ *messages.Moderated) {
+			c.numeric(ctx, irc.RplInviting, nick, channel)
+		}))
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		if strings.HasPrefix(reason, "nobody online is called") {
+			c.numeric(ctx, irc.ErrNoSuchNick, nick, "No such nick/channel")
+			return
+		}
+		c.numeric(ctx, irc.ErrChanOPrivsNeeded, channel, reason)
+	}
+}
