@@ -181,3 +181,58 @@ func (c *connection) ircInvite(ctx actor.Context, m *irc.Message) {
 		c.numeric(ctx, irc.ErrChanOPrivsNeeded, channel, reason)
 	}
 }
+
+// ircOper: OPER name password, the chat's /oper: a server operator of the
+// -admins file, whatever the nick (381; 464 for a wrong password).
+func (c *connection) ircOper(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) < 2 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "OPER", "Not enough parameters")
+		return
+	}
+	p := c.ask(ctx, c.env.accounts, &messages.OperLogin{MemberId: c.member, Name: m.Param(0), Password: m.Param(1), RemoteIp: c.remoteIP()},
+		"OPER", on(func(c *connection, ctx actor.Context, msg *messages.Opered) {
+			c.opered(ctx, msg, false)
+			c.numeric(ctx, irc.RplYoureOper, "You are now an IRC operator")
+		}))
+	p.byRegistry = true
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		c.numeric(ctx, irc.ErrPasswdMismatch, "Password incorrect ("+reason+")")
+	}
+}
+
+// ircAdmin sends a server operator's command (KILL, WALLOPS) to the
+// registry, which checks that we are one (481 if not).
+func (c *connection) ircAdmin(ctx actor.Context, command string, msg *messages.AdminCommand) {
+	msg.MemberId = c.member
+	p := c.ask(ctx, c.env.registry, msg, command, nil)
+	p.refused = func(c *connection, ctx actor.Context, reason string) {
+		if strings.HasPrefix(reason, "only the server's operators") {
+			c.numeric(ctx, irc.ErrNoPrivileges, "Permission Denied- You're not an IRC operator")
+			return
+		}
+		if msg.GetAction() == messages.AdminAction_ADMIN_ACTION_KILL {
+			c.numeric(ctx, irc.ErrNoSuchNick, irc.Nick(msg.GetTarget()), "No such nick ("+reason+")")
+			return
+		}
+		c.sendError(ctx, reason)
+	}
+}
+
+// ircKill: KILL nick :reason, the chat's /kill.
+func (c *connection) ircKill(ctx actor.Context, m *irc.Message) {
+	if len(m.Params) < 1 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "KILL", "Not enough parameters")
+		return
+	}
+	c.ircAdmin(ctx, "KILL", &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_KILL, Target: irc.ChatNick(m.Param(0)),
+		Text: truncate(m.Param(1), maxQuitMessageLen)})
+}
+
+// ircWallops: WALLOPS :text, the chat's /wall (a notice to everyone).
+func (c *connection) ircWallops(ctx actor.Context, m *irc.Message) {
+	if m.Param(0) == "" {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "WALLOPS", "Not enough parameters")
+		return
+	}
+	c.ircAdmin(ctx, "WALLOPS", &messages.AdminCommand{Action: messages.AdminAction_ADMIN_ACTION_WALL, Text: m.Param(0)})
+}

@@ -19,16 +19,21 @@ import (
 // addIRCQueries adds these commands to the IRC commands.
 func addIRCQueries(commands map[string]func(c *connection, ctx actor.Context, m *irc.Message)) {
 	for name, f := range map[string]func(c *connection, ctx actor.Context, m *irc.Message){
-		"WHO":     (*connection).ircWho,
-		"WHOIS":   (*connection).ircWhois,
-		"LIST":    (*connection).ircList,
-		"LUSERS":  func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircLusers(ctx, false) },
-		"MODE":    (*connection).ircMode,
-		"AWAY":    (*connection).ircAway,
-		"VERSION": (*connection).ircVersion,
-		"TIME":    (*connection).ircTime,
-		"KICK":    (*connection).ircKick,
-		"INVITE":  (*connection).ircInvite,
+		"WHO":      (*connection).ircWho,
+		"WHOIS":    (*connection).ircWhois,
+		"LIST":     (*connection).ircList,
+		"LUSERS":   func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircLusers(ctx, false) },
+		"MODE":     (*connection).ircMode,
+		"AWAY":     (*connection).ircAway,
+		"VERSION":  (*connection).ircVersion,
+		"TIME":     (*connection).ircTime,
+		"KICK":     (*connection).ircKick,
+		"ISON":     (*connection).ircIsOn,
+		"USERHOST": (*connection).ircUserhost,
+		"OPER":     (*connection).ircOper,
+		"KILL":     (*connection).ircKill,
+		"WALLOPS":  (*connection).ircWallops,
+		"INVITE":   (*connection).ircInvite,
 	} {
 		commands[name] = f
 	}
@@ -210,4 +215,55 @@ func (c *connection) ircVersion(ctx actor.Context, _ *irc.Message) {
 
 func (c *connection) ircTime(ctx actor.Context, _ *irc.Message) {
 	c.numeric(ctx, irc.RplTime, c.irc.Server, time.Now().UTC().Format(time.RFC1123))
+}
+
+// ircIsOn: ISON nick... lists those online (303).
+func (c *connection) ircIsOn(ctx actor.Context, m *irc.Message) {
+	nicks := ircNickList(m.Params)
+	if len(nicks) == 0 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "ISON", "Not enough parameters")
+		return
+	}
+	c.ask(ctx, c.env.registry, &messages.ListUsers{Nicks: nicks}, "ISON", on(func(c *connection, ctx actor.Context, list *messages.UserList) {
+		on := make([]string, 0, len(list.GetUsers()))
+		for _, u := range list.GetUsers() {
+			on = append(on, irc.Nick(u.GetNick()))
+		}
+		c.numeric(ctx, irc.RplIsOn, strings.Join(on, " "))
+	}))
+}
+
+// ircUserhost: USERHOST nick... (at most 5): nick=+user@host, or =- when
+// away (302).
+func (c *connection) ircUserhost(ctx actor.Context, m *irc.Message) {
+	nicks := ircNickList(m.Params)
+	if len(nicks) == 0 {
+		c.numeric(ctx, irc.ErrNeedMoreParams, "USERHOST", "Not enough parameters")
+		return
+	}
+	c.ask(ctx, c.env.registry, &messages.ListUsers{Nicks: nicks[:min(len(nicks), 5)]}, "USERHOST", on(func(c *connection, ctx actor.Context, list *messages.UserList) {
+		replies := make([]string, 0, len(list.GetUsers()))
+		for _, u := range list.GetUsers() {
+			nick := irc.Nick(u.GetNick())
+			user, _ := identOr(nick, u.GetUsername(), u.GetRealname())
+			here := "+"
+			if u.GetAway() != "" {
+				here = "-"
+			}
+			replies = append(replies, nick+"="+here+user+"@"+irc.Host)
+		}
+		c.numeric(ctx, irc.RplUserHost, strings.Join(replies, " "))
+	}))
+}
+
+// ircNickList is the chat nicks of ISON's and USERHOST's parameters (a
+// trailing one may hold several).
+func ircNickList(params []string) []string {
+	var nicks []string
+	for _, p := range params {
+		for _, n := range strings.Fields(p) {
+			nicks = append(nicks, irc.ChatNick(n))
+		}
+	}
+	return nicks
 }

@@ -364,6 +364,10 @@ func TestIRCQueries(t *testing.T) {
 	c.send("VERSION")
 	c.expectMessage(":actorchat.server 351 carol actorchat-test actorchat.server :a chat server built on actors")
 	c.until(irc.RplISupport)
+	c.send("ISON bob nobody CAROL")
+	c.expectMessage(":actorchat.server 303 carol :bob carol")
+	c.send("USERHOST bob carol")
+	c.expectMessage(":actorchat.server 302 carol :bob=-bob@actorchat carol=+~carol@actorchat")
 	c.send("TIME")
 	if m := c.message(); m.Command != irc.RplTime {
 		t.Fatalf("got %+v, want 391", m)
@@ -518,5 +522,38 @@ func TestIRCModeration(t *testing.T) {
 	op.send("MODE #dev +b *!*@host*")
 	if m := op.until("696"); m.Param(3) != "*!*@host*" {
 		t.Fatalf("got %+v, want 696 for a wildcard mask", m)
+	}
+}
+
+// TestIRCOperator: OPER makes a server operator of the -admins file,
+// whatever the nick; KILL and WALLOPS are /kill and /wall, refused to
+// everyone else.
+func TestIRCOperator(t *testing.T) {
+	s, addr := startIRCServer(t, func(c *Config) { c.Admins = testOperators("root") })
+	bob, guest := s.dial()
+	bob.send("/nick bob")
+	bob.expect("*** " + guest + " is now known as bob")
+	boss, eve := dialIRC(t, addr), dialIRCFrom(t, addr, "127.0.0.2")
+	boss.register("boss")
+	eve.register("eve")
+
+	eve.send("KILL bob :bye")
+	eve.expectMessage(":actorchat.server 481 eve :Permission Denied- You're not an IRC operator")
+	boss.send("OPER root wrong")
+	if m := boss.message(); m.Command != irc.ErrPasswdMismatch {
+		t.Fatalf("got %+v, want 464", m)
+	}
+	boss.send("OPER root :" + operPassword("root")) // a password with spaces is a trailing parameter
+	boss.expectMessage(":actorchat.server 381 boss :You are now an IRC operator")
+	boss.send("WALLOPS :maintenance at noon")
+	bob.expect("*** [wall] boss: maintenance at noon")
+	eve.expectMessage(":actorchat.server NOTICE eve :[wall] boss: maintenance at noon")
+	boss.until("NOTICE")
+	boss.send("KILL eve :spam")
+	eve.until("ERROR")
+	eve.expectEOF()
+	boss.send("KILL nobody :x")
+	if m := boss.until(irc.ErrNoSuchNick); m.Param(1) != "nobody" {
+		t.Fatalf("got %+v, want 401", m)
 	}
 }

@@ -565,17 +565,34 @@ func (r *registry) handleResolveNick(ctx actor.Context, msg *messages.ResolveNic
 // pattern, at most the limit asked for, and how many there are.
 func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	var users []*messages.UserInfo
+	if nicks := msg.GetNicks(); len(nicks) > 0 {
+		for _, nick := range nicks[:min(len(nicks), maxListNicks)] {
+			if u, ok := r.byNick[strings.ToLower(nick)]; ok {
+				users = append(users, userInfo(u))
+			}
+		}
+		reply(ctx, msg.GetReplyTo(), &messages.UserList{Users: users, Total: uint32(len(r.byMember)), Matched: uint32(len(users))})
+		return
+	}
 	for _, u := range r.byMember {
 		if text.MatchPattern(msg.GetPattern(), u.nick) && (msg.GetRoom() == "" || slices.Contains(u.rooms, msg.GetRoom())) {
-			info := &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away}
-			if u.ident != nil {
-				info.Username, info.Realname = u.ident.username, u.ident.realname
-			}
-			users = append(users, info)
+			users = append(users, userInfo(u))
 		}
 	}
 	users, matched := firstByName(users, (*messages.UserInfo).GetNick, msg.GetLimit())
 	reply(ctx, msg.GetReplyTo(), &messages.UserList{Users: users, Total: uint32(len(r.byMember)), Matched: matched})
+}
+
+// maxListNicks bounds the nicks one ListUsers asks about by name.
+const maxListNicks = 32
+
+// userInfo is a user as listings show it.
+func userInfo(u *registeredUser) *messages.UserInfo {
+	info := &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away}
+	if u.ident != nil {
+		info.Username, info.Realname = u.ident.username, u.ident.realname
+	}
+	return info
 }
 
 // handleSetAway marks a member away (or back, with no message).

@@ -912,7 +912,10 @@ type ListUsers struct {
 	Limit   uint32    `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	ReplyTo *ActorRef `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	// Only users in this room (IRC's WHO #room); empty: every user.
-	Room          string `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`
+	Room string `protobuf:"bytes,4,opt,name=room,proto3" json:"room,omitempty"`
+	// Only the users of these nicks, whatever the case (IRC's ISON and
+	// USERHOST), at most 32; the pattern and room do not apply.
+	Nicks         []string `protobuf:"bytes,5,rep,name=nicks,proto3" json:"nicks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -973,6 +976,13 @@ func (x *ListUsers) GetRoom() string {
 		return x.Room
 	}
 	return ""
+}
+
+func (x *ListUsers) GetNicks() []string {
+	if x != nil {
+		return x.Nicks
+	}
+	return nil
 }
 
 // UserInfo is one user in a listing.
@@ -2320,12 +2330,13 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"?\n" +
 	"\fNickResolved\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\"}\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\"\x93\x01\n" +
 	"\tListUsers\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
 	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x12\n" +
-	"\x04room\x18\x04 \x01(\tR\x04room\"\xa4\x01\n" +
+	"\x04room\x18\x04 \x01(\tR\x04room\x12\x14\n" +
+	"\x05nicks\x18\x05 \x03(\tR\x05nicks\"\xa4\x01\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x14\n" +
