@@ -29,6 +29,7 @@ func addIRCQueries(commands map[string]func(c *connection, ctx actor.Context, m 
 		"TIME":     (*connection).ircTime,
 		"KICK":     (*connection).ircKick,
 		"ISON":     (*connection).ircIsOn,
+		"WHOWAS":   (*connection).ircWhowas,
 		"USERHOST": (*connection).ircUserhost,
 		"OPER":     (*connection).ircOper,
 		"KILL":     (*connection).ircKill,
@@ -266,4 +267,27 @@ func ircNickList(params []string) []string {
 		}
 	}
 	return nicks
+}
+
+// ircWhowas: WHOWAS nick [count]: who had the nick lately (the registry
+// keeps the last few hundred who left a nick), newest first.
+func (c *connection) ircWhowas(ctx actor.Context, m *irc.Message) {
+	target := strings.Split(m.Param(0), ",")[0]
+	if target == "" {
+		c.numeric(ctx, irc.ErrNoNicknameGiven, "No nickname given")
+		return
+	}
+	count, _ := strconv.Atoi(m.Param(1))
+	c.ask(ctx, c.env.registry, &messages.WhowasUser{Nick: irc.ChatNick(target), Count: int32(max(count, 0))}, "WHOWAS", on(func(c *connection, ctx actor.Context, list *messages.WhowasList) {
+		if len(list.GetEntries()) == 0 {
+			c.numeric(ctx, irc.ErrWasNoSuchNick, target, "There was no such nickname")
+		}
+		for _, e := range list.GetEntries() {
+			nick := irc.Nick(e.GetNick())
+			user, real := identOr(nick, e.GetUsername(), e.GetRealname())
+			c.numeric(ctx, irc.RplWhowasUser, nick, user, irc.Host, "*", real)
+			c.numeric(ctx, irc.RplWhoisServer, nick, c.irc.Server, time.UnixMilli(e.GetUnixMillis()).UTC().Format(time.RFC1123))
+		}
+		c.numeric(ctx, irc.RplEndOfWhowas, target, "End of WHOWAS")
+	}))
 }

@@ -368,6 +368,19 @@ func TestIRCQueries(t *testing.T) {
 	c.expectMessage(":actorchat.server 303 carol :bob carol")
 	c.send("USERHOST bob carol")
 	c.expectMessage(":actorchat.server 302 carol :bob=-bob@actorchat carol=+~carol@actorchat")
+	c.send("WHOWAS gone")
+	c.expectMessage(":actorchat.server 406 carol gone :There was no such nickname")
+	c.expectMessage(":actorchat.server 369 carol gone :End of WHOWAS")
+	gone := dialIRC(t, addr)
+	gone.register("gone")
+	gone.send("QUIT")
+	gone.until("ERROR")
+	testkit.Eventually(t, "gone to be gone", func() bool {
+		c.send("WHOWAS gone 1")
+		m := c.message()
+		c.until(irc.RplEndOfWhowas)
+		return m.Command == irc.RplWhowasUser && m.Param(1) == "gone" && m.Param(2) == "~gone" && m.Param(5) == "Real Name"
+	})
 	c.send("TIME")
 	if m := c.message(); m.Command != irc.RplTime {
 		t.Fatalf("got %+v, want 391", m)

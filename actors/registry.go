@@ -57,6 +57,8 @@ type registry struct {
 	lastGuest uint64                     // number of the last guest nick handed out
 	accounts  map[string]string          // registered nicks, case-folded -> account id: only who is identified as it may use it
 	skeletons map[string]string          // the skeletons of registered nicks -> the nick, case-folded
+	departed  []departed                 // who left a nick lately, for WHOWAS: a ring of at most maxWhowas
+	nextGone  int                        // where the next one goes in departed
 
 	// Owned by Receive, in a cluster: after this node became the
 	// coordinator, it holds every request that could hand out a nick until
@@ -238,6 +240,8 @@ func (r *registry) handle(ctx actor.Context, message any, sender *actor.PID) {
 		r.handleSetAway(ctx, msg)
 	case *messages.WhoisUser:
 		r.handleWhois(ctx, msg)
+	case *messages.WhowasUser:
+		r.handleWhowas(ctx, msg)
 	case *messages.DescribeMembers:
 		r.handleDescribeMembers(ctx, msg)
 	case *messages.AccountIdentified:
@@ -447,10 +451,53 @@ func (r *registry) forget(u *registeredUser) {
 	if u == nil || r.byMember[u.memberID] != u {
 		return
 	}
+	r.departs(u, u.nick)
 	delete(r.byMember, u.memberID)
 	delete(r.byPID, keyOf(u.pid))
 	delete(r.byNick, strings.ToLower(u.nick))
 	r.metrics.nicks.Set(float64(len(r.byMember)))
+}
+
+// departed is a user who left a nick (it left, or was renamed), for WHOWAS.
+type departed struct {
+	nick               string
+	username, realname string
+	at                 time.Time
+}
+
+// maxWhowas bounds the departed users the registry keeps: the memory is
+// bounded, however many come and go.
+const maxWhowas = 256
+
+// departs keeps that u had nick until now.
+func (r *registry) departs(u *registeredUser, nick string) {
+	d := departed{nick: nick, at: time.Now()}
+	if u.ident != nil {
+		d.username, d.realname = u.ident.username, u.ident.realname
+	}
+	if len(r.departed) < maxWhowas {
+		r.departed = append(r.departed, d)
+		return
+	}
+	r.departed[r.nextGone] = d
+	r.nextGone = (r.nextGone + 1) % maxWhowas
+}
+
+// handleWhowas answers who had a nick lately, newest first.
+func (r *registry) handleWhowas(ctx actor.Context, msg *messages.WhowasUser) {
+	var list []*messages.WhowasEntry
+	n := len(r.departed)
+	for i := range n {
+		d := r.departed[((r.nextGone-1-i)%n+n)%n] // newest first
+		if !strings.EqualFold(d.nick, msg.GetNick()) {
+			continue
+		}
+		list = append(list, &messages.WhowasEntry{Nick: d.nick, Username: d.username, Realname: d.realname, UnixMillis: d.at.UnixMilli()})
+		if msg.GetCount() > 0 && len(list) == int(msg.GetCount()) {
+			break
+		}
+	}
+	reply(ctx, msg.GetReplyTo(), &messages.WhowasList{Entries: list})
 }
 
 // handleSetNick renames a member if the nick is valid and free.
@@ -484,6 +531,7 @@ func (r *registry) handleSetNick(ctx actor.Context, msg *messages.SetNick) {
 		return
 	}
 	old := u.nick
+	r.departs(u, old)
 	delete(r.byNick, strings.ToLower(old))
 	u.nick = nick
 	r.byNick[key] = u

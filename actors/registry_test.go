@@ -221,3 +221,42 @@ func TestRegistryUnregisterFreesNickAtOnce(t *testing.T) {
 	b.send(reg, &messages.SetNick{Nick: "alice"}) // queued behind the goodbye
 	expect[*messages.NickChanged](t, b)
 }
+
+// TestRegistryWhowas: who left a nick, or was renamed from it, is kept for
+// WHOWAS, newest first, and only the last maxWhowas of them (the memory is
+// bounded however many come and go).
+func TestRegistryWhowas(t *testing.T) {
+	system, reg, a, b := twoRegistered(t)
+	whowas := func(nick string, count int32) []*messages.WhowasEntry {
+		t.Helper()
+		b.send(reg, &messages.WhowasUser{Nick: nick, Count: count})
+		return expect[*messages.WhowasList](t, b).GetEntries()
+	}
+	a.send(reg, &messages.SetNick{Nick: "alice"})
+	expect[*messages.NickChanged](t, a)
+	if got := whowas("GUEST1", 0); len(got) != 1 || got[0].GetNick() != "guest1" {
+		t.Fatalf("whowas guest1: %v", got)
+	}
+	a.send(reg, &messages.UnregisterConnection{})
+	c := newProbe(t, system)
+	c.send(reg, &messages.RegisterConnection{Username: "~al", Realname: "Al"})
+	expect[*messages.ConnectionRegistered](t, c)
+	c.send(reg, &messages.SetNick{Nick: "alice"})
+	expect[*messages.NickChanged](t, c)
+	c.send(reg, &messages.UnregisterConnection{})
+	got := whowas("alice", 0)
+	if len(got) != 2 || got[0].GetUsername() != "~al" || got[0].GetRealname() != "Al" || got[1].GetUsername() != "" {
+		t.Fatalf("whowas alice: %v, want the IRC user first, then the first alice", got)
+	}
+	if got := whowas("alice", 1); len(got) != 1 || got[0].GetUsername() != "~al" {
+		t.Fatalf("whowas alice 1: %v", got)
+	}
+	for range maxWhowas {
+		p := newProbe(t, system)
+		register(t, p, reg)
+		p.send(reg, &messages.UnregisterConnection{})
+	}
+	if got := whowas("alice", 0); len(got) != 0 {
+		t.Fatalf("whowas alice after %d others left: %v, want it forgotten", maxWhowas, got)
+	}
+}

@@ -1310,6 +1310,184 @@ func (x *WhoisUser) GetReplyTo() *ActorRef {
 	return nil
 }
 
+// WhowasUser asks the registry who recently had a nick (IRC's WHOWAS):
+// users who left or were renamed, newest first, at most count of them (0:
+// every one kept). The answer is WhowasList.
+type WhowasUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nick          string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Count         int32                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	ReplyTo       *ActorRef              `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhowasUser) Reset() {
+	*x = WhowasUser{}
+	mi := &file_chat_v1_registry_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhowasUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhowasUser) ProtoMessage() {}
+
+func (x *WhowasUser) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhowasUser.ProtoReflect.Descriptor instead.
+func (*WhowasUser) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *WhowasUser) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *WhowasUser) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *WhowasUser) GetReplyTo() *ActorRef {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// WhowasEntry is one user who had the nick.
+type WhowasEntry struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Nick     string                 `protobuf:"bytes,1,opt,name=nick,proto3" json:"nick,omitempty"`
+	Username string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Realname string                 `protobuf:"bytes,3,opt,name=realname,proto3" json:"realname,omitempty"`
+	// When the user left the nick.
+	UnixMillis    int64 `protobuf:"varint,4,opt,name=unix_millis,json=unixMillis,proto3" json:"unix_millis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhowasEntry) Reset() {
+	*x = WhowasEntry{}
+	mi := &file_chat_v1_registry_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhowasEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhowasEntry) ProtoMessage() {}
+
+func (x *WhowasEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhowasEntry.ProtoReflect.Descriptor instead.
+func (*WhowasEntry) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WhowasEntry) GetNick() string {
+	if x != nil {
+		return x.Nick
+	}
+	return ""
+}
+
+func (x *WhowasEntry) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *WhowasEntry) GetRealname() string {
+	if x != nil {
+		return x.Realname
+	}
+	return ""
+}
+
+func (x *WhowasEntry) GetUnixMillis() int64 {
+	if x != nil {
+		return x.UnixMillis
+	}
+	return 0
+}
+
+// WhowasList answers WhowasUser.
+type WhowasList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*WhowasEntry         `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhowasList) Reset() {
+	*x = WhowasList{}
+	mi := &file_chat_v1_registry_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhowasList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhowasList) ProtoMessage() {}
+
+func (x *WhowasList) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_v1_registry_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhowasList.ProtoReflect.Descriptor instead.
+func (*WhowasList) Descriptor() ([]byte, []int) {
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WhowasList) GetEntries() []*WhowasEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 // DescribeUser asks a connection to describe its user to reply_to.
 type DescribeUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1320,7 +1498,7 @@ type DescribeUser struct {
 
 func (x *DescribeUser) Reset() {
 	*x = DescribeUser{}
-	mi := &file_chat_v1_registry_proto_msgTypes[17]
+	mi := &file_chat_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1510,7 @@ func (x *DescribeUser) String() string {
 func (*DescribeUser) ProtoMessage() {}
 
 func (x *DescribeUser) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[17]
+	mi := &file_chat_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1523,7 @@ func (x *DescribeUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeUser.ProtoReflect.Descriptor instead.
 func (*DescribeUser) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DescribeUser) GetReplyTo() *ActorRef {
@@ -1374,7 +1552,7 @@ type UserDescription struct {
 
 func (x *UserDescription) Reset() {
 	*x = UserDescription{}
-	mi := &file_chat_v1_registry_proto_msgTypes[18]
+	mi := &file_chat_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1564,7 @@ func (x *UserDescription) String() string {
 func (*UserDescription) ProtoMessage() {}
 
 func (x *UserDescription) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[18]
+	mi := &file_chat_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1577,7 @@ func (x *UserDescription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserDescription.ProtoReflect.Descriptor instead.
 func (*UserDescription) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UserDescription) GetNick() string {
@@ -1471,7 +1649,7 @@ type DescribeMembers struct {
 
 func (x *DescribeMembers) Reset() {
 	*x = DescribeMembers{}
-	mi := &file_chat_v1_registry_proto_msgTypes[19]
+	mi := &file_chat_v1_registry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1661,7 @@ func (x *DescribeMembers) String() string {
 func (*DescribeMembers) ProtoMessage() {}
 
 func (x *DescribeMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[19]
+	mi := &file_chat_v1_registry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1674,7 @@ func (x *DescribeMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeMembers.ProtoReflect.Descriptor instead.
 func (*DescribeMembers) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DescribeMembers) GetMemberIds() []string {
@@ -1523,7 +1701,7 @@ type MembersDescribed struct {
 
 func (x *MembersDescribed) Reset() {
 	*x = MembersDescribed{}
-	mi := &file_chat_v1_registry_proto_msgTypes[20]
+	mi := &file_chat_v1_registry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1713,7 @@ func (x *MembersDescribed) String() string {
 func (*MembersDescribed) ProtoMessage() {}
 
 func (x *MembersDescribed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[20]
+	mi := &file_chat_v1_registry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1726,7 @@ func (x *MembersDescribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersDescribed.ProtoReflect.Descriptor instead.
 func (*MembersDescribed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MembersDescribed) GetUsers() []*NickResolved {
@@ -1570,7 +1748,7 @@ type CommandRejected struct {
 
 func (x *CommandRejected) Reset() {
 	*x = CommandRejected{}
-	mi := &file_chat_v1_registry_proto_msgTypes[21]
+	mi := &file_chat_v1_registry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1760,7 @@ func (x *CommandRejected) String() string {
 func (*CommandRejected) ProtoMessage() {}
 
 func (x *CommandRejected) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[21]
+	mi := &file_chat_v1_registry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1773,7 @@ func (x *CommandRejected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandRejected.ProtoReflect.Descriptor instead.
 func (*CommandRejected) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{21}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CommandRejected) GetReason() string {
@@ -1632,7 +1810,7 @@ type AdminCommand struct {
 
 func (x *AdminCommand) Reset() {
 	*x = AdminCommand{}
-	mi := &file_chat_v1_registry_proto_msgTypes[22]
+	mi := &file_chat_v1_registry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1822,7 @@ func (x *AdminCommand) String() string {
 func (*AdminCommand) ProtoMessage() {}
 
 func (x *AdminCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[22]
+	mi := &file_chat_v1_registry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1835,7 @@ func (x *AdminCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminCommand.ProtoReflect.Descriptor instead.
 func (*AdminCommand) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{22}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AdminCommand) GetMemberId() string {
@@ -1712,7 +1890,7 @@ type AdminDone struct {
 
 func (x *AdminDone) Reset() {
 	*x = AdminDone{}
-	mi := &file_chat_v1_registry_proto_msgTypes[23]
+	mi := &file_chat_v1_registry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1902,7 @@ func (x *AdminDone) String() string {
 func (*AdminDone) ProtoMessage() {}
 
 func (x *AdminDone) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[23]
+	mi := &file_chat_v1_registry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1915,7 @@ func (x *AdminDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminDone.ProtoReflect.Descriptor instead.
 func (*AdminDone) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{23}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AdminDone) GetLines() []string {
@@ -1770,7 +1948,7 @@ type ServerNotice struct {
 
 func (x *ServerNotice) Reset() {
 	*x = ServerNotice{}
-	mi := &file_chat_v1_registry_proto_msgTypes[24]
+	mi := &file_chat_v1_registry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1960,7 @@ func (x *ServerNotice) String() string {
 func (*ServerNotice) ProtoMessage() {}
 
 func (x *ServerNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[24]
+	mi := &file_chat_v1_registry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1973,7 @@ func (x *ServerNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerNotice.ProtoReflect.Descriptor instead.
 func (*ServerNotice) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{24}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ServerNotice) GetText() string {
@@ -1862,7 +2040,7 @@ type NoticeUser struct {
 
 func (x *NoticeUser) Reset() {
 	*x = NoticeUser{}
-	mi := &file_chat_v1_registry_proto_msgTypes[25]
+	mi := &file_chat_v1_registry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2052,7 @@ func (x *NoticeUser) String() string {
 func (*NoticeUser) ProtoMessage() {}
 
 func (x *NoticeUser) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[25]
+	mi := &file_chat_v1_registry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2065,7 @@ func (x *NoticeUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeUser.ProtoReflect.Descriptor instead.
 func (*NoticeUser) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{25}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *NoticeUser) GetNick() string {
@@ -1929,7 +2107,7 @@ type Killed struct {
 
 func (x *Killed) Reset() {
 	*x = Killed{}
-	mi := &file_chat_v1_registry_proto_msgTypes[26]
+	mi := &file_chat_v1_registry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2119,7 @@ func (x *Killed) String() string {
 func (*Killed) ProtoMessage() {}
 
 func (x *Killed) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[26]
+	mi := &file_chat_v1_registry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2132,7 @@ func (x *Killed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Killed.ProtoReflect.Descriptor instead.
 func (*Killed) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{26}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Killed) GetBy() string {
@@ -1986,7 +2164,7 @@ type ConnectionGone struct {
 
 func (x *ConnectionGone) Reset() {
 	*x = ConnectionGone{}
-	mi := &file_chat_v1_registry_proto_msgTypes[27]
+	mi := &file_chat_v1_registry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2176,7 @@ func (x *ConnectionGone) String() string {
 func (*ConnectionGone) ProtoMessage() {}
 
 func (x *ConnectionGone) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[27]
+	mi := &file_chat_v1_registry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2189,7 @@ func (x *ConnectionGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionGone.ProtoReflect.Descriptor instead.
 func (*ConnectionGone) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{27}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ConnectionGone) GetMemberId() string {
@@ -2041,7 +2219,7 @@ type MemberGone struct {
 
 func (x *MemberGone) Reset() {
 	*x = MemberGone{}
-	mi := &file_chat_v1_registry_proto_msgTypes[28]
+	mi := &file_chat_v1_registry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2231,7 @@ func (x *MemberGone) String() string {
 func (*MemberGone) ProtoMessage() {}
 
 func (x *MemberGone) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[28]
+	mi := &file_chat_v1_registry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2066,7 +2244,7 @@ func (x *MemberGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberGone.ProtoReflect.Descriptor instead.
 func (*MemberGone) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{28}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MemberGone) GetRoom() string {
@@ -2111,7 +2289,7 @@ type ResolveTarget struct {
 
 func (x *ResolveTarget) Reset() {
 	*x = ResolveTarget{}
-	mi := &file_chat_v1_registry_proto_msgTypes[29]
+	mi := &file_chat_v1_registry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2301,7 @@ func (x *ResolveTarget) String() string {
 func (*ResolveTarget) ProtoMessage() {}
 
 func (x *ResolveTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[29]
+	mi := &file_chat_v1_registry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2314,7 @@ func (x *ResolveTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveTarget.ProtoReflect.Descriptor instead.
 func (*ResolveTarget) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{29}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResolveTarget) GetName() string {
@@ -2183,7 +2361,7 @@ type TargetResolved struct {
 
 func (x *TargetResolved) Reset() {
 	*x = TargetResolved{}
-	mi := &file_chat_v1_registry_proto_msgTypes[30]
+	mi := &file_chat_v1_registry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2195,7 +2373,7 @@ func (x *TargetResolved) String() string {
 func (*TargetResolved) ProtoMessage() {}
 
 func (x *TargetResolved) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_v1_registry_proto_msgTypes[30]
+	mi := &file_chat_v1_registry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2208,7 +2386,7 @@ func (x *TargetResolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetResolved.ProtoReflect.Descriptor instead.
 func (*TargetResolved) Descriptor() ([]byte, []int) {
-	return file_chat_v1_registry_proto_rawDescGZIP(), []int{30}
+	return file_chat_v1_registry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TargetResolved) GetRequestId() uint64 {
@@ -2357,7 +2535,21 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\tR\amessage\"M\n" +
 	"\tWhoisUser\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12,\n" +
-	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"<\n" +
+	"\breply_to\x18\x02 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"d\n" +
+	"\n" +
+	"WhowasUser\x12\x12\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\x12,\n" +
+	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"z\n" +
+	"\vWhowasEntry\x12\x12\n" +
+	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12\x1a\n" +
+	"\brealname\x18\x03 \x01(\tR\brealname\x12\x1f\n" +
+	"\vunix_millis\x18\x04 \x01(\x03R\n" +
+	"unixMillis\"<\n" +
+	"\n" +
+	"WhowasList\x12.\n" +
+	"\aentries\x18\x01 \x03(\v2\x14.chat.v1.WhowasEntryR\aentries\"<\n" +
 	"\fDescribeUser\x12,\n" +
 	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xf0\x01\n" +
 	"\x0fUserDescription\x12\x12\n" +
@@ -2472,7 +2664,7 @@ func file_chat_v1_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_v1_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_chat_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_chat_v1_registry_proto_goTypes = []any{
 	(Request)(0),                   // 0: chat.v1.Request
 	(AdminAction)(0),               // 1: chat.v1.AdminAction
@@ -2493,45 +2685,50 @@ var file_chat_v1_registry_proto_goTypes = []any{
 	(*SetAway)(nil),                // 16: chat.v1.SetAway
 	(*AwaySet)(nil),                // 17: chat.v1.AwaySet
 	(*WhoisUser)(nil),              // 18: chat.v1.WhoisUser
-	(*DescribeUser)(nil),           // 19: chat.v1.DescribeUser
-	(*UserDescription)(nil),        // 20: chat.v1.UserDescription
-	(*DescribeMembers)(nil),        // 21: chat.v1.DescribeMembers
-	(*MembersDescribed)(nil),       // 22: chat.v1.MembersDescribed
-	(*CommandRejected)(nil),        // 23: chat.v1.CommandRejected
-	(*AdminCommand)(nil),           // 24: chat.v1.AdminCommand
-	(*AdminDone)(nil),              // 25: chat.v1.AdminDone
-	(*ServerNotice)(nil),           // 26: chat.v1.ServerNotice
-	(*NoticeUser)(nil),             // 27: chat.v1.NoticeUser
-	(*Killed)(nil),                 // 28: chat.v1.Killed
-	(*ConnectionGone)(nil),         // 29: chat.v1.ConnectionGone
-	(*MemberGone)(nil),             // 30: chat.v1.MemberGone
-	(*ResolveTarget)(nil),          // 31: chat.v1.ResolveTarget
-	(*TargetResolved)(nil),         // 32: chat.v1.TargetResolved
-	(*ActorRef)(nil),               // 33: chat.v1.ActorRef
-	(LeaveReason)(0),               // 34: chat.v1.LeaveReason
+	(*WhowasUser)(nil),             // 19: chat.v1.WhowasUser
+	(*WhowasEntry)(nil),            // 20: chat.v1.WhowasEntry
+	(*WhowasList)(nil),             // 21: chat.v1.WhowasList
+	(*DescribeUser)(nil),           // 22: chat.v1.DescribeUser
+	(*UserDescription)(nil),        // 23: chat.v1.UserDescription
+	(*DescribeMembers)(nil),        // 24: chat.v1.DescribeMembers
+	(*MembersDescribed)(nil),       // 25: chat.v1.MembersDescribed
+	(*CommandRejected)(nil),        // 26: chat.v1.CommandRejected
+	(*AdminCommand)(nil),           // 27: chat.v1.AdminCommand
+	(*AdminDone)(nil),              // 28: chat.v1.AdminDone
+	(*ServerNotice)(nil),           // 29: chat.v1.ServerNotice
+	(*NoticeUser)(nil),             // 30: chat.v1.NoticeUser
+	(*Killed)(nil),                 // 31: chat.v1.Killed
+	(*ConnectionGone)(nil),         // 32: chat.v1.ConnectionGone
+	(*MemberGone)(nil),             // 33: chat.v1.MemberGone
+	(*ResolveTarget)(nil),          // 34: chat.v1.ResolveTarget
+	(*TargetResolved)(nil),         // 35: chat.v1.TargetResolved
+	(*ActorRef)(nil),               // 36: chat.v1.ActorRef
+	(LeaveReason)(0),               // 37: chat.v1.LeaveReason
 }
 var file_chat_v1_registry_proto_depIdxs = []int32{
-	33, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
-	33, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
-	33, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
-	33, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
-	33, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
+	36, // 0: chat.v1.RegisterConnection.reply_to:type_name -> chat.v1.ActorRef
+	36, // 1: chat.v1.SetNick.reply_to:type_name -> chat.v1.ActorRef
+	36, // 2: chat.v1.SendPrivateMessage.reply_to:type_name -> chat.v1.ActorRef
+	36, // 3: chat.v1.ResolveNick.reply_to:type_name -> chat.v1.ActorRef
+	36, // 4: chat.v1.ListUsers.reply_to:type_name -> chat.v1.ActorRef
 	14, // 5: chat.v1.UserList.users:type_name -> chat.v1.UserInfo
-	33, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
-	33, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
-	33, // 8: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
-	33, // 9: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
-	12, // 10: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
-	0,  // 11: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
-	1,  // 12: chat.v1.AdminCommand.action:type_name -> chat.v1.AdminAction
-	33, // 13: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
-	34, // 14: chat.v1.MemberGone.reason:type_name -> chat.v1.LeaveReason
-	33, // 15: chat.v1.ResolveTarget.reply_to:type_name -> chat.v1.ActorRef
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	36, // 6: chat.v1.SetAway.reply_to:type_name -> chat.v1.ActorRef
+	36, // 7: chat.v1.WhoisUser.reply_to:type_name -> chat.v1.ActorRef
+	36, // 8: chat.v1.WhowasUser.reply_to:type_name -> chat.v1.ActorRef
+	20, // 9: chat.v1.WhowasList.entries:type_name -> chat.v1.WhowasEntry
+	36, // 10: chat.v1.DescribeUser.reply_to:type_name -> chat.v1.ActorRef
+	36, // 11: chat.v1.DescribeMembers.reply_to:type_name -> chat.v1.ActorRef
+	12, // 12: chat.v1.MembersDescribed.users:type_name -> chat.v1.NickResolved
+	0,  // 13: chat.v1.CommandRejected.request:type_name -> chat.v1.Request
+	1,  // 14: chat.v1.AdminCommand.action:type_name -> chat.v1.AdminAction
+	36, // 15: chat.v1.AdminCommand.reply_to:type_name -> chat.v1.ActorRef
+	37, // 16: chat.v1.MemberGone.reason:type_name -> chat.v1.LeaveReason
+	36, // 17: chat.v1.ResolveTarget.reply_to:type_name -> chat.v1.ActorRef
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_registry_proto_init() }
@@ -2546,7 +2743,7 @@ func file_chat_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_v1_registry_proto_rawDesc), len(file_chat_v1_registry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   31,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

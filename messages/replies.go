@@ -56,6 +56,8 @@ func NewReply(id uint64, answer proto.Message) (*Reply, bool) {
 		r.Answer = &Reply_Moderated{Moderated: m}
 	case *AdminDone:
 		r.Answer = &Reply_AdminDone{AdminDone: m}
+	case *WhowasList:
+		r.Answer = &Reply_WhowasList{WhowasList: m}
 	default:
 		return nil, false
 	}
@@ -107,6 +109,8 @@ func (r *Reply) Message() proto.Message {
 		return a.Moderated
 	case *Reply_AdminDone:
 		return a.AdminDone
+	case *Reply_WhowasList:
+		return a.WhowasList
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ type Reply struct {
 	//	*Reply_NickGhosted
 	//	*Reply_Moderated
 	//	*Reply_AdminDone
+	//	*Reply_WhowasList
 	Answer        isReply_Answer `protobuf_oneof:"answer"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -289,6 +290,15 @@ func (x *Reply) GetAdminDone() *AdminDone {
 	return nil
 }
 
+func (x *Reply) GetWhowasList() *WhowasList {
+	if x != nil {
+		if x, ok := x.Answer.(*Reply_WhowasList); ok {
+			return x.WhowasList
+		}
+	}
+	return nil
+}
+
 type isReply_Answer interface {
 	isReply_Answer()
 }
@@ -377,6 +387,10 @@ type Reply_AdminDone struct {
 	AdminDone *AdminDone `protobuf:"bytes,22,opt,name=admin_done,json=adminDone,proto3,oneof"`
 }
 
+type Reply_WhowasList struct {
+	WhowasList *WhowasList `protobuf:"bytes,23,opt,name=whowas_list,json=whowasList,proto3,oneof"`
+}
+
 func (*Reply_CommandRejected) isReply_Answer() {}
 
 func (*Reply_ConnectionRegistered) isReply_Answer() {}
@@ -419,12 +433,13 @@ func (*Reply_Moderated) isReply_Answer() {}
 
 func (*Reply_AdminDone) isReply_Answer() {}
 
+func (*Reply_WhowasList) isReply_Answer() {}
+
 var File_chat_v1_reply_proto protoreflect.FileDescriptor
 
 const file_chat_v1_reply_proto_rawDesc = "" +
 	"\n" +
-	"\x13chat/v1/reply.proto\x12\achat.v1\x1a\x16chat/v1/accounts.proto\x1a\x16chat/v1/registry.proto\x1a\x12chat/v1/room.proto\"\xcd\n" +
-	"\n" +
+	"\x13chat/v1/reply.proto\x12\achat.v1\x1a\x16chat/v1/accounts.proto\x1a\x16chat/v1/registry.proto\x1a\x12chat/v1/room.proto\"\x85\v\n" +
 	"\x05Reply\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12E\n" +
@@ -454,7 +469,9 @@ const file_chat_v1_reply_proto_rawDesc = "" +
 	"\fnick_ghosted\x18\x14 \x01(\v2\x14.chat.v1.NickGhostedH\x00R\vnickGhosted\x122\n" +
 	"\tmoderated\x18\x15 \x01(\v2\x12.chat.v1.ModeratedH\x00R\tmoderated\x123\n" +
 	"\n" +
-	"admin_done\x18\x16 \x01(\v2\x12.chat.v1.AdminDoneH\x00R\tadminDoneB\b\n" +
+	"admin_done\x18\x16 \x01(\v2\x12.chat.v1.AdminDoneH\x00R\tadminDone\x126\n" +
+	"\vwhowas_list\x18\x17 \x01(\v2\x13.chat.v1.WhowasListH\x00R\n" +
+	"whowasListB\b\n" +
 	"\x06answerB)Z'github.com/actorchat/actorchat/messagesb\x06proto3"
 
 var (
@@ -493,6 +510,7 @@ var file_chat_v1_reply_proto_goTypes = []any{
 	(*NickGhosted)(nil),          // 19: chat.v1.NickGhosted
 	(*Moderated)(nil),            // 20: chat.v1.Moderated
 	(*AdminDone)(nil),            // 21: chat.v1.AdminDone
+	(*WhowasList)(nil),           // 22: chat.v1.WhowasList
 }
 var file_chat_v1_reply_proto_depIdxs = []int32{
 	1,  // 0: chat.v1.Reply.command_rejected:type_name -> chat.v1.CommandRejected
@@ -516,11 +534,12 @@ var file_chat_v1_reply_proto_depIdxs = []int32{
 	19, // 18: chat.v1.Reply.nick_ghosted:type_name -> chat.v1.NickGhosted
 	20, // 19: chat.v1.Reply.moderated:type_name -> chat.v1.Moderated
 	21, // 20: chat.v1.Reply.admin_done:type_name -> chat.v1.AdminDone
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	22, // 21: chat.v1.Reply.whowas_list:type_name -> chat.v1.WhowasList
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_reply_proto_init() }
@@ -553,6 +572,7 @@ func file_chat_v1_reply_proto_init() {
 		(*Reply_NickGhosted)(nil),
 		(*Reply_Moderated)(nil),
 		(*Reply_AdminDone)(nil),
+		(*Reply_WhowasList)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -18,6 +18,7 @@ const (
 	RplNowAway       = "306"
 	RplAway          = "301"
 	RplWhoisUser     = "311"
+	RplWhowasUser    = "314"
 	RplWhoisServer   = "312"
 	RplEndOfWho      = "315"
 	RplWhoisIdle     = "317"
@@ -34,6 +35,7 @@ const (
 	RplVersion       = "351"
 	RplWhoReply      = "352"
 	RplEndOfBanList  = "368"
+	RplEndOfWhowas   = "369"
 	RplTime          = "391"
 	RplNoTopic       = "331"
 	RplTopic         = "332"
@@ -46,6 +48,7 @@ const (
 
 	ErrNoSuchNick        = "401"
 	ErrNoSuchChannel     = "403"
+	ErrWasNoSuchNick     = "406"
 	ErrCannotSendToChan  = "404"
 	ErrTooManyChannels   = "405"
 	ErrNoRecipient       = "411"
