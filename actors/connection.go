@@ -342,6 +342,7 @@ func (c *connection) handleDescribeUser(ctx actor.Context, msg *messages.Describ
 		Away:                c.away,
 		Username:            c.ircUser(),
 		Realname:            c.ircReal(),
+		Operator:            c.env.admins.Valid(c.oper),
 	})
 }
 

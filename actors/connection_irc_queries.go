@@ -78,6 +78,9 @@ func (c *connection) ircWhoReply(ctx actor.Context, channel string, u *messages.
 	if u.GetAway() != "" {
 		here = "G"
 	}
+	if u.GetOperator() {
+		here += "*"
+	}
 	user, real := identOr(nick, u.GetUsername(), u.GetRealname())
 	c.numeric(ctx, irc.RplWhoReply, channel, user, irc.Host, c.irc.Server, nick, here, "0 "+real)
 }
@@ -114,6 +117,9 @@ func (c *connection) ircWhois(ctx actor.Context, m *irc.Message) {
 			c.numeric(ctx, irc.RplWhoisChannels, nick, strings.Join(channels, " "))
 		}
 		c.numeric(ctx, irc.RplWhoisServer, nick, c.irc.Server, "actorchat")
+		if u.GetOperator() {
+			c.numeric(ctx, irc.RplWhoisOperator, nick, "is an IRC operator")
+		}
 		if away := u.GetAway(); away != "" {
 			c.numeric(ctx, irc.RplAway, nick, away)
 		}

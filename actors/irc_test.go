@@ -558,6 +558,13 @@ func TestIRCOperator(t *testing.T) {
 	}
 	boss.send("OPER root :" + operPassword("root")) // a password with spaces is a trailing parameter
 	boss.expectMessage(":actorchat.server 381 boss :You are now an IRC operator")
+	eve.send("WHO boss")
+	eve.expectMessage(":actorchat.server 352 eve * ~boss actorchat actorchat.server boss H* :0 Real Name")
+	eve.until(irc.RplEndOfWho)
+	eve.send("WHOIS boss")
+	eve.until(irc.RplWhoisServer)
+	eve.expectMessage(":actorchat.server 313 eve boss :is an IRC operator")
+	eve.until(irc.RplEndOfWhois)
 	boss.send("WALLOPS :maintenance at noon")
 	bob.expect("*** [wall] boss: maintenance at noon")
 	eve.expectMessage(":actorchat.server NOTICE eve :[wall] boss: maintenance at noon")

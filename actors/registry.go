@@ -616,7 +616,7 @@ func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	if nicks := msg.GetNicks(); len(nicks) > 0 {
 		for _, nick := range nicks[:min(len(nicks), maxListNicks)] {
 			if u, ok := r.byNick[strings.ToLower(nick)]; ok {
-				users = append(users, userInfo(u))
+				users = append(users, r.userInfo(u))
 			}
 		}
 		reply(ctx, msg.GetReplyTo(), &messages.UserList{Users: users, Total: uint32(len(r.byMember)), Matched: uint32(len(users))})
@@ -624,7 +624,7 @@ func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 	}
 	for _, u := range r.byMember {
 		if text.MatchPattern(msg.GetPattern(), u.nick) && (msg.GetRoom() == "" || slices.Contains(u.rooms, msg.GetRoom())) {
-			users = append(users, userInfo(u))
+			users = append(users, r.userInfo(u))
 		}
 	}
 	users, matched := firstByName(users, (*messages.UserInfo).GetNick, msg.GetLimit())
@@ -635,8 +635,8 @@ func (r *registry) handleListUsers(ctx actor.Context, msg *messages.ListUsers) {
 const maxListNicks = 32
 
 // userInfo is a user as listings show it.
-func userInfo(u *registeredUser) *messages.UserInfo {
-	info := &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away}
+func (r *registry) userInfo(u *registeredUser) *messages.UserInfo {
+	info := &messages.UserInfo{Nick: u.nick, Room: u.room(), Rooms: u.rooms, Away: u.away, Operator: r.admins.Valid(u.oper)}
 	if u.ident != nil {
 		info.Username, info.Realname = u.ident.username, u.ident.realname
 	}

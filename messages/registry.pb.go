@@ -1000,7 +1000,9 @@ type UserInfo struct {
 	Realname string `protobuf:"bytes,6,opt,name=realname,proto3" json:"realname,omitempty"`
 	// In a room's listing (MemberList): the member is one of its ops (an op
 	// or its owner).
-	Op            bool `protobuf:"varint,7,opt,name=op,proto3" json:"op,omitempty"`
+	Op bool `protobuf:"varint,7,opt,name=op,proto3" json:"op,omitempty"`
+	// The user is a server operator now (IRC's WHO shows it).
+	Operator      bool `protobuf:"varint,8,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1080,6 +1082,13 @@ func (x *UserInfo) GetRealname() string {
 func (x *UserInfo) GetOp() bool {
 	if x != nil {
 		return x.Op
+	}
+	return false
+}
+
+func (x *UserInfo) GetOperator() bool {
+	if x != nil {
+		return x.Operator
 	}
 	return false
 }
@@ -1544,8 +1553,10 @@ type UserDescription struct {
 	// Every room the user is in, the current one (room) first.
 	Rooms []string `protobuf:"bytes,6,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	// IRC's user name and real name (RegisterConnection); empty: the nick.
-	Username      string `protobuf:"bytes,7,opt,name=username,proto3" json:"username,omitempty"`
-	Realname      string `protobuf:"bytes,8,opt,name=realname,proto3" json:"realname,omitempty"`
+	Username string `protobuf:"bytes,7,opt,name=username,proto3" json:"username,omitempty"`
+	Realname string `protobuf:"bytes,8,opt,name=realname,proto3" json:"realname,omitempty"`
+	// The user is a server operator now (IRC's WHOIS shows it).
+	Operator      bool `protobuf:"varint,9,opt,name=operator,proto3" json:"operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1634,6 +1645,13 @@ func (x *UserDescription) GetRealname() string {
 		return x.Realname
 	}
 	return ""
+}
+
+func (x *UserDescription) GetOperator() bool {
+	if x != nil {
+		return x.Operator
+	}
+	return false
 }
 
 // DescribeMembers asks the registry for the current nicks of members, for
@@ -2514,7 +2532,7 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12,\n" +
 	"\breply_to\x18\x03 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\x12\x12\n" +
 	"\x04room\x18\x04 \x01(\tR\x04room\x12\x14\n" +
-	"\x05nicks\x18\x05 \x03(\tR\x05nicks\"\xa4\x01\n" +
+	"\x05nicks\x18\x05 \x03(\tR\x05nicks\"\xc0\x01\n" +
 	"\bUserInfo\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x14\n" +
@@ -2522,7 +2540,8 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04away\x18\x03 \x01(\tR\x04away\x12\x1a\n" +
 	"\busername\x18\x05 \x01(\tR\busername\x12\x1a\n" +
 	"\brealname\x18\x06 \x01(\tR\brealname\x12\x0e\n" +
-	"\x02op\x18\a \x01(\bR\x02op\"c\n" +
+	"\x02op\x18\a \x01(\bR\x02op\x12\x1a\n" +
+	"\boperator\x18\b \x01(\bR\boperator\"c\n" +
 	"\bUserList\x12'\n" +
 	"\x05users\x18\x01 \x03(\v2\x11.chat.v1.UserInfoR\x05users\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\rR\x05total\x12\x18\n" +
@@ -2551,7 +2570,7 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"WhowasList\x12.\n" +
 	"\aentries\x18\x01 \x03(\v2\x14.chat.v1.WhowasEntryR\aentries\"<\n" +
 	"\fDescribeUser\x12,\n" +
-	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\xf0\x01\n" +
+	"\breply_to\x18\x01 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x8c\x02\n" +
 	"\x0fUserDescription\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x122\n" +
@@ -2561,7 +2580,8 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x04away\x18\x05 \x01(\tR\x04away\x12\x14\n" +
 	"\x05rooms\x18\x06 \x03(\tR\x05rooms\x12\x1a\n" +
 	"\busername\x18\a \x01(\tR\busername\x12\x1a\n" +
-	"\brealname\x18\b \x01(\tR\brealname\"^\n" +
+	"\brealname\x18\b \x01(\tR\brealname\x12\x1a\n" +
+	"\boperator\x18\t \x01(\bR\boperator\"^\n" +
 	"\x0fDescribeMembers\x12\x1d\n" +
 	"\n" +
 	"member_ids\x18\x01 \x03(\tR\tmemberIds\x12,\n" +

@@ -8,6 +8,7 @@ many clients from one address at full speed.
 
 import os
 import shutil
+import subprocess
 from typing import Optional, Set, Type
 
 from irctest.basecontrollers import BaseServerController, DirectoryBasedController
@@ -43,6 +44,11 @@ class ActorchatController(BaseServerController, DirectoryBasedController):
         self.create_config()
         (line_host, line_port) = self.get_hostname_and_port()
         chatd = os.environ.get("ACTORCHAT_CHATD") or shutil.which("chatd") or "chatd"
+        # irctest's server operator: operuser, with the password operpassword.
+        admins = self.directory / "admins"
+        with admins.open("w") as fd:
+            fd.write(subprocess.run([chatd, "oper", "hash", "operuser"], input="operpassword\n",
+                                    capture_output=True, text=True, check=True).stdout)
         args = [
             chatd,
             "-listen", f"{line_host}:{line_port}",
@@ -50,6 +56,7 @@ class ActorchatController(BaseServerController, DirectoryBasedController):
             "-flood-rate", "0",
             "-max-conns-per-ip", "0",
             "-log-level", "warn",
+            "-admins", str(admins),
             # irctest's server name, which its tests expect in PONG and WHO.
             "-irc-name", "My.Little.Server",
             # Posts at once: irctest takes a PONG to mean that what was sent

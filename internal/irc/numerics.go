@@ -20,6 +20,7 @@ const (
 	RplWhoisUser     = "311"
 	RplWhowasUser    = "314"
 	RplWhoisServer   = "312"
+	RplWhoisOperator = "313"
 	RplEndOfWho      = "315"
 	RplWhoisIdle     = "317"
 	RplEndOfWhois    = "318"
