@@ -193,6 +193,7 @@ func (c *connection) ircOper(ctx actor.Context, m *irc.Message) {
 		"OPER", on(func(c *connection, ctx actor.Context, msg *messages.Opered) {
 			c.opered(ctx, msg, false)
 			c.numeric(ctx, irc.RplYoureOper, "You are now an IRC operator")
+			c.writeLine(ctx, c.irc.AppendFrom(c.scratchBuf(), c.nick, "MODE", irc.Nick(c.nick), "+o"))
 		}))
 	p.byRegistry = true
 	p.refused = func(c *connection, ctx actor.Context, reason string) {

@@ -30,6 +30,7 @@ func addIRCQueries(commands map[string]func(c *connection, ctx actor.Context, m 
 		"KICK":     (*connection).ircKick,
 		"ISON":     (*connection).ircIsOn,
 		"WHOWAS":   (*connection).ircWhowas,
+		"INFO":     (*connection).ircInfo,
 		"USERHOST": (*connection).ircUserhost,
 		"OPER":     (*connection).ircOper,
 		"KILL":     (*connection).ircKill,
@@ -188,6 +189,8 @@ func (c *connection) ircMode(ctx actor.Context, m *irc.Message) {
 	switch {
 	case !isChannel && irc.Fold(irc.ChatNick(target)) != irc.Fold(c.nick):
 		c.numeric(ctx, irc.ErrUsersDontMatch, "Can't change mode for other users")
+	case !isChannel && len(m.Params) == 1 && c.env.admins.Valid(c.oper):
+		c.numeric(ctx, irc.RplUModeIs, "+o") // a server operator
 	case !isChannel && len(m.Params) == 1:
 		c.numeric(ctx, irc.RplUModeIs, "+")
 	case !isChannel:
@@ -296,4 +299,13 @@ func (c *connection) ircWhowas(ctx actor.Context, m *irc.Message) {
 		}
 		c.numeric(ctx, irc.RplEndOfWhowas, target, "End of WHOWAS")
 	}))
+}
+
+// ircInfo: INFO says what the server is (371, 374).
+func (c *connection) ircInfo(ctx actor.Context, _ *irc.Message) {
+	for _, line := range []string{"actorchat " + c.env.cfg.Version + ": a chat server built on actors",
+		"telnet, IRC and the same rooms for everyone; see its README"} {
+		c.numeric(ctx, irc.RplInfo, line)
+	}
+	c.numeric(ctx, irc.RplEndOfInfo, "End of /INFO list")
 }

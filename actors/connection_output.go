@@ -40,6 +40,7 @@ type codec interface {
 	AppendKicked(dst []byte, room, by, reason string, banned bool) []byte
 	AppendModeChange(dst []byte, room, mark, text, by, mode, target string) []byte
 	AppendInvite(dst []byte, by, room, text string) []byte
+	AppendWall(dst []byte, by, wall, text string) []byte
 	AppendTooLong(dst []byte, limit int) []byte
 	Bye() []byte
 }

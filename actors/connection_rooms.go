@@ -583,6 +583,8 @@ func (c *connection) handleMemberLeft(ctx actor.Context, msg *messages.MemberLef
 // (moderation), marked with the room unless it is the current one.
 func (c *connection) handleServerNotice(ctx actor.Context, msg *messages.ServerNotice) {
 	switch room := msg.GetRoom(); {
+	case room == "" && msg.GetWallBy() != "":
+		c.writeLine(ctx, c.codec.AppendWall(c.scratchBuf(), msg.GetWallBy(), msg.GetWallText(), msg.GetText()))
 	case room == "" && msg.GetInviteRoom() != "":
 		c.writeLine(ctx, c.codec.AppendInvite(c.scratchBuf(), msg.GetInvitedBy(), msg.GetInviteRoom(), msg.GetText()))
 	case room == "":

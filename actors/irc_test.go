@@ -381,6 +381,8 @@ func TestIRCQueries(t *testing.T) {
 		c.until(irc.RplEndOfWhowas)
 		return m.Command == irc.RplWhowasUser && m.Param(1) == "gone" && m.Param(2) == "~gone" && m.Param(5) == "Real Name"
 	})
+	c.send("INFO")
+	c.until(irc.RplEndOfInfo)
 	c.send("TIME")
 	if m := c.message(); m.Command != irc.RplTime {
 		t.Fatalf("got %+v, want 391", m)
@@ -558,6 +560,9 @@ func TestIRCOperator(t *testing.T) {
 	}
 	boss.send("OPER root :" + operPassword("root")) // a password with spaces is a trailing parameter
 	boss.expectMessage(":actorchat.server 381 boss :You are now an IRC operator")
+	boss.expectMessage(":boss!boss@actorchat MODE boss +o")
+	boss.send("MODE boss")
+	boss.expectMessage(":actorchat.server 221 boss +o")
 	eve.send("WHO boss")
 	eve.expectMessage(":actorchat.server 352 eve * ~boss actorchat actorchat.server boss H* :0 Real Name")
 	eve.until(irc.RplEndOfWho)
@@ -567,8 +572,8 @@ func TestIRCOperator(t *testing.T) {
 	eve.until(irc.RplEndOfWhois)
 	boss.send("WALLOPS :maintenance at noon")
 	bob.expect("*** [wall] boss: maintenance at noon")
-	eve.expectMessage(":actorchat.server NOTICE eve :[wall] boss: maintenance at noon")
-	boss.until("NOTICE")
+	eve.expectMessage(":boss!boss@actorchat WALLOPS :maintenance at noon")
+	boss.until("WALLOPS")
 	boss.send("KILL eve :spam")
 	eve.until("ERROR")
 	eve.expectEOF()

@@ -57,7 +57,7 @@ func (r *registry) logAdmin(by *registeredUser, action, target, reason string) {
 
 // wall sends a notice to everyone online.
 func (r *registry) wall(ctx actor.Context, by *registeredUser, text string) []string {
-	notice := &messages.ServerNotice{Text: fmt.Sprintf("[wall] %s: %s", by.nick, text)}
+	notice := &messages.ServerNotice{Text: fmt.Sprintf("[wall] %s: %s", by.nick, text), WallBy: by.nick, WallText: text}
 	for _, u := range r.byMember {
 		ctx.Send(u.pid, notice)
 	}

@@ -1958,8 +1958,12 @@ type ServerNotice struct {
 	Mode       string `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
 	ModeTarget string `protobuf:"bytes,5,opt,name=mode_target,json=modeTarget,proto3" json:"mode_target,omitempty"`
 	// An invitation (room empty): who invites the reader, and to which room.
-	InvitedBy     string `protobuf:"bytes,6,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
-	InviteRoom    string `protobuf:"bytes,7,opt,name=invite_room,json=inviteRoom,proto3" json:"invite_room,omitempty"`
+	InvitedBy  string `protobuf:"bytes,6,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	InviteRoom string `protobuf:"bytes,7,opt,name=invite_room,json=inviteRoom,proto3" json:"invite_room,omitempty"`
+	// A server operator's /wall (IRC's WALLOPS): the operator's nick; the
+	// text says it to everyone else.
+	WallBy        string `protobuf:"bytes,8,opt,name=wall_by,json=wallBy,proto3" json:"wall_by,omitempty"`
+	WallText      string `protobuf:"bytes,9,opt,name=wall_text,json=wallText,proto3" json:"wall_text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2039,6 +2043,20 @@ func (x *ServerNotice) GetInvitedBy() string {
 func (x *ServerNotice) GetInviteRoom() string {
 	if x != nil {
 		return x.InviteRoom
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetWallBy() string {
+	if x != nil {
+		return x.WallBy
+	}
+	return ""
+}
+
+func (x *ServerNotice) GetWallText() string {
+	if x != nil {
+		return x.WallText
 	}
 	return ""
 }
@@ -2599,7 +2617,7 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\x0fduration_millis\x18\x05 \x01(\x03R\x0edurationMillis\x12,\n" +
 	"\breply_to\x18\x06 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"!\n" +
 	"\tAdminDone\x12\x14\n" +
-	"\x05lines\x18\x01 \x03(\tR\x05lines\"\xc4\x01\n" +
+	"\x05lines\x18\x01 \x03(\tR\x05lines\"\xfa\x01\n" +
 	"\fServerNotice\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x17\n" +
@@ -2610,7 +2628,9 @@ const file_chat_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"invited_by\x18\x06 \x01(\tR\tinvitedBy\x12\x1f\n" +
 	"\vinvite_room\x18\a \x01(\tR\n" +
-	"inviteRoom\"t\n" +
+	"inviteRoom\x12\x17\n" +
+	"\awall_by\x18\b \x01(\tR\x06wallBy\x12\x1b\n" +
+	"\twall_text\x18\t \x01(\tR\bwallText\"t\n" +
 	"\n" +
 	"NoticeUser\x12\x12\n" +
 	"\x04nick\x18\x01 \x01(\tR\x04nick\x12\x12\n" +

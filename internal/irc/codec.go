@@ -246,6 +246,11 @@ func (c *Codec) AppendInvite(dst []byte, by, room, _ string) []byte {
 	return c.AppendFrom(dst, by, "INVITE", c.Target(), Channel(room))
 }
 
+// AppendWall renders a server operator's /wall as a WALLOPS.
+func (c *Codec) AppendWall(dst []byte, by, wall, _ string) []byte {
+	return c.AppendFrom(dst, by, "WALLOPS", Clean(wall))
+}
+
 // AppendTooLong answers a line over the limit.
 func (c *Codec) AppendTooLong(dst []byte, _ int) []byte {
 	return c.AppendNumeric(dst, ErrInputTooLong, "Input line was too long")

@@ -120,7 +120,7 @@ func Append(dst []byte, source, command string, params ...string) []byte {
 // numeric's last, or the message of the commands that carry one; -1: none.
 func textAt(command string) int {
 	switch command {
-	case "QUIT", "ERROR":
+	case "QUIT", "ERROR", "WALLOPS":
 		return 0
 	case "PRIVMSG", "NOTICE", "TOPIC", "PART", "PONG":
 		return 1

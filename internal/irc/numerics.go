@@ -34,6 +34,8 @@ const (
 	RplUserHost      = "302"
 	RplIsOn          = "303"
 	RplVersion       = "351"
+	RplInfo          = "371"
+	RplEndOfInfo     = "374"
 	RplWhoReply      = "352"
 	RplEndOfBanList  = "368"
 	RplEndOfWhowas   = "369"

@@ -143,6 +143,9 @@ func (*Line) AppendModeChange(dst []byte, _, mark, text, _, _, _ string) []byte 
 // AppendInvite renders an invitation: its text.
 func (*Line) AppendInvite(dst []byte, _, _, text string) []byte { return AppendNotice(dst, text) }
 
+// AppendWall renders a server operator's /wall: its text.
+func (*Line) AppendWall(dst []byte, _, _, text string) []byte { return AppendNotice(dst, text) }
+
 // AppendTooLong answers a line over the limit, which was discarded.
 func (*Line) AppendTooLong(dst []byte, limit int) []byte {
 	return AppendError(dst, "line too long (the limit is "+strconv.Itoa(limit)+" bytes); it was discarded")
