@@ -34,6 +34,7 @@ const clusterRefresh = 300 * time.Millisecond
 type clusterNode struct {
 	proc   *testkit.Process
 	listen string // the chat port
+	irc    string // the IRC port
 	admin  string // the admin endpoint's base URL
 	node   string // the cluster transport's address
 }
@@ -63,8 +64,8 @@ func newTestCluster(t *testing.T, n int, providerArgs func(i int) []string, extr
 // cluster addresses.
 func (tc *testCluster) args(i int) []string {
 	nd := tc.nodes[i]
-	nd.listen, nd.admin, nd.node = testkit.FreeAddr(tc.t), "http://"+testkit.FreeAddr(tc.t), testkit.FreeAddr(tc.t)
-	args := []string{"-listen", nd.listen, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
+	nd.listen, nd.admin, nd.node, nd.irc = testkit.FreeAddr(tc.t), "http://"+testkit.FreeAddr(tc.t), testkit.FreeAddr(tc.t), testkit.FreeAddr(tc.t)
+	args := []string{"-listen", nd.listen, "-irc-listen", nd.irc, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
 		"-shutdown-timeout", "3s", "-cluster", "test", "-node", nd.node}
 	if tc.providerArgs != nil {
 		args = append(args, tc.providerArgs(i)...)

@@ -75,3 +75,49 @@ func TestSocketActivationWithIRC(t *testing.T) {
 		t.Errorf("stderr:\n%s", p.Stderr)
 	}
 }
+
+// ircClusterClient registers an IRC client as nick on a node's IRC port
+// and joins channel (empty: none).
+func ircClusterClient(t *testing.T, nd *clusterNode, nick, channel string) *testkit.Client {
+	t.Helper()
+	c := testkit.Dial(t, nd.irc)
+	c.Send("NICK " + nick)
+	c.Send("USER " + nick + " 0 * :" + nick)
+	for !strings.Contains(c.Line(), " 422 ") { // the end of the welcome (no MOTD)
+	}
+	if channel != "" {
+		c.Send("JOIN " + channel)
+		for !strings.Contains(c.Line(), " 366 ") {
+		}
+	}
+	return c
+}
+
+// TestClusterIRC: IRC users and telnet users on different nodes of a
+// cluster share rooms, nicks and private messages.
+func TestClusterIRC(t *testing.T) {
+	nodes := startClusterNodes(t, 3, nil)
+	alice := clusterClient(t, nodes[0], "alice", "dev")
+	ircy := ircClusterClient(t, nodes[2], "ircy", "#dev")
+	alice.SkipUntil("*** ircy joined dev")
+	irma := ircClusterClient(t, nodes[1], "irma", "#dev")
+	alice.SkipUntil("*** irma joined dev")
+	ircy.SkipUntil(":irma!irma@actorchat JOIN #dev")
+
+	ircy.Send("PRIVMSG #dev :hello from node 2")
+	alice.SkipUntil("<ircy> hello from node 2")
+	irma.SkipUntil(":ircy!ircy@actorchat PRIVMSG #dev :hello from node 2")
+	alice.Send("hi irc")
+	ircy.SkipUntil(":alice!alice@actorchat PRIVMSG #dev :hi irc")
+	irma.SkipUntil(":alice!alice@actorchat PRIVMSG #dev :hi irc")
+
+	// Nicks are one namespace, whatever the protocol and the node.
+	irma.Send("NICK Alice")
+	if line := irma.Line(); !strings.Contains(line, " 433 irma Alice :") {
+		t.Fatalf("irma got %q, want 433", line)
+	}
+	irma.Send("PRIVMSG alice :psst")
+	alice.SkipUntil("[pm] <irma> psst\a")
+	alice.Send("/msg ircy across nodes")
+	ircy.SkipUntil(":alice!alice@actorchat PRIVMSG ircy :across nodes")
+}
