@@ -34,6 +34,9 @@ type ircSession struct {
 	realname string // USER's real name
 	gotUser  bool   // USER came
 	capping  bool   // CAP LS or REQ came, CAP END not yet: registration waits
+	sasl     bool   // the client asked for the sasl capability
+	saslMech bool   // AUTHENTICATE PLAIN came: its payload is next
+	saslBuf  []byte // the payload's 400-byte chunks so far
 	asked    bool   // the registry was asked for our registration
 	welcomed bool   // the welcome (001...) was sent: registration is over
 }
@@ -118,6 +121,9 @@ func (c *connection) ircRegistering(ctx actor.Context, m *irc.Message) {
 		}
 		s.gotUser = true
 		s.username, s.realname = ircUsername(m.Param(0)), truncate(m.Param(3), maxRealnameLen)
+	case "AUTHENTICATE":
+		c.ircAuthenticate(ctx, m)
+		return
 	case "PASS", "PONG":
 		// No server passwords; accounts are SASL's and NickServ's.
 	case "PING", "QUIT":
@@ -156,7 +162,7 @@ func (c *connection) ircRegister(ctx actor.Context) {
 	case !s.asked:
 		s.asked = true
 		register := c.ask(ctx, c.env.registry, &messages.RegisterConnection{MemberId: c.member, Address: c.remoteIP(),
-			Username: s.username, Realname: s.realname}, "", thenRegistered)
+			Username: s.username, Realname: s.realname}, "", on((*connection).registered)) // not thenRegistered: its initializer would refer to itself
 		register.failed = (*connection).registerFailed
 	case c.nick != "":
 		c.ircAskNick(ctx)
@@ -184,10 +190,11 @@ func ircUsername(user string) string {
 }
 
 // ircRegistered: the registry has us, under a guest nick the client never
-// sees; now the nick it asked for.
+// sees; now the nick it asked for, once the client has said it (SASL may
+// have had us registered early).
 func (c *connection) ircRegistered(ctx actor.Context) {
 	c.keepLobby = true // joining a channel never leaves another, the lobby included
-	c.ircAskNick(ctx)
+	c.ircRegister(ctx)
 }
 
 // ircAskNick asks the registry for the nick the client wants before its
@@ -195,6 +202,10 @@ func (c *connection) ircRegistered(ctx actor.Context) {
 // do.
 func (c *connection) ircAskNick(ctx actor.Context) {
 	want := c.irc.wantNick
+	if irc.Fold(want) == irc.Fold(c.nick) { // SASL gave it already
+		c.ircWelcome(ctx)
+		return
+	}
 	p := c.ask(ctx, c.env.registry, &messages.SetNick{MemberId: c.member, Nick: want}, "NICK", on((*connection).ircNickTaken))
 	p.refused = func(c *connection, ctx actor.Context, reason string) {
 		c.numeric(ctx, irc.ErrNicknameInUse, irc.Nick(want), "Nickname is unavailable: "+reason)
@@ -205,27 +216,6 @@ func (c *connection) ircAskNick(ctx actor.Context) {
 func (c *connection) ircNickTaken(ctx actor.Context, msg *messages.NickChanged) {
 	c.setNick(msg.GetNewNick())
 	c.ircWelcome(ctx)
-}
-
-// ircCap is capability negotiation (CAP LS 302 / LIST / REQ / END). No
-// capability is offered yet: every REQ is refused; LS and REQ hold the
-// registration until END.
-func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
-	s := c.irc
-	switch strings.ToUpper(m.Param(0)) {
-	case "LS":
-		s.capping = !s.welcomed
-		c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "CAP", s.Codec.Target(), "LS", ""))
-	case "LIST":
-		c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "CAP", s.Codec.Target(), "LIST", ""))
-	case "REQ":
-		s.capping = !s.welcomed
-		c.writeLine(ctx, irc.Append(c.scratchBuf(), c.irc.Server, "CAP", s.Codec.Target(), "NAK", m.Param(1)))
-	case "END":
-		s.capping = false
-	default:
-		c.numeric(ctx, irc.ErrInvalidCapCmd, m.Param(0), "Invalid CAP command")
-	}
 }
 
 // ircWelcome sends what a registered client expects: 001 to 005, the user
@@ -288,14 +278,15 @@ func init() {
 		"PASS": func(c *connection, ctx actor.Context, _ *irc.Message) {
 			c.numeric(ctx, irc.ErrAlreadyRegistered, "You may not reregister")
 		},
-		"CAP":     (*connection).ircCap,
-		"JOIN":    (*connection).ircJoin,
-		"PART":    (*connection).ircPart,
-		"PRIVMSG": func(c *connection, ctx actor.Context, m *irc.Message) { c.ircMessage(ctx, m, false) },
-		"NOTICE":  func(c *connection, ctx actor.Context, m *irc.Message) { c.ircMessage(ctx, m, true) },
-		"NAMES":   (*connection).ircNames,
-		"TOPIC":   (*connection).ircTopic,
-		"MOTD":    func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircMOTD(ctx) },
+		"CAP":          (*connection).ircCap,
+		"AUTHENTICATE": (*connection).ircAuthenticate,
+		"JOIN":         (*connection).ircJoin,
+		"PART":         (*connection).ircPart,
+		"PRIVMSG":      func(c *connection, ctx actor.Context, m *irc.Message) { c.ircMessage(ctx, m, false) },
+		"NOTICE":       func(c *connection, ctx actor.Context, m *irc.Message) { c.ircMessage(ctx, m, true) },
+		"NAMES":        (*connection).ircNames,
+		"TOPIC":        (*connection).ircTopic,
+		"MOTD":         func(c *connection, ctx actor.Context, _ *irc.Message) { c.ircMOTD(ctx) },
 		"NICKSERV": func(c *connection, ctx actor.Context, m *irc.Message) {
 			c.ircNickServ(ctx, strings.Join(m.Params, " "))
 		},

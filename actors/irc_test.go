@@ -2,6 +2,7 @@ package actors
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"net"
 	"strings"
 	"testing"
@@ -89,7 +90,9 @@ func (c *ircClient) register(nick string) {
 	c.send("CAP LS 302")
 	c.send("NICK " + nick)
 	c.send("USER " + nick + " 0 * :Real Name")
-	c.expectMessage(":actorchat.server CAP * LS :")
+	if m := c.message(); m.Command != "CAP" || m.Param(1) != "LS" {
+		c.t.Fatalf("got %+v, want CAP LS", m)
+	}
 	c.send("CAP END")
 	if m := c.message(); m.Command != irc.RplWelcome || m.Param(0) != nick {
 		c.t.Fatalf("got %+v, want 001 to %s", m, nick)
@@ -581,4 +584,56 @@ func TestIRCOperator(t *testing.T) {
 	if m := boss.until(irc.ErrNoSuchNick); m.Param(1) != "nobody" {
 		t.Fatalf("got %+v, want 401", m)
 	}
+}
+
+// TestIRCSASL: with accounts, the server offers sasl=PLAIN; a client logs
+// into its account before its registration ends and is welcomed under the
+// account's nick, which nobody else may take. A wrong password or a bad
+// payload is 904; without accounts sasl is not offered.
+func TestIRCSASL(t *testing.T) {
+	s, addr := startIRCServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	owner := s.registered("alice")
+	owner.send("/quit")
+	owner.expect("bye...")
+	plain := func(authz, authc, pw string) string {
+		return base64.StdEncoding.EncodeToString([]byte(authz + "\x00" + authc + "\x00" + pw))
+	}
+
+	c := dialIRC(t, addr)
+	c.send("CAP LS 302")
+	c.expectMessage(":actorchat.server CAP * LS :sasl=PLAIN")
+	c.send("NICK alice")
+	c.send("USER al 0 * :Alice")
+	c.send("AUTHENTICATE PLAIN")
+	c.expectMessage(":actorchat.server 904 * :SASL authentication failed: ask for the sasl capability first")
+	c.send("CAP REQ :sasl")
+	c.expectMessage(":actorchat.server CAP * ACK :sasl")
+	c.send("AUTHENTICATE PLAIN")
+	c.expectMessage("AUTHENTICATE +")
+	c.send("AUTHENTICATE " + plain("", "alice", "wrong password"))
+	if m := c.message(); m.Command != irc.ErrSASLFail {
+		t.Fatalf("got %+v, want 904", m)
+	}
+	c.send("AUTHENTICATE PLAIN")
+	c.expectMessage("AUTHENTICATE +")
+	c.send("AUTHENTICATE " + base64.StdEncoding.EncodeToString([]byte("no nuls")))
+	c.expectMessage(":actorchat.server 904 * :SASL authentication failed: not a PLAIN payload")
+	c.send("AUTHENTICATE FOO")
+	c.expectMessage(":actorchat.server 908 * PLAIN :are available SASL mechanisms")
+	c.expectMessage(":actorchat.server 904 * :SASL authentication failed")
+	c.send("AUTHENTICATE PLAIN")
+	c.expectMessage("AUTHENTICATE +")
+	c.send("AUTHENTICATE " + plain("alice", "alice", "alice's password"))
+	c.expectMessage(":actorchat.server 900 * alice!alice@actorchat alice :You are now logged in as alice")
+	c.expectMessage(":actorchat.server 903 * :SASL authentication successful")
+	c.send("CAP END")
+	c.expectMessage(":actorchat.server 001 alice :Welcome to the actorchat IRC network alice")
+
+	// Without accounts (no store), sasl is not offered.
+	_, bare := startIRCServer(t, nil)
+	d := dialIRC(t, bare)
+	d.send("CAP LS 302")
+	d.expectMessage(":actorchat.server CAP * LS :")
+	d.send("CAP REQ :sasl")
+	d.expectMessage(":actorchat.server CAP * NAK :sasl")
 }

@@ -40,14 +40,14 @@ type weechat struct {
 	fifo string
 }
 
-func startWeeChat(t *testing.T, ircAddr, nick string, channels ...string) *weechat {
+func startWeeChat(t *testing.T, ircAddr, nick, serverOptions string, channels ...string) *weechat {
 	t.Helper()
 	path := needClient(t, "weechat-headless", "weechat-headless")
 	dir := t.TempDir()
 	host, port, _ := strings.Cut(ircAddr, ":")
 	cmd := exec.Command(path, "--dir", dir, "--run-command",
 		"/set logger.file.flush_delay 0;/set logger.file.time_format %H:%M;/server add t "+host+"/"+port+" -notls -nicks="+nick+
-			" -autojoin="+strings.Join(channels, ",")+";/connect t")
+			" -autojoin="+strings.Join(channels, ",")+" "+serverOptions+";/connect t")
 	cmd.Env = append(os.Environ(), "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TERM=dumb")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
@@ -106,11 +106,16 @@ func (w *weechat) waitLog(buffer string, parts ...string) {
 	})
 }
 
-// TestRealWeeChat: a person on WeeChat joins two channels where a telnet
-// user is, reads the history on joining, reads and writes in both, and
-// quits; the telnet user sees each step.
+// TestRealWeeChat: a person on WeeChat logs into its account with SASL,
+// joins two channels where a telnet user is, reads the history on joining,
+// reads and writes in both, and quits; the telnet user sees each step.
 func TestRealWeeChat(t *testing.T) {
-	s, ircAddr := startIRCServer(t, nil)
+	s, ircAddr := startIRCServer(t, withAccounts(openStoreDir(t, t.TempDir())))
+	account := s.named("wee")
+	account.send("/register weespassword") // one word: WeeChat's option takes no spaces
+	account.expectPrefix("*** wee is registered to you.")
+	account.send("/quit")
+	account.expect("bye...")
 	bob, guest := s.dial()
 	bob.send("/nick bob")
 	bob.expect("*** " + guest + " is now known as bob")
@@ -118,8 +123,16 @@ func TestRealWeeChat(t *testing.T) {
 	bob.send("said before you came")
 	bob.joinRoom("ops")
 
-	w := startWeeChat(t, ircAddr, "wee", "#dev", "#ops")
+	w := startWeeChat(t, ircAddr, "wee", "-sasl_mechanism=plain -sasl_username=wee -sasl_password=weespassword", "#dev", "#ops")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("WeeChat's server buffer:\n%s", w.log("irc.server.t"))
+		}
+	})
 	bob.skipUntil("*** wee joined ops")
+	w.waitLog("irc.server.t", "SASL authentication successful")
+	bob.send("/whois wee")
+	bob.expectPrefix("*** wee is in ops and dev") // the account's nick, logged in; its last channel first
 	w.waitLog("irc.t.#dev", "bob", "] said before you came") // history, with its time
 	w.waitLog("irc.t.#dev", "wee", "has joined #dev")
 	w.waitLog("irc.t.#ops", "Channel #ops: 2 nicks")

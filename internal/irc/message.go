@@ -126,6 +126,8 @@ func textAt(command string) int {
 		return 1
 	case "KICK":
 		return 2
+	case "CAP":
+		return -2 // the list of capabilities, the last
 	case RplMyInfo, RplUModeIs, RplChannelModeIs, RplTopicWhoTime, RplInviting:
 		return -1 // their last parameter is a token: modes, a time
 	}

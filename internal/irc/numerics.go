@@ -75,4 +75,11 @@ const (
 	ErrUModeUnknownFlag  = "501"
 	ErrUsersDontMatch    = "502"
 	ErrInvalidModeParam  = "696"
+	RplLoggedIn          = "900"
+	RplSASLSuccess       = "903"
+	ErrSASLFail          = "904"
+	ErrSASLTooLong       = "905"
+	ErrSASLAborted       = "906"
+	ErrSASLAlready       = "907"
+	RplSASLMechs         = "908"
 )
