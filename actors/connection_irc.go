@@ -35,10 +35,13 @@ type ircSession struct {
 	gotUser  bool   // USER came
 	capping  bool   // CAP LS or REQ came, CAP END not yet: registration waits
 	sasl     bool   // the client asked for the sasl capability
-	saslMech bool   // AUTHENTICATE PLAIN came: its payload is next
-	saslBuf  []byte // the payload's 400-byte chunks so far
-	asked    bool   // the registry was asked for our registration
-	welcomed bool   // the welcome (001...) was sent: registration is over
+	// multi-prefix: the client asked for it; a member has one prefix at
+	// most (@), so NAMES reads the same.
+	multiPrefix bool
+	saslMech    bool   // AUTHENTICATE PLAIN came: its payload is next
+	saslBuf     []byte // the payload's 400-byte chunks so far
+	asked       bool   // the registry was asked for our registration
+	welcomed    bool   // the welcome (001...) was sent: registration is over
 }
 
 // newIRCSession is the IRC side of a new connection; server is the name

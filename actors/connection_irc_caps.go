@@ -15,15 +15,18 @@ import (
 // (AUTHENTICATE), which logs an IRC client into its account before its
 // registration ends, as /identify does.
 
-// ircCaps is what the server offers: sasl, with accounts (a store).
+// ircCaps is what the server offers: multi-prefix (NAMES shows every
+// prefix a member has: rooms have one, @), and sasl with accounts (a store).
 func (c *connection) ircCaps(v302 bool) []string {
-	if !c.env.accountsOn {
-		return nil
+	caps := []string{"multi-prefix"}
+	switch {
+	case !c.env.accountsOn:
+	case v302:
+		caps = append(caps, "sasl=PLAIN")
+	default:
+		caps = append(caps, "sasl")
 	}
-	if v302 {
-		return []string{"sasl=PLAIN"}
-	}
-	return []string{"sasl"}
+	return caps
 }
 
 // ircCap: CAP LS [302], LIST, REQ :caps, END. LS and REQ hold the
@@ -38,17 +41,21 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 		s.capping = !s.welcomed
 		reply("LS", strings.Join(c.ircCaps(m.Param(1) >= "302"), " "))
 	case "LIST":
-		list := ""
-		if s.sasl {
-			list = "sasl"
+		var list []string
+		if s.multiPrefix {
+			list = append(list, "multi-prefix")
 		}
-		reply("LIST", list)
+		if s.sasl {
+			list = append(list, "sasl")
+		}
+		reply("LIST", strings.Join(list, " "))
 	case "REQ":
 		s.capping = !s.welcomed
 		asked, ok := strings.Fields(m.Param(1)), true
 		for _, cp := range asked {
-			switch {
-			case strings.TrimPrefix(cp, "-") == "sasl" && c.env.accountsOn:
+			switch name := strings.TrimPrefix(cp, "-"); {
+			case name == "multi-prefix":
+			case name == "sasl" && c.env.accountsOn:
 			default:
 				ok = false
 			}
@@ -58,7 +65,12 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 			return
 		}
 		for _, cp := range asked {
-			s.sasl = !strings.HasPrefix(cp, "-")
+			on := !strings.HasPrefix(cp, "-")
+			if strings.TrimPrefix(cp, "-") == "sasl" {
+				s.sasl = on
+			} else {
+				s.multiPrefix = on
+			}
 		}
 		reply("ACK", m.Param(1))
 	case "END":

@@ -601,7 +601,7 @@ func TestIRCSASL(t *testing.T) {
 
 	c := dialIRC(t, addr)
 	c.send("CAP LS 302")
-	c.expectMessage(":actorchat.server CAP * LS :sasl=PLAIN")
+	c.expectMessage(":actorchat.server CAP * LS :multi-prefix sasl=PLAIN")
 	c.send("NICK alice")
 	c.send("USER al 0 * :Alice")
 	c.send("AUTHENTICATE PLAIN")
@@ -633,7 +633,11 @@ func TestIRCSASL(t *testing.T) {
 	_, bare := startIRCServer(t, nil)
 	d := dialIRC(t, bare)
 	d.send("CAP LS 302")
-	d.expectMessage(":actorchat.server CAP * LS :")
+	d.expectMessage(":actorchat.server CAP * LS :multi-prefix")
 	d.send("CAP REQ :sasl")
 	d.expectMessage(":actorchat.server CAP * NAK :sasl")
+	d.send("CAP REQ :multi-prefix")
+	d.expectMessage(":actorchat.server CAP * ACK :multi-prefix")
+	d.send("CAP LIST")
+	d.expectMessage(":actorchat.server CAP * LIST :multi-prefix")
 }

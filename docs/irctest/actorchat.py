@@ -1,9 +1,9 @@
 """irctest controller for actorchat's chatd (docs/irctest/README.md says how to run it).
 
 chatd is the binary named by $ACTORCHAT_CHATD (default: chatd on $PATH). It serves
-IRC on the port irctest gives, the line protocol on a free one, keeps nothing
-(-store none) and has its flood and per-address limits lifted, as irctest connects
-many clients from one address at full speed.
+IRC on the port irctest gives, the line protocol on a free one, keeps its accounts in
+a fresh sqlite store (NickServ and SASL need them) and has its flood and per-address
+limits lifted, as irctest connects many clients from one address at full speed.
 """
 
 import os
@@ -17,7 +17,7 @@ from irctest.runner import NotImplementedByController
 
 class ActorchatController(BaseServerController, DirectoryBasedController):
     software_name = "actorchat"
-    supported_sasl_mechanisms: Set[str] = set()
+    supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
 
     def run(
@@ -36,8 +36,8 @@ class ActorchatController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("Websocket")
         if password is not None:
             raise NotImplementedByController("PASS (server passwords)")
-        if run_services:
-            raise NotImplementedByController("services")
+        # NickServ is chatd's own (accounts need the store): run_services
+        # asks for nothing more.
         assert self.proc is None
         self.port = port
         self.hostname = hostname
@@ -52,7 +52,8 @@ class ActorchatController(BaseServerController, DirectoryBasedController):
         args = [
             chatd,
             "-listen", f"{line_host}:{line_port}",
-            "-store", "none",
+            "-store", "sqlite",
+            "-data", str(self.directory / "data"),
             "-flood-rate", "0",
             "-max-conns-per-ip", "0",
             "-log-level", "warn",
@@ -70,6 +71,26 @@ class ActorchatController(BaseServerController, DirectoryBasedController):
         else:
             args += ["-irc-listen", f"{hostname}:{port}"]
         self.proc = self.execute(args)
+
+
+    def wait_for_services(self) -> None:
+        # NickServ is chatd's own: it is up with the server.
+        pass
+
+    def registerUser(self, case, username: str, password: Optional[str] = None) -> None:
+        """Registers an account through NickServ, as a client without SASL would."""
+        assert password
+        client = case.addClient(show_io=False)
+        case.sendLine(client, "NICK " + username)
+        case.sendLine(client, "USER r e g :user")
+        while case.getRegistrationMessage(client).command != "001":
+            pass
+        case.getMessages(client)
+        case.sendLine(client, "PRIVMSG NickServ :REGISTER " + password)
+        msg = case.getMessage(client)
+        assert "is registered to you" in msg.params[-1], msg
+        case.sendLine(client, "QUIT")
+        case.assertDisconnected(client)
 
 
 def get_irctest_controller_class() -> Type[ActorchatController]:
