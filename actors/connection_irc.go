@@ -370,12 +370,6 @@ func (c *connection) ircJoin(ctx actor.Context, m *irc.Message) {
 	}
 }
 
-// ircJoined follows our own JOIN of a channel with its names, as IRC
-// clients expect (the chat's greeting lists only some of them).
-func (c *connection) ircJoined(ctx actor.Context, m *membership) {
-	c.ircAskNames(ctx, m)
-}
-
 // ircPart: PART #a,#b [:reason].
 func (c *connection) ircPart(ctx actor.Context, m *irc.Message) {
 	if len(m.Params) == 0 {
@@ -452,7 +446,7 @@ func (c *connection) ircMessage(ctx actor.Context, m *irc.Message, notice bool) 
 			fail(irc.ErrCannotSendToChan, target, "Cannot send to channel (you are not in it)")
 			return
 		}
-		ctx.Send(ms.pid, c.numbered(ms, &messages.PostMessage{MemberId: c.member, Text: body, Action: action, Notice: notice}))
+		ctx.Send(ms.pid, c.numbered(ms, &messages.PostMessage{MemberId: c.member, Text: body, Action: action, Notice: notice, Echo: c.irc.Echo}))
 		return
 	}
 	if action {
@@ -463,7 +457,14 @@ func (c *connection) ircMessage(ctx actor.Context, m *irc.Message, notice bool) 
 		return
 	}
 	nick := irc.ChatNick(target)
-	p := c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: nick, Text: body}, m.Command, on((*connection).ircPrivateSent))
+	command := m.Command
+	p := c.ask(ctx, c.env.registry, &messages.SendPrivateMessage{MemberId: c.member, ToNick: nick, Text: body}, m.Command,
+		on(func(c *connection, ctx actor.Context, sent *messages.PrivateMessageSent) {
+			if c.irc.Echo {
+				c.writeLine(ctx, c.irc.AppendEcho(c.scratchBuf(), command, irc.Nick(sent.GetToNick()), sent.GetText()))
+			}
+			c.ircPrivateSent(ctx, sent)
+		}))
 	p.refused = func(c *connection, ctx actor.Context, reason string) {
 		fail(irc.ErrNoSuchNick, target, "No such nick/channel ("+reason+")")
 	}
@@ -531,9 +532,15 @@ func (c *connection) ircAskNames(ctx actor.Context, m *membership) {
 
 // ircNamesListed lists a room's members, as many to a line as fit.
 func (c *connection) ircNamesListed(ctx actor.Context, msg *messages.MemberList) {
-	channel := irc.Channel(msg.GetRoom())
+	c.ircListNames(ctx, msg.GetRoom(), msg.GetMembers())
+}
+
+// ircListNames lists the members of a room (353, 366): after our own
+// JOIN, as IRC clients expect, and for NAMES.
+func (c *connection) ircListNames(ctx actor.Context, room string, members []*messages.UserInfo) {
+	channel := irc.Channel(room)
 	var line strings.Builder
-	for _, m := range msg.GetMembers() {
+	for _, m := range members {
 		if line.Len() > 0 && line.Len()+len(m.GetNick()) > ircNamesPerLine {
 			c.numeric(ctx, irc.RplNamReply, "=", channel, line.String())
 			line.Reset()

@@ -15,10 +15,11 @@ import (
 // (AUTHENTICATE), which logs an IRC client into its account before its
 // registration ends, as /identify does.
 
-// ircCaps is what the server offers: multi-prefix (NAMES shows every
-// prefix a member has: rooms have one, @), and sasl with accounts (a store).
+// ircCaps is what the server offers: echo-message, multi-prefix (NAMES
+// shows every prefix a member has: rooms have one, @), server-time, and
+// sasl with accounts (a store).
 func (c *connection) ircCaps(v302 bool) []string {
-	caps := []string{"multi-prefix"}
+	caps := []string{"echo-message", "multi-prefix", "server-time"}
 	switch {
 	case !c.env.accountsOn:
 	case v302:
@@ -42,11 +43,10 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 		reply("LS", strings.Join(c.ircCaps(m.Param(1) >= "302"), " "))
 	case "LIST":
 		var list []string
-		if s.multiPrefix {
-			list = append(list, "multi-prefix")
-		}
-		if s.sasl {
-			list = append(list, "sasl")
+		for _, cp := range []string{"echo-message", "multi-prefix", "sasl", "server-time"} {
+			if *c.ircCapFlag(cp) {
+				list = append(list, cp)
+			}
 		}
 		reply("LIST", strings.Join(list, " "))
 	case "REQ":
@@ -54,9 +54,7 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 		asked, ok := strings.Fields(m.Param(1)), true
 		for _, cp := range asked {
 			switch name := strings.TrimPrefix(cp, "-"); {
-			case name == "multi-prefix":
-			case name == "sasl" && c.env.accountsOn:
-			default:
+			case name == "sasl" && !c.env.accountsOn, c.ircCapFlag(name) == nil:
 				ok = false
 			}
 		}
@@ -65,12 +63,7 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 			return
 		}
 		for _, cp := range asked {
-			on := !strings.HasPrefix(cp, "-")
-			if strings.TrimPrefix(cp, "-") == "sasl" {
-				s.sasl = on
-			} else {
-				s.multiPrefix = on
-			}
+			*c.ircCapFlag(strings.TrimPrefix(cp, "-")) = !strings.HasPrefix(cp, "-")
 		}
 		reply("ACK", m.Param(1))
 	case "END":
@@ -78,6 +71,23 @@ func (c *connection) ircCap(ctx actor.Context, m *irc.Message) {
 	default:
 		c.numeric(ctx, irc.ErrInvalidCapCmd, m.Param(0), "Invalid CAP command")
 	}
+}
+
+// ircCapFlag is where the session keeps whether capability name is
+// enabled; nil for one the server does not offer.
+func (c *connection) ircCapFlag(name string) *bool {
+	s := c.irc
+	switch name {
+	case "echo-message":
+		return &s.Echo
+	case "multi-prefix":
+		return &s.multiPrefix
+	case "sasl":
+		return &s.sasl
+	case "server-time":
+		return &s.ServerTime
+	}
+	return nil
 }
 
 // maxSASLPayload bounds a SASL PLAIN payload, base64 (an account name and

@@ -77,7 +77,7 @@ func (c *connection) releaseOutput() {
 func (c *connection) handlePosted(ctx actor.Context, msg *messages.MessagePosted) {
 	if msg.GetSenderMemberId() == c.member {
 		c.acked(msg.GetRoom(), msg.GetSenderSeq())
-		if !msg.GetAction() {
+		if !msg.GetAction() && !c.echoesOwn() {
 			return // in a cluster the room echoes our chat lines: we showed nothing when we typed them
 		}
 	}
@@ -115,10 +115,11 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 	for _, m := range msg.GetPosts() {
 		if m.GetSenderMemberId() == c.member {
 			c.acked(msg.GetRoom(), m.GetSenderSeq())
-			if !m.GetAction() {
+			if m.GetAction() {
+				actions = append(actions, m)
+			} else if !c.echoesOwn() {
 				continue
 			}
-			actions = append(actions, m)
 		}
 		n := len(buf)
 		if buf = c.appendPosted(buf, m, mark); len(buf) > n {
@@ -137,6 +138,10 @@ func (c *connection) handlePostsBatch(ctx actor.Context, msg *messages.PostsBatc
 		c.settle(ctx, m.GetSenderSeq(), m)
 	}
 }
+
+// echoesOwn reports whether our own chat lines come back to us: an IRC
+// client with echo-message.
+func (c *connection) echoesOwn() bool { return c.irc != nil && c.irc.Echo }
 
 // batchBuffers are the buffers batches are rendered into: shared by every
 // connection, so that none holds its largest batch between messages.

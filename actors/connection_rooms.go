@@ -121,7 +121,7 @@ func (c *connection) land(ctx actor.Context) {
 func (c *connection) joinRequest(ctx actor.Context, room string, reclaim bool) *messages.JoinRoom {
 	delete(c.unleft, room) // back to a room we left: the leave, if it is lost, is moot
 	return &messages.JoinRoom{Room: room, Nick: c.nick, MemberId: c.member, Away: c.away, ReplyTo: refOf(ctx.Self()),
-		Account: c.account, AccountId: c.accountID, Operator: c.oper, Address: c.remoteIP(), Reclaim: reclaim}
+		Account: c.account, AccountId: c.accountID, Operator: c.oper, Address: c.remoteIP(), Reclaim: reclaim, Roster: c.irc != nil}
 }
 
 // cmdJoin: /join ROOM. A room we are in becomes the current one; another is
@@ -354,7 +354,7 @@ func (c *connection) roomJoined(ctx actor.Context, msg *messages.RoomJoined) {
 	c.writeLine(ctx, c.codec.AppendInRoom(c.scratchBuf(), room, msg.GetMembers(), int(msg.GetMemberCount())-1))
 	c.writeLine(ctx, c.codec.AppendTopic(c.scratchBuf(), room, m.topic, msg.GetTopicNick(), msg.GetTopicUnixMillis()))
 	if c.irc != nil {
-		c.ircJoined(ctx, m)
+		c.ircListNames(ctx, m.name, msg.GetRoster()) // IRC clients learn the members here
 	}
 	c.writeHistory(ctx, msg.GetHistory())
 }

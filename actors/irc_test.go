@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -222,7 +223,10 @@ func TestIRCAndTelnetShareARoom(t *testing.T) {
 	c.until(irc.RplEndOfNames)
 	bob.expect("*** caro joined dev")
 	bob.send("/quit gone")
-	c.expectMessage(":rob!rob@actorchat QUIT :quit: gone")
+	if m := c.until("QUIT"); m.Source != "rob!rob@actorchat" || m.Param(0) != "quit: gone" { // after the history, which follows the names
+		t.Fatalf("got %+v, want rob's quit", m)
+	}
+
 	c.send("QUIT :later")
 	c.expectMessage("ERROR :Closing link: bye")
 	c.expectEOF()
@@ -601,7 +605,7 @@ func TestIRCSASL(t *testing.T) {
 
 	c := dialIRC(t, addr)
 	c.send("CAP LS 302")
-	c.expectMessage(":actorchat.server CAP * LS :multi-prefix sasl=PLAIN")
+	c.expectMessage(":actorchat.server CAP * LS :echo-message multi-prefix server-time sasl=PLAIN")
 	c.send("NICK alice")
 	c.send("USER al 0 * :Alice")
 	c.send("AUTHENTICATE PLAIN")
@@ -633,7 +637,7 @@ func TestIRCSASL(t *testing.T) {
 	_, bare := startIRCServer(t, nil)
 	d := dialIRC(t, bare)
 	d.send("CAP LS 302")
-	d.expectMessage(":actorchat.server CAP * LS :multi-prefix")
+	d.expectMessage(":actorchat.server CAP * LS :echo-message multi-prefix server-time")
 	d.send("CAP REQ :sasl")
 	d.expectMessage(":actorchat.server CAP * NAK :sasl")
 	d.send("CAP REQ :multi-prefix")
@@ -641,3 +645,52 @@ func TestIRCSASL(t *testing.T) {
 	d.send("CAP LIST")
 	d.expectMessage(":actorchat.server CAP * LIST :multi-prefix")
 }
+
+// TestIRCServerTimeAndEcho: with server-time, what users send carries its
+// time (a post its own, the history its original one, without the [HH:MM]
+// that a client without it reads); with echo-message, the client's own
+// posts and private messages come back to it, as the others read them.
+func TestIRCServerTimeAndEcho(t *testing.T) {
+	s, addr := startIRCServer(t, nil)
+	bob, guest := s.dial()
+	bob.send("/nick bob")
+	bob.expect("*** " + guest + " is now known as bob")
+	bob.joinRoom("dev")
+	bob.send("before")
+
+	c := dialIRC(t, addr)
+	c.send("CAP LS 302")
+	c.send("CAP REQ :server-time echo-message")
+	c.send("NICK tim")
+	c.send("USER tim 0 * :Tim")
+	c.until("CAP")
+	c.expectMessage(":actorchat.server CAP * ACK :server-time echo-message")
+	c.send("CAP END")
+	c.until(irc.ErrNoMotd)
+	c.send("JOIN #dev")
+	c.until(irc.RplEndOfNames)
+	history := c.message()
+	if history.Command != "PRIVMSG" || history.Param(1) != "before" || !timeTagRE.MatchString(history.Tags) {
+		t.Fatalf("history %+v, want the post with its time as a tag", history)
+	}
+	bob.skipUntil("*** tim joined dev")
+
+	bob.send("now")
+	if m := c.message(); m.Param(1) != "now" || !timeTagRE.MatchString(m.Tags) {
+		t.Fatalf("got %+v, want bob's post with its time", m)
+	}
+	c.send("PRIVMSG #dev :mine")
+	bob.expect("<tim> mine")
+	if m := c.message(); m.Source != "tim!tim@actorchat" || m.Param(0) != "#dev" || m.Param(1) != "mine" || !timeTagRE.MatchString(m.Tags) {
+		t.Fatalf("got %+v, want the echo of tim's own post", m)
+	}
+	c.send("PRIVMSG bob :psst")
+	bob.expect("[pm] <tim> psst\a")
+	if m := c.message(); m.Command != "PRIVMSG" || m.Param(0) != "bob" || m.Param(1) != "psst" {
+		t.Fatalf("got %+v, want the echo of tim's private message", m)
+	}
+	c.send("CAP LIST")
+	c.expectMessage(":actorchat.server CAP tim LIST :echo-message server-time")
+}
+
+var timeTagRE = regexp.MustCompile(`^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)

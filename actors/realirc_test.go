@@ -132,8 +132,8 @@ func TestRealWeeChat(t *testing.T) {
 	bob.skipUntil("*** wee joined ops")
 	w.waitLog("irc.server.t", "SASL authentication successful")
 	bob.send("/whois wee")
-	bob.expectPrefix("*** wee is in ops and dev")            // the account's nick, logged in; its last channel first
-	w.waitLog("irc.t.#dev", "bob", "] said before you came") // history, with its time
+	bob.expectPrefix("*** wee is in ops and dev")          // the account's nick, logged in; its last channel first
+	w.waitLog("irc.t.#dev", "bob", "said before you came") // history (WeeChat asks for server-time: the time is the tag)
 	w.waitLog("irc.t.#dev", "wee", "has joined #dev")
 	w.waitLog("irc.t.#ops", "Channel #ops: 2 nicks")
 

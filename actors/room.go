@@ -73,6 +73,7 @@ type room struct {
 	lastRequest uint64                    // the id of the last of them
 	rulesRetry  time.Duration             // how long until the rules are asked for again, while they cannot be loaded
 	batch       []*messages.MessagePosted // posts handled since the last flush, in order
+	echoFirst   bool                      // the first post of the batch asked for its sender to read it back (PostMessage.echo)
 	flushSent   bool                      // a FlushPosts is in our mailbox
 	seq         uint64                    // the number of the last post
 
@@ -563,7 +564,7 @@ func (r *room) handleJoin(ctx actor.Context, msg *messages.JoinRoom, sender *act
 	}
 	r.reply(ctx, msg.GetReplyTo(), &messages.RoomJoined{Room: r.name, Topic: r.topic, TopicNick: r.topicNick, TopicUnixMillis: r.topicAt, Role: joined.role,
 		History: r.latest(r.historyLen), Members: r.newestNicks(msg.GetMemberId(), maxNamesShown),
-		MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self())})
+		MemberCount: uint32(len(r.members)), RoomRef: refOf(ctx.Self()), Roster: r.roster(msg.GetRoster())})
 	r.report(ctx)
 }
 
@@ -672,6 +673,9 @@ func (r *room) handlePost(ctx actor.Context, msg *messages.PostMessage) {
 	if r.store != nil {
 		ctx.Send(r.store, posted)
 	}
+	if len(r.batch) == 0 {
+		r.echoFirst = msg.GetEcho()
+	}
 	r.batch = append(r.batch, posted)
 	if len(r.batch) >= maxBatch {
 		r.flushPosts(ctx)
@@ -704,9 +708,10 @@ func (r *room) flushPosts(ctx actor.Context) {
 	case 1:
 		posted := r.batch[0]
 		except := posted.GetSenderMemberId()
-		if posted.GetAction() || r.cluster {
+		if posted.GetAction() || r.cluster || r.echoFirst {
 			// In a cluster the sender gets its own line back: that is how
-			// it knows the post is here (see connection.post).
+			// it knows the post is here (see connection.post); an IRC
+			// client with echo-message wants it anyway.
 			except = ""
 		}
 		r.broadcast(ctx, posted, except)
@@ -1013,6 +1018,20 @@ func (r *room) handleDrain(ctx actor.Context) {
 	if parent := ctx.Parent(); parent != nil {
 		ctx.Send(parent, &messages.RoomDrained{Instance: r.instance})
 	}
+}
+
+// roster is every member, by nick, with its op flag, when asked (an IRC
+// joiner's NAMES); nil otherwise.
+func (r *room) roster(asked bool) []*messages.UserInfo {
+	if !asked {
+		return nil
+	}
+	list := make([]*messages.UserInfo, 0, len(r.members))
+	for _, m := range r.members {
+		list = append(list, &messages.UserInfo{Nick: m.nick, Away: m.away, Op: r.isOp(m)})
+	}
+	list, _ = firstByName(list, (*messages.UserInfo).GetNick, 0)
+	return list
 }
 
 // handleListMembers answers with the first members (by nick) that match the

@@ -182,7 +182,9 @@ type JoinRoom struct {
 	// The id of the account (what rights name); empty: none.
 	AccountId string `protobuf:"bytes,9,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// The joiner's server operator token; empty: none.
-	Operator      string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
+	Operator string `protobuf:"bytes,10,opt,name=operator,proto3" json:"operator,omitempty"`
+	// Every member, in RoomJoined.roster (an IRC client's NAMES on joining).
+	Roster        bool `protobuf:"varint,11,opt,name=roster,proto3" json:"roster,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +289,13 @@ func (x *JoinRoom) GetOperator() string {
 	return ""
 }
 
+func (x *JoinRoom) GetRoster() bool {
+	if x != nil {
+		return x.Roster
+	}
+	return false
+}
+
 // RoomJoined answers JoinRoom.
 type RoomJoined struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -309,7 +318,9 @@ type RoomJoined struct {
 	Role RoomRole `protobuf:"varint,9,opt,name=role,proto3,enum=chat.v1.RoomRole" json:"role,omitempty"`
 	// The answer to a JoinRoom with reclaim: the connection takes the new
 	// room_ref and shows nothing.
-	Reclaim       bool `protobuf:"varint,10,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
+	Reclaim bool `protobuf:"varint,10,opt,name=reclaim,proto3" json:"reclaim,omitempty"`
+	// Every member with its op flag, when the join asked for it (JoinRoom.roster).
+	Roster        []*UserInfo `protobuf:"bytes,11,rep,name=roster,proto3" json:"roster,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -412,6 +423,13 @@ func (x *RoomJoined) GetReclaim() bool {
 		return x.Reclaim
 	}
 	return false
+}
+
+func (x *RoomJoined) GetRoster() []*UserInfo {
+	if x != nil {
+		return x.Roster
+	}
+	return nil
 }
 
 // RoleChanged tells a member that what it may do in the room changed.
@@ -599,7 +617,10 @@ type PostMessage struct {
 	ClientSeq uint64 `protobuf:"varint,4,opt,name=client_seq,json=clientSeq,proto3" json:"client_seq,omitempty"`
 	// An IRC NOTICE to the channel (bots' replies): IRC members read it as a
 	// NOTICE, which clients never answer automatically; others as chat.
-	Notice        bool `protobuf:"varint,5,opt,name=notice,proto3" json:"notice,omitempty"`
+	Notice bool `protobuf:"varint,5,opt,name=notice,proto3" json:"notice,omitempty"`
+	// The sender reads its own post back (IRC's echo-message), which a room
+	// otherwise spares it on a single node.
+	Echo          bool `protobuf:"varint,6,opt,name=echo,proto3" json:"echo,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -665,6 +686,13 @@ func (x *PostMessage) GetClientSeq() uint64 {
 func (x *PostMessage) GetNotice() bool {
 	if x != nil {
 		return x.Notice
+	}
+	return false
+}
+
+func (x *PostMessage) GetEcho() bool {
+	if x != nil {
+		return x.Echo
 	}
 	return false
 }
@@ -2591,7 +2619,7 @@ var File_chat_v1_room_proto protoreflect.FileDescriptor
 
 const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
-	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\x9a\x02\n" +
+	"\x12chat/v1/room.proto\x12\achat.v1\x1a\x18chat/v1/connection.proto\x1a\x16chat/v1/registry.proto\"\xb2\x02\n" +
 	"\bJoinRoom\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12\x1b\n" +
@@ -2604,7 +2632,8 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\t \x01(\tR\taccountId\x12\x1a\n" +
 	"\boperator\x18\n" +
-	" \x01(\tR\boperator\"\xdf\x02\n" +
+	" \x01(\tR\boperator\x12\x16\n" +
+	"\x06roster\x18\v \x01(\bR\x06roster\"\x8a\x03\n" +
 	"\n" +
 	"RoomJoined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x14\n" +
@@ -2618,7 +2647,8 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\x11topic_unix_millis\x18\b \x01(\x03R\x0ftopicUnixMillis\x12%\n" +
 	"\x04role\x18\t \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\x12\x18\n" +
 	"\areclaim\x18\n" +
-	" \x01(\bR\areclaim\"H\n" +
+	" \x01(\bR\areclaim\x12)\n" +
+	"\x06roster\x18\v \x03(\v2\x11.chat.v1.UserInfoR\x06roster\"H\n" +
 	"\vRoleChanged\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12%\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x11.chat.v1.RoomRoleR\x04role\"\x9e\x01\n" +
@@ -2628,14 +2658,15 @@ const file_chat_v1_room_proto_rawDesc = "" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12,\n" +
 	"\breply_to\x18\x04 \x01(\v2\x11.chat.v1.ActorRefR\areplyTo\"\x1e\n" +
 	"\bRoomLeft\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\tR\x04room\"\x8d\x01\n" +
+	"\x04room\x18\x01 \x01(\tR\x04room\"\xa1\x01\n" +
 	"\vPostMessage\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x16\n" +
 	"\x06action\x18\x03 \x01(\bR\x06action\x12\x1d\n" +
 	"\n" +
 	"client_seq\x18\x04 \x01(\x04R\tclientSeq\x12\x16\n" +
-	"\x06notice\x18\x05 \x01(\bR\x06notice\"\xf7\x01\n" +
+	"\x06notice\x18\x05 \x01(\bR\x06notice\x12\x12\n" +
+	"\x04echo\x18\x06 \x01(\bR\x04echo\"\xf7\x01\n" +
 	"\rMessagePosted\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x02 \x01(\tR\x04nick\x12(\n" +
@@ -2858,35 +2889,36 @@ var file_chat_v1_room_proto_goTypes = []any{
 	(*ModerationTimedOut)(nil), // 35: chat.v1.ModerationTimedOut
 	(*LoadRulesAgain)(nil),     // 36: chat.v1.LoadRulesAgain
 	(*ActorRef)(nil),           // 37: chat.v1.ActorRef
-	(LeaveReason)(0),           // 38: chat.v1.LeaveReason
-	(*UserInfo)(nil),           // 39: chat.v1.UserInfo
+	(*UserInfo)(nil),           // 38: chat.v1.UserInfo
+	(LeaveReason)(0),           // 39: chat.v1.LeaveReason
 }
 var file_chat_v1_room_proto_depIdxs = []int32{
 	37, // 0: chat.v1.JoinRoom.reply_to:type_name -> chat.v1.ActorRef
 	8,  // 1: chat.v1.RoomJoined.history:type_name -> chat.v1.MessagePosted
 	37, // 2: chat.v1.RoomJoined.room_ref:type_name -> chat.v1.ActorRef
 	0,  // 3: chat.v1.RoomJoined.role:type_name -> chat.v1.RoomRole
-	0,  // 4: chat.v1.RoleChanged.role:type_name -> chat.v1.RoomRole
-	38, // 5: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
-	37, // 6: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
-	38, // 7: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
-	37, // 8: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
-	37, // 9: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
-	39, // 10: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
-	37, // 11: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
-	37, // 12: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
-	20, // 13: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
-	37, // 14: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
-	8,  // 15: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
-	37, // 16: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
-	1,  // 17: chat.v1.Moderate.action:type_name -> chat.v1.ModAction
-	37, // 18: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
-	8,  // 19: chat.v1.PostsBatch.posts:type_name -> chat.v1.MessagePosted
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	38, // 4: chat.v1.RoomJoined.roster:type_name -> chat.v1.UserInfo
+	0,  // 5: chat.v1.RoleChanged.role:type_name -> chat.v1.RoomRole
+	39, // 6: chat.v1.LeaveRoom.reason:type_name -> chat.v1.LeaveReason
+	37, // 7: chat.v1.LeaveRoom.reply_to:type_name -> chat.v1.ActorRef
+	39, // 8: chat.v1.MemberLeft.reason:type_name -> chat.v1.LeaveReason
+	37, // 9: chat.v1.SetTopic.reply_to:type_name -> chat.v1.ActorRef
+	37, // 10: chat.v1.ListMembers.reply_to:type_name -> chat.v1.ActorRef
+	38, // 11: chat.v1.MemberList.members:type_name -> chat.v1.UserInfo
+	37, // 12: chat.v1.MemberTerminated.who:type_name -> chat.v1.ActorRef
+	37, // 13: chat.v1.ListRooms.reply_to:type_name -> chat.v1.ActorRef
+	20, // 14: chat.v1.RoomList.rooms:type_name -> chat.v1.RoomInfo
+	37, // 15: chat.v1.GetHistory.reply_to:type_name -> chat.v1.ActorRef
+	8,  // 16: chat.v1.HistoryShown.history:type_name -> chat.v1.MessagePosted
+	37, // 17: chat.v1.DrainRooms.reply_to:type_name -> chat.v1.ActorRef
+	1,  // 18: chat.v1.Moderate.action:type_name -> chat.v1.ModAction
+	37, // 19: chat.v1.Moderate.reply_to:type_name -> chat.v1.ActorRef
+	8,  // 20: chat.v1.PostsBatch.posts:type_name -> chat.v1.MessagePosted
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_chat_v1_room_proto_init() }

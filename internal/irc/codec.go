@@ -1,6 +1,7 @@
 package irc
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,10 @@ type Codec struct {
 	Server string // the server's name, the source of numerics and notices
 	Member string // the connection's member id: its own posts are not sent back to it
 	Nick   string // the connection's chat nick; "" until it has one
+
+	// The IRCv3 capabilities the client enabled that change what it reads.
+	ServerTime bool // server-time: every message from a user carries @time=
+	Echo       bool // echo-message: its own posts and messages come back to it
 
 	// Events a client must see once though several shared channels report
 	// them: a member's rename, a member's quit.
@@ -51,9 +56,33 @@ func (c *Codec) AppendNumeric(dst []byte, numeric string, params ...string) []by
 	return Append(dst, c.Server, numeric, append([]string{c.Target()}, params...)...)
 }
 
-// AppendFrom renders a message from a chat user.
+// AppendFrom renders a message from a chat user, now.
 func (c *Codec) AppendFrom(dst []byte, chatNick, command string, params ...string) []byte {
-	return Append(dst, source(chatNick), command, params...)
+	return Append(c.stamp(dst, time.Now()), source(chatNick), command, params...)
+}
+
+// stamp starts a message with its time tag, for a client with server-time.
+func (c *Codec) stamp(dst []byte, at time.Time) []byte {
+	if !c.ServerTime {
+		return dst
+	}
+	dst = append(dst, "@time="...)
+	dst = at.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+	return append(dst, ' ')
+}
+
+// appendText is AppendText with each message stamped with at.
+func (c *Codec) appendText(dst []byte, at time.Time, src, command, target, body string, action bool) []byte {
+	if !c.ServerTime {
+		return AppendText(dst, src, command, target, body, action)
+	}
+	lines := AppendText(nil, src, command, target, body, action)
+	for len(lines) > 0 {
+		end := bytes.Index(lines, []byte("\r\n")) + 2
+		dst = append(c.stamp(dst, at), lines[:end]...)
+		lines = lines[end:]
+	}
+	return dst
 }
 
 // Offer is nothing: IRC clients are not offered telnet.
@@ -62,14 +91,14 @@ func (*Codec) Offer() []byte { return nil }
 // AppendPost renders a post of a channel; the client's own is not sent back
 // (no echo-message).
 func (c *Codec) AppendPost(dst []byte, m *messages.MessagePosted, _ string, _ bool) []byte {
-	if m.GetSenderMemberId() == c.Member {
+	if m.GetSenderMemberId() == c.Member && !c.Echo {
 		return dst
 	}
 	command := "PRIVMSG"
 	if m.GetNotice() {
 		command = "NOTICE"
 	}
-	return AppendText(dst, source(m.GetNick()), command, Channel(m.GetRoom()), m.GetText(), m.GetAction())
+	return c.appendText(dst, time.UnixMilli(m.GetUnixMillis()), source(m.GetNick()), command, Channel(m.GetRoom()), m.GetText(), m.GetAction())
 }
 
 // AppendText renders a PRIVMSG or NOTICE of body to target, as an action
@@ -111,9 +140,13 @@ func cut(s string, n int) string {
 }
 
 // AppendHistory renders a post of a channel's history: a PRIVMSG that says
-// when it was posted, in UTC, as the line protocol does.
+// when it was posted, in UTC, as the line protocol does; with server-time,
+// the time is its tag.
 func (c *Codec) AppendHistory(dst []byte, m *messages.MessagePosted, _ string, now time.Time) []byte {
 	at := time.UnixMilli(m.GetUnixMillis()).UTC()
+	if c.ServerTime {
+		return c.appendText(dst, at, source(m.GetNick()), "PRIVMSG", Channel(m.GetRoom()), m.GetText(), m.GetAction())
+	}
 	layout := "[15:04] "
 	if ay, am, ad := at.Date(); ay != now.UTC().Year() || am != now.UTC().Month() || ad != now.UTC().Day() {
 		layout = "[2006-01-02 15:04] "
@@ -122,7 +155,7 @@ func (c *Codec) AppendHistory(dst []byte, m *messages.MessagePosted, _ string, n
 	if m.GetAction() {
 		body = at.Format(layout) + "* " + Nick(m.GetNick()) + " " + m.GetText()
 	}
-	return AppendText(dst, source(m.GetNick()), "PRIVMSG", Channel(m.GetRoom()), body, false)
+	return c.appendText(dst, at, source(m.GetNick()), "PRIVMSG", Channel(m.GetRoom()), body, false)
 }
 
 // AppendNotice renders a notice of the server to the client.
@@ -147,7 +180,13 @@ func (c *Codec) AppendError(dst []byte, line string) []byte {
 
 // AppendPrivate renders a private message to the client.
 func (c *Codec) AppendPrivate(dst []byte, from, body string, _ bool) []byte {
-	return AppendText(dst, source(from), "PRIVMSG", c.Target(), body, false)
+	return c.appendText(dst, time.Now(), source(from), "PRIVMSG", c.Target(), body, false)
+}
+
+// AppendEcho renders the client's own private message or notice back to
+// it (echo-message).
+func (c *Codec) AppendEcho(dst []byte, command, target, body string) []byte {
+	return c.appendText(dst, time.Now(), source(c.Nick), command, target, body, false)
 }
 
 // AppendPrivateSent is nothing: the client shows what it sent.
