@@ -389,6 +389,20 @@ func (c *connection) ircPart(ctx actor.Context, m *irc.Message) {
 	}
 }
 
+// ircOurRoom is the membership of the room a command's channel names; nil
+// when it names none we are in, and the client was told why (403, 442).
+func (c *connection) ircOurRoom(ctx actor.Context, command, channel string) *membership {
+	room, ok := c.ircRoom(ctx, channel)
+	if !ok {
+		return nil
+	}
+	ms := c.roomNamed(room)
+	if ms == nil {
+		c.ircNotOn(ctx, command, channel, room)
+	}
+	return ms
+}
+
 // ircNotOn answers a command about a channel we are not in: 442 if the
 // channel exists (someone is in it), 403 if not, as IRC servers tell them
 // apart.
@@ -570,15 +584,11 @@ func (c *connection) ircTopic(ctx actor.Context, m *irc.Message) {
 		c.numeric(ctx, irc.ErrNeedMoreParams, "TOPIC", "Not enough parameters")
 		return
 	}
-	room, ok := c.ircRoom(ctx, m.Param(0))
-	if !ok {
-		return
-	}
-	ms := c.roomNamed(room)
+	ms := c.ircOurRoom(ctx, "TOPIC", m.Param(0))
 	if ms == nil {
-		c.ircNotOn(ctx, "TOPIC", m.Param(0), room)
 		return
 	}
+	room := ms.name
 	if len(m.Params) < 2 {
 		if ms.topic == "" {
 			c.numeric(ctx, irc.RplNoTopic, irc.Channel(room), "No topic is set")

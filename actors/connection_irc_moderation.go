@@ -131,15 +131,11 @@ func (c *connection) ircKick(ctx actor.Context, m *irc.Message) {
 		c.numeric(ctx, irc.ErrNeedMoreParams, "KICK", "Not enough parameters")
 		return
 	}
-	room, ok := c.ircRoom(ctx, m.Param(0))
-	if !ok {
-		return
-	}
-	ms := c.roomNamed(room)
+	ms := c.ircOurRoom(ctx, "KICK", m.Param(0))
 	if ms == nil {
-		c.ircNotOn(ctx, "KICK", m.Param(0), room)
 		return
 	}
+	room := ms.name
 	for _, nick := range strings.Split(m.Param(1), ",") {
 		p := c.ask(ctx, ms.pid, &messages.Moderate{MemberId: c.member, Action: messages.ModAction_MOD_ACTION_KICK, Target: irc.ChatNick(nick),
 			Reason: truncate(m.Param(2), maxQuitMessageLen)}, "KICK", nil)
@@ -160,13 +156,8 @@ func (c *connection) ircInvite(ctx actor.Context, m *irc.Message) {
 		return
 	}
 	nick, channel := m.Param(0), m.Param(1)
-	room, ok := c.ircRoom(ctx, channel)
-	if !ok {
-		return
-	}
-	ms := c.roomNamed(room)
+	ms := c.ircOurRoom(ctx, "INVITE", channel)
 	if ms == nil {
-		c.ircNotOn(ctx, "INVITE", channel, room)
 		return
 	}
 	p := c.ask(ctx, ms.pid, &messages.Moderate{MemberId: c.member, Action: messages.ModAction_MOD_ACTION_INVITE, Target: irc.ChatNick(nick)}, "INVITE",

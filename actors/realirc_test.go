@@ -92,18 +92,21 @@ func (w *weechat) log(buffer string) string {
 // parts (WeeChat separates time, prefix and message with tabs).
 func (w *weechat) waitLog(buffer string, parts ...string) {
 	w.t.Helper()
-	testkit.Eventually(w.t, "WeeChat to show "+strings.Join(parts, " "), func() bool {
-		for _, line := range strings.Split(w.log(buffer), "\n") {
-			ok := true
-			for _, p := range parts {
-				ok = ok && strings.Contains(line, p)
-			}
-			if ok {
-				return true
-			}
+	testkit.Eventually(w.t, "WeeChat to show "+strings.Join(parts, " "), func() bool { return hasLineWith(w.log(buffer), parts...) })
+}
+
+// hasLineWith reports whether a line of text holds every one of parts.
+func hasLineWith(text string, parts ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
 		}
-		return false
-	})
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // TestRealWeeChat: a person on WeeChat logs into its account with SASL,
@@ -215,16 +218,7 @@ func (c *sic) waitFor(parts ...string) {
 	testkit.Eventually(c.t, "sic to show "+strings.Join(parts, " "), func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for _, line := range strings.Split(c.out.String(), "\n") {
-			ok := true
-			for _, p := range parts {
-				ok = ok && strings.Contains(line, p)
-			}
-			if ok {
-				return true
-			}
-		}
-		return false
+		return hasLineWith(c.out.String(), parts...)
 	})
 }
 
