@@ -112,9 +112,7 @@ func (c *ircClient) register(nick string) {
 // again; PING is answered before and after.
 func TestIRCRegistration(t *testing.T) {
 	s, addr := startIRCServer(t, nil)
-	alice, guest := s.dial()
-	alice.send("/nick alice")
-	alice.expect("*** " + guest + " is now known as alice")
+	alice := s.named("alice")
 	if err := s.SetMOTD("be kind"); err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +164,8 @@ func TestIRCRegistration(t *testing.T) {
 // own protocol.
 func TestIRCAndTelnetShareARoom(t *testing.T) {
 	s, addr := startIRCServer(t, nil)
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
-	bob.send("/join dev")
-	bob.skipUntil("*** You are in room dev with nobody else.")
+	bob := s.named("bob")
+	bob.joinRoom("dev")
 	bob.send("/topic plans")
 	bob.expect("*** bob set the topic: plans")
 
@@ -310,11 +305,8 @@ func TestIRCKick(t *testing.T) {
 // and TIME answer with IRC's numerics, from what the chat knows.
 func TestIRCQueries(t *testing.T) {
 	s, addr := startIRCServer(t, nil)
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
-	bob.send("/join dev")
-	bob.skipUntil("*** You are in room dev with nobody else.")
+	bob := s.named("bob")
+	bob.joinRoom("dev")
 	bob.send("/topic plans")
 	bob.expect("*** bob set the topic: plans")
 	bob.send("/away lunch")
@@ -409,9 +401,7 @@ func TestIRCOverTLS(t *testing.T) {
 		c.IRCTLSListener = ln
 		c.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert.Pair}, MinVersion: tls.VersionTLS12}
 	})
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
+	bob := s.named("bob")
 
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", ln.Addr().String(), &tls.Config{RootCAs: cert.Pool, ServerName: "127.0.0.1"})
 	if err != nil {
@@ -552,9 +542,7 @@ func TestIRCModeration(t *testing.T) {
 // everyone else.
 func TestIRCOperator(t *testing.T) {
 	s, addr := startIRCServer(t, func(c *Config) { c.Admins = testOperators("root") })
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
+	bob := s.named("bob")
 	boss, eve := dialIRC(t, addr), dialIRCFrom(t, addr, "127.0.0.2")
 	boss.register("boss")
 	eve.register("eve")
@@ -652,9 +640,7 @@ func TestIRCSASL(t *testing.T) {
 // posts and private messages come back to it, as the others read them.
 func TestIRCServerTimeAndEcho(t *testing.T) {
 	s, addr := startIRCServer(t, nil)
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
+	bob := s.named("bob")
 	bob.joinRoom("dev")
 	bob.send("before")
 

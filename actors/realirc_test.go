@@ -119,9 +119,7 @@ func TestRealWeeChat(t *testing.T) {
 	account.expectPrefix("*** wee is registered to you.")
 	account.send("/quit")
 	account.expect("bye...")
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
+	bob := s.named("bob")
 	bob.joinRoom("dev")
 	bob.send("said before you came")
 	bob.joinRoom("ops")
@@ -226,9 +224,7 @@ func (c *sic) waitFor(parts ...string) {
 // and they talk both ways.
 func TestRealSic(t *testing.T) {
 	s, ircAddr := startIRCServer(t, nil)
-	bob, guest := s.dial()
-	bob.send("/nick bob")
-	bob.expect("*** " + guest + " is now known as bob")
+	bob := s.named("bob")
 	bob.joinRoom("dev")
 
 	c := startSic(t, ircAddr, "sicu")

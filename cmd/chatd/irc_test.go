@@ -38,22 +38,7 @@ func TestProcessIRCPort(t *testing.T) {
 // named irc (chatd-irc.socket's FileDescriptorName=irc); chatd speaks IRC
 // on it.
 func TestSocketActivationWithIRC(t *testing.T) {
-	var files []*os.File
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := ln.(*net.TCPListener).File()
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		ln.Close() // the duplicate in f stays open, and passes to chatd
-		defer f.Close()
-		files = append(files, f)
-	}
+	files, addrs := passedSockets(t, 2)
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=chatd.socket:irc exec "$0" -listen 127.0.0.1:1`, chatdBin)
 	cmd.ExtraFiles = files
 	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())

@@ -113,22 +113,7 @@ func TestProcessTLSErrors(t *testing.T) {
 // named tls (chatd-tls.socket's FileDescriptorName=tls); chatd serves TLS on
 // the second.
 func TestSocketActivationWithTLS(t *testing.T) {
-	var files []*os.File
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := ln.(*net.TCPListener).File()
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		ln.Close() // the duplicate in f stays open, and passes to chatd
-		defer f.Close()
-		files = append(files, f)
-	}
+	files, addrs := passedSockets(t, 2)
 	cert := testkit.NewCert(t, t.TempDir(), 7)
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=chatd.socket:tls exec "$0" -listen 127.0.0.1:1 -tls-cert "$1" -tls-key "$2"`,
 		chatdBin, cert.CertFile, cert.KeyFile)
@@ -195,4 +180,27 @@ func TestTLSOffersAEADOnly(t *testing.T) {
 	if err := dial(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256); err != nil {
 		t.Errorf("an AEAD client: %v", err)
 	}
+}
+
+// passedSockets makes n listening sockets on loopback, as systemd passes
+// them (the files, open until the test ends), and their addresses.
+func passedSockets(t *testing.T, n int) ([]*os.File, []string) {
+	t.Helper()
+	var files []*os.File
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close() // the duplicate in f stays open, and passes to chatd
+		t.Cleanup(func() { f.Close() })
+		files = append(files, f)
+	}
+	return files, addrs
 }
