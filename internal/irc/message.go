@@ -139,7 +139,7 @@ func textAt(command string) int {
 
 // Clean makes text safe as a parameter: CR, LF and NUL become spaces.
 func Clean(s string) string {
-	if strings.IndexAny(s, "\r\n\x00") < 0 {
+	if !strings.ContainsAny(s, "\r\n\x00") {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
