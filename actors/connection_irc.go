@@ -247,7 +247,7 @@ func ircISupport(cfg connectionConfig) []string {
 		"TOPICLEN=" + strconv.Itoa(maxTopicLen),
 		"PREFIX=(o)@",
 		"CHANMODES=bq,,,it",
-		"TARGMAX=PRIVMSG:1,NOTICE:1,JOIN:,PART:,NAMES:1",
+		"TARGMAX=PRIVMSG:1,NOTICE:1,JOIN:10,PART:10,KICK:4,NAMES:1",
 		"NETWORK=actorchat",
 	}
 }
@@ -348,7 +348,7 @@ func (c *connection) ircRoom(ctx actor.Context, channel string) (string, bool) {
 }
 
 // ircJoin: JOIN #a,#b (keys are not used), or JOIN 0 to part every
-// channel. One join is asked at a time: the rest wait as lines of their
+// channel. One join is asked at a time: the rest wait as a line of its
 // own, in order, before what the client sent next.
 func (c *connection) ircJoin(ctx actor.Context, m *irc.Message) {
 	if len(m.Params) == 0 {
@@ -361,13 +361,32 @@ func (c *connection) ircJoin(ctx actor.Context, m *irc.Message) {
 		}
 		return
 	}
-	first, rest, _ := strings.Cut(m.Param(0), ",")
-	if rest != "" {
-		c.pending = append([]pendingLine{{text: "JOIN " + rest}}, c.pending...)
+	channels := c.ircTargets(ctx, "JOIN", m.Param(0), maxIRCChannelTargets)
+	first := channels[0]
+	if len(channels) > 1 { // fewer than the bound: this line is not cut again
+		c.pending = append([]pendingLine{{text: "JOIN " + strings.Join(channels[1:], ",")}}, c.pending...)
 	}
 	if room, ok := c.ircRoom(ctx, first); ok && !c.ours(room) {
 		c.cmdJoin(ctx, room)
 	}
+}
+
+// Bounds on the targets of one command, as ISUPPORT's TARGMAX says: one
+// line of input does at most this much work.
+const (
+	maxIRCChannelTargets = 10 // JOIN, PART
+	maxIRCKickTargets    = 4
+)
+
+// ircTargets splits a comma-separated list; past max, the client reads 407
+// once and the rest are left out.
+func (c *connection) ircTargets(ctx actor.Context, command, list string, max int) []string {
+	targets := strings.Split(list, ",")
+	if len(targets) > max {
+		c.numeric(ctx, irc.ErrTooManyTargets, targets[max], "Too many targets: "+command+" takes at most "+strconv.Itoa(max))
+		targets = targets[:max]
+	}
+	return targets
 }
 
 // ircPart: PART #a,#b [:reason].
@@ -376,7 +395,7 @@ func (c *connection) ircPart(ctx actor.Context, m *irc.Message) {
 		c.numeric(ctx, irc.ErrNeedMoreParams, "PART", "Not enough parameters")
 		return
 	}
-	for _, channel := range strings.Split(m.Param(0), ",") {
+	for _, channel := range c.ircTargets(ctx, "PART", m.Param(0), maxIRCChannelTargets) {
 		room, ok := c.ircRoom(ctx, channel)
 		if !ok {
 			continue

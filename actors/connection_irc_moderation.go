@@ -136,7 +136,7 @@ func (c *connection) ircKick(ctx actor.Context, m *irc.Message) {
 		return
 	}
 	room := ms.name
-	for _, nick := range strings.Split(m.Param(1), ",") {
+	for _, nick := range c.ircTargets(ctx, "KICK", m.Param(1), maxIRCKickTargets) {
 		p := c.ask(ctx, ms.pid, &messages.Moderate{MemberId: c.member, Action: messages.ModAction_MOD_ACTION_KICK, Target: irc.ChatNick(nick),
 			Reason: truncate(m.Param(2), maxQuitMessageLen)}, "KICK", nil)
 		p.refused = func(c *connection, ctx actor.Context, reason string) {

@@ -3,6 +3,7 @@ package actors
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -680,3 +681,33 @@ func TestIRCServerTimeAndEcho(t *testing.T) {
 }
 
 var timeTagRE = regexp.MustCompile(`^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+
+// TestIRCTargetsAreBounded: one line of input does a bounded amount of
+// work: a JOIN or PART of more than 10 channels, or a KICK of more than 4
+// nicks, acts on those and says 407 for the rest (TARGMAX says so).
+func TestIRCTargetsAreBounded(t *testing.T) {
+	_, addr := startIRCServer(t, nil)
+	c := dialIRC(t, addr)
+	c.register("many")
+	var channels []string
+	for i := range 12 {
+		channels = append(channels, fmt.Sprintf("#c%d", i))
+	}
+	c.send("JOIN " + strings.Join(channels, ","))
+	c.expectMessage(":actorchat.server 407 many #c10 :Too many targets: JOIN takes at most 10")
+	for i := range 10 {
+		if m := c.until("JOIN"); m.Param(0) != channels[i] {
+			t.Fatalf("joined %+v, want %s", m, channels[i])
+		}
+	}
+	// The rooms actor hears of members a moment after they join.
+	testkit.Eventually(t, "10 channels listed", func() bool {
+		c.send("LIST")
+		c.until(irc.RplListStart)
+		n := 0
+		for m := c.message(); m.Command == irc.RplList; m = c.message() {
+			n++
+		}
+		return n == 10
+	})
+}

@@ -53,6 +53,7 @@ const (
 	ErrNoSuchChannel     = "403"
 	ErrWasNoSuchNick     = "406"
 	ErrCannotSendToChan  = "404"
+	ErrTooManyTargets    = "407"
 	ErrTooManyChannels   = "405"
 	ErrNoRecipient       = "411"
 	ErrNoTextToSend      = "412"
