@@ -64,7 +64,7 @@ func newTestCluster(t *testing.T, n int, providerArgs func(i int) []string, extr
 // cluster addresses.
 func (tc *testCluster) args(i int) []string {
 	nd := tc.nodes[i]
-	nd.listen, nd.admin, nd.node, nd.irc = testkit.FreeAddr(tc.t), "http://"+testkit.FreeAddr(tc.t), testkit.FreeAddr(tc.t), testkit.FreeAddr(tc.t)
+	nd.listen, nd.admin, nd.node, nd.irc = tc.freeAddr(), "http://"+tc.freeAddr(), tc.freeAddr(), tc.freeAddr()
 	args := []string{"-listen", nd.listen, "-irc-listen", nd.irc, "-admin", strings.TrimPrefix(nd.admin, "http://"), "-store", "none", "-flood-rate", "0",
 		"-shutdown-timeout", "3s", "-cluster", "test", "-node", nd.node}
 	if tc.providerArgs != nil {
@@ -74,6 +74,19 @@ func (tc *testCluster) args(i int) []string {
 		args = append(args, "-peers", strings.Join(tc.health, ","), "-cluster-health-port", hp, "-cluster-refresh", clusterRefresh.String())
 	}
 	return append(args, tc.extra...)
+}
+
+// freeAddr is a free loopback address that is not one of the health
+// ports picked for the nodes at the start (free then, but not bound until
+// their node starts: handing one out again would make that node fail to
+// start, however often it is retried).
+func (tc *testCluster) freeAddr() string {
+	for {
+		addr := testkit.FreeAddr(tc.t)
+		if !slices.Contains(tc.health, addr) {
+			return addr
+		}
+	}
 }
 
 // start starts node i and waits until it serves its admin endpoint. A port
