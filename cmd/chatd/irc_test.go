@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -39,16 +37,7 @@ func TestProcessIRCPort(t *testing.T) {
 // on it.
 func TestSocketActivationWithIRC(t *testing.T) {
 	files, addrs := passedSockets(t, 2)
-	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=chatd.socket:irc exec "$0" -listen 127.0.0.1:1`, chatdBin)
-	cmd.ExtraFiles = files
-	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())
-	p := testkit.StartCmd(t, cmd)
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		if code := p.Wait(t); code != exitOK {
-			t.Errorf("chatd exited with %d; stderr:\n%s", code, p.Stderr)
-		}
-	}()
+	p := startActivated(t, files, "chatd.socket:irc")
 	conn, r := dialLines(t, addrs[1])
 	if _, err := conn.Write([]byte("NICK sock\r\nUSER sock 0 * :s\r\n")); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,17 +116,7 @@ func TestProcessTLSErrors(t *testing.T) {
 func TestSocketActivationWithTLS(t *testing.T) {
 	files, addrs := passedSockets(t, 2)
 	cert := testkit.NewCert(t, t.TempDir(), 7)
-	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=chatd.socket:tls exec "$0" -listen 127.0.0.1:1 -tls-cert "$1" -tls-key "$2"`,
-		chatdBin, cert.CertFile, cert.KeyFile)
-	cmd.ExtraFiles = files
-	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())
-	p := testkit.StartCmd(t, cmd)
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		if code := p.Wait(t); code != exitOK {
-			t.Errorf("chatd exited with %d; stderr:\n%s", code, p.Stderr)
-		}
-	}()
+	p := startActivated(t, files, "chatd.socket:tls", "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
 	_, r := dialLines(t, addrs[0])
 	if line := readLine(t, r); !strings.HasPrefix(line, "*** Welcome to actorchat") {
 		t.Errorf("plain port: got %q", line)
@@ -203,4 +194,23 @@ func passedSockets(t *testing.T, n int) ([]*os.File, []string) {
 		files = append(files, f)
 	}
 	return files, addrs
+}
+
+// startActivated starts chatd as systemd would with the sockets files, of
+// the names given (LISTEN_FDNAMES), and args; when the test ends it is
+// interrupted and must exit 0.
+func startActivated(t *testing.T, files []*os.File, names string, args ...string) *testkit.Process {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `LISTEN_PID=$$ LISTEN_FDS=` + strconv.Itoa(len(files)) + ` LISTEN_FDNAMES=` + names +
+		` exec "$0" -listen 127.0.0.1:1 "$@"`, chatdBin}, args...)...)
+	cmd.ExtraFiles = files
+	cmd.Env = append(os.Environ(), "CHATD_DATA="+t.TempDir())
+	p := testkit.StartCmd(t, cmd)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if code := p.Wait(t); code != exitOK {
+			t.Errorf("chatd exited with %d; stderr:\n%s", code, p.Stderr)
+		}
+	})
+	return p
 }
